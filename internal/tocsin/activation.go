@@ -1,0 +1,343 @@
+package tocsin
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// ActivationState is open while Tocsin works to inform, closed after.
+type ActivationState string
+
+const (
+	Open   ActivationState = "open"
+	Closed ActivationState = "closed"
+)
+
+// Activation is one activation of the emergency communication cell, real or
+// exercise. Its recipients are resolved from the directory when it is
+// created and frozen with it: a later change to the directory does not
+// change whom an activation informs.
+type Activation struct {
+	ID          string          `json:"id"`
+	Playbook    string          `json:"playbook"`
+	Title       string          `json:"title"`
+	Exercise    bool            `json:"exercise"`
+	Note        string          `json:"note,omitempty"`
+	Code        string          `json:"code"` // the short code an official may reply instead of OK
+	State       ActivationState `json:"state"`
+	ActivatedAt time.Time       `json:"activated_at"`
+	Deadline    time.Time       `json:"deadline"` // ActivatedAt + the playbook's deadline
+	Ladder      []Rung          `json:"ladder"`
+	CreatedBy   string          `json:"created_by"`
+	Targeted    int             `json:"targeted"`
+	ClosedAt    *time.Time      `json:"closed_at,omitempty"`
+	ClosedBy    string          `json:"closed_by,omitempty"`
+}
+
+// RecipientStatus is where an official stands in an activation.
+type RecipientStatus string
+
+const (
+	StatusPending   RecipientStatus = "pending"   // nothing handed to the provider yet
+	StatusSending   RecipientStatus = "sending"   // an attempt is being handed over, or will be retried
+	StatusSent      RecipientStatus = "sent"      // the provider accepted an attempt
+	StatusDelivered RecipientStatus = "delivered" // the carrier confirmed delivery: not yet informed
+	StatusFailed    RecipientStatus = "failed"    // every attempt failed and the ladder has nothing left
+	StatusInformed  RecipientStatus = "informed"  // acknowledged: replied, pressed 1, or confirmed by hand
+)
+
+// Recipient is one official targeted by an activation, with every attempt
+// made to reach them.
+type Recipient struct {
+	Official     Official        `json:"official"`
+	Message      string          `json:"message"` // the rendered text sent to this official
+	Status       RecipientStatus `json:"status"`
+	Attempts     []Attempt       `json:"attempts"`
+	InformedAt   *time.Time      `json:"informed_at,omitempty"`
+	InformedHow  string          `json:"informed_how,omitempty"`  // sms, voice, manual
+	InformedFrom string          `json:"informed_from,omitempty"` // the number that replied, or who confirmed
+}
+
+// AttemptStatus follows Twilio's message statuses, with three of Tocsin's own
+// for what happens before the provider has a message.
+type AttemptStatus string
+
+const (
+	// AttemptCreated is written before the provider call. Without a SID its
+	// outcome is unknown: it must be reconciled with the provider before any
+	// new send to that number.
+	AttemptCreated AttemptStatus = "created"
+	// AttemptRetry means the provider refused for a passing reason (429,
+	// proven not sent); send again at NextTry.
+	AttemptRetry AttemptStatus = "retry"
+	// AttemptRejected means the provider refused for good (invalid number,
+	// landline for SMS, unsubscribed).
+	AttemptRejected AttemptStatus = "rejected"
+
+	AttemptQueued      AttemptStatus = "queued"
+	AttemptSending     AttemptStatus = "sending"
+	AttemptSent        AttemptStatus = "sent"
+	AttemptDelivered   AttemptStatus = "delivered"
+	AttemptUndelivered AttemptStatus = "undelivered"
+	AttemptFailed      AttemptStatus = "failed"
+)
+
+// attemptRank orders statuses so that a late or repeated status callback
+// never moves an attempt backwards.
+var attemptRank = map[AttemptStatus]int{
+	AttemptCreated: 0, AttemptRetry: 0,
+	AttemptQueued: 1, AttemptSending: 2, AttemptSent: 3,
+	AttemptDelivered: 4, AttemptUndelivered: 4, AttemptFailed: 4, AttemptRejected: 4,
+}
+
+// Final reports whether s can change no more.
+func (s AttemptStatus) Final() bool { return attemptRank[s] == 4 }
+
+// Accepted reports whether the provider took the attempt and did not report
+// a failure (yet).
+func (s AttemptStatus) Accepted() bool {
+	return s == AttemptQueued || s == AttemptSending || s == AttemptSent || s == AttemptDelivered
+}
+
+// Unsettled reports whether the attempt is still Tocsin's to hand over.
+func (s AttemptStatus) Unsettled() bool { return s == AttemptCreated || s == AttemptRetry }
+
+// Advances reports whether moving from s to next goes forward.
+func (s AttemptStatus) Advances(next AttemptStatus) bool {
+	r, ok := attemptRank[next]
+	return ok && r > attemptRank[s]
+}
+
+// Attempt is one message (or call) to one number.
+type Attempt struct {
+	ID        string        `json:"id"` // unique within the recipient: "r<rung>-<n>"
+	Rung      int           `json:"rung"`
+	Channel   Channel       `json:"channel"`
+	To        string        `json:"to"`
+	Status    AttemptStatus `json:"status"`
+	Tries     int           `json:"tries"` // provider calls made for this attempt
+	SID       string        `json:"sid,omitempty"`
+	ErrorCode int           `json:"error_code,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	NextTry   *time.Time    `json:"next_try,omitempty"`
+}
+
+// Attempt returns the attempt with id, or nil.
+func (r *Recipient) Attempt(id string) *Attempt {
+	for i := range r.Attempts {
+		if r.Attempts[i].ID == id {
+			return &r.Attempts[i]
+		}
+	}
+	return nil
+}
+
+// Plan returns the attempts the ladder calls for now that r does not have
+// yet, and the next moment another rung falls due (zero when none will).
+// An informed recipient, or one of a closed activation, needs nothing.
+func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time.Time) {
+	if r.InformedAt != nil || a.State != Open {
+		return nil, time.Time{}
+	}
+	for i, rung := range a.Ladder {
+		at := a.ActivatedAt.Add(rung.After)
+		if at.After(now) {
+			if next.IsZero() || at.Before(next) {
+				next = at
+			}
+			continue
+		}
+		for _, n := range rungNumbers(rung, &r.Official) {
+			if r.hasAttempt(i, n.E164) {
+				continue
+			}
+			due = append(due, Attempt{
+				ID:      attemptID(i, len(r.Attempts)+len(due)+1),
+				Rung:    i,
+				Channel: rung.Channel,
+				To:      n.E164,
+				Status:  AttemptCreated,
+			})
+		}
+	}
+	return due, next
+}
+
+func attemptID(rung, n int) string {
+	return "r" + strconv.Itoa(rung) + "-" + strconv.Itoa(n)
+}
+
+func (r *Recipient) hasAttempt(rung int, to string) bool {
+	for _, at := range r.Attempts {
+		if at.Rung == rung && at.To == to {
+			return true
+		}
+	}
+	return false
+}
+
+// rungNumbers lists the numbers a rung reaches for o, keeping to what the
+// channel can reach: SMS goes to mobiles only.
+func rungNumbers(rung Rung, o *Official) []Number {
+	var out []Number
+	for _, t := range rung.Targets {
+		switch t {
+		case TargetMobile:
+			out = append(out, o.NumbersOf(Mobile)...)
+		case TargetLandline:
+			if rung.Channel == Voice {
+				out = append(out, o.NumbersOf(Landline)...)
+			}
+		}
+	}
+	return out
+}
+
+// Refresh recomputes r.Status from its attempts and the ladder.
+func (a *Activation) Refresh(r *Recipient, now time.Time) {
+	switch {
+	case r.InformedAt != nil:
+		r.Status = StatusInformed
+		return
+	}
+	best := -1
+	for _, at := range r.Attempts {
+		var rank int
+		switch {
+		case at.Status == AttemptDelivered:
+			rank = 3
+		case at.Status.Accepted():
+			rank = 2
+		case at.Status.Unsettled():
+			rank = 1
+		default:
+			rank = 0
+		}
+		best = max(best, rank)
+	}
+	switch best {
+	case 3:
+		r.Status = StatusDelivered
+	case 2:
+		r.Status = StatusSent
+	case 1:
+		r.Status = StatusSending
+	default:
+		if due, next := a.Plan(r, now); len(due) > 0 || !next.IsZero() {
+			r.Status = StatusPending
+		} else {
+			r.Status = StatusFailed
+		}
+	}
+}
+
+// Summary is what the duty officer watches: counters over the recipients and
+// how the activation stands against its deadline.
+type Summary struct {
+	Targeted  int `json:"targeted"`
+	Sent      int `json:"sent"`      // the provider accepted at least one attempt
+	Delivered int `json:"delivered"` // the carrier confirmed at least one delivery
+	Informed  int `json:"informed"`
+	Failed    int `json:"failed"`
+	// LastInformedAt is when the last targeted official was informed; nil
+	// until all are.
+	LastInformedAt *time.Time `json:"last_informed_at,omitempty"`
+	// InformDelay is LastInformedAt - ActivatedAt ("délai d'information des
+	// élus"), in seconds; nil until all are informed.
+	InformDelay *float64 `json:"inform_delay_seconds,omitempty"`
+	// WithinDeadline is set once all are informed, or once the deadline has
+	// passed with someone not informed (then false).
+	WithinDeadline *bool `json:"within_deadline,omitempty"`
+}
+
+// Summarize computes the summary of a over its recipients at now.
+func (a *Activation) Summarize(rs []Recipient, now time.Time) Summary {
+	s := Summary{Targeted: len(rs)}
+	var last time.Time
+	for i := range rs {
+		r := &rs[i]
+		for _, at := range r.Attempts {
+			if at.Status.Accepted() || at.Status == AttemptUndelivered {
+				s.Sent++
+				break
+			}
+		}
+		for _, at := range r.Attempts {
+			if at.Status == AttemptDelivered {
+				s.Delivered++
+				break
+			}
+		}
+		switch r.Status {
+		case StatusInformed:
+			s.Informed++
+			if r.InformedAt.After(last) {
+				last = *r.InformedAt
+			}
+		case StatusFailed:
+			s.Failed++
+		}
+	}
+	if s.Targeted > 0 && s.Informed == s.Targeted {
+		s.LastInformedAt = &last
+		d := last.Sub(a.ActivatedAt).Seconds()
+		s.InformDelay = &d
+		ok := !last.After(a.Deadline)
+		s.WithinDeadline = &ok
+	} else if now.After(a.Deadline) || a.State == Closed {
+		missed := false
+		s.WithinDeadline = &missed
+	}
+	return s
+}
+
+// IsAcknowledgement reports whether an SMS reply acknowledges the message:
+// it starts with OK (or OUI, RECU), or carries the activation's code.
+func IsAcknowledgement(body, code string) bool {
+	words := strings.FieldsFunc(strings.ToUpper(body), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+	if len(words) == 0 {
+		return false
+	}
+	switch words[0] {
+	case "OK", "OUI", "RECU", "REÇU", "BIEN":
+		return true
+	}
+	for _, w := range words {
+		if code != "" && w == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Event is one timestamped step of an activation's timeline.
+type Event struct {
+	Activation string    `json:"activation"`
+	Seq        string    `json:"seq"` // sortable key within the activation, set by the store
+	At         time.Time `json:"at"`  // server time, UTC
+	Kind       string    `json:"kind"`
+	Official   string    `json:"official,omitempty"`
+	Attempt    string    `json:"attempt,omitempty"`
+	Channel    Channel   `json:"channel,omitempty"`
+	Detail     string    `json:"detail,omitempty"` // in French, for the timeline
+}
+
+// Event kinds.
+const (
+	EventActivated = "activated"
+	EventAttempt   = "attempt"   // an attempt was written, before the provider call
+	EventAccepted  = "accepted"  // the provider took it
+	EventRetry     = "retry"     // the provider refused for now
+	EventRejected  = "rejected"  // the provider refused for good
+	EventStatus    = "status"    // a delivery status callback
+	EventInformed  = "informed"  // acknowledged
+	EventReply     = "reply"     // an SMS reply that is not an acknowledgement
+	EventRecovered = "recovered" // an unknown outcome settled with the provider
+	EventClosed    = "closed"
+)

@@ -1,0 +1,65 @@
+package tocsin
+
+import (
+	"fmt"
+	"time"
+)
+
+// SendError is how a provider says why it did not take a message or call, so
+// that dispatch knows what to do next without knowing the provider.
+type SendError struct {
+	// Outcome says whether the message may have gone out.
+	Outcome SendOutcome
+	// Code is the provider's error code (Twilio: 21211, 20429, …), 0 if none.
+	Code int
+	// Reason is a short label for logs and metrics: "rate_limited",
+	// "invalid_number", "not_mobile", "unsubscribed", "auth",
+	// "server_error", "timeout", "network".
+	Reason string
+	// RetryAfter is the provider's hint, 0 when it gave none.
+	RetryAfter time.Duration
+	Err        error
+}
+
+// SendOutcome classifies a failed send.
+type SendOutcome int
+
+const (
+	// NotSentRetry: the provider refused for now (429, bad credentials,
+	// 4xx that a configuration fix cures); nothing went out; try again later.
+	NotSentRetry SendOutcome = iota
+	// NotSentPermanent: the provider refused this number for good (invalid,
+	// landline for SMS, unsubscribed); do not try it again on this channel.
+	NotSentPermanent
+	// Unknown: the request may have reached the provider (5xx, timeout, a
+	// connection cut after the request was written). Reconcile with the
+	// provider's records before sending again.
+	Unknown
+)
+
+func (o SendOutcome) String() string {
+	switch o {
+	case NotSentRetry:
+		return "not-sent-retry"
+	case NotSentPermanent:
+		return "not-sent-permanent"
+	default:
+		return "unknown"
+	}
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("send %s (%s, code %d): %v", e.Outcome, e.Reason, e.Code, e.Err)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// ProviderMessage is a message as the provider's records show it, used to
+// settle an attempt whose outcome is unknown.
+type ProviderMessage struct {
+	SID       string
+	To        string
+	Body      string
+	Status    AttemptStatus
+	CreatedAt time.Time
+}
