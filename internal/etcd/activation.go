@@ -1,0 +1,307 @@
+package etcd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// maxCASTries bounds how often an update retries after losing a race.
+const maxCASTries = 50
+
+// CreateActivation stores a new activation with its recipients and its
+// first event. Recipients and the number index go first, in batches; the
+// activation record last, so that it appears complete or not at all.
+func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, first tocsin.Event) error {
+	ak := s.key("act", a.ID)
+	resp, err := s.cli.Get(ctx, ak, clientv3.WithCountOnly())
+	if err != nil {
+		return unavailable(err)
+	}
+	if resp.Count > 0 {
+		return tocsin.Errorf(tocsin.EConflict, "l'activation %s existe déjà", a.ID)
+	}
+	var ops []clientv3.Op
+	var sizes []int
+	for i := range rs {
+		r := &rs[i]
+		v := mustJSON(r)
+		ops = append(ops, clientv3.OpPut(s.key("rcpt", a.ID, r.Official.ID), v))
+		sizes = append(sizes, len(v)+64)
+		for _, n := range r.Official.Numbers {
+			ops = append(ops, clientv3.OpPut(s.key("num", a.ID, n.E164), r.Official.ID))
+			sizes = append(sizes, 96)
+		}
+	}
+	if err := s.batches(ctx, ops, sizes); err != nil {
+		s.deleteActivationData(a.ID)
+		return fmt.Errorf("write recipients: %w", err)
+	}
+	ok, err := s.txn(ctx,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(ak), "=", 0)},
+		clientv3.OpPut(ak, mustJSON(a)),
+		clientv3.OpPut(s.key("open", a.ID), ""),
+		s.eventOp(a.ID, &first),
+	)
+	if err != nil || !ok {
+		s.deleteActivationData(a.ID)
+		if err == nil {
+			err = tocsin.Errorf(tocsin.EConflict, "l'activation %s existe déjà", a.ID)
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Store) deleteActivationData(id string) {
+	ctx := context.Background()
+	for _, p := range []string{"rcpt", "num", "evt"} {
+		s.cli.Delete(ctx, s.key(p, id)+"/", clientv3.WithPrefix())
+	}
+}
+
+// eventOp writes e under a key that sorts by server time. It sets e.Seq,
+// e.Activation and, when unset, e.At.
+func (s *Store) eventOp(activation string, e *tocsin.Event) clientv3.Op {
+	if e.At.IsZero() {
+		e.At = s.Now()
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	e.Activation = activation
+	e.Seq = fmt.Sprintf("%019d-%08x", e.At.UnixNano(), binary.BigEndian.Uint32(b[:]))
+	return clientv3.OpPut(s.key("evt", activation, e.Seq), mustJSON(e))
+}
+
+// Activation returns one activation, or ENotFound.
+func (s *Store) Activation(ctx context.Context, id string) (*tocsin.Activation, error) {
+	a, _, err := s.activation(ctx, id)
+	return a, err
+}
+
+func (s *Store) activation(ctx context.Context, id string) (*tocsin.Activation, int64, error) {
+	var a tocsin.Activation
+	rev, err := s.getJSON(ctx, s.key("act", id), &a)
+	if err != nil {
+		return nil, 0, err
+	}
+	if rev == 0 {
+		return nil, 0, tocsin.Errorf(tocsin.ENotFound, "activation %s introuvable", id)
+	}
+	return &a, rev, nil
+}
+
+// Activations returns every activation, newest first.
+func (s *Store) Activations(ctx context.Context) ([]tocsin.Activation, error) {
+	var out []tocsin.Activation
+	err := s.listJSON(ctx, s.key("act")+"/", func(_ string, data []byte) error {
+		var a tocsin.Activation
+		if err := json.Unmarshal(data, &a); err != nil {
+			return err
+		}
+		out = append(out, a)
+		return nil
+	})
+	slices.SortFunc(out, func(x, y tocsin.Activation) int { return y.ActivatedAt.Compare(x.ActivatedAt) })
+	return out, err
+}
+
+// OpenActivations returns the activations still open, oldest first.
+func (s *Store) OpenActivations(ctx context.Context) ([]tocsin.Activation, error) {
+	resp, err := s.cli.Get(ctx, s.key("open")+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var out []tocsin.Activation
+	for _, kv := range resp.Kvs {
+		id := strings.TrimPrefix(string(kv.Key), s.key("open")+"/")
+		a, err := s.Activation(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *a)
+	}
+	slices.SortFunc(out, func(x, y tocsin.Activation) int { return x.ActivatedAt.Compare(y.ActivatedAt) })
+	return out, nil
+}
+
+// Recipients returns the recipients of an activation, sorted by official id.
+func (s *Store) Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error) {
+	var out []tocsin.Recipient
+	err := s.listJSON(ctx, s.key("rcpt", id)+"/", func(_ string, data []byte) error {
+		var r tocsin.Recipient
+		if err := json.Unmarshal(data, &r); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// Recipient returns one recipient, or ENotFound.
+func (s *Store) Recipient(ctx context.Context, activation, official string) (*tocsin.Recipient, error) {
+	var r tocsin.Recipient
+	rev, err := s.getJSON(ctx, s.key("rcpt", activation, official), &r)
+	if err != nil {
+		return nil, err
+	}
+	if rev == 0 {
+		return nil, tocsin.Errorf(tocsin.ENotFound, "destinataire %s introuvable dans l'activation %s", official, activation)
+	}
+	return &r, nil
+}
+
+// Events returns an activation's timeline, oldest first.
+func (s *Store) Events(ctx context.Context, id string) ([]tocsin.Event, error) {
+	var out []tocsin.Event
+	err := s.listJSON(ctx, s.key("evt", id)+"/", func(_ string, data []byte) error {
+		var e tocsin.Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			return err
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// RecipientUpdate changes a recipient read from the store and returns the
+// events that the change makes. It may be called several times when other
+// writers race; it must not have side effects. Returning ErrNoChange writes
+// nothing.
+type RecipientUpdate func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)
+
+// UpdateRecipient applies fn to a recipient by compare-and-swap, with the
+// events fn returns in the same transaction, and returns the recipient as
+// written. The activation passed to fn is read fresh each try.
+func (s *Store) UpdateRecipient(ctx context.Context, activation, official string, fn RecipientUpdate) (*tocsin.Recipient, error) {
+	rk := s.key("rcpt", activation, official)
+	for range maxCASTries {
+		a, _, err := s.activation(ctx, activation)
+		if err != nil {
+			return nil, err
+		}
+		var r tocsin.Recipient
+		rev, err := s.getJSON(ctx, rk, &r)
+		if err != nil {
+			return nil, err
+		}
+		if rev == 0 {
+			return nil, tocsin.Errorf(tocsin.ENotFound, "destinataire %s introuvable dans l'activation %s", official, activation)
+		}
+		events, err := fn(a, &r)
+		if err != nil {
+			if err == ErrNoChange {
+				return &r, nil
+			}
+			return nil, err
+		}
+		ops := []clientv3.Op{clientv3.OpPut(rk, mustJSON(&r))}
+		for i := range events {
+			if events[i].Official == "" {
+				events[i].Official = official
+			}
+			ops = append(ops, s.eventOp(activation, &events[i]))
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(rk), "=", rev)}, ops...)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return &r, nil
+		}
+	}
+	return nil, fmt.Errorf("update recipient %s/%s: too much contention", activation, official)
+}
+
+// UpdateActivation applies fn to an activation by compare-and-swap, with
+// its events. When fn closes the activation, the open marker goes too.
+func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocsin.Activation) ([]tocsin.Event, error)) (*tocsin.Activation, error) {
+	ak := s.key("act", id)
+	for range maxCASTries {
+		a, rev, err := s.activation(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		events, err := fn(a)
+		if err != nil {
+			if err == ErrNoChange {
+				return a, nil
+			}
+			return nil, err
+		}
+		ops := []clientv3.Op{clientv3.OpPut(ak, mustJSON(a))}
+		if a.State == tocsin.Closed {
+			ops = append(ops, clientv3.OpDelete(s.key("open", id)))
+		}
+		for i := range events {
+			ops = append(ops, s.eventOp(id, &events[i]))
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(ak), "=", rev)}, ops...)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("update activation %s: too much contention", id)
+}
+
+// NumberMatch is an open activation that targets a phone number.
+type NumberMatch struct {
+	Activation tocsin.Activation
+	Official   string
+}
+
+// OpenByNumber returns the open activations that target number, oldest
+// first, with the official it belongs to in each.
+func (s *Store) OpenByNumber(ctx context.Context, e164 string) ([]NumberMatch, error) {
+	open, err := s.OpenActivations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []NumberMatch
+	for _, a := range open {
+		resp, err := s.cli.Get(ctx, s.key("num", a.ID, e164))
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if len(resp.Kvs) > 0 {
+			out = append(out, NumberMatch{Activation: a, Official: string(resp.Kvs[0].Value)})
+		}
+	}
+	return out, nil
+}
+
+// WatchOpen calls fn with the id of every activation that opens from now
+// on (and, once, of those already open) until ctx ends or the watch fails.
+func (s *Store) WatchOpen(ctx context.Context, fn func(id string)) error {
+	resp, err := s.cli.Get(ctx, s.key("open")+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return unavailable(err)
+	}
+	for _, kv := range resp.Kvs {
+		fn(strings.TrimPrefix(string(kv.Key), s.key("open")+"/"))
+	}
+	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.key("open")+"/", clientv3.WithPrefix(),
+		clientv3.WithRev(resp.Header.Revision+1), clientv3.WithFilterDelete())
+	for wr := range wch {
+		if err := wr.Err(); err != nil {
+			return unavailable(err)
+		}
+		for _, ev := range wr.Events {
+			fn(strings.TrimPrefix(string(ev.Kv.Key), s.key("open")+"/"))
+		}
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,81 @@
+package etcd
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// ClientConfig says how to reach an etcd cluster.
+type ClientConfig struct {
+	Endpoints []string
+	// CAFile, CertFile and KeyFile enable TLS (client certificates when the
+	// cert and key are given).
+	CAFile, CertFile, KeyFile string
+	Username, Password        string
+	DialTimeout               time.Duration // default 5 s
+}
+
+// Connect returns a client for cfg. It does not wait for the cluster: use
+// Store.Ping for that.
+func Connect(cfg ClientConfig) (*clientv3.Client, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("etcd: no endpoint")
+	}
+	cc := clientv3.Config{
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: cfg.DialTimeout,
+		Username:    cfg.Username,
+		Password:    cfg.Password,
+		Logger:      zap.NewNop(),
+		// Keepalives notice a dead member quickly, so the client moves on.
+		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+		RejectOldCluster:     false,
+	}
+	if cc.DialTimeout == 0 {
+		cc.DialTimeout = 5 * time.Second
+	}
+	if cfg.CAFile != "" || cfg.CertFile != "" {
+		t, err := tlsConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		cc.TLS = t
+	}
+	cli, err := clientv3.New(cc)
+	if err != nil {
+		return nil, fmt.Errorf("etcd client: %w", err)
+	}
+	return cli, nil
+}
+
+func tlsConfig(cfg ClientConfig) (*tls.Config, error) {
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcd CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("etcd CA %s: no certificate found", cfg.CAFile)
+		}
+		t.RootCAs = pool
+	}
+	if cfg.CertFile != "" || cfg.KeyFile != "" {
+		// The error names the files only: never the key's content.
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcd client certificate %s / key %s: cannot load", cfg.CertFile, cfg.KeyFile)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
+}

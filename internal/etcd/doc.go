@@ -1,0 +1,27 @@
+// Package etcd keeps Tocsin's state in etcd, runs the leader election and
+// starts an embedded member for the single-machine default and for tests.
+//
+// Layout under the prefix (default /tocsin/), small JSON records:
+//
+//	dir/current                  version of the directory in force
+//	dir/v/<version>/<official>   the officials of that version
+//	act/<activation>             an activation
+//	open/<activation>            present while the activation is open
+//	rcpt/<activation>/<official> a recipient, with its attempts
+//	num/<activation>/<e164>      which official of the activation has that number
+//	evt/<activation>/<seq>       the timeline; seq sorts by server time
+//	user/<name>, token/<sha256>  API users and their token hashes
+//	leader/                      the election
+//
+// Invariants:
+//   - An activation exists once act/<id> exists. Its recipients, number
+//     index and first event are written before it, so whoever sees the
+//     activation sees all of it; a crash during creation leaves only
+//     unreachable leftovers, never half an activation.
+//   - A directory import writes a new version, then switches dir/current in
+//     one operation: readers see the old directory or the new one, never a mix.
+//   - Records change by compare-and-swap on their mod revision. Writes made by
+//     the leader also compare the leader key's create revision (the fence):
+//     a deposed leader can write nothing.
+//   - Each recipient change and the events it causes are one transaction.
+package etcd

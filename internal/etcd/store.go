@@ -1,0 +1,188 @@
+package etcd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// Sentinel errors.
+var (
+	// ErrNotLeader is returned by a fenced write when this replica is no
+	// longer the leader.
+	ErrNotLeader = errors.New("not the leader any more")
+	// ErrNoChange may be returned by an update function to write nothing.
+	ErrNoChange = errors.New("no change")
+)
+
+// maxOps is how many operations a batch holds: under etcd's default limit
+// of 128 operations a transaction.
+const maxOps = 100
+
+// maxBatchBytes keeps a batch well under etcd's 1.5 MiB request limit.
+const maxBatchBytes = 512 << 10
+
+// Store reads and writes Tocsin's records in etcd.
+type Store struct {
+	cli    *clientv3.Client
+	prefix string
+	now    func() time.Time
+	fence  *fence
+}
+
+type fence struct {
+	key string
+	rev int64
+}
+
+// NewStore returns a store over cli, keeping its records under prefix
+// (default "/tocsin/"). now gives server time; nil means time.Now.
+func NewStore(cli *clientv3.Client, prefix string, now func() time.Time) *Store {
+	if prefix == "" {
+		prefix = "/tocsin/"
+	}
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{cli: cli, prefix: prefix, now: now}
+}
+
+// Client returns the etcd client.
+func (s *Store) Client() *clientv3.Client { return s.cli }
+
+// Now returns the store's clock reading, in UTC.
+func (s *Store) Now() time.Time { return s.now().UTC() }
+
+// Fenced returns a store whose every write also requires that e's leader
+// key still exists with the same create revision.
+func (s *Store) Fenced(e *concurrency.Election) *Store {
+	c := *s
+	c.fence = &fence{key: e.Key(), rev: e.Rev()}
+	return &c
+}
+
+func (s *Store) key(parts ...string) string {
+	return s.prefix + strings.Join(parts, "/")
+}
+
+// Ping checks that etcd answers a linearizable read, which needs a quorum.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.cli.Get(ctx, s.key("ping"))
+	return err
+}
+
+// txn runs ops when cmps hold (plus the fence). It reports whether they
+// held; ErrNotLeader when the fence did not.
+func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, ops ...clientv3.Op) (bool, error) {
+	var elseOps []clientv3.Op
+	if s.fence != nil {
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(s.fence.key), "=", s.fence.rev))
+		elseOps = append(elseOps, clientv3.OpGet(s.fence.key))
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	if resp.Succeeded {
+		return true, nil
+	}
+	if s.fence != nil {
+		kvs := resp.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 0 || kvs[0].CreateRevision != s.fence.rev {
+			return false, ErrNotLeader
+		}
+	}
+	return false, nil
+}
+
+// unavailable marks an etcd failure as one users see as 503.
+func unavailable(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", tocsin.Errorf(tocsin.EUnavailable, "le stockage (etcd) ne répond pas"), err)
+}
+
+// getJSON reads key into v, returning its mod revision (0 if absent).
+func (s *Store) getJSON(ctx context.Context, key string, v any) (int64, error) {
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	if err := json.Unmarshal(resp.Kvs[0].Value, v); err != nil {
+		return 0, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return resp.Kvs[0].ModRevision, nil
+}
+
+// listJSON decodes every value under prefix, in key order, calling add with
+// each value's decoder.
+func (s *Store) listJSON(ctx context.Context, prefix string, add func(key string, data []byte) error) error {
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return unavailable(err)
+	}
+	for _, kv := range resp.Kvs {
+		if err := add(string(kv.Key), kv.Value); err != nil {
+			return fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+	}
+	return nil
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only types of this module go through here; they always encode.
+		panic(fmt.Sprintf("encode %T: %v", v, err))
+	}
+	return string(b)
+}
+
+// batches writes ops in transactions of at most maxOps operations and
+// maxBatchBytes bytes. It is not atomic as a whole: callers write batches
+// that are unreachable until one final switch.
+func (s *Store) batches(ctx context.Context, ops []clientv3.Op, sizes []int) error {
+	start, bytes := 0, 0
+	for i := range ops {
+		if i > start && (i-start >= maxOps || bytes+sizes[i] > maxBatchBytes) {
+			if _, err := s.txnOK(ctx, ops[start:i]...); err != nil {
+				return err
+			}
+			start, bytes = i, 0
+		}
+		bytes += sizes[i]
+	}
+	if start < len(ops) {
+		if _, err := s.txnOK(ctx, ops[start:]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) txnOK(ctx context.Context, ops ...clientv3.Op) (bool, error) {
+	ok, err := s.txn(ctx, nil, ops...)
+	if err == nil && !ok {
+		err = errors.New("transaction failed")
+	}
+	return ok, err
+}
+
+func withFirstCreate() []clientv3.OpOption {
+	return []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend), clientv3.WithLimit(1)}
+}

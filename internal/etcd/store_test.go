@@ -1,0 +1,150 @@
+package etcd_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+func testActivation(n int) (*tocsin.Activation, []tocsin.Recipient) {
+	now := time.Now().UTC()
+	a := &tocsin.Activation{ID: "act-1", Title: "Crue", State: tocsin.Open, ActivatedAt: now,
+		Deadline: now.Add(time.Hour), Ladder: tocsin.DefaultLadder, Targeted: n}
+	rs := make([]tocsin.Recipient, n)
+	for i := range rs {
+		rs[i] = tocsin.Recipient{
+			Official: tocsin.Official{ID: fmt.Sprintf("o%04d", i), Numbers: []tocsin.Number{{E164: fmt.Sprintf("+3363998%04d", i), Kind: tocsin.Mobile}}},
+			Status:   tocsin.StatusPending,
+		}
+	}
+	return a, rs
+}
+
+func TestCreateActivationLargerThanOneTransaction(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	a, rs := testActivation(450) // 900 operations: several batches
+	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Recipients(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 450 {
+		t.Fatalf("recipients: got %d, want 450", len(got))
+	}
+	m, err := s.OpenByNumber(ctx, "+33639980123")
+	if err != nil || len(m) != 1 || m[0].Official != "o0123" {
+		t.Fatalf("OpenByNumber: got %+v, %v; want o0123", m, err)
+	}
+	if err := s.CreateActivation(ctx, a, rs[:1], tocsin.Event{}); tocsin.ErrorCode(err) != tocsin.EConflict {
+		t.Fatalf("second create: got %v, want conflict", err)
+	}
+	ev, _ := s.Events(ctx, a.ID)
+	if len(ev) != 1 || ev[0].Kind != tocsin.EventActivated || ev[0].At.IsZero() {
+		t.Fatalf("events: got %+v, want one activated event with a time", ev)
+	}
+}
+
+func TestUpdateRecipientUnderContentionLosesNothing(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	a, rs := testActivation(1)
+	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateRecipient(ctx, a.ID, "o0000", func(_ *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+				r.Attempts = append(r.Attempts, tocsin.Attempt{ID: fmt.Sprint(i)})
+				return []tocsin.Event{{Kind: tocsin.EventAttempt}}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	r, _ := s.Recipient(ctx, a.ID, "o0000")
+	if len(r.Attempts) != 20 {
+		t.Fatalf("attempts: got %d, want 20 (an update was lost)", len(r.Attempts))
+	}
+	ev, _ := s.Events(ctx, a.ID)
+	if len(ev) != 21 {
+		t.Fatalf("events: got %d, want 21", len(ev))
+	}
+}
+
+func TestDeposedLeaderCannotWrite(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	a, rs := testActivation(1)
+	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+	l1, err := s.Campaign(ctx, "one", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(st *etcd.Store) error {
+		_, err := st.UpdateRecipient(ctx, a.ID, "o0000", func(_ *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+			r.Attempts = append(r.Attempts, tocsin.Attempt{ID: "x"})
+			return nil, nil
+		})
+		return err
+	}
+	if err := write(l1.Store); err != nil {
+		t.Fatalf("leader write: %v", err)
+	}
+	l1.Resign(ctx)
+	l2, err := s.Campaign(ctx, "two", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Resign(ctx)
+	if err := write(l1.Store); !errors.Is(err, etcd.ErrNotLeader) {
+		t.Fatalf("deposed leader write: got %v, want ErrNotLeader", err)
+	}
+	if id, _ := s.Leader(ctx); id != "two" {
+		t.Fatalf("leader: got %q, want two", id)
+	}
+	r, _ := s.Recipient(ctx, a.ID, "o0000")
+	if len(r.Attempts) != 1 {
+		t.Fatalf("attempts: got %d, want 1", len(r.Attempts))
+	}
+}
+
+func TestReplaceOfficialsSwitchesWholeDirectory(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	mk := func(n int, name string) []tocsin.Official {
+		out := make([]tocsin.Official, n)
+		for i := range out {
+			out[i] = tocsin.Official{ID: fmt.Sprintf("o%04d", i), Name: name}
+		}
+		return out
+	}
+	if err := s.ReplaceOfficials(ctx, mk(300, "v1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceOfficials(ctx, mk(120, "v2")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Officials(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 120 || got[0].Name != "v2" || got[119].Name != "v2" {
+		t.Fatalf("officials: got %d (first %q), want 120 of v2", len(got), got[0].Name)
+	}
+}
