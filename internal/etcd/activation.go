@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -174,16 +175,12 @@ func (s *Store) Events(ctx context.Context, id string) ([]tocsin.Event, error) {
 	return out, err
 }
 
-// RecipientUpdate changes a recipient read from the store and returns the
-// events that the change makes. It may be called several times when other
-// writers race; it must not have side effects. Returning ErrNoChange writes
-// nothing.
-type RecipientUpdate func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)
-
 // UpdateRecipient applies fn to a recipient by compare-and-swap, with the
 // events fn returns in the same transaction, and returns the recipient as
-// written. The activation passed to fn is read fresh each try.
-func (s *Store) UpdateRecipient(ctx context.Context, activation, official string, fn RecipientUpdate) (*tocsin.Recipient, error) {
+// written. The activation passed to fn is read fresh each try. fn may be
+// called several times when other writers race, so it must have no side
+// effects; returning ErrNoChange writes nothing.
+func (s *Store) UpdateRecipient(ctx context.Context, activation, official string, fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error) {
 	rk := s.key("rcpt", activation, official)
 	for range maxCASTries {
 		a, _, err := s.activation(ctx, activation)
@@ -200,7 +197,7 @@ func (s *Store) UpdateRecipient(ctx context.Context, activation, official string
 		}
 		events, err := fn(a, &r)
 		if err != nil {
-			if err == ErrNoChange {
+			if errors.Is(err, ErrNoChange) {
 				return &r, nil
 			}
 			return nil, err
@@ -234,7 +231,7 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 		}
 		events, err := fn(a)
 		if err != nil {
-			if err == ErrNoChange {
+			if errors.Is(err, ErrNoChange) {
 				return a, nil
 			}
 			return nil, err
@@ -257,30 +254,26 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 	return nil, fmt.Errorf("update activation %s: too much contention", id)
 }
 
-// NumberMatch is an open activation that targets a phone number.
-type NumberMatch struct {
-	Activation tocsin.Activation
-	Official   string
-}
-
 // OpenByNumber returns the open activations that target number, oldest
-// first, with the official it belongs to in each.
-func (s *Store) OpenByNumber(ctx context.Context, e164 string) ([]NumberMatch, error) {
+// first, with the id of the official the number belongs to in each.
+func (s *Store) OpenByNumber(ctx context.Context, e164 string) ([]tocsin.Activation, []string, error) {
 	open, err := s.OpenActivations(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []NumberMatch
+	var acts []tocsin.Activation
+	var officials []string
 	for _, a := range open {
 		resp, err := s.cli.Get(ctx, s.key("num", a.ID, e164))
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, nil, unavailable(err)
 		}
 		if len(resp.Kvs) > 0 {
-			out = append(out, NumberMatch{Activation: a, Official: string(resp.Kvs[0].Value)})
+			acts = append(acts, a)
+			officials = append(officials, string(resp.Kvs[0].Value))
 		}
 	}
-	return out, nil
+	return acts, officials, nil
 }
 
 // WatchOpen calls fn with the id of every activation that opens from now

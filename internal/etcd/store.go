@@ -14,13 +14,11 @@ import (
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
-// Sentinel errors.
+// Sentinel errors, kept in the domain package so engines need not import
+// this one.
 var (
-	// ErrNotLeader is returned by a fenced write when this replica is no
-	// longer the leader.
-	ErrNotLeader = errors.New("not the leader any more")
-	// ErrNoChange may be returned by an update function to write nothing.
-	ErrNoChange = errors.New("no change")
+	ErrNotLeader = tocsin.ErrNotLeader
+	ErrNoChange  = tocsin.ErrNoChange
 )
 
 // maxOps is how many operations a batch holds: under etcd's default limit

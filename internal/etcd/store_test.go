@@ -40,9 +40,9 @@ func TestCreateActivationLargerThanOneTransaction(t *testing.T) {
 	if len(got) != 450 {
 		t.Fatalf("recipients: got %d, want 450", len(got))
 	}
-	m, err := s.OpenByNumber(ctx, "+33639980123")
-	if err != nil || len(m) != 1 || m[0].Official != "o0123" {
-		t.Fatalf("OpenByNumber: got %+v, %v; want o0123", m, err)
+	acts, officials, err := s.OpenByNumber(ctx, "+33639980123")
+	if err != nil || len(acts) != 1 || officials[0] != "o0123" {
+		t.Fatalf("OpenByNumber: got %v, %v; want o0123", officials, err)
 	}
 	if err := s.CreateActivation(ctx, a, rs[:1], tocsin.Event{}); tocsin.ErrorCode(err) != tocsin.EConflict {
 		t.Fatalf("second create: got %v, want conflict", err)

@@ -106,3 +106,12 @@ func (l *ListError) Err() error {
 	}
 	return l
 }
+
+// Sentinel errors for expected states.
+var (
+	// ErrNotLeader: a fenced write failed because this replica no longer
+	// leads. The leader's work stops at once.
+	ErrNotLeader = errors.New("not the leader any more")
+	// ErrNoChange: an update function decided to write nothing.
+	ErrNoChange = errors.New("no change")
+)

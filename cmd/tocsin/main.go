@@ -1,0 +1,222 @@
+// Command tocsin runs the crisis communication service of the prefecture.
+//
+//	tocsin [serve] [flags]
+//
+// Every flag can also be set by a TOCSIN_* environment variable: --sms-rate
+// is TOCSIN_SMS_RATE. A flag given on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/prefecture76/tocsin/internal/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "tocsin:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "help":
+		fmt.Fprintln(stdout, "usage: tocsin [serve] [flags]   (tocsin serve -h lists the flags)")
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q (try: tocsin serve -h)", cmd)
+	}
+}
+
+// envFlags binds flags to TOCSIN_* variables: a variable that is set
+// changes the flag's default, so the command line still wins.
+type envFlags struct {
+	fs      *flag.FlagSet
+	getenv  func(string) string
+	errs    []string
+	secrets []secret
+}
+
+func envName(flagName string) string {
+	return "TOCSIN_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (e *envFlags) String(p *string, name, def, usage string) {
+	if v := e.getenv(envName(name)); v != "" {
+		def = v
+	}
+	e.fs.StringVar(p, name, def, usage+" ["+envName(name)+"]")
+}
+
+// Secret binds a flag whose value must never be printed: the variable is
+// read after parsing instead of becoming the default -h shows.
+func (e *envFlags) Secret(p *string, name, usage string) {
+	e.fs.StringVar(p, name, "", usage+" ["+envName(name)+"]")
+	e.secrets = append(e.secrets, secret{p, name})
+}
+
+type secret struct {
+	p    *string
+	name string
+}
+
+// applySecrets fills the secrets not given on the command line.
+func (e *envFlags) applySecrets() {
+	set := map[string]bool{}
+	e.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for _, s := range e.secrets {
+		if !set[s.name] {
+			*s.p = e.getenv(envName(s.name))
+		}
+	}
+}
+
+func (e *envFlags) Bool(p *bool, name string, def bool, usage string) {
+	if v := e.getenv(envName(name)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Sprintf("%s=%q: true or false expected", envName(name), v))
+		}
+		def = b
+	}
+	e.fs.BoolVar(p, name, def, usage+" ["+envName(name)+"]")
+}
+
+func (e *envFlags) Float(p *float64, name string, def float64, usage string) {
+	if v := e.getenv(envName(name)); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Sprintf("%s=%q: a number expected", envName(name), v))
+		}
+		def = f
+	}
+	e.fs.Float64Var(p, name, def, usage+" ["+envName(name)+"]")
+}
+
+func (e *envFlags) Int(p *int, name string, def int, usage string) {
+	if v := e.getenv(envName(name)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Sprintf("%s=%q: an integer expected", envName(name), v))
+		}
+		def = n
+	}
+	e.fs.IntVar(p, name, def, usage+" ["+envName(name)+"]")
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tocsin serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &envFlags{fs: fs, getenv: getenv}
+	var cfg app.Config
+	var endpoints, provider, logLevel, logFormat string
+	f.String(&cfg.DataDir, "data-dir", "tocsin-data", "folder of the embedded etcd member")
+	f.String(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP address")
+	f.String(&cfg.PublicURL, "public-url", "", "address Tocsin is reached at, used by Twilio's callbacks (default http://<listen>)")
+	f.String(&endpoints, "etcd-endpoints", "", "comma-separated etcd endpoints; empty starts an embedded member in --data-dir")
+	f.String(&cfg.EtcdPrefix, "etcd-prefix", "/tocsin/", "key prefix in etcd")
+	f.String(&cfg.EtcdCA, "etcd-ca", "", "CA certificate of the etcd cluster (PEM file)")
+	f.String(&cfg.EtcdCert, "etcd-cert", "", "client certificate for etcd (PEM file)")
+	f.String(&cfg.EtcdKey, "etcd-key", "", "client key for etcd (PEM file)")
+	f.String(&cfg.EtcdUsername, "etcd-username", "", "etcd user")
+	f.Secret(&cfg.EtcdPassword, "etcd-password", "etcd password (prefer the environment variable)")
+	f.String(&cfg.NodeID, "node-id", "", "name of this replica in the leader election (default host-pid)")
+	f.Int(&cfg.LeaseTTL, "lease-ttl", 5, "leader session lease, seconds: how long a crashed leader holds the role")
+	f.String(&provider, "provider", "", "sms provider: simulator or twilio (default: twilio when an account SID is given, else simulator)")
+	f.String(&cfg.TwilioAccountSID, "twilio-account-sid", "", "Twilio account SID")
+	f.Secret(&cfg.TwilioAuthToken, "twilio-auth-token", "Twilio auth token (prefer the environment variable; never printed)")
+	f.String(&cfg.TwilioFrom, "twilio-from", "", "sender number, E.164, able to receive replies")
+	f.String(&cfg.TwilioMessagingSID, "twilio-messaging-service-sid", "", "Messaging Service SID, instead of --twilio-from")
+	f.String(&cfg.TwilioAPIURL, "twilio-api-url", "https://api.twilio.com", "Twilio API base URL (any Twilio-compatible endpoint)")
+	f.Float(&cfg.SimulatorDelayScale, "sim-delay-scale", 1, "simulator: scale of the virtual officials' reply delays (0.1 = ten times faster)")
+	f.String(&cfg.PlaybooksDir, "playbooks", "playbooks", "folder of the playbooks (*.yaml)")
+	f.Secret(&cfg.AdminToken, "admin-token", "token of the first administrator, used only when the store has no user")
+	f.Bool(&cfg.DemoDirectory, "demo-directory", false, "load the demo directory (fictional mayors of Seine-Maritime) when the directory is empty; on by default with the simulator")
+	f.Float(&cfg.SMSRate, "sms-rate", 10, "SMS per second handed to the provider (the account's limit)")
+	f.Int(&cfg.Workers, "workers", 32, "sends in flight at once")
+	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.String(&logFormat, "log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	f.applySecrets()
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if len(f.errs) > 0 {
+		return errors.New(strings.Join(f.errs, "; "))
+	}
+	logger, err := newLogger(stderr, logLevel, logFormat)
+	if err != nil {
+		return err
+	}
+	cfg.Logger, cfg.Out = logger, stdout
+	for _, e := range strings.Split(endpoints, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			cfg.EtcdEndpoints = append(cfg.EtcdEndpoints, e)
+		}
+	}
+	switch provider {
+	case "":
+		cfg.Simulator = cfg.TwilioAccountSID == ""
+	case "simulator":
+		cfg.Simulator = true
+	case "twilio":
+	default:
+		return fmt.Errorf("--provider %q: simulator or twilio expected", provider)
+	}
+	explicit := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
+	if cfg.Simulator && !explicit["demo-directory"] && getenv(envName("demo-directory")) == "" {
+		cfg.DemoDirectory = true
+	}
+
+	a, err := app.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := a.Open(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Tocsin écoute sur %s\n", a.URL())
+	<-ctx.Done()
+	logger.Info("stopping")
+	return a.Close()
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: debug, info, warn or error expected", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: text or json expected", format)
+	}
+}

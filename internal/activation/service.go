@@ -1,0 +1,338 @@
+package activation
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// Store is what the service needs from storage.
+type Store interface {
+	Officials(ctx context.Context) ([]tocsin.Official, error)
+	CreateActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, first tocsin.Event) error
+	Activation(ctx context.Context, id string) (*tocsin.Activation, error)
+	Activations(ctx context.Context) ([]tocsin.Activation, error)
+	Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error)
+	Events(ctx context.Context, id string) ([]tocsin.Event, error)
+	UpdateRecipient(ctx context.Context, activation, official string,
+		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error)
+	UpdateActivation(ctx context.Context, id string, fn func(a *tocsin.Activation) ([]tocsin.Event, error)) (*tocsin.Activation, error)
+	// OpenByNumber returns, oldest first, the open activations that target
+	// a number and the official it belongs to in each.
+	OpenByNumber(ctx context.Context, e164 string) (activations []tocsin.Activation, officials []string, err error)
+}
+
+// Renderer renders a playbook's message for one official.
+type Renderer func(pb *tocsin.Playbook, a *tocsin.Activation, o *tocsin.Official) (string, error)
+
+// Service runs activations.
+type Service struct {
+	store     Store
+	playbooks func() []tocsin.Playbook
+	render    Renderer
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// New returns a service. playbooks returns the playbooks in force.
+func New(store Store, playbooks func() []tocsin.Playbook, render Renderer, now func() time.Time, logger *slog.Logger) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, playbooks: playbooks, render: render, now: now, log: logger.With("component", "activation")}
+}
+
+// Request asks for a new activation.
+type Request struct {
+	Playbook string `json:"playbook"`
+	Exercise bool   `json:"exercise"`
+	Note     string `json:"note"`
+}
+
+// Playbook returns the playbook with id, or ENotFound.
+func (s *Service) Playbook(id string) (*tocsin.Playbook, error) {
+	for _, pb := range s.playbooks() {
+		if pb.ID == id {
+			return &pb, nil
+		}
+	}
+	return nil, tocsin.FieldErrorf(tocsin.ENotFound, "playbook", "scénario %q inconnu", id)
+}
+
+// maxNote bounds the free text an activation carries into every message.
+const maxNote = 300
+
+// Create resolves the audience, renders each official's message, and
+// stores the activation; the leader's dispatch picks it up from there.
+func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*tocsin.Activation, error) {
+	if !by.Role.CanActivate() {
+		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas d'activer la cellule", by.Role)
+	}
+	if strings.TrimSpace(req.Playbook) == "" {
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "playbook", "choisissez un scénario")
+	}
+	req.Note = strings.TrimSpace(req.Note)
+	if n := len([]rune(req.Note)); n > maxNote {
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "note", "texte libre trop long : %d caractères, %d au plus", n, maxNote)
+	}
+	pb, err := s.Playbook(req.Playbook)
+	if err != nil {
+		return nil, err
+	}
+	officials, err := s.store.Officials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	a := &tocsin.Activation{
+		ID:          newID(now),
+		Playbook:    pb.ID,
+		Title:       pb.Title,
+		Exercise:    req.Exercise || pb.Exercise,
+		Note:        req.Note,
+		Code:        newCode(),
+		State:       tocsin.Open,
+		ActivatedAt: now,
+		Deadline:    now.Add(pb.Deadline),
+		Ladder:      pb.Ladder,
+		CreatedBy:   by.Name,
+	}
+	if len(a.Ladder) == 0 {
+		a.Ladder = tocsin.DefaultLadder
+	}
+	var rs []tocsin.Recipient
+	for i := range officials {
+		o := &officials[i]
+		if !pb.Audience.Match(o) {
+			continue
+		}
+		msg, err := s.render(pb, a, o)
+		if err != nil {
+			return nil, fmt.Errorf("render message for %s: %w", o.ID, err)
+		}
+		r := tocsin.Recipient{Official: *o, Message: msg}
+		a.Refresh(&r, now)
+		rs = append(rs, r)
+	}
+	if len(rs) == 0 {
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "playbook", "le scénario %q ne vise aucun élu de l'annuaire", pb.ID)
+	}
+	a.Targeted = len(rs)
+	kind := "réelle"
+	if a.Exercise {
+		kind = "d'exercice"
+	}
+	first := tocsin.Event{At: now, Kind: tocsin.EventActivated,
+		Detail: fmt.Sprintf("activation %s « %s » par %s : %d élus visés", kind, a.Title, by.Name, len(rs))}
+	if err := s.store.CreateActivation(ctx, a, rs, first); err != nil {
+		return nil, err
+	}
+	s.log.Info("activation created", "activation", a.ID, "playbook", a.Playbook, "exercise", a.Exercise, "targeted", a.Targeted, "by", by.Name)
+	return a, nil
+}
+
+// newID returns a sortable, readable id: 20261128-061234-a1b2.
+func newID(t time.Time) string {
+	return fmt.Sprintf("%s-%04x", t.UTC().Format("20060102-150405"), randInt(1<<16))
+}
+
+// newCode returns the 4-digit code an official may reply instead of OK.
+func newCode() string { return fmt.Sprintf("%04d", randInt(10000)) }
+
+func randInt(n int64) int64 {
+	v, err := rand.Int(rand.Reader, big.NewInt(n))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return v.Int64()
+}
+
+// View is an activation with everything the duty officer sees.
+type View struct {
+	tocsin.Activation
+	Summary    tocsin.Summary     `json:"summary"`
+	Recipients []tocsin.Recipient `json:"recipients,omitempty"`
+	Timeline   []tocsin.Event     `json:"timeline,omitempty"`
+}
+
+// Get returns an activation with its summary, recipients and timeline.
+func (s *Service) Get(ctx context.Context, id string) (*View, error) {
+	a, err := s.store.Activation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.store.Recipients(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.store.Events(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &View{Activation: *a, Summary: a.Summarize(rs, s.now()), Recipients: rs, Timeline: ev}, nil
+}
+
+// List returns every activation with its summary, newest first.
+func (s *Service) List(ctx context.Context) ([]View, error) {
+	as, err := s.store.Activations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]View, 0, len(as))
+	for _, a := range as {
+		rs, err := s.store.Recipients(ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, View{Activation: a, Summary: a.Summarize(rs, s.now())})
+	}
+	return out, nil
+}
+
+// Close ends an activation: nothing more is sent for it.
+func (s *Service) Close(ctx context.Context, by tocsin.User, id string) (*tocsin.Activation, error) {
+	if !by.Role.CanActivate() {
+		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas de clore une activation", by.Role)
+	}
+	a, err := s.store.UpdateActivation(ctx, id, func(a *tocsin.Activation) ([]tocsin.Event, error) {
+		if a.State == tocsin.Closed {
+			return nil, tocsin.Errorf(tocsin.EConflict, "l'activation %s est déjà close", id)
+		}
+		now := s.now().UTC()
+		a.State, a.ClosedAt, a.ClosedBy = tocsin.Closed, &now, by.Name
+		return []tocsin.Event{{At: now, Kind: tocsin.EventClosed, Detail: "activation close par " + by.Name}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("activation closed", "activation", id, "by", by.Name)
+	return a, nil
+}
+
+// AttemptRef names the attempt a status callback is about; it travels in
+// the callback URL.
+type AttemptRef struct {
+	Activation, Official, Attempt string
+}
+
+// RecordStatus applies a delivery status callback. A callback for an
+// unknown attempt, or whose SID does not match, is refused with EInvalid.
+func (s *Service) RecordStatus(ctx context.Context, ref AttemptRef, sid string, status tocsin.AttemptStatus, errorCode int) error {
+	_, err := s.store.UpdateRecipient(ctx, ref.Activation, ref.Official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		at := r.Attempt(ref.Attempt)
+		if at == nil {
+			return nil, tocsin.Errorf(tocsin.EInvalid, "tentative %s inconnue", ref.Attempt)
+		}
+		if at.SID != "" && at.SID != sid {
+			return nil, tocsin.Errorf(tocsin.EInvalid, "la tentative %s porte un autre identifiant Twilio", ref.Attempt)
+		}
+		if at.SID == sid && !at.Status.Advances(status) {
+			return nil, tocsin.ErrNoChange // repeated or late callback
+		}
+		now := s.now().UTC()
+		at.SID, at.UpdatedAt = sid, now
+		if at.Status.Advances(status) {
+			at.Status = status
+			at.NextTry = nil
+		}
+		if errorCode != 0 {
+			at.ErrorCode = errorCode
+		}
+		a.Refresh(r, now)
+		return []tocsin.Event{{At: now, Kind: tocsin.EventStatus, Attempt: at.ID, Channel: at.Channel,
+			Detail: statusDetail(status, errorCode)}}, nil
+	})
+	if errors.Is(err, tocsin.ErrNoChange) {
+		return nil
+	}
+	return err
+}
+
+func statusDetail(status tocsin.AttemptStatus, code int) string {
+	switch status {
+	case tocsin.AttemptDelivered:
+		return "SMS distribué"
+	case tocsin.AttemptSent:
+		return "SMS transmis à l'opérateur mobile"
+	case tocsin.AttemptUndelivered:
+		return fmt.Sprintf("SMS non distribué (code %d)", code)
+	case tocsin.AttemptFailed:
+		return fmt.Sprintf("échec de l'envoi (code %d)", code)
+	default:
+		return "statut " + string(status)
+	}
+}
+
+// ReplyOutcome says what an inbound SMS did.
+type ReplyOutcome string
+
+const (
+	ReplyInformed      ReplyOutcome = "informed"       // it acknowledged: the official is now informed
+	ReplyAlready       ReplyOutcome = "already"        // acknowledged again: nothing changes
+	ReplyNotUnderstood ReplyOutcome = "not-understood" // kept in the timeline only
+	ReplyUnknownNumber ReplyOutcome = "unknown-number" // no open activation targets this number
+)
+
+// Reply applies an SMS received from a number: if it acknowledges, the
+// official it belongs to is informed in the activation it answers — the
+// one whose code it carries, or else the most recent open one where that
+// official is not informed yet.
+func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, error) {
+	acts, officials, err := s.store.OpenByNumber(ctx, from)
+	if err != nil {
+		return "", err
+	}
+	if len(acts) == 0 {
+		return ReplyUnknownNumber, nil
+	}
+	// Pick the activation: by code first, else the newest one.
+	pick := len(acts) - 1
+	for i := range acts {
+		if acts[i].Code != "" && strings.Contains(body, acts[i].Code) {
+			pick = i
+		}
+	}
+	ack := tocsin.IsAcknowledgement(body, acts[pick].Code)
+	outcome := ReplyNotUnderstood
+	_, err = s.store.UpdateRecipient(ctx, acts[pick].ID, officials[pick], func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		now := s.now().UTC()
+		quoted := fmt.Sprintf("« %s »", truncate(body, 160))
+		switch {
+		case !ack:
+			outcome = ReplyNotUnderstood
+			return []tocsin.Event{{At: now, Kind: tocsin.EventReply, Channel: tocsin.SMS,
+				Detail: "réponse non reconnue de " + from + " : " + quoted}}, nil
+		case r.InformedAt != nil:
+			outcome = ReplyAlready
+			return []tocsin.Event{{At: now, Kind: tocsin.EventReply, Channel: tocsin.SMS,
+				Detail: "nouvelle réponse de " + from + " : " + quoted}}, nil
+		}
+		outcome = ReplyInformed
+		r.InformedAt, r.InformedHow, r.InformedFrom = &now, "sms", from
+		a.Refresh(r, now)
+		return []tocsin.Event{{At: now, Kind: tocsin.EventInformed, Channel: tocsin.SMS,
+			Detail: fmt.Sprintf("%s informé·e : réponse %s depuis %s", r.Official.Name, quoted, from)}}, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if outcome == ReplyInformed {
+		s.log.Info("official informed", "activation", acts[pick].ID, "official", officials[pick], "how", "sms")
+	}
+	return outcome, nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -1,0 +1,459 @@
+// Package app wires Tocsin together: etcd (embedded or external), the
+// store, the Twilio provider (or the in-process simulator), the activation
+// service, the leader's dispatch and the HTTP server. It builds everything
+// by hand in Open and tears it down in reverse in Close; it reads no
+// environment and takes no signals, so tests run the whole app.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/prefecture76/tocsin/internal/activation"
+	"github.com/prefecture76/tocsin/internal/directory"
+	"github.com/prefecture76/tocsin/internal/dispatch"
+	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/playbook"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twilio"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
+	"github.com/prefecture76/tocsin/internal/web"
+)
+
+// Config is everything Tocsin needs to run. cmd/tocsin fills it from flags
+// and TOCSIN_* variables.
+type Config struct {
+	DataDir   string // embedded etcd's data, default ./tocsin-data
+	Listen    string // HTTP address, default 127.0.0.1:8080
+	PublicURL string // the address Twilio calls back; default http://<listen address>
+
+	EtcdEndpoints              []string // external cluster; empty starts an embedded member in DataDir
+	EtcdPrefix                 string   // default /tocsin/
+	EtcdCA, EtcdCert, EtcdKey  string
+	EtcdUsername, EtcdPassword string
+	EtcdUnsafeNoFsync          bool // tests only
+	NodeID                     string
+	LeaseTTL                   int // leader session lease in seconds, default 5
+
+	// Simulator runs the Twilio simulator in-process and sends to it; the
+	// Twilio settings below are then ignored.
+	Simulator           bool
+	SimulatorProfile    *twiliosim.Profile // default twiliosim.DemoProfile()
+	SimulatorDelayScale float64            // scales the virtual officials' delays; default 1
+	TwilioAccountSID    string
+	TwilioAuthToken     string
+	TwilioFrom          string
+	TwilioMessagingSID  string
+	TwilioAPIURL        string
+
+	PlaybooksDir  string // default ./playbooks
+	AdminToken    string // the first administrator's token when the store has no user
+	DemoDirectory bool   // load the demo directory when the directory is empty
+	SMSRate       float64
+	Workers       int
+
+	Clock  dispatch.Clock // default the wall clock
+	Logger *slog.Logger
+	Out    io.Writer // where a generated admin token is printed, once; default os.Stdout
+}
+
+// App is a running Tocsin replica.
+type App struct {
+	cfg Config
+	log *slog.Logger
+
+	embedded   *etcd.Embedded
+	cli        *clientv3.Client
+	store      *etcd.Store
+	sim        *twiliosim.Server
+	provider   *twilio.Provider
+	service    *activation.Service
+	dispatcher *dispatch.Dispatcher
+	playbooks  []tocsin.Playbook
+	listener   net.Listener
+	http       *http.Server
+	publicURL  string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	leader sync.Mutex
+	isLead bool
+}
+
+// New checks cfg and fills its defaults. It starts nothing.
+func New(cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "tocsin-data"
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:8080"
+	}
+	if cfg.PlaybooksDir == "" {
+		cfg.PlaybooksDir = "playbooks"
+	}
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = 5
+	}
+	if cfg.SMSRate == 0 {
+		cfg.SMSRate = 10
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = dispatch.RealClock{}
+	}
+	if cfg.NodeID == "" {
+		host, _ := os.Hostname()
+		cfg.NodeID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	var problems []string
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, "public-url: absolute http(s) URL expected")
+		}
+	}
+	if !cfg.Simulator {
+		if cfg.TwilioAccountSID == "" || cfg.TwilioAuthToken == "" {
+			problems = append(problems, "twilio-account-sid and twilio-auth-token are required unless the simulator is used")
+		}
+		if cfg.PublicURL == "" {
+			problems = append(problems, "public-url is required with real Twilio: it is the address Twilio calls back")
+		}
+	}
+	if cfg.SMSRate < 0 {
+		problems = append(problems, "sms-rate must be positive")
+	}
+	if cfg.LeaseTTL < 2 {
+		problems = append(problems, "lease-ttl must be at least 2 seconds")
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
+	return &App{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Open starts everything and returns once the HTTP server listens.
+func (a *App) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	cfg := &a.cfg
+	pbs, err := playbook.LoadDir(cfg.PlaybooksDir, playbook.Reference{
+		Commune:         func(insee string) bool { _, ok := directory.CommuneByINSEE(insee); return ok },
+		Arrondissements: directory.Arrondissements(),
+	})
+	if err != nil {
+		return fmt.Errorf("playbooks in %s: %w", cfg.PlaybooksDir, err)
+	}
+	a.playbooks = pbs
+
+	endpoints := cfg.EtcdEndpoints
+	if len(endpoints) == 0 {
+		dir := filepath.Join(cfg.DataDir, "etcd")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+		a.embedded, err = etcd.StartEmbedded(etcd.EmbeddedConfig{Dir: dir, UnsafeNoFsync: cfg.EtcdUnsafeNoFsync})
+		if err != nil {
+			return err
+		}
+		endpoints = a.embedded.Endpoints()
+		a.log.Info("embedded etcd started", "dir", dir)
+	}
+	a.cli, err = etcd.Connect(etcd.ClientConfig{Endpoints: endpoints, CAFile: cfg.EtcdCA, CertFile: cfg.EtcdCert,
+		KeyFile: cfg.EtcdKey, Username: cfg.EtcdUsername, Password: cfg.EtcdPassword})
+	if err != nil {
+		return err
+	}
+	a.store = etcd.NewStore(a.cli, cfg.EtcdPrefix, nil)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = a.store.Ping(pctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("etcd at %s: %w", strings.Join(endpoints, ","), err)
+	}
+
+	a.listener, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	a.publicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if a.publicURL == "" {
+		a.publicURL = "http://" + a.listener.Addr().String()
+	}
+
+	if err := a.bootstrap(ctx); err != nil {
+		return err
+	}
+	if err := a.openProvider(); err != nil {
+		return err
+	}
+
+	a.service = activation.New(a.store, func() []tocsin.Playbook { return a.playbooks }, render, nil, a.log)
+	a.dispatcher = dispatch.New(dispatch.Config{
+		SMS:         a.provider,
+		SMSRate:     cfg.SMSRate,
+		Workers:     cfg.Workers,
+		CallbackURL: a.callbackURL,
+		Clock:       cfg.Clock,
+		Logger:      a.log,
+	})
+	validator, err := twilio.NewValidator(a.authToken(), a.publicURL)
+	if err != nil {
+		return err
+	}
+	srv := web.NewServer(web.Config{
+		Activations:    a.service,
+		Store:          a.store,
+		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
+		ParseOfficials: directory.ParseCSV,
+		ValidSignature: validator.Valid,
+		Logger:         a.log,
+	})
+	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.http.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server", "err", err)
+		}
+	}()
+
+	rctx, rcancel := context.WithCancel(context.Background())
+	a.cancel = rcancel
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.lead(rctx)
+	}()
+	a.log.Info("tocsin ready", "url", a.publicURL, "node", cfg.NodeID, "playbooks", len(pbs),
+		"provider", map[bool]string{true: "simulator", false: "twilio"}[cfg.Simulator])
+	return nil
+}
+
+// bootstrap creates the first administrator and the demo directory.
+func (a *App) bootstrap(ctx context.Context) error {
+	has, err := a.store.HasUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if !has {
+		token := a.cfg.AdminToken
+		generated := token == ""
+		if generated {
+			token = randomToken()
+		}
+		err := a.store.CreateUserWithToken(ctx, tocsin.User{Name: "admin", Role: tocsin.RoleAdmin}, token)
+		if err != nil && tocsin.ErrorCode(err) != tocsin.EConflict {
+			return fmt.Errorf("create first administrator: %w", err)
+		}
+		if err == nil && generated {
+			fmt.Fprintf(a.cfg.Out, "\nJeton de l'administrateur (affiché une seule fois, gardez-le) :\n\n    %s\n\n", token)
+		}
+	}
+	if a.cfg.DemoDirectory {
+		os, err := a.store.Officials(ctx)
+		if err != nil {
+			return err
+		}
+		if len(os) == 0 {
+			demo := directory.Demo()
+			if err := a.store.ReplaceOfficials(ctx, demo); err != nil {
+				return fmt.Errorf("load demo directory: %w", err)
+			}
+			a.log.Info("demo directory loaded", "officials", len(demo))
+		}
+	}
+	return nil
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// openProvider starts the simulator when asked, and the Twilio provider.
+func (a *App) openProvider() error {
+	cfg := &a.cfg
+	tc := twilio.Config{
+		AccountSID:          cfg.TwilioAccountSID,
+		AuthToken:           cfg.TwilioAuthToken,
+		From:                cfg.TwilioFrom,
+		MessagingServiceSID: cfg.TwilioMessagingSID,
+		APIURL:              cfg.TwilioAPIURL,
+	}
+	if cfg.Simulator {
+		sid, token := make([]byte, 16), make([]byte, 16)
+		rand.Read(sid)
+		rand.Read(token)
+		profile := twiliosim.DemoProfile()
+		if cfg.SimulatorProfile != nil {
+			profile = *cfg.SimulatorProfile
+		}
+		scale := cfg.SimulatorDelayScale
+		if scale == 0 {
+			scale = 1
+		}
+		profile.DelayScale = scale
+		var err error
+		a.sim, err = twiliosim.Start("127.0.0.1:0", twiliosim.Config{
+			AccountSID: "AC" + hex.EncodeToString(sid),
+			AuthToken:  hex.EncodeToString(token), // twilio-go takes alphanumeric credentials only
+			SMSURL:     a.publicURL + "/twilio/sms/inbound",
+			Profile:    profile,
+			Logger:     a.log.With("component", "twiliosim"),
+		})
+		if err != nil {
+			return fmt.Errorf("start simulator: %w", err)
+		}
+		tc.AccountSID, tc.AuthToken, tc.APIURL = a.sim.AccountSID(), a.sim.AuthToken(), a.sim.URL()
+		tc.From, tc.MessagingServiceSID = "+33639980000", ""
+		a.log.Info("twilio simulator started", "url", a.sim.URL())
+	}
+	p, err := twilio.New(tc, a.log)
+	if err != nil {
+		return err
+	}
+	a.provider = p
+	return nil
+}
+
+func (a *App) authToken() string {
+	if a.sim != nil {
+		return a.sim.AuthToken()
+	}
+	return a.cfg.TwilioAuthToken
+}
+
+func (a *App) callbackURL(activationID, official, attempt string) string {
+	q := url.Values{"a": {activationID}, "o": {official}, "t": {attempt}}
+	return a.publicURL + "/twilio/sms/status?" + q.Encode()
+}
+
+// render fills a playbook's message for one official.
+func render(pb *tocsin.Playbook, act *tocsin.Activation, o *tocsin.Official) (string, error) {
+	return playbook.Render(pb, playbook.MessageData{
+		Commune: o.CommuneName, INSEE: o.Commune, Name: o.Name, Role: o.Role,
+		Title: act.Title, Code: act.Code, At: act.ActivatedAt, Exercise: act.Exercise, Note: act.Note,
+	})
+}
+
+// lead campaigns for leadership and dispatches while leader, again and
+// again until ctx ends.
+func (a *App) lead(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		l, err := a.store.Campaign(ctx, a.cfg.NodeID, a.cfg.LeaseTTL)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.log.Warn("campaign", "err", err)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+			}
+			backoff = min(2*backoff, 10*time.Second)
+			continue
+		}
+		backoff = time.Second
+		a.setLeader(true)
+		a.log.Info("leader: dispatching", "node", a.cfg.NodeID)
+		dctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-l.Done():
+				a.log.Warn("leader session lost: dispatch stops")
+				cancel()
+			case <-dctx.Done():
+			}
+		}()
+		err = a.dispatcher.Run(dctx, l.Store)
+		cancel()
+		a.setLeader(false)
+		if err != nil {
+			a.log.Warn("dispatch ended", "err", err)
+		}
+		rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		l.Resign(rctx)
+		rcancel()
+	}
+}
+
+func (a *App) setLeader(v bool) {
+	a.leader.Lock()
+	a.isLead = v
+	a.leader.Unlock()
+}
+
+// IsLeader reports whether this replica dispatches.
+func (a *App) IsLeader() bool {
+	a.leader.Lock()
+	defer a.leader.Unlock()
+	return a.isLead
+}
+
+// URL returns the address Tocsin is reached at.
+func (a *App) URL() string { return a.publicURL }
+
+// Simulator returns the in-process simulator, nil with real Twilio.
+func (a *App) Simulator() *twiliosim.Server { return a.sim }
+
+// Store returns the store.
+func (a *App) Store() *etcd.Store { return a.store }
+
+// Dispatcher returns the dispatcher.
+func (a *App) Dispatcher() *dispatch.Dispatcher { return a.dispatcher }
+
+// Close stops everything in reverse order: leadership is resigned so
+// another replica takes over at once.
+func (a *App) Close() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		a.http.Shutdown(ctx)
+		cancel()
+	} else if a.listener != nil {
+		a.listener.Close()
+	}
+	a.wg.Wait()
+	if a.sim != nil {
+		a.sim.Close()
+	}
+	if a.provider != nil {
+		a.provider.Close()
+	}
+	if a.cli != nil {
+		a.cli.Close()
+	}
+	if a.embedded != nil {
+		a.embedded.Close()
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package twiliosim
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"time"
+)
+
+// controlRoutes adds the /sim/ endpoints: the record, the faults, the
+// latency and the SMS URL. They take the same Basic auth as the REST API.
+func (s *Simulator) controlRoutes(mux *http.ServeMux) {
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !s.authorized(r) {
+				writeError(w, errUnauthorized())
+				return
+			}
+			h(w, r)
+		}))
+	}
+	handle("GET /sim/messages", func(w http.ResponseWriter, r *http.Request) {
+		to, from, dir := r.URL.Query().Get("to"), r.URL.Query().Get("from"), r.URL.Query().Get("direction")
+		out := s.messagesWhere(func(m *Message) bool {
+			return (to == "" || m.To == to) && (from == "" || m.From == from) && (dir == "" || m.Direction == dir)
+		})
+		writeJSON(w, http.StatusOK, out)
+	})
+	handle("GET /sim/calls", func(w http.ResponseWriter, r *http.Request) {
+		to := r.URL.Query().Get("to")
+		writeJSON(w, http.StatusOK, s.callsWhere(func(c *Call) bool { return to == "" || c.To == to }))
+	})
+	handle("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	handle("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Faults())
+	})
+	handle("POST /sim/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Fault
+		if e := readJSON(w, r, &f); e != nil {
+			writeError(w, e)
+			return
+		}
+		if err := s.InjectFault(f); err != nil {
+			writeError(w, badRequest(CodeBadRequest, "%v", err))
+			return
+		}
+		writeJSON(w, http.StatusCreated, s.Faults())
+	})
+	handle("DELETE /sim/faults", func(w http.ResponseWriter, r *http.Request) {
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	handle("GET /sim/latency", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, latencyBody{Latency: s.Latency().String()})
+	})
+	handle("PUT /sim/latency", func(w http.ResponseWriter, r *http.Request) {
+		var b latencyBody
+		if e := readJSON(w, r, &b); e != nil {
+			writeError(w, e)
+			return
+		}
+		d, err := time.ParseDuration(b.Latency)
+		if err != nil || d < 0 {
+			writeError(w, badRequest(CodeBadRequest, `latency must be a duration such as "250ms"`))
+			return
+		}
+		s.SetLatency(d)
+		writeJSON(w, http.StatusOK, latencyBody{Latency: d.String()})
+	})
+	handle("PUT /sim/sms-url", func(w http.ResponseWriter, r *http.Request) {
+		var b struct {
+			URL string `json:"url"`
+		}
+		if e := readJSON(w, r, &b); e != nil {
+			writeError(w, e)
+			return
+		}
+		if b.URL != "" && !validWebhookURL(b.URL) {
+			writeError(w, badRequest(CodeBadRequest, "url must be an absolute http(s) URL"))
+			return
+		}
+		s.SetSMSURL(b.URL)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	handle("/sim/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errNotFound(r.URL.Path))
+	})
+}
+
+type latencyBody struct {
+	Latency string `json:"latency"`
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormSize))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && err != io.EOF {
+		return badRequest(CodeBadRequest, "Unable to read the JSON body: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/prefecture76/tocsin/internal/activation"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+func (s *Server) createActivation(w http.ResponseWriter, r *http.Request) error {
+	var req activation.Request
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.cfg.Activations.Create(r.Context(), userFrom(r.Context()), req)
+	if err != nil {
+		return err
+	}
+	v, err := s.cfg.Activations.Get(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/activations/"+a.ID)
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func (s *Server) listActivations(w http.ResponseWriter, r *http.Request) error {
+	vs, err := s.cfg.Activations.List(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"activations": vs})
+	return nil
+}
+
+func (s *Server) getActivation(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.cfg.Activations.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) closeActivation(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.cfg.Activations.Close(r.Context(), userFrom(r.Context()), r.PathValue("id")); err != nil {
+		return err
+	}
+	v, err := s.cfg.Activations.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) listOfficials(w http.ResponseWriter, r *http.Request) error {
+	os, err := s.cfg.Store.Officials(r.Context())
+	if err != nil {
+		return err
+	}
+	if os == nil {
+		os = []tocsin.Official{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"officials": os, "count": len(os)})
+	return nil
+}
+
+// maxCSV bounds a directory import.
+const maxCSV = 16 << 20
+
+// importOfficials replaces the directory with a CSV body, all or nothing.
+func (s *Server) importOfficials(w http.ResponseWriter, r *http.Request) error {
+	officials, err := s.cfg.ParseOfficials(http.MaxBytesReader(w, r.Body, maxCSV))
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.ReplaceOfficials(r.Context(), officials); err != nil {
+		return err
+	}
+	s.log.Info("directory imported", "officials", len(officials), "by", userFrom(r.Context()).Name)
+	writeJSON(w, http.StatusOK, map[string]any{"imported": len(officials)})
+	return nil
+}
+
+func (s *Server) listPlaybooks(w http.ResponseWriter, r *http.Request) error {
+	pbs := s.cfg.Playbooks()
+	if pbs == nil {
+		pbs = []tocsin.Playbook{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"playbooks": pbs})
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, userFrom(r.Context()))
+	return nil
+}

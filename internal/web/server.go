@@ -1,0 +1,191 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/activation"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// Activations is the activation service.
+type Activations interface {
+	Create(ctx context.Context, by tocsin.User, req activation.Request) (*tocsin.Activation, error)
+	Get(ctx context.Context, id string) (*activation.View, error)
+	List(ctx context.Context) ([]activation.View, error)
+	Close(ctx context.Context, by tocsin.User, id string) (*tocsin.Activation, error)
+	RecordStatus(ctx context.Context, ref activation.AttemptRef, sid string, status tocsin.AttemptStatus, errorCode int) error
+	Reply(ctx context.Context, from, body string) (activation.ReplyOutcome, error)
+}
+
+// Store is what the server reads directly.
+type Store interface {
+	Officials(ctx context.Context) ([]tocsin.Official, error)
+	ReplaceOfficials(ctx context.Context, officials []tocsin.Official) error
+	UserByToken(ctx context.Context, token string) (tocsin.User, error)
+	Ping(ctx context.Context) error
+}
+
+// Config configures a Server.
+type Config struct {
+	Activations Activations
+	Store       Store
+	Playbooks   func() []tocsin.Playbook
+	// ParseOfficials parses a directory CSV; errors name line and column.
+	ParseOfficials func(r io.Reader) ([]tocsin.Official, error)
+	// ValidSignature checks a Twilio webhook: the path with its query, the
+	// raw body and the X-Twilio-Signature header.
+	ValidSignature func(pathWithQuery string, body []byte, signature string) bool
+	Logger         *slog.Logger
+}
+
+// Server is Tocsin's HTTP handler.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// NewServer returns the handler with every route.
+func NewServer(cfg Config) *Server {
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+
+	s.mux.HandleFunc("POST /twilio/sms/status", s.webhook(s.smsStatus))
+	s.mux.HandleFunc("POST /twilio/sms/inbound", s.webhook(s.smsInbound))
+
+	s.mux.HandleFunc("GET /api/v1/activations", s.api(anyRole, s.listActivations))
+	s.mux.HandleFunc("POST /api/v1/activations", s.api(canActivate, s.createActivation))
+	s.mux.HandleFunc("GET /api/v1/activations/{id}", s.api(anyRole, s.getActivation))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/close", s.api(canActivate, s.closeActivation))
+	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
+	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
+	s.mux.HandleFunc("GET /api/v1/playbooks", s.api(anyRole, s.listPlaybooks))
+	s.mux.HandleFunc("GET /api/v1/me", s.api(anyRole, s.me))
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, tocsin.Errorf(tocsin.ENotFound, "pas de route %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// ServeHTTP recovers from panics so that none reaches a user as a dropped
+// connection, and adds the headers every answer carries.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.writeError(w, r, errors.New("panic"))
+		}
+	}()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 only when etcd answers a quorum read.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "etcd injoignable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+type ctxKey int
+
+const userKey ctxKey = 0
+
+// userFrom returns the authenticated user of a request.
+func userFrom(ctx context.Context) tocsin.User {
+	u, _ := ctx.Value(userKey).(tocsin.User)
+	return u
+}
+
+type rolePolicy func(tocsin.Role) bool
+
+func anyRole(r tocsin.Role) bool     { return r.Valid() }
+func canActivate(r tocsin.Role) bool { return r.CanActivate() }
+func adminOnly(r tocsin.Role) bool   { return r == tocsin.RoleAdmin }
+
+// api authenticates the bearer token, checks the role, and turns the
+// handler's error into a JSON answer.
+func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || strings.TrimSpace(token) == "" {
+			s.writeError(w, r, tocsin.Errorf(tocsin.EUnauthorized, "authentification requise (Authorization: Bearer <jeton>)"))
+			return
+		}
+		u, err := s.cfg.Store.UserByToken(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if !allowed(u.Role) {
+			s.writeError(w, r, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas cette action", u.Role))
+			return
+		}
+		if err := h(w, r.WithContext(context.WithValue(r.Context(), userKey, u))); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// maxJSON bounds a JSON request body.
+const maxJSON = 64 << 10
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// errors that name what is wrong.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSON))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &syn):
+			return tocsin.Errorf(tocsin.EInvalid, "JSON invalide à l'octet %d", syn.Offset)
+		case errors.As(err, &typ):
+			return tocsin.FieldErrorf(tocsin.EInvalid, typ.Field, "type attendu : %s", typ.Type)
+		case errors.As(err, &tooBig):
+			return tocsin.Errorf(tocsin.EInvalid, "corps de requête trop grand (%d octets au plus)", maxJSON)
+		case errors.Is(err, io.EOF):
+			return tocsin.Errorf(tocsin.EInvalid, "corps de requête vide : JSON attendu")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return tocsin.FieldErrorf(tocsin.EInvalid, f, "champ inconnu")
+		default:
+			return tocsin.Errorf(tocsin.EInvalid, "JSON invalide : %v", err)
+		}
+	}
+	if dec.More() {
+		return tocsin.Errorf(tocsin.EInvalid, "JSON invalide : données après l'objet")
+	}
+	return nil
+}
