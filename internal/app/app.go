@@ -325,7 +325,7 @@ func (a *App) openProvider() error {
 			AuthToken:  hex.EncodeToString(token), // twilio-go takes alphanumeric credentials only
 			SMSURL:     a.publicURL + "/twilio/sms/inbound",
 			Profile:    profile,
-			Logger:     a.log.With("component", "twiliosim"),
+			Logger:     a.log,
 		})
 		if err != nil {
 			return fmt.Errorf("start simulator: %w", err)

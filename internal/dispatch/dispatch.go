@@ -80,6 +80,12 @@ func New(cfg Config) *Dispatcher {
 	}
 }
 
+// can reports whether the dispatcher has a provider for channel. Rungs on
+// other channels are left for a dispatcher that has one.
+func (d *Dispatcher) can(c tocsin.Channel) bool {
+	return c == tocsin.SMS && d.cfg.SMS != nil
+}
+
 // Sent returns how many messages the provider accepted since start.
 func (d *Dispatcher) Sent() int64 { return d.sent.Load() }
 
@@ -253,8 +259,11 @@ func (r *run) step(it item) error {
 		if todo == nil {
 			due, next := a.Plan(rc, now)
 			wake = earliest(wake, next)
-			if len(due) > 0 {
-				todo = &due[0]
+			for i := range due {
+				if r.d.can(due[i].Channel) {
+					todo = &due[i]
+					break
+				}
 			}
 		}
 		if todo == nil {

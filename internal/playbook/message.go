@@ -157,6 +157,7 @@ var parisLocation = sync.OnceValues(func() (*time.Location, error) {
 // template.
 type limitedBuffer struct{ bytes.Buffer }
 
+// Write appends p, or fails once the message would pass maxRenderBytes.
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.Len()+len(p) > maxRenderBytes {
 		return 0, errors.New("message too long")

@@ -117,7 +117,7 @@ func (s *Simulator) createCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now().UTC()
-	if s.maxCalls > 0 && s.activeCalls() >= s.maxCalls || !s.callLimit.take(now) {
+	if s.maxCalls > 0 && s.activeCalls >= s.maxCalls || !s.callLimit.take(now) {
 		s.stats.RateLimited++
 		s.mu.Unlock()
 		writeError(w, errTooManyRequests())
@@ -132,6 +132,7 @@ func (s *Simulator) createCall(w http.ResponseWriter, r *http.Request) {
 	s.calls = append(s.calls, c)
 	s.callBySID[c.SID] = c
 	s.stats.Calls++
+	s.activeCalls++
 	plan := s.planCall(c)
 	s.mu.Unlock()
 
@@ -197,17 +198,6 @@ func (s *Simulator) checkCall(c *Call, f url.Values) *apiError {
 	return nil
 }
 
-// activeCalls counts the calls not ended. Called with s.mu held.
-func (s *Simulator) activeCalls() int {
-	n := 0
-	for i := len(s.calls) - 1; i >= 0; i-- {
-		if !callEnded(s.calls[i].Status) {
-			n++
-		}
-	}
-	return n
-}
-
 func callOutcome(p Persona) CallOutcome {
 	switch {
 	case p.Call != "":
@@ -267,6 +257,9 @@ func (s *Simulator) setCallStatus(sid, status string) {
 	s.mu.Lock()
 	c := s.callBySID[sid]
 	now := s.clock.Now().UTC()
+	if callEnded(status) && !callEnded(c.Status) {
+		s.activeCalls--
+	}
 	c.Status, c.DateUpdated = status, now
 	if status == statusInitiated {
 		c.StartTime = now

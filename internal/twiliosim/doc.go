@@ -45,8 +45,8 @@
 // Unknown fields are errors. Calls are accepted and go queued → initiated
 // → ringing → no-answer (after the call's Timeout, 60 s by default), or
 // busy; an invalid number's call goes initiated → failed without ringing.
-// Nobody answers yet: fetching TwiML and pressing keys are left for later
-// (see planCall).
+// Nobody answers yet: fetching TwiML and pressing keys are left for later;
+// calls.go marks where they plug in.
 //
 // # Webhooks
 //

@@ -110,12 +110,14 @@ type Simulator struct {
 	msgLimit  bucket
 	callLimit bucket
 	maxCalls  int
-	stats     Stats
-	timers    map[uint64]Timer
-	timerSeq  uint64
-	closed    bool
-	done      chan struct{} // closed by Close
-	wg        sync.WaitGroup
+	// activeCalls counts the calls not ended, for maxCalls.
+	activeCalls int
+	stats       Stats
+	timers      map[uint64]Timer
+	timerSeq    uint64
+	closed      bool
+	done        chan struct{} // closed by Close
+	wg          sync.WaitGroup
 }
 
 // New returns a Simulator for cfg. It does not check cfg: call

@@ -1,0 +1,132 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+const adminToken = "scenario-admin-token"
+
+// testPlaybook targets everyone, with the default ladder (one SMS).
+const testPlaybook = `id: test-tous
+title: Alerte de test
+audience: {everyone: true}
+message: "Alerte de test pour {{.Commune}}."
+`
+
+// mustRunApp runs the whole app on a free loopback port with the
+// in-process simulator, and closes it when the test ends.
+func mustRunApp(tb testing.TB, cfg app.Config) *app.App {
+	tb.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = tb.TempDir()
+	}
+	if cfg.PlaybooksDir == "" {
+		cfg.PlaybooksDir = tb.TempDir()
+		if err := os.WriteFile(filepath.Join(cfg.PlaybooksDir, "test.yaml"), []byte(testPlaybook), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Simulator = true
+	cfg.AdminToken = adminToken
+	cfg.EtcdUnsafeNoFsync = true
+	cfg.LeaseTTL = 2
+	if cfg.SMSRate == 0 {
+		cfg.SMSRate = 500
+	}
+	if testing.Verbose() {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	cfg.Out = io.Discard
+	a, err := app.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Open(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close() })
+	return a
+}
+
+// api calls Tocsin's JSON API as the administrator and decodes the answer
+// into out (when not nil). It returns the HTTP status.
+func api(tb testing.TB, a *app.App, method, path string, body, out any) int {
+	tb.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, a.URL()+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			tb.Fatalf("%s %s: decode %s: %v", method, path, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// view is the API's activation with everything.
+type view struct {
+	tocsin.Activation
+	Summary    tocsin.Summary     `json:"summary"`
+	Recipients []tocsin.Recipient `json:"recipients"`
+	Timeline   []tocsin.Event     `json:"timeline"`
+}
+
+// waitFor polls the activation until cond holds, or fails after timeout
+// with the last state seen.
+func waitFor(tb testing.TB, a *app.App, id string, timeout time.Duration, what string, cond func(v *view) bool) *view {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var v view
+		if st := api(tb, a, "GET", "/api/v1/activations/"+id, nil, &v); st != http.StatusOK {
+			tb.Fatalf("GET activation: status %d", st)
+		}
+		if cond(&v) {
+			return &v
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("waiting for %s: still %+v after %s", what, v.Summary, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// fictionMobile returns the n-th number of ARCEP's fiction mobile range.
+func fictionMobile(n int) string { return fmt.Sprintf("+3363998%04d", n) }
+
+func writeFile(tb testing.TB, path, content string) {
+	tb.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+}
