@@ -29,8 +29,9 @@ type Store interface {
 	OpenByNumber(ctx context.Context, e164 string) (activations []tocsin.Activation, officials []string, err error)
 }
 
-// Renderer renders a playbook's message for one official.
-type Renderer func(pb *tocsin.Playbook, a *tocsin.Activation, o *tocsin.Official) (string, error)
+// Renderer prepares a playbook's message for an activation and returns
+// what fills it for one official.
+type Renderer func(pb *tocsin.Playbook, a *tocsin.Activation) (func(o *tocsin.Official) (string, error), error)
 
 // Service runs activations.
 type Service struct {
@@ -107,13 +108,17 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*toc
 	if len(a.Ladder) == 0 {
 		a.Ladder = tocsin.DefaultLadder
 	}
+	fill, err := s.render(pb, a)
+	if err != nil {
+		return nil, fmt.Errorf("prepare message: %w", err)
+	}
 	var rs []tocsin.Recipient
 	for i := range officials {
 		o := &officials[i]
 		if !pb.Audience.Match(o) {
 			continue
 		}
-		msg, err := s.render(pb, a, o)
+		msg, err := fill(o)
 		if err != nil {
 			return nil, fmt.Errorf("render message for %s: %w", o.ID, err)
 		}

@@ -164,6 +164,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	pbs, err := playbook.LoadDir(cfg.PlaybooksDir, playbook.Reference{
 		Commune:         func(insee string) bool { _, ok := directory.CommuneByINSEE(insee); return ok },
 		Arrondissements: directory.Arrondissements(),
+		Near:            func(lat, lon, km float64) bool { return len(directory.CommunesWithin(lat, lon, km)) > 0 },
 	})
 	if err != nil {
 		return fmt.Errorf("playbooks in %s: %w", cfg.PlaybooksDir, err)
@@ -354,12 +355,19 @@ func (a *App) callbackURL(activationID, official, attempt string) string {
 	return a.publicURL + "/twilio/sms/status?" + q.Encode()
 }
 
-// render fills a playbook's message for one official.
-func render(pb *tocsin.Playbook, act *tocsin.Activation, o *tocsin.Official) (string, error) {
-	return playbook.Render(pb, playbook.MessageData{
-		Commune: o.CommuneName, INSEE: o.Commune, Name: o.Name, Role: o.Role,
-		Title: act.Title, Code: act.Code, At: act.ActivatedAt, Exercise: act.Exercise, Note: act.Note,
-	})
+// render compiles a playbook's message once per activation and fills it
+// for each official.
+func render(pb *tocsin.Playbook, act *tocsin.Activation) (func(o *tocsin.Official) (string, error), error) {
+	t, err := playbook.Compile(pb)
+	if err != nil {
+		return nil, err
+	}
+	return func(o *tocsin.Official) (string, error) {
+		return t.Render(playbook.MessageData{
+			Commune: o.CommuneName, INSEE: o.Commune, Name: o.Name, Role: o.Role,
+			Title: act.Title, Code: act.Code, At: act.ActivatedAt, Exercise: act.Exercise, Note: act.Note,
+		})
+	}, nil
 }
 
 // lead campaigns for leadership and dispatches while leader, again and

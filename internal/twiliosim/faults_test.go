@@ -14,7 +14,7 @@ func TestMessagesPerSecondLimit(t *testing.T) {
 	clock := NewManualClock(time.Date(2024, 4, 30, 8, 0, 0, 0, time.UTC))
 	srv, api := start(t, Config{Clock: clock, MessagesPerSecond: 2})
 	create := func() error {
-		_, err := api.CreateMessage((&openapi.CreateMessageParams{}).SetTo(mayor).SetFrom(testFrom).SetBody("x"))
+		_, err := api.CreateMessage(smsParams(mayor))
 		return err
 	}
 	for i := range 2 {
@@ -74,7 +74,7 @@ func TestCallLimits(t *testing.T) {
 func TestInjectedFaults(t *testing.T) {
 	srv, api := start(t, Config{})
 	create := func() error {
-		_, err := api.CreateMessage((&openapi.CreateMessageParams{}).SetTo(mayor).SetFrom(testFrom).SetBody("x"))
+		_, err := api.CreateMessage(smsParams(mayor))
 		return err
 	}
 	if err := srv.InjectFault(Fault{Status: 503, Count: 2, Resource: ResourceMessages}); err != nil {
@@ -167,7 +167,7 @@ func TestLatency(t *testing.T) {
 	}
 	// A client that gives up does not know; the message still goes.
 	impatient := twilioAPITimeout(t, srv, 30*time.Millisecond)
-	_, err := impatient.CreateMessage((&openapi.CreateMessageParams{}).SetTo(mayor).SetFrom(testFrom).SetBody("x"))
+	_, err := impatient.CreateMessage(smsParams(mayor))
 	if err == nil || !strings.Contains(err.Error(), "Timeout") {
 		t.Errorf("impatient client: %v, want a timeout", err)
 	}
@@ -207,7 +207,7 @@ func TestControlEndpoints(t *testing.T) {
 		t.Errorf("negative latency: %d", resp.StatusCode)
 	}
 
-	_, err := api.CreateMessage((&openapi.CreateMessageParams{}).SetTo(mayor).SetFrom(testFrom).SetBody("x"))
+	_, err := api.CreateMessage(smsParams(mayor))
 	if restError(t, err).Code != 20500 {
 		t.Fatalf("fault from the control endpoint not served: %v", err)
 	}

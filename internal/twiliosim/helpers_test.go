@@ -203,3 +203,7 @@ func str(p *string) string {
 	}
 	return *p
 }
+
+func smsParams(to string) *openapi.CreateMessageParams {
+	return (&openapi.CreateMessageParams{}).SetTo(to).SetFrom(testFrom).SetBody("x")
+}

@@ -291,7 +291,7 @@ func TestAuthentication(t *testing.T) {
 		"wrong token":   twilioAPI(t, srv, testSID, "ffffffffffffffffffffffffffffffff"),
 		"wrong account": twilioAPI(t, srv, "ACffffffffffffffffffffffffffffffff", testToken),
 	} {
-		_, err := api.CreateMessage((&openapi.CreateMessageParams{}).SetTo(mayor).SetFrom(testFrom).SetBody("x"))
+		_, err := api.CreateMessage(smsParams(mayor))
 		if e := restError(t, err); e.Status != 401 || e.Code != 20003 {
 			t.Errorf("%s: got %d/%d, want 401/20003", name, e.Status, e.Code)
 		}

@@ -286,6 +286,14 @@ func (p *Profile) PersonaFor(number string) Persona {
 	return p.Default
 }
 
+// clone returns a copy of p that shares no map or slice with it.
+func (p Profile) clone() Profile {
+	p.Numbers = maps.Clone(p.Numbers)
+	p.Prefixes = maps.Clone(p.Prefixes)
+	p.Mix = slices.Clone(p.Mix)
+	return p
+}
+
 // scale returns d times the profile's DelayScale.
 func (p *Profile) scale(d time.Duration) time.Duration {
 	if p.DelayScale == 0 || p.DelayScale == 1 {

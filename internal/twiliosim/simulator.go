@@ -130,7 +130,7 @@ func New(cfg Config) *Simulator {
 		clock:      cfg.Clock,
 		log:        cfg.Logger,
 		client:     cfg.HTTPClient,
-		profile:    cfg.Profile,
+		profile:    cfg.Profile.clone(),
 		smsURL:     cfg.SMSURL,
 		msgBySID:   make(map[string]*Message),
 		callBySID:  make(map[string]*Call),
@@ -183,7 +183,7 @@ func (s *Simulator) SetProfile(p Profile) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.profile = p
+	s.profile = p.clone()
 	return nil
 }
 

@@ -1,0 +1,133 @@
+package app_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+type apiError struct {
+	Error struct {
+		Code    string   `json:"code"`
+		Field   string   `json:"field"`
+		Message string   `json:"message"`
+		Details []string `json:"details"`
+	} `json:"error"`
+}
+
+func rawRequest(t *testing.T, a *app.App, method, path, token, contentType, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, a.URL()+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAPIErrorsAreClearAndChangeNothing(t *testing.T) {
+	a := mustRunApp(t, app.Config{DemoDirectory: true})
+	if err := a.Store().CreateUserWithToken(t.Context(), tocsin.User{Name: "audit", Role: tocsin.RoleAuditor}, "auditor-token"); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, method, path, token, body string
+		status                          int
+		code, field, message            string
+	}{
+		{"no token", "GET", "/api/v1/activations", "", "", 401, "unauthorized", "", "authentification"},
+		{"unknown token", "GET", "/api/v1/activations", "nope", "", 401, "unauthorized", "", "jeton"},
+		{"auditor activates", "POST", "/api/v1/activations", "auditor-token", `{"playbook":"test-tous"}`, 403, "forbidden", "", "auditor"},
+		{"auditor imports", "PUT", "/api/v1/officials", "auditor-token", "id,nom\n", 403, "forbidden", "", ""},
+		{"unknown field", "POST", "/api/v1/activations", adminToken, `{"playbook":"test-tous","exercice":true}`, 400, "invalid", "exercice", "champ inconnu"},
+		{"wrong type", "POST", "/api/v1/activations", adminToken, `{"playbook":"test-tous","exercise":"oui"}`, 400, "invalid", "exercise", "bool"},
+		{"bad json", "POST", "/api/v1/activations", adminToken, `{"playbook":`, 400, "invalid", "", "JSON"},
+		{"empty body", "POST", "/api/v1/activations", adminToken, ``, 400, "invalid", "", "vide"},
+		{"no playbook", "POST", "/api/v1/activations", adminToken, `{}`, 400, "invalid", "playbook", "scénario"},
+		{"unknown playbook", "POST", "/api/v1/activations", adminToken, `{"playbook":"inconnu"}`, 404, "not_found", "playbook", "inconnu"},
+		{"unknown activation", "GET", "/api/v1/activations/nope", adminToken, "", 404, "not_found", "", "introuvable"},
+		{"close unknown", "POST", "/api/v1/activations/nope/close", adminToken, "", 404, "not_found", "", "introuvable"},
+		{"unknown route", "GET", "/api/v1/nothing", adminToken, "", 404, "not_found", "", "pas de route"},
+		{"bad csv", "PUT", "/api/v1/officials", adminToken, "id,nom,fonction,commune,mobile\nx1,Nom,maire,76217,06 12\n", 400, "invalid", "ligne 2", "06 12"},
+	}
+	for _, c := range cases {
+		st, body := rawRequest(t, a, c.method, c.path, c.token, "", c.body)
+		if st != c.status {
+			t.Errorf("%s: status %d, want %d (%s)", c.name, st, c.status, body)
+			continue
+		}
+		if c.code == "" {
+			continue
+		}
+		if !strings.Contains(body, `"code": "`+c.code+`"`) || !strings.Contains(body, c.message) || (c.field != "" && !strings.Contains(body, c.field)) {
+			t.Errorf("%s: body %s; want code %s, field %q, message with %q", c.name, body, c.code, c.field, c.message)
+		}
+	}
+	var list struct {
+		Activations []view `json:"activations"`
+	}
+	api(t, a, "GET", "/api/v1/activations", nil, &list)
+	if len(list.Activations) != 0 {
+		t.Errorf("bad requests created %d activations", len(list.Activations))
+	}
+	var dir struct {
+		Count int `json:"count"`
+	}
+	api(t, a, "GET", "/api/v1/officials", nil, &dir)
+	if dir.Count < 700 {
+		t.Errorf("directory after a bad import: %d officials; want the demo directory untouched", dir.Count)
+	}
+
+	// Closing twice is a conflict; an auditor reads but does not close.
+	var v view
+	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous", "exercise": true}, &v); st != 201 {
+		t.Fatalf("create: %d", st)
+	}
+	if st, _ := rawRequest(t, a, "GET", "/api/v1/activations/"+v.ID, "auditor-token", "", ""); st != 200 {
+		t.Errorf("auditor reads: %d, want 200", st)
+	}
+	if st, _ := rawRequest(t, a, "POST", "/api/v1/activations/"+v.ID+"/close", "auditor-token", "", ""); st != 403 {
+		t.Errorf("auditor closes: %d, want 403", st)
+	}
+	if st := api(t, a, "POST", "/api/v1/activations/"+v.ID+"/close", nil, nil); st != 200 {
+		t.Errorf("close: %d", st)
+	}
+	if st, body := rawRequest(t, a, "POST", "/api/v1/activations/"+v.ID+"/close", adminToken, "", ""); st != 409 {
+		t.Errorf("close twice: %d %s, want 409", st, body)
+	}
+}
+
+func TestImportDirectoryThroughAPI(t *testing.T) {
+	a := mustRunApp(t, app.Config{})
+	csv := "id;nom;fonction;commune;mobile;fixe;suppleants\n" +
+		"dieppe-maire;Anne Martin;Maire;76217;06 39 98 00 01;02 61 91 00 01;dieppe-adj\n" +
+		"dieppe-adj;Paul Durand;adjoint;76217;+33 6 39 98 00 02;;\n"
+	st, body := rawRequest(t, a, "PUT", "/api/v1/officials", adminToken, "text/csv", csv)
+	if st != 200 || !strings.Contains(body, `"imported": 2`) {
+		t.Fatalf("import: %d %s", st, body)
+	}
+	var dir struct {
+		Officials []tocsin.Official `json:"officials"`
+	}
+	api(t, a, "GET", "/api/v1/officials", nil, &dir)
+	if len(dir.Officials) != 2 {
+		t.Fatalf("officials: %d, want 2", len(dir.Officials))
+	}
+	m := dir.Officials[1]
+	if m.ID != "dieppe-maire" || m.Role != "maire" || m.Arrondissement != "Dieppe" || len(m.Numbers) != 2 ||
+		m.Numbers[0].E164 != "+33639980001" || m.Numbers[1].Kind != tocsin.Landline || len(m.Deputies) != 1 {
+		t.Errorf("imported mayor: %+v", m)
+	}
+}
