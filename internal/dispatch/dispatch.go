@@ -43,6 +43,9 @@ type Config struct {
 	SMSRate float64
 	// Workers is how many sends may be in flight at once; 0 means 32.
 	Workers int
+	// RetryBase is the first retry delay, doubled at each try up to 2 min;
+	// 0 means 2 s.
+	RetryBase time.Duration
 	// CallbackURL returns the status-callback URL of an attempt.
 	CallbackURL func(activation, official, attempt string) string
 	Clock       Clock
@@ -69,6 +72,9 @@ func New(cfg Config) *Dispatcher {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = RealClock{}
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = 2 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -391,12 +397,12 @@ func (r *run) settle(it item, attemptID string, tries int, sid string, status to
 			ev = tocsin.Event{Kind: tocsin.EventRejected, Detail: fmt.Sprintf("refus définitif de l'opérateur (%s, code %d)", se.Reason, se.Code)}
 		case se.Outcome == tocsin.NotSentRetry:
 			at.Status = tocsin.AttemptRetry
-			next := now.Add(max(backoff(tries), se.RetryAfter))
+			next := now.Add(max(r.d.backoff(tries), se.RetryAfter))
 			at.NextTry = &next
 			at.ErrorCode, at.Error = se.Code, se.Reason
 			ev = tocsin.Event{Kind: tocsin.EventRetry, Detail: fmt.Sprintf("refus temporaire de l'opérateur (%s) : nouvel essai", se.Reason)}
 		default: // Unknown: stays created without SID, to be settled before any resend.
-			next := now.Add(backoff(tries))
+			next := now.Add(r.d.backoff(tries))
 			at.NextTry = &next
 			at.ErrorCode, at.Error = se.Code, se.Reason
 			ev = tocsin.Event{Kind: tocsin.EventRetry, Detail: fmt.Sprintf("issue incertaine (%s) : vérification auprès de l'opérateur avant tout nouvel envoi", se.Reason)}
@@ -456,8 +462,12 @@ func (r *run) reconcile(it item, rc *tocsin.Recipient, at *tocsin.Attempt) (sent
 
 // backoff grows with the tries: 2 s, 4 s, 8 s … up to 2 min, with jitter
 // so that retries do not come back in a burst.
-func backoff(tries int) time.Duration {
-	d := 2 * time.Second
+func (d *Dispatcher) backoff(tries int) time.Duration {
+	return backoff(d.cfg.RetryBase, tries)
+}
+
+func backoff(base time.Duration, tries int) time.Duration {
+	d := base
 	for i := 1; i < tries && d < 2*time.Minute; i++ {
 		d *= 2
 	}

@@ -3,6 +3,9 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -14,6 +17,8 @@ type Leadership struct {
 	Store    *Store
 	session  *concurrency.Session
 	election *concurrency.Election
+	lost     chan struct{}
+	stop     context.CancelFunc
 }
 
 // Campaign blocks until this replica is the leader, then returns its term.
@@ -46,17 +51,54 @@ func (s *Store) Campaign(ctx context.Context, id string, ttl int) (*Leadership, 
 		}
 		return nil, unavailable(err)
 	}
-	return &Leadership{Store: s.Fenced(e), session: session, election: e}, nil
+	wctx, stopWatch := context.WithCancel(session.Ctx())
+	l := &Leadership{Store: s.Fenced(e), session: session, election: e, lost: make(chan struct{}), stop: stopWatch}
+	go l.watch(wctx, s)
+	return l, nil
 }
 
-// Done is closed when the term is over: the session's lease was lost.
-func (l *Leadership) Done() <-chan struct{} { return l.session.Done() }
+// watch closes l.lost when the session ends or the leader key goes (lease
+// revoked, key deleted by an operator): a leader with nothing to write
+// would otherwise not notice it was deposed.
+func (l *Leadership) watch(ctx context.Context, s *Store) {
+	defer close(l.lost)
+	key := l.election.Key()
+	for ctx.Err() == nil {
+		resp, err := s.cli.Get(ctx, key)
+		if err == nil && (len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != l.election.Rev()) {
+			return
+		}
+		if err == nil {
+			wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), key, clientv3.WithRev(resp.Header.Revision+1))
+			for wr := range wch {
+				if wr.Err() != nil {
+					break
+				}
+				for _, ev := range wr.Events {
+					if ev.Type == clientv3.EventTypeDelete {
+						return
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Done is closed when the term is over: the session's lease was lost or
+// the leader key is gone.
+func (l *Leadership) Done() <-chan struct{} { return l.lost }
 
 // Resign ends the term at once, so that another replica takes over without
 // waiting for the lease to expire.
 func (l *Leadership) Resign(ctx context.Context) {
 	l.election.Resign(ctx)
 	l.session.Close()
+	l.stop()
+	<-l.lost
 }
 
 // Leader returns the id of the current leader, "" when there is none.

@@ -1,0 +1,256 @@
+package dispatch_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/dispatch"
+	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twilio"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
+)
+
+// harness is a real etcd, the simulator over HTTP and the Twilio provider
+// through twilio-go: dispatch with nothing faked.
+type harness struct {
+	store *etcd.Store
+	sim   *twiliosim.Server
+	sms   *twilio.Provider
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	sim := twiliosim.MustStart(t, twiliosim.Config{
+		Profile: twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}},
+	})
+	p, err := twilio.New(twilio.Config{AccountSID: sim.AccountSID(), AuthToken: sim.AuthToken(),
+		From: "+33639980000", APIURL: sim.URL(), Timeout: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{store: etcd.MustStore(t), sim: sim, sms: p}
+}
+
+func number(i int) string { return fmt.Sprintf("+3363998%04d", i) }
+
+// activate stores an open activation of n officials with the default ladder.
+func (h *harness) activate(t *testing.T, n int) *tocsin.Activation {
+	t.Helper()
+	now := time.Now().UTC()
+	a := &tocsin.Activation{ID: fmt.Sprintf("act-%d", now.UnixNano()), Title: "Test", State: tocsin.Open,
+		ActivatedAt: now, Deadline: now.Add(time.Hour), Ladder: tocsin.DefaultLadder, Targeted: n}
+	rs := make([]tocsin.Recipient, n)
+	for i := range rs {
+		rs[i] = tocsin.Recipient{
+			Official: tocsin.Official{ID: fmt.Sprintf("o%04d", i+1), Numbers: []tocsin.Number{{E164: number(i + 1), Kind: tocsin.Mobile}}},
+			Message:  fmt.Sprintf("Alerte de test pour o%04d", i+1),
+			Status:   tocsin.StatusPending,
+		}
+	}
+	if err := h.store.CreateActivation(context.Background(), a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// lead runs a dispatcher under a fresh leadership until the test ends or
+// stop is called; done receives Run's result.
+func (h *harness) lead(t *testing.T, rate float64) (stop func(), done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	l, err := h.store.Campaign(ctx, "test", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dispatch.New(dispatch.Config{SMS: h.sms, SMSRate: rate, RetryBase: 20 * time.Millisecond,
+		CallbackURL: func(a, o, at string) string { return "http://127.0.0.1:1/cb?a=" + a + "&o=" + o + "&t=" + at }})
+	ch := make(chan error, 1)
+	go func() { ch <- d.Run(ctx, l.Store) }()
+	stop = func() {
+		cancel()
+		<-ch
+		l.Resign(context.Background())
+	}
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			stop()
+		}
+	})
+	return stop, ch
+}
+
+func (h *harness) waitAttempt(t *testing.T, act, official string, what string, cond func(at tocsin.Attempt) bool) tocsin.Recipient {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := h.store.Recipient(context.Background(), act, official)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Attempts) > 0 && cond(r.Attempts[0]) {
+			return *r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: waiting for %s; attempts %+v", official, what, r.Attempts)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func sentTo(sim *twiliosim.Server, n string) int {
+	c := 0
+	for _, m := range sim.MessagesTo(n) {
+		if m.Direction != "inbound" {
+			c++
+		}
+	}
+	return c
+}
+
+func hasSID(at tocsin.Attempt) bool { return at.SID != "" }
+
+// The provider created the message but answered 500: dispatch must find
+// it in the provider's records and not send it again.
+func TestServerErrorAfterCreateIsReconciledNotResent(t *testing.T) {
+	h := newHarness(t)
+	if err := h.sim.InjectFault(twiliosim.Fault{Status: http.StatusInternalServerError, AfterCreate: true, Resource: twiliosim.ResourceMessages}); err != nil {
+		t.Fatal(err)
+	}
+	a := h.activate(t, 1)
+	h.lead(t, 100)
+	r := h.waitAttempt(t, a.ID, "o0001", "a SID", hasSID)
+	at := r.Attempts[0]
+	if at.Tries != 1 || !at.Status.Accepted() {
+		t.Errorf("attempt: tries %d status %s; want 1 try, accepted", at.Tries, at.Status)
+	}
+	time.Sleep(200 * time.Millisecond) // room for a wrong resend
+	if n := sentTo(h.sim, number(1)); n != 1 {
+		t.Fatalf("%s got %d SMS, want exactly 1", number(1), n)
+	}
+	if m, ok := h.sim.Message(at.SID); !ok || m.To != number(1) {
+		t.Errorf("attempt SID %s is not the simulator's message to %s", at.SID, number(1))
+	}
+}
+
+// The provider failed before creating the message: proven not sent, so
+// sent again, once.
+func TestServerErrorBeforeCreateIsResentOnce(t *testing.T) {
+	h := newHarness(t)
+	if err := h.sim.InjectFault(twiliosim.Fault{Status: http.StatusServiceUnavailable, Resource: twiliosim.ResourceMessages}); err != nil {
+		t.Fatal(err)
+	}
+	a := h.activate(t, 1)
+	h.lead(t, 100)
+	r := h.waitAttempt(t, a.ID, "o0001", "a SID", hasSID)
+	if r.Attempts[0].Tries != 2 {
+		t.Errorf("tries: got %d, want 2 (one refused, one sent)", r.Attempts[0].Tries)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := sentTo(h.sim, number(1)); n != 1 {
+		t.Fatalf("%s got %d SMS, want exactly 1", number(1), n)
+	}
+}
+
+func TestRateLimitedIsRetried(t *testing.T) {
+	h := newHarness(t)
+	if err := h.sim.InjectFault(twiliosim.Fault{Status: http.StatusTooManyRequests, Count: 3, Resource: twiliosim.ResourceMessages}); err != nil {
+		t.Fatal(err)
+	}
+	a := h.activate(t, 3)
+	h.lead(t, 100)
+	for i := 1; i <= 3; i++ {
+		h.waitAttempt(t, a.ID, fmt.Sprintf("o%04d", i), "a SID", hasSID)
+	}
+	for i := 1; i <= 3; i++ {
+		if n := sentTo(h.sim, number(i)); n != 1 {
+			t.Errorf("%s got %d SMS, want exactly 1", number(i), n)
+		}
+	}
+}
+
+// A leader crashed between writing the attempt and recording the SID. The
+// next leader settles it from the provider's records: sent once, whether or
+// not the message had gone out.
+func TestTakeoverSettlesAttemptsLeftWithoutSID(t *testing.T) {
+	h := newHarness(t)
+	a := h.activate(t, 2)
+	ctx := context.Background()
+	// Both attempts were written as "about to call the provider"…
+	for _, o := range []string{"o0001", "o0002"} {
+		_, err := h.store.UpdateRecipient(ctx, a.ID, o, func(act *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+			due, _ := act.Plan(r, time.Now())
+			at := due[0]
+			at.Tries, at.CreatedAt = 1, time.Now().UTC()
+			r.Attempts = append(r.Attempts, at)
+			return nil, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// …and only the first call reached the provider before the crash.
+	r1, _ := h.store.Recipient(ctx, a.ID, "o0001")
+	if _, _, err := h.sms.SendSMS(ctx, number(1), r1.Message, ""); err != nil {
+		t.Fatal(err)
+	}
+	h.lead(t, 100)
+	for _, o := range []string{"o0001", "o0002"} {
+		h.waitAttempt(t, a.ID, o, "a SID", hasSID)
+	}
+	time.Sleep(200 * time.Millisecond)
+	for i := 1; i <= 2; i++ {
+		if n := sentTo(h.sim, number(i)); n != 1 {
+			t.Errorf("%s got %d SMS, want exactly 1", number(i), n)
+		}
+	}
+	r1, _ = h.store.Recipient(ctx, a.ID, "o0001")
+	if r1.Attempts[0].Tries != 1 {
+		t.Errorf("o0001: tries %d, want 1 (found at the provider, not resent)", r1.Attempts[0].Tries)
+	}
+}
+
+// Once another replica leads, the deposed leader's next write fails and
+// its dispatch stops: it sends nothing more.
+func TestDeposedLeaderStopsDispatching(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	l, err := h.store.Campaign(ctx, "old", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dispatch.New(dispatch.Config{SMS: h.sms, SMSRate: 5,
+		CallbackURL: func(a, o, at string) string { return "http://127.0.0.1:1/cb" }})
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, l.Store) }()
+	const n = 200 // 40 s of work at 5/s: the deposition comes mid-way
+	a := h.activate(t, n)
+	h.waitAttempt(t, a.ID, "o0001", "a SID", hasSID)
+	// Steal the leadership: delete the leader key, as an operator or a lease
+	// expiry would. The fence alone must stop the old leader.
+	if _, err := h.store.Client().Delete(ctx, "/test/leader/", clientv3WithPrefix()...); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, tocsin.ErrNotLeader) {
+			t.Fatalf("Run: %v, want ErrNotLeader", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("deposed leader still dispatching after 5 s")
+	}
+	select {
+	case <-l.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("leadership not reported lost after its key was deleted")
+	}
+	sent := len(h.sim.Messages())
+	time.Sleep(500 * time.Millisecond)
+	if later := len(h.sim.Messages()); later != sent || sent >= n {
+		t.Errorf("messages: %d when stopped, %d later (of %d); want no send after deposition", sent, later, n)
+	}
+}
