@@ -13,14 +13,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
 )
+
+const usage = `usage:
+  tocsin [serve] [flags]   run a replica (tocsin serve -h lists the flags)
+  tocsin health [--url U]  exit 0 when the replica at U is ready (for health checks)`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -41,11 +47,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "health":
+		return health(ctx, args, getenv, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: tocsin [serve] [flags]   (tocsin serve -h lists the flags)")
+		fmt.Fprintln(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (try: tocsin serve -h)", cmd)
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
 }
 
@@ -219,4 +227,41 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format %q: text or json expected", format)
 	}
+}
+
+// health asks a replica's /readyz, for container and systemd health checks
+// on images that have no HTTP client.
+func health(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tocsin health", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &envFlags{fs: fs, getenv: getenv}
+	var listen, target string
+	f.String(&listen, "listen", "127.0.0.1:8080", "address the replica listens on")
+	fs.StringVar(&target, "url", "", "readiness URL (default http://<listen>/readyz)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if target == "" {
+		host := listen
+		if strings.HasPrefix(host, "0.0.0.0:") || strings.HasPrefix(host, ":") {
+			host = "127.0.0.1:" + host[strings.LastIndex(host, ":")+1:]
+		}
+		target = "http://" + host + "/readyz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("not ready: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("not ready: %s answered %d", target, resp.StatusCode)
+	}
+	fmt.Fprintln(stdout, "ready")
+	return nil
 }

@@ -1,0 +1,60 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
+)
+
+// BenchmarkHandover measures the time to hand N SMS to the provider at R
+// per second, from the activation request to the simulator holding the
+// last message, against the floor N/R. The target is 1.02 × N/R + 1 s.
+//
+//	go test ./internal/app -run '^$' -bench Handover -benchtime 1x
+func BenchmarkHandover(b *testing.B) {
+	for _, rate := range []float64{50, 200} {
+		b.Run(fmt.Sprintf("708sms_at_%.0f_per_s", rate), func(b *testing.B) { benchHandover(b, 708, rate) })
+	}
+}
+
+func benchHandover(b *testing.B, n int, rate float64) {
+	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent},
+		Delivery: twiliosim.Range{Min: 100 * time.Millisecond, Max: 2 * time.Second}}
+	a := mustRunApp(b, app.Config{SimulatorProfile: &profile, SMSRate: rate})
+	officials := make([]tocsin.Official, n)
+	for i := range officials {
+		officials[i] = tocsin.Official{ID: fmt.Sprintf("o%04d", i), Name: "Maire", Role: "maire", Commune: "76217",
+			CommuneName: "Dieppe", Arrondissement: "Dieppe", Numbers: []tocsin.Number{{E164: fictionMobile(i), Kind: tocsin.Mobile}}}
+	}
+	if err := a.Store().ReplaceOfficials(b.Context(), officials); err != nil {
+		b.Fatal(err)
+	}
+	floor := time.Duration(float64(n) / rate * float64(time.Second))
+	var worst time.Duration
+	b.ResetTimer()
+	for range b.N {
+		sent := len(a.Simulator().Messages())
+		start := time.Now()
+		var v view
+		if st := api(b, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous", "exercise": true}, &v); st != http.StatusCreated {
+			b.Fatalf("create: %d", st)
+		}
+		for len(a.Simulator().Messages()) < sent+n {
+			time.Sleep(5 * time.Millisecond)
+		}
+		took := time.Since(start)
+		worst = max(worst, took)
+		b.StopTimer()
+		api(b, a, "POST", "/api/v1/activations/"+v.ID+"/close", nil, nil)
+		b.StartTimer()
+	}
+	b.ReportMetric(worst.Seconds(), "worst_s")
+	b.ReportMetric(floor.Seconds(), "floor_s")
+	b.ReportMetric(worst.Seconds()/floor.Seconds(), "worst/floor")
+	b.ReportMetric((1.02*floor.Seconds()+1)/worst.Seconds(), "target/worst")
+}
