@@ -49,7 +49,7 @@ func TestDeploymentFilesNameOnlyRealSettings(t *testing.T) {
 			Healthcheck struct {
 				Test []string `yaml:"test"`
 			} `yaml:"healthcheck"`
-			Entrypoint []string `yaml:"entrypoint"`
+			Entrypoint []string       `yaml:"entrypoint"`
 			DependsOn  map[string]any `yaml:"depends_on"`
 		} `yaml:"services"`
 	}
