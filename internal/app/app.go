@@ -78,6 +78,7 @@ type App struct {
 	cfg Config
 	log *slog.Logger
 
+	lock       *os.File
 	embedded   *etcd.Embedded
 	cli        *clientv3.Client
 	store      *etcd.Store
@@ -167,16 +168,19 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Near:            func(lat, lon, km float64) bool { return len(directory.CommunesWithin(lat, lon, km)) > 0 },
 	})
 	if err != nil {
-		return fmt.Errorf("playbooks in %s: %w", cfg.PlaybooksDir, err)
+		if _, serr := os.Stat(cfg.PlaybooksDir); serr != nil {
+			return fmt.Errorf("playbooks folder %q not found: give it with --playbooks (TOCSIN_PLAYBOOKS)", cfg.PlaybooksDir)
+		}
+		return fmt.Errorf("playbooks: %w", err)
 	}
 	a.playbooks = pbs
 
 	endpoints := cfg.EtcdEndpoints
 	if len(endpoints) == 0 {
-		dir := filepath.Join(cfg.DataDir, "etcd")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("data dir: %w", err)
+		if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return err
 		}
+		dir := filepath.Join(cfg.DataDir, "etcd")
 		a.embedded, err = etcd.StartEmbedded(etcd.EmbeddedConfig{Dir: dir, UnsafeNoFsync: cfg.EtcdUnsafeNoFsync})
 		if err != nil {
 			return err
@@ -462,6 +466,9 @@ func (a *App) Close() error {
 	}
 	if a.embedded != nil {
 		a.embedded.Close()
+	}
+	if a.lock != nil {
+		a.lock.Close()
 	}
 	return nil
 }

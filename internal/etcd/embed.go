@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -33,6 +34,9 @@ type Embedded struct {
 
 // StartEmbedded starts a member and waits until it is ready to serve.
 func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("etcd data dir: %w", err)
+	}
 	ec := embed.NewConfig()
 	ec.Dir = cfg.Dir
 	ec.Name = cfg.Name
