@@ -159,12 +159,26 @@ func randInt(n int64) int64 {
 	return v.Int64()
 }
 
-// View is an activation with everything the duty officer sees.
+// View is an activation with everything the duty officer sees. Times are
+// UTC; the *_paris fields give them in Paris time for people.
 type View struct {
 	tocsin.Activation
-	Summary    tocsin.Summary     `json:"summary"`
-	Recipients []tocsin.Recipient `json:"recipients,omitempty"`
-	Timeline   []tocsin.Event     `json:"timeline,omitempty"`
+	ActivatedAtParis string             `json:"activated_at_paris"`
+	DeadlineParis    string             `json:"deadline_paris"`
+	Summary          tocsin.Summary     `json:"summary"`
+	Recipients       []tocsin.Recipient `json:"recipients,omitempty"`
+	Timeline         []TimelineEvent    `json:"timeline,omitempty"`
+}
+
+// TimelineEvent is an event with its time in Paris.
+type TimelineEvent struct {
+	tocsin.Event
+	AtParis string `json:"at_paris"`
+}
+
+func newView(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) View {
+	return View{Activation: *a, ActivatedAtParis: tocsin.ParisTime(a.ActivatedAt), DeadlineParis: tocsin.ParisTime(a.Deadline),
+		Summary: a.Summarize(rs, now)}
 }
 
 // Get returns an activation with its summary, recipients and timeline.
@@ -181,7 +195,12 @@ func (s *Service) Get(ctx context.Context, id string) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &View{Activation: *a, Summary: a.Summarize(rs, s.now()), Recipients: rs, Timeline: ev}, nil
+	v := newView(a, rs, s.now())
+	v.Recipients = rs
+	for _, e := range ev {
+		v.Timeline = append(v.Timeline, TimelineEvent{Event: e, AtParis: tocsin.ParisTime(e.At)})
+	}
+	return &v, nil
 }
 
 // List returns every activation with its summary, newest first.
@@ -196,7 +215,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, View{Activation: a, Summary: a.Summarize(rs, s.now())})
+		out = append(out, newView(&a, rs, s.now()))
 	}
 	return out, nil
 }
