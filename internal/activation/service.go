@@ -240,6 +240,56 @@ func (s *Service) Close(ctx context.Context, by tocsin.User, id string) (*tocsin
 	return a, nil
 }
 
+// ConfirmRequest says how the duty officer reached an official another way.
+type ConfirmRequest struct {
+	Reached string `json:"reached"` // who was reached; default the official
+	How     string `json:"how"`     // required: telephone, en personne, radio…
+	Note    string `json:"note"`
+}
+
+// Confirm records that the duty officer reached an official another way:
+// the official counts as informed from now, and every pending attempt for
+// them stops. Confirming an informed official is a conflict.
+func (s *Service) Confirm(ctx context.Context, by tocsin.User, activationID, official string, req ConfirmRequest) (*tocsin.Recipient, error) {
+	if !by.Role.CanActivate() {
+		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas de confirmer", by.Role)
+	}
+	req.How, req.Reached, req.Note = strings.TrimSpace(req.How), strings.TrimSpace(req.Reached), strings.TrimSpace(req.Note)
+	switch {
+	case req.How == "":
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "how", "dites comment l'élu a été joint (téléphone, en personne…)")
+	case len([]rune(req.How)) > 100:
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "how", "100 caractères au plus")
+	case len([]rune(req.Reached)) > 100:
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "reached", "100 caractères au plus")
+	case len([]rune(req.Note)) > maxNote:
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "note", "%d caractères au plus", maxNote)
+	}
+	r, err := s.store.UpdateRecipient(ctx, activationID, official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		if r.InformedAt != nil {
+			return nil, tocsin.Errorf(tocsin.EConflict, "%s est déjà informé·e (%s, %s)", r.Official.Name, r.InformedHow, tocsin.ParisTime(*r.InformedAt))
+		}
+		now := s.now().UTC()
+		reached := req.Reached
+		if reached == "" {
+			reached = r.Official.Name
+		}
+		r.InformedAt, r.InformedHow, r.InformedFrom = &now, "manual", by.Name
+		r.Confirmation = &tocsin.Confirmation{By: by.Name, Reached: reached, How: req.How, Note: req.Note}
+		a.Refresh(r, now)
+		detail := fmt.Sprintf("%s informé·e : joint·e par %s (%s), confirmé par %s", r.Official.Name, reached, req.How, by.Name)
+		if req.Note != "" {
+			detail += " — " + req.Note
+		}
+		return []tocsin.Event{{At: now, Kind: tocsin.EventInformed, Detail: detail}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("official informed", "activation", activationID, "official", official, "how", "manual", "by", by.Name)
+	return r, nil
+}
+
 // AttemptRef names the attempt a status callback is about; it travels in
 // the callback URL.
 type AttemptRef struct {

@@ -57,11 +57,22 @@ type Recipient struct {
 	Attempts     []Attempt       `json:"attempts"`
 	InformedAt   *time.Time      `json:"informed_at,omitempty"`
 	InformedHow  string          `json:"informed_how,omitempty"`  // sms, voice, manual
-	InformedFrom string          `json:"informed_from,omitempty"` // the number that replied, or who confirmed
+	InformedFrom string          `json:"informed_from,omitempty"` // the number that answered, or the user who confirmed
+	// Confirmation is set when the duty officer confirmed by hand.
+	Confirmation *Confirmation `json:"confirmation,omitempty"`
 }
 
-// AttemptStatus follows Twilio's message statuses, with three of Tocsin's own
-// for what happens before the provider has a message.
+// Confirmation records that the duty officer reached an official another
+// way (a call from their own phone, a gendarmerie patrol, in person).
+type Confirmation struct {
+	By      string `json:"by"`      // the user who confirms
+	Reached string `json:"reached"` // who was reached: the official, a deputy, the town hall's secretary
+	How     string `json:"how"`     // telephone, en personne, radio, gendarmerie…
+	Note    string `json:"note,omitempty"`
+}
+
+// AttemptStatus follows Twilio's message and call statuses, with three of
+// Tocsin's own for what happens before the provider has the attempt.
 type AttemptStatus string
 
 const (
@@ -76,29 +87,66 @@ const (
 	// landline for SMS, unsubscribed).
 	AttemptRejected AttemptStatus = "rejected"
 
+	// Messages.
 	AttemptQueued      AttemptStatus = "queued"
 	AttemptSending     AttemptStatus = "sending"
 	AttemptSent        AttemptStatus = "sent"
 	AttemptDelivered   AttemptStatus = "delivered"
 	AttemptUndelivered AttemptStatus = "undelivered"
 	AttemptFailed      AttemptStatus = "failed"
+
+	// Calls (queued and failed are shared with messages).
+	AttemptInitiated  AttemptStatus = "initiated"
+	AttemptRinging    AttemptStatus = "ringing"
+	AttemptInProgress AttemptStatus = "in-progress" // answered
+	AttemptCompleted  AttemptStatus = "completed"   // ended after an answer: a person or a voicemail
+	AttemptBusy       AttemptStatus = "busy"
+	AttemptNoAnswer   AttemptStatus = "no-answer"
+	AttemptCanceled   AttemptStatus = "canceled"
 )
+
+// finalRank is the rank of statuses that change no more.
+const finalRank = 5
 
 // attemptRank orders statuses so that a late or repeated status callback
 // never moves an attempt backwards.
 var attemptRank = map[AttemptStatus]int{
 	AttemptCreated: 0, AttemptRetry: 0,
-	AttemptQueued: 1, AttemptSending: 2, AttemptSent: 3,
-	AttemptDelivered: 4, AttemptUndelivered: 4, AttemptFailed: 4, AttemptRejected: 4,
+	AttemptQueued:  1,
+	AttemptSending: 2, AttemptInitiated: 2,
+	AttemptSent: 3, AttemptRinging: 3,
+	AttemptInProgress: 4,
+	AttemptDelivered:  finalRank, AttemptUndelivered: finalRank, AttemptFailed: finalRank, AttemptRejected: finalRank,
+	AttemptCompleted: finalRank, AttemptBusy: finalRank, AttemptNoAnswer: finalRank, AttemptCanceled: finalRank,
 }
 
 // Final reports whether s can change no more.
-func (s AttemptStatus) Final() bool { return attemptRank[s] == 4 }
+func (s AttemptStatus) Final() bool { return attemptRank[s] == finalRank }
 
 // Accepted reports whether the provider took the attempt and did not report
-// a failure (yet).
+// a failure (yet): a message on its way or delivered, a call placed.
 func (s AttemptStatus) Accepted() bool {
-	return s == AttemptQueued || s == AttemptSending || s == AttemptSent || s == AttemptDelivered
+	switch s {
+	case AttemptQueued, AttemptSending, AttemptSent, AttemptDelivered,
+		AttemptInitiated, AttemptRinging, AttemptInProgress, AttemptCompleted:
+		return true
+	}
+	return false
+}
+
+// Reached reports whether the attempt got to the phone: an SMS delivered,
+// a call answered (by a person or a voicemail: only a key press informs).
+func (s AttemptStatus) Reached() bool {
+	return s == AttemptDelivered || s == AttemptInProgress || s == AttemptCompleted
+}
+
+// Failed reports whether the attempt ended without reaching the phone.
+func (s AttemptStatus) Failed() bool {
+	switch s {
+	case AttemptUndelivered, AttemptFailed, AttemptRejected, AttemptBusy, AttemptNoAnswer, AttemptCanceled:
+		return true
+	}
+	return false
 }
 
 // Unsettled reports whether the attempt is still Tocsin's to hand over.
@@ -208,7 +256,7 @@ func (a *Activation) Refresh(r *Recipient, now time.Time) {
 	for _, at := range r.Attempts {
 		var rank int
 		switch {
-		case at.Status == AttemptDelivered:
+		case at.Status.Reached():
 			rank = 3
 		case at.Status.Accepted():
 			rank = 2
@@ -261,13 +309,13 @@ func (a *Activation) Summarize(rs []Recipient, now time.Time) Summary {
 	for i := range rs {
 		r := &rs[i]
 		for _, at := range r.Attempts {
-			if at.Status.Accepted() || at.Status == AttemptUndelivered {
+			if at.Status.Accepted() || at.Status == AttemptUndelivered || (at.SID != "" && at.Status.Failed()) {
 				s.Sent++
 				break
 			}
 		}
 		for _, at := range r.Attempts {
-			if at.Status == AttemptDelivered {
+			if at.Status.Reached() {
 				s.Delivered++
 				break
 			}

@@ -54,8 +54,8 @@ func (e *SendError) Error() string {
 
 func (e *SendError) Unwrap() error { return e.Err }
 
-// ProviderMessage is a message as the provider's records show it, used to
-// settle an attempt whose outcome is unknown.
+// ProviderMessage is a message or a call as the provider's records show it,
+// used to settle an attempt whose outcome is unknown. A call has no Body.
 type ProviderMessage struct {
 	SID       string
 	To        string

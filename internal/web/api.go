@@ -55,6 +55,19 @@ func (s *Server) closeActivation(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) confirmRecipient(w http.ResponseWriter, r *http.Request) error {
+	var req activation.ConfirmRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	rc, err := s.cfg.Activations.Confirm(r.Context(), userFrom(r.Context()), r.PathValue("id"), r.PathValue("official"), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rc)
+	return nil
+}
+
 func (s *Server) listOfficials(w http.ResponseWriter, r *http.Request) error {
 	os, err := s.cfg.Store.Officials(r.Context())
 	if err != nil {

@@ -22,6 +22,7 @@ type Activations interface {
 	Get(ctx context.Context, id string) (*activation.View, error)
 	List(ctx context.Context) ([]activation.View, error)
 	Close(ctx context.Context, by tocsin.User, id string) (*tocsin.Activation, error)
+	Confirm(ctx context.Context, by tocsin.User, activationID, official string, req activation.ConfirmRequest) (*tocsin.Recipient, error)
 	RecordStatus(ctx context.Context, ref activation.AttemptRef, sid string, status tocsin.AttemptStatus, errorCode int) error
 	Reply(ctx context.Context, from, body string) (activation.ReplyOutcome, error)
 }
@@ -72,6 +73,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/activations", s.api(canActivate, s.createActivation))
 	s.mux.HandleFunc("GET /api/v1/activations/{id}", s.api(anyRole, s.getActivation))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/close", s.api(canActivate, s.closeActivation))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/confirm", s.api(canActivate, s.confirmRecipient))
 	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
 	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
 	s.mux.HandleFunc("GET /api/v1/playbooks", s.api(anyRole, s.listPlaybooks))
