@@ -38,16 +38,33 @@ type Service struct {
 	store     Store
 	playbooks func() []tocsin.Playbook
 	render    Renderer
+	rates     tocsin.Rates
 	now       func() time.Time
 	log       *slog.Logger
 }
 
-// New returns a service. playbooks returns the playbooks in force.
-func New(store Store, playbooks func() []tocsin.Playbook, render Renderer, now func() time.Time, logger *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
+// Config configures a Service.
+type Config struct {
+	Store Store
+	// Playbooks returns the playbooks in force.
+	Playbooks func() []tocsin.Playbook
+	Render    Renderer
+	// Rates are the provider limits dispatch keeps to, for the forecast.
+	Rates  tocsin.Rates
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// New returns a service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return &Service{store: store, playbooks: playbooks, render: render, now: now, log: logger.With("component", "activation")}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: cfg.Store, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, now: cfg.Now,
+		log: cfg.Logger.With("component", "activation")}
 }
 
 // Request asks for a new activation.
@@ -70,9 +87,17 @@ func (s *Service) Playbook(id string) (*tocsin.Playbook, error) {
 // maxNote bounds the free text an activation carries into every message.
 const maxNote = 300
 
-// Create resolves the audience, renders each official's message, and
-// stores the activation; the leader's dispatch picks it up from there.
-func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*tocsin.Activation, error) {
+// prepared is an activation resolved from its playbook and the directory,
+// not stored yet.
+type prepared struct {
+	playbook   *tocsin.Playbook
+	activation *tocsin.Activation
+	recipients []tocsin.Recipient
+}
+
+// prepare checks a request, resolves the audience and renders each
+// official's message.
+func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*prepared, error) {
 	if !by.Role.CanActivate() {
 		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas d'activer la cellule", by.Role)
 	}
@@ -112,6 +137,10 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*toc
 	if err != nil {
 		return nil, fmt.Errorf("prepare message: %w", err)
 	}
+	byID := make(map[string]*tocsin.Official, len(officials))
+	for i := range officials {
+		byID[officials[i].ID] = &officials[i]
+	}
 	var rs []tocsin.Recipient
 	for i := range officials {
 		o := &officials[i]
@@ -123,6 +152,11 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*toc
 			return nil, fmt.Errorf("render message for %s: %w", o.ID, err)
 		}
 		r := tocsin.Recipient{Official: *o, Message: msg}
+		for _, id := range o.Deputies {
+			if d, ok := byID[id]; ok {
+				r.Deputies = append(r.Deputies, tocsin.Contact{ID: d.ID, Name: d.Name, Role: d.Role, Numbers: d.Numbers})
+			}
+		}
 		a.Refresh(&r, now)
 		rs = append(rs, r)
 	}
@@ -130,13 +164,57 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*toc
 		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "playbook", "le scénario %q ne vise aucun élu de l'annuaire", pb.ID)
 	}
 	a.Targeted = len(rs)
+	return &prepared{playbook: pb, activation: a, recipients: rs}, nil
+}
+
+// Preview is what the duty officer checks before anything is sent.
+type Preview struct {
+	Playbook tocsin.Playbook `json:"playbook"`
+	Exercise bool            `json:"exercise"`
+	Targeted int             `json:"targeted"`
+	// Sample is the message as the first official will receive it.
+	Sample   string          `json:"sample"`
+	Segments int             `json:"segments"`
+	Encoding tocsin.Encoding `json:"encoding"`
+	// NonGSM lists the characters that force UCS-2 (70 characters a segment).
+	NonGSM   []string        `json:"non_gsm,omitempty"`
+	Forecast tocsin.Forecast `json:"forecast"`
+}
+
+// Preview resolves a request as Create would, and stores nothing.
+func (s *Service) Preview(ctx context.Context, by tocsin.User, req Request) (*Preview, error) {
+	p, err := s.prepare(ctx, by, req)
+	if err != nil {
+		return nil, err
+	}
+	sample := p.recipients[0].Message
+	n, enc := tocsin.Segments(sample)
+	return &Preview{
+		Playbook: *p.playbook, Exercise: p.activation.Exercise, Targeted: len(p.recipients),
+		Sample: sample, Segments: n, Encoding: enc, NonGSM: tocsin.NonGSM(sample),
+		Forecast: s.forecast(p.activation, p.recipients),
+	}, nil
+}
+
+func (s *Service) forecast(a *tocsin.Activation, rs []tocsin.Recipient) tocsin.Forecast {
+	return tocsin.ForecastLadder(a.Ladder, rs, a.Deadline.Sub(a.ActivatedAt), s.rates)
+}
+
+// Create resolves the audience, renders each official's message, and
+// stores the activation; the leader's dispatch picks it up from there.
+func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*tocsin.Activation, error) {
+	p, err := s.prepare(ctx, by, req)
+	if err != nil {
+		return nil, err
+	}
+	a := p.activation
 	kind := "réelle"
 	if a.Exercise {
 		kind = "d'exercice"
 	}
-	first := tocsin.Event{At: now, Kind: tocsin.EventActivated,
-		Detail: fmt.Sprintf("activation %s « %s » par %s : %d élus visés", kind, a.Title, by.Name, len(rs))}
-	if err := s.store.CreateActivation(ctx, a, rs, first); err != nil {
+	first := tocsin.Event{At: a.ActivatedAt, Kind: tocsin.EventActivated,
+		Detail: fmt.Sprintf("activation %s « %s » par %s : %d élus visés", kind, a.Title, by.Name, a.Targeted)}
+	if err := s.store.CreateActivation(ctx, a, p.recipients, first); err != nil {
 		return nil, err
 	}
 	s.log.Info("activation created", "activation", a.ID, "playbook", a.Playbook, "exercise", a.Exercise, "targeted", a.Targeted, "by", by.Name)
@@ -166,6 +244,7 @@ type View struct {
 	ActivatedAtParis string             `json:"activated_at_paris"`
 	DeadlineParis    string             `json:"deadline_paris"`
 	Summary          tocsin.Summary     `json:"summary"`
+	Forecast         tocsin.Forecast    `json:"forecast"`
 	Recipients       []tocsin.Recipient `json:"recipients,omitempty"`
 	Timeline         []TimelineEvent    `json:"timeline,omitempty"`
 }
@@ -176,9 +255,9 @@ type TimelineEvent struct {
 	AtParis string `json:"at_paris"`
 }
 
-func newView(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) View {
+func (s *Service) newView(a *tocsin.Activation, rs []tocsin.Recipient) View {
 	return View{Activation: *a, ActivatedAtParis: tocsin.ParisTime(a.ActivatedAt), DeadlineParis: tocsin.ParisTime(a.Deadline),
-		Summary: a.Summarize(rs, now)}
+		Summary: a.Summarize(rs, s.now()), Forecast: s.forecast(a, rs)}
 }
 
 // Get returns an activation with its summary, recipients and timeline.
@@ -195,7 +274,7 @@ func (s *Service) Get(ctx context.Context, id string) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := newView(a, rs, s.now())
+	v := s.newView(a, rs)
 	v.Recipients = rs
 	for _, e := range ev {
 		v.Timeline = append(v.Timeline, TimelineEvent{Event: e, AtParis: tocsin.ParisTime(e.At)})
@@ -215,7 +294,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, newView(&a, rs, s.now()))
+		out = append(out, s.newView(&a, rs))
 	}
 	return out, nil
 }

@@ -217,7 +217,13 @@ func (a *App) Open(ctx context.Context) (err error) {
 		return err
 	}
 
-	a.service = activation.New(a.store, func() []tocsin.Playbook { return a.playbooks }, render, nil, a.log)
+	a.service = activation.New(activation.Config{
+		Store:     a.store,
+		Playbooks: func() []tocsin.Playbook { return a.playbooks },
+		Render:    render,
+		Rates:     tocsin.Rates{SMSPerSecond: cfg.SMSRate},
+		Logger:    a.log,
+	})
 	a.dispatcher = dispatch.New(dispatch.Config{
 		SMS:         a.provider,
 		SMSRate:     cfg.SMSRate,

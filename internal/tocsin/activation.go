@@ -51,7 +51,10 @@ const (
 // Recipient is one official targeted by an activation, with every attempt
 // made to reach them.
 type Recipient struct {
-	Official     Official        `json:"official"`
+	Official Official `json:"official"`
+	// Deputies are the officials who stand in, frozen with the activation
+	// like the official.
+	Deputies     []Contact       `json:"deputies,omitempty"`
 	Message      string          `json:"message"` // the rendered text sent to this official
 	Status       RecipientStatus `json:"status"`
 	Attempts     []Attempt       `json:"attempts"`
@@ -60,6 +63,14 @@ type Recipient struct {
 	InformedFrom string          `json:"informed_from,omitempty"` // the number that answered, or the user who confirmed
 	// Confirmation is set when the duty officer confirmed by hand.
 	Confirmation *Confirmation `json:"confirmation,omitempty"`
+}
+
+// Contact is someone an activation may call on behalf of an official.
+type Contact struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Role    string   `json:"role"`
+	Numbers []Number `json:"numbers"`
 }
 
 // Confirmation records that the duty officer reached an official another
@@ -199,7 +210,7 @@ func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time
 			}
 			continue
 		}
-		for _, n := range rungNumbers(rung, &r.Official) {
+		for _, n := range rungNumbers(rung, r) {
 			if r.hasAttempt(i, n.E164) {
 				continue
 			}
@@ -228,17 +239,28 @@ func (r *Recipient) hasAttempt(rung int, to string) bool {
 	return false
 }
 
-// rungNumbers lists the numbers a rung reaches for o, keeping to what the
+// rungNumbers lists the numbers a rung reaches for r, keeping to what the
 // channel can reach: SMS goes to mobiles only.
-func rungNumbers(rung Rung, o *Official) []Number {
+func rungNumbers(rung Rung, r *Recipient) []Number {
 	var out []Number
+	add := func(numbers []Number) {
+		for _, n := range numbers {
+			if n.Kind == Mobile || rung.Channel == Voice {
+				out = append(out, n)
+			}
+		}
+	}
 	for _, t := range rung.Targets {
 		switch t {
 		case TargetMobile:
-			out = append(out, o.NumbersOf(Mobile)...)
+			out = append(out, r.Official.NumbersOf(Mobile)...)
 		case TargetLandline:
 			if rung.Channel == Voice {
-				out = append(out, o.NumbersOf(Landline)...)
+				out = append(out, r.Official.NumbersOf(Landline)...)
+			}
+		case TargetDeputies:
+			for _, d := range r.Deputies {
+				add(d.Numbers)
 			}
 		}
 	}

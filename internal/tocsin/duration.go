@@ -43,3 +43,25 @@ func (p Playbook) MarshalJSON() ([]byte, error) {
 		Deadline string `json:"deadline"`
 	}{plain(p), p.Deadline.String()})
 }
+
+// MarshalJSON writes durations in seconds, with a French reading.
+func (r RungForecast) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Rung         int     `json:"rung"`
+		Channel      Channel `json:"channel"`
+		AfterSeconds float64 `json:"after_seconds"`
+		Contacts     int     `json:"contacts"`
+		DoneSeconds  float64 `json:"done_seconds"`
+		Done         string  `json:"done"`
+	}{r.Rung, r.Channel, r.After.Seconds(), r.Contacts, r.Done.Seconds(), "T+" + Clock(r.Done)})
+}
+
+// MarshalJSON writes the deadline in seconds.
+func (f Forecast) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Rungs           []RungForecast `json:"rungs"`
+		DeadlineSeconds float64        `json:"deadline_seconds"`
+		MeetsDeadline   bool           `json:"meets_deadline"`
+		Warning         string         `json:"warning,omitempty"`
+	}{f.Rungs, f.Deadline.Seconds(), f.MeetsDeadline, f.Warning})
+}

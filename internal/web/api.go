@@ -25,6 +25,20 @@ func (s *Server) createActivation(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// previewActivation shows what an activation would send, and stores nothing.
+func (s *Server) previewActivation(w http.ResponseWriter, r *http.Request) error {
+	var req activation.Request
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	p, err := s.cfg.Activations.Preview(r.Context(), userFrom(r.Context()), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
 func (s *Server) listActivations(w http.ResponseWriter, r *http.Request) error {
 	vs, err := s.cfg.Activations.List(r.Context())
 	if err != nil {

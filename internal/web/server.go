@@ -19,6 +19,7 @@ import (
 // Activations is the activation service.
 type Activations interface {
 	Create(ctx context.Context, by tocsin.User, req activation.Request) (*tocsin.Activation, error)
+	Preview(ctx context.Context, by tocsin.User, req activation.Request) (*activation.Preview, error)
 	Get(ctx context.Context, id string) (*activation.View, error)
 	List(ctx context.Context) ([]activation.View, error)
 	Close(ctx context.Context, by tocsin.User, id string) (*tocsin.Activation, error)
@@ -71,6 +72,7 @@ func (s *Server) routes() {
 
 	s.mux.HandleFunc("GET /api/v1/activations", s.api(anyRole, s.listActivations))
 	s.mux.HandleFunc("POST /api/v1/activations", s.api(canActivate, s.createActivation))
+	s.mux.HandleFunc("POST /api/v1/activations/preview", s.api(canActivate, s.previewActivation))
 	s.mux.HandleFunc("GET /api/v1/activations/{id}", s.api(anyRole, s.getActivation))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/close", s.api(canActivate, s.closeActivation))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/confirm", s.api(canActivate, s.confirmRecipient))
