@@ -27,7 +27,7 @@ var (
 	audienceKeys = []string{"everyone", "arrondissements", "communes", "roles", "within"}
 	circleKeys   = []string{"label", "lat", "lon", "km"}
 	rungKeys     = []string{"after", "channel", "targets", "retries"}
-	channels     = []string{string(tocsin.SMS), string(tocsin.Voice)}
+	channels     = []string{string(tocsin.SMS), string(tocsin.Voice), string(tocsin.Manual)}
 	targets      = []string{string(tocsin.TargetMobile), string(tocsin.TargetLandline), string(tocsin.TargetDeputies)}
 )
 
@@ -277,7 +277,20 @@ func (p *parser) rung(n *yaml.Node) (tocsin.Rung, bool) {
 	}
 	before := len(p.errs.Errs)
 	f := p.fields(n, "l'échelon", rungKeys...)
-	for _, k := range []string{"after", "channel", "targets"} {
+	manual := false
+	if v, ok := f["channel"]; ok && v.val.Value == string(tocsin.Manual) {
+		manual = true
+	}
+	required := []string{"after", "channel", "targets"}
+	if manual {
+		required = required[:2]
+		for _, k := range []string{"targets", "retries"} {
+			if v, ok := f[k]; ok {
+				p.errorf(v.val, "un échelon « manual » (liste « à appeler ») n'envoie rien : retirez %s", quote(k))
+			}
+		}
+	}
+	for _, k := range required {
 		if _, ok := f[k]; !ok {
 			p.errorf(n, "clé %s manquante dans l'échelon", quote(k))
 		}
@@ -295,11 +308,11 @@ func (p *parser) rung(n *yaml.Node) (tocsin.Rung, bool) {
 			if contains(channels, s) {
 				r.Channel = tocsin.Channel(s)
 			} else {
-				p.errorf(v.val, "canal inconnu %s : sms ou voice", quote(s))
+				p.errorf(v.val, "canal inconnu %s : sms, voice ou manual", quote(s))
 			}
 		}
 	}
-	if v, ok := f["targets"]; ok {
+	if v, ok := f["targets"]; ok && !manual {
 		items := p.list(v.val, "targets", "[mobile, landline]")
 		if len(items) == 0 && v.val.Kind == yaml.SequenceNode {
 			p.errorf(v.val, "« targets » vide : mobile, landline ou deputies")

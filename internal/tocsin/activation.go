@@ -1,7 +1,6 @@
 package tocsin
 
 import (
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -193,78 +192,6 @@ func (r *Recipient) Attempt(id string) *Attempt {
 		}
 	}
 	return nil
-}
-
-// Plan returns the attempts the ladder calls for now that r does not have
-// yet, and the next moment another rung falls due (zero when none will).
-// An informed recipient, or one of a closed activation, needs nothing.
-func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time.Time) {
-	if r.InformedAt != nil || a.State != Open {
-		return nil, time.Time{}
-	}
-	for i, rung := range a.Ladder {
-		at := a.ActivatedAt.Add(rung.After)
-		if at.After(now) {
-			if next.IsZero() || at.Before(next) {
-				next = at
-			}
-			continue
-		}
-		for _, n := range rungNumbers(rung, r) {
-			if r.hasAttempt(i, n.E164) {
-				continue
-			}
-			due = append(due, Attempt{
-				ID:      attemptID(i, len(r.Attempts)+len(due)+1),
-				Rung:    i,
-				Channel: rung.Channel,
-				To:      n.E164,
-				Status:  AttemptCreated,
-			})
-		}
-	}
-	return due, next
-}
-
-func attemptID(rung, n int) string {
-	return "r" + strconv.Itoa(rung) + "-" + strconv.Itoa(n)
-}
-
-func (r *Recipient) hasAttempt(rung int, to string) bool {
-	for _, at := range r.Attempts {
-		if at.Rung == rung && at.To == to {
-			return true
-		}
-	}
-	return false
-}
-
-// rungNumbers lists the numbers a rung reaches for r, keeping to what the
-// channel can reach: SMS goes to mobiles only.
-func rungNumbers(rung Rung, r *Recipient) []Number {
-	var out []Number
-	add := func(numbers []Number) {
-		for _, n := range numbers {
-			if n.Kind == Mobile || rung.Channel == Voice {
-				out = append(out, n)
-			}
-		}
-	}
-	for _, t := range rung.Targets {
-		switch t {
-		case TargetMobile:
-			out = append(out, r.Official.NumbersOf(Mobile)...)
-		case TargetLandline:
-			if rung.Channel == Voice {
-				out = append(out, r.Official.NumbersOf(Landline)...)
-			}
-		case TargetDeputies:
-			for _, d := range r.Deputies {
-				add(d.Numbers)
-			}
-		}
-	}
-	return out
 }
 
 // Refresh recomputes r.Status from its attempts and the ladder.

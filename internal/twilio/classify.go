@@ -25,16 +25,31 @@ const (
 	codeUnsubscribed     = 21610 // the recipient replied STOP
 	codeCannotRoute      = 21612
 	codeNotMobile        = 21614 // a landline, or a number that cannot receive SMS
+
+	// Calls.
+	codeCallGeoPermission = 21215 // geographic permission not enabled for the number's country
+	codeCallBlocked       = 21216 // the account may not call this number (blocked, premium)
+	codeCallInvalidTo     = 21217 // the number does not appear to be valid
+	codeCallBadFormat     = 13223 // invalid phone number format
+	codeCallUnsupported   = 13224 // Twilio cannot call this number, or it is invalid
 )
 
 // permanent lists the codes that refuse a number for good on this channel,
-// with the reason dispatch records and counts.
+// with the reason dispatch records and counts. Messages and calls share it:
+// their codes do not overlap, and one cause gets one reason whatever the
+// channel (a geographic permission missing for SMS or for calls is
+// region_not_enabled).
 var permanent = map[int]string{
-	codeInvalidTo:        "invalid_number",
-	codeNotMobile:        "not_mobile",
-	codeUnsubscribed:     "unsubscribed",
-	codeCannotRoute:      "cannot_route",
-	codeRegionNotEnabled: "region_not_enabled",
+	codeInvalidTo:         "invalid_number",
+	codeNotMobile:         "not_mobile",
+	codeUnsubscribed:      "unsubscribed",
+	codeCannotRoute:       "cannot_route",
+	codeRegionNotEnabled:  "region_not_enabled",
+	codeCallGeoPermission: "region_not_enabled",
+	codeCallBlocked:       "call_blocked",
+	codeCallInvalidTo:     "invalid_number",
+	codeCallBadFormat:     "invalid_number",
+	codeCallUnsupported:   "invalid_number",
 }
 
 // classify turns what twilio-go returned for a create request into a
@@ -101,6 +116,19 @@ func classify(ctx context.Context, op string, err error, x *exchange, now time.T
 		se.Outcome, se.Reason = tocsin.NotSentRetry, "client_error"
 	}
 	return se
+}
+
+// notStarted is the error of a create that was not attempted because its
+// context had already ended: nothing was sent.
+func notStarted(op string, ctxErr error) *tocsin.SendError {
+	reason := "canceled"
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		reason = "timeout"
+	}
+	return &tocsin.SendError{
+		Outcome: tocsin.NotSentRetry, Reason: reason,
+		Err: fmt.Errorf("twilio: %s: %w", op, ctxErr),
+	}
 }
 
 // scrub drops the URL that net/http puts in a transport error: it may hold

@@ -49,6 +49,11 @@ type Config struct {
 	// MessagingServiceSID is the Messaging Service (MG…) that picks the
 	// sender.
 	MessagingServiceSID string
+	// CallerID is the number calls come from, in E.164: a Twilio number or
+	// a verified caller ID of the account. Empty: From. A Messaging Service
+	// cannot place calls, so with neither CallerID nor From, Call fails with
+	// ErrNoCallerID.
+	CallerID string
 	// APIURL is where Twilio's REST API is reached: DefaultAPIURL when
 	// empty, or the simulator, a test double, a regional edge. An absolute
 	// http or https URL; a path is kept as a prefix of every request path.
@@ -78,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.From != "" && !e164Pattern.MatchString(c.From) {
 		errs = append(errs, errors.New("twilio: From must be a number in E.164 format, such as +33235000000"))
+	}
+	if c.CallerID != "" && !e164Pattern.MatchString(c.CallerID) {
+		errs = append(errs, errors.New("twilio: CallerID must be a number in E.164 format, such as +33235000000"))
 	}
 	if c.MessagingServiceSID != "" && !serviceSIDPattern.MatchString(c.MessagingServiceSID) {
 		errs = append(errs, errors.New("twilio: MessagingServiceSID must be a Messaging Service SID (MG followed by letters and digits)"))
@@ -117,8 +125,8 @@ func parseAPIURL(raw string) (*url.URL, error) {
 
 // String describes c without its auth token.
 func (c Config) String() string {
-	return fmt.Sprintf("twilio.Config{AccountSID:%s AuthToken:%s From:%s MessagingServiceSID:%s APIURL:%s Timeout:%s}",
-		c.AccountSID, redactedIfSet(c.AuthToken), c.From, c.MessagingServiceSID, c.APIURL, c.Timeout)
+	return fmt.Sprintf("twilio.Config{AccountSID:%s AuthToken:%s From:%s MessagingServiceSID:%s CallerID:%s APIURL:%s Timeout:%s}",
+		c.AccountSID, redactedIfSet(c.AuthToken), c.From, c.MessagingServiceSID, c.CallerID, c.APIURL, c.Timeout)
 }
 
 // GoString is String: %#v must not print the token either.
@@ -135,6 +143,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("auth_token", redactedIfSet(c.AuthToken)),
 		slog.String("from", c.From),
 		slog.String("messaging_service_sid", c.MessagingServiceSID),
+		slog.String("caller_id", c.CallerID),
 		slog.String("api_url", c.APIURL),
 		slog.Duration("timeout", c.Timeout),
 	)
@@ -147,12 +156,13 @@ func redactedIfSet(s string) string {
 	return redacted
 }
 
-// Provider sends SMS through one Twilio account. It is safe for concurrent
+// Provider sends SMS and places calls through one Twilio account. It is safe for concurrent
 // use. Its printed and logged forms never show the auth token.
 type Provider struct {
 	accountSID string
 	from       string
 	serviceSID string
+	callerID   string // "" when calls cannot be placed
 	apiURL     *url.URL
 	timeout    time.Duration
 	// creds holds the token; Format keeps every print of a Provider away
@@ -174,6 +184,10 @@ func New(cfg Config, logger *slog.Logger) (*Provider, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	callerID := cfg.CallerID
+	if callerID == "" {
+		callerID = cfg.From
+	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -188,6 +202,7 @@ func New(cfg Config, logger *slog.Logger) (*Provider, error) {
 		accountSID: cfg.AccountSID,
 		from:       cfg.From,
 		serviceSID: cfg.MessagingServiceSID,
+		callerID:   callerID,
 		apiURL:     api,
 		timeout:    timeout,
 		creds:      client.NewCredentials(cfg.AccountSID, cfg.AuthToken),
@@ -208,8 +223,8 @@ func (p *Provider) Close() error {
 // GoString, Format and LogValue take a Provider by value so that printing a
 // Provider value, not only a pointer, goes through them too.
 func (p Provider) String() string {
-	return fmt.Sprintf("twilio.Provider{AccountSID:%s APIURL:%s From:%s MessagingServiceSID:%s}",
-		p.accountSID, p.apiURL, p.from, p.serviceSID)
+	return fmt.Sprintf("twilio.Provider{AccountSID:%s APIURL:%s From:%s MessagingServiceSID:%s CallerID:%s}",
+		p.accountSID, p.apiURL, p.from, p.serviceSID, p.callerID)
 }
 
 // GoString is String.

@@ -2,18 +2,12 @@ package twilio
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
-	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 )
-
-// maxPages stops a listing that a misbehaving server would never end.
-const maxPages = 200
 
 // SendSMS hands one SMS to Twilio and returns its SID and first status
 // (usually queued). statusCallback, when not empty, is the URL Twilio posts
@@ -27,14 +21,7 @@ const maxPages = 200
 // request aborts it, which may leave the outcome unknown.
 func (p *Provider) SendSMS(ctx context.Context, to, body, statusCallback string) (sid string, status tocsin.AttemptStatus, err error) {
 	if err := ctx.Err(); err != nil {
-		reason := "canceled"
-		if errors.Is(err, context.DeadlineExceeded) {
-			reason = "timeout"
-		}
-		return "", tocsin.AttemptRetry, &tocsin.SendError{
-			Outcome: tocsin.NotSentRetry, Reason: reason,
-			Err: fmt.Errorf("twilio: create message: %w", err),
-		}
+		return "", tocsin.AttemptRetry, notStarted("create message", err)
 	}
 	api, x := p.sdk(ctx)
 	params := (&openapi.CreateMessageParams{}).SetTo(to).SetBody(body)
@@ -55,21 +42,30 @@ func (p *Provider) SendSMS(ctx context.Context, to, body, statusCallback string)
 			"reason", se.Reason, "code", se.Code, "http_status", x.status)
 		return "", statusFor(se.Outcome), se
 	}
-	if m.Sid == nil || *m.Sid == "" {
-		// Twilio answered 2xx without a SID: the message may exist.
+	sid, status, err = created("create message", m.Sid, m.Status, MessageStatus)
+	if err == nil {
+		p.log.Debug("sms taken", "to", maskNumber(to), "sid", sid, "status", string(status))
+	}
+	return sid, status, err
+}
+
+// created reads the SID and first status of a message or call Twilio
+// created; known maps Twilio's status word. An answer without a SID is an
+// unknown outcome: the message or call may exist.
+func created(op string, sid, st *string, known func(string) (tocsin.AttemptStatus, bool)) (string, tocsin.AttemptStatus, error) {
+	if sid == nil || *sid == "" {
 		return "", tocsin.AttemptCreated, &tocsin.SendError{
 			Outcome: tocsin.Unknown, Reason: "bad_response",
-			Err: errors.New("twilio: create message: response has no sid"),
+			Err: fmt.Errorf("twilio: %s: response has no sid", op),
 		}
 	}
-	status = tocsin.AttemptQueued
-	if m.Status != nil {
-		if s, ok := MessageStatus(*m.Status); ok {
+	status := tocsin.AttemptQueued
+	if st != nil {
+		if s, ok := known(*st); ok {
 			status = s
 		}
 	}
-	p.log.Debug("sms taken", "to", maskNumber(to), "sid", *m.Sid, "status", string(status))
-	return *m.Sid, status, nil
+	return *sid, status, nil
 }
 
 // ListSMS returns the messages sent to `to` that Twilio created at or after
@@ -83,99 +79,28 @@ func (p *Provider) SendSMS(ctx context.Context, to, body, statusCallback string)
 // that reaches past since.
 func (p *Provider) ListSMS(ctx context.Context, to string, since time.Time) ([]tocsin.ProviderMessage, error) {
 	if to == "" {
-		return nil, errors.New("twilio: list messages: no number given")
+		return nil, fmt.Errorf("twilio: list messages: %w", errNoNumber)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("twilio: list messages: %w", err)
 	}
 	api, _ := p.sdk(ctx)
-	cutoff := since.Truncate(time.Second)
 	params := (&openapi.ListMessageParams{}).SetTo(to).SetPageSize(p.pageSize)
-	page, err := api.PageMessage(params, "", "")
-
-	var out []tocsin.ProviderMessage
-	seen := map[string]bool{}
-	for n := 1; ; n++ {
-		if err != nil {
-			return nil, fmt.Errorf("twilio: list messages: %w", scrub(err))
-		}
-		older := false
-		for _, m := range page.Messages {
-			pm, err := providerMessage(m)
-			if err != nil {
-				return nil, fmt.Errorf("twilio: list messages: %w", err)
-			}
-			if pm.To != to {
-				continue // a server that ignored the filter
-			}
-			if pm.CreatedAt.Before(cutoff) {
-				older = true
-				continue
-			}
-			out = append(out, pm)
-		}
-		if older || page.NextPageUri == nil || *page.NextPageUri == "" {
-			return out, nil
-		}
-		next := *page.NextPageUri
-		switch {
-		case seen[next]:
-			return nil, errors.New("twilio: list messages: the server repeats a page")
-		case n >= maxPages:
-			return nil, fmt.Errorf("twilio: list messages: more than %d pages", maxPages)
-		}
-		seen[next] = true
-		var res any
-		res, err = client.GetNext(sdkBaseURL, page, nextMessagePage(api))
-		if err == nil {
-			page, _ = res.(*openapi.ListMessageResponse)
-			if page == nil {
-				return out, nil
-			}
-		}
-	}
+	return listSince(api, listing[openapi.ListMessageResponse, openapi.ApiV2010Message]{
+		op:    "list messages",
+		first: func() (*openapi.ListMessageResponse, error) { return api.PageMessage(params, "", "") },
+		items: func(r *openapi.ListMessageResponse) ([]openapi.ApiV2010Message, *string) {
+			return r.Messages, r.NextPageUri
+		},
+		convert: providerMessage,
+	}, to, since)
 }
 
-// nextMessagePage fetches a page from the URL twilio-go builds out of
-// next_page_uri; the v2010 package does the same internally but only behind
-// its goroutine-driven stream, which cannot stop early.
-func nextMessagePage(api *openapi.ApiService) func(string) (any, error) {
-	return func(next string) (any, error) {
-		if next == "" {
-			return nil, nil
-		}
-		resp, err := api.RequestHandler().Get(next, nil, nil, "")
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		page := &openapi.ListMessageResponse{}
-		if err := json.NewDecoder(resp.Body).Decode(page); err != nil {
-			return nil, fmt.Errorf("decode page: %w", err)
-		}
-		return page, nil
-	}
-}
-
-// providerMessage converts a listed message. A message without a readable
-// creation date is an error: counting it in or out could send twice or not
-// at all.
+// providerMessage converts a listed message.
 func providerMessage(m openapi.ApiV2010Message) (tocsin.ProviderMessage, error) {
-	var pm tocsin.ProviderMessage
-	if m.Sid == nil || *m.Sid == "" {
-		return pm, errors.New("a message has no sid")
-	}
-	pm.SID = *m.Sid
-	if m.DateCreated == nil {
-		return pm, fmt.Errorf("message %s has no date_created", pm.SID)
-	}
-	created, err := parseTwilioTime(*m.DateCreated)
+	pm, err := providerRecord("message", m.Sid, m.DateCreated, m.To)
 	if err != nil {
-		return pm, fmt.Errorf("message %s: date_created: %w", pm.SID, err)
-	}
-	pm.CreatedAt = created
-	if m.To != nil {
-		pm.To = *m.To
+		return pm, err
 	}
 	if m.Body != nil {
 		pm.Body = *m.Body
@@ -187,17 +112,6 @@ func providerMessage(m openapi.ApiV2010Message) (tocsin.ProviderMessage, error) 
 		}
 	}
 	return pm, nil
-}
-
-// parseTwilioTime reads the RFC 2822 dates of the 2010 API ("Mon, 02 Jan
-// 2006 15:04:05 +0000"), and RFC 3339 from endpoints that prefer it.
-func parseTwilioTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC1123Z, time.RFC1123, time.RFC3339} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("unreadable time %q", s)
 }
 
 // MessageStatus maps a Twilio message status to an attempt status. ok is

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/twilio/twilio-go/client"
@@ -68,9 +69,9 @@ func (v Validator) Format(f fmt.State, _ rune) { fmt.Fprint(f, v.String()) }
 // LogValue logs the public URL, never the token.
 func (v Validator) LogValue() slog.Value { return slog.StringValue(v.String()) }
 
-// ErrInvalidWebhook is wrapped by every error of ParseStatusCallback and
-// ParseInbound: the form is not one Twilio sends, and the handler should
-// answer 400.
+// ErrInvalidWebhook is wrapped by every error of ParseStatusCallback,
+// ParseInbound, ParseCallStatus, ParseGather and ParsePlay: the form is not
+// one Twilio sends, and the handler should answer 400.
 var ErrInvalidWebhook = errors.New("invalid twilio webhook")
 
 // StatusCallback is what Twilio posts to a message's status callback URL.
@@ -106,12 +107,8 @@ func ParseStatusCallback(form url.Values) (StatusCallback, error) {
 	if cb.Status, ok = MessageStatus(cb.MessageStatus); !ok {
 		return StatusCallback{}, fmt.Errorf("%w: unknown MessageStatus %.32q", ErrInvalidWebhook, cb.MessageStatus)
 	}
-	if s := form.Get("ErrorCode"); s != "" {
-		code, err := strconv.Atoi(s)
-		if err != nil || code < 0 {
-			return StatusCallback{}, fmt.Errorf("%w: ErrorCode %.32q is not a number", ErrInvalidWebhook, s)
-		}
-		cb.ErrorCode = code
+	if cb.ErrorCode, err = numberField(form, "ErrorCode"); err != nil {
+		return StatusCallback{}, err
 	}
 	cb.AccountSID = form.Get("AccountSid")
 	cb.To = form.Get("To")
@@ -146,6 +143,128 @@ func ParseInbound(form url.Values) (Inbound, error) {
 	in.AccountSID = form.Get("AccountSid")
 	in.Body = form.Get("Body")
 	return in, nil
+}
+
+// CallStatusCallback is what Twilio posts to a call's status callback URL
+// at each progress event (initiated, ringing, answered, completed).
+type CallStatusCallback struct {
+	CallSID    string
+	AccountSID string // may be empty
+	// CallStatus is Twilio's word (initiated, ringing, in-progress,
+	// completed, busy, no-answer, canceled, failed); Status is the attempt
+	// status it maps to. completed means answered, by a person or a
+	// voicemail: only a key press informs.
+	CallStatus string
+	Status     tocsin.AttemptStatus
+	// Duration is how long the call lasted once answered (CallDuration),
+	// sent with the final event; 0 otherwise.
+	Duration time.Duration
+	// AnsweredBy is human, machine_start, fax, unknown…, sent only when
+	// answering machine detection was asked for; empty otherwise.
+	AnsweredBy string
+	To         string // the official's number; may be empty
+	From       string // the caller ID; may be empty
+	// ErrorCode is Twilio's error for a failed call, when it gives one;
+	// SipResponseCode is the SIP answer that ended the call (486 busy, 487
+	// no answer, 404 …). 0 when absent.
+	ErrorCode       int
+	SipResponseCode int
+}
+
+// ParseCallStatus reads a call status callback form. CallSid and
+// CallStatus are required, the status must be one CallStatus knows, and
+// CallDuration, ErrorCode and SipResponseCode must be numbers when present.
+// Errors wrap ErrInvalidWebhook.
+func ParseCallStatus(form url.Values) (CallStatusCallback, error) {
+	var cb CallStatusCallback
+	var err error
+	if cb.CallSID, err = sidField(form, "CallSid"); err != nil {
+		return CallStatusCallback{}, err
+	}
+	if cb.CallStatus = form.Get("CallStatus"); cb.CallStatus == "" {
+		return CallStatusCallback{}, fmt.Errorf("%w: missing CallStatus", ErrInvalidWebhook)
+	}
+	var ok bool
+	if cb.Status, ok = CallStatus(cb.CallStatus); !ok {
+		return CallStatusCallback{}, fmt.Errorf("%w: unknown CallStatus %.32q", ErrInvalidWebhook, cb.CallStatus)
+	}
+	var secs int
+	for _, f := range []struct {
+		key string
+		to  *int
+	}{
+		{"CallDuration", &secs},
+		{"ErrorCode", &cb.ErrorCode},
+		{"SipResponseCode", &cb.SipResponseCode},
+	} {
+		if *f.to, err = numberField(form, f.key); err != nil {
+			return CallStatusCallback{}, err
+		}
+	}
+	if secs > maxCallSeconds {
+		return CallStatusCallback{}, fmt.Errorf("%w: CallDuration %d s is longer than any call", ErrInvalidWebhook, secs)
+	}
+	cb.Duration = time.Duration(secs) * time.Second
+	cb.AccountSID = form.Get("AccountSid")
+	cb.AnsweredBy = form.Get("AnsweredBy")
+	cb.To = form.Get("To")
+	cb.From = form.Get("From")
+	return cb, nil
+}
+
+// maxCallSeconds is Twilio's longest call (its TimeLimit ceiling, 24 h).
+const maxCallSeconds = 24 * 60 * 60
+
+// AckDigit is the key that acknowledges an alert during a call.
+const AckDigit = "1"
+
+// Gather is what Twilio posts to a Gather's action URL once the official
+// pressed a key during a call.
+type Gather struct {
+	CallSID    string
+	AccountSID string // may be empty
+	// Digits is what was pressed: one key, since Tocsin gathers one. It is
+	// empty when the official pressed # alone.
+	Digits string
+	To     string // the official's number; may be empty
+	From   string // the caller ID; may be empty
+}
+
+// Acknowledges reports whether the official pressed AckDigit.
+func (g Gather) Acknowledges() bool { return g.Digits == AckDigit }
+
+// maxDigits bounds Digits: a Gather with numDigits 1 sends one.
+const maxDigits = 32
+
+// ParseGather reads a Gather action form. CallSid is required; Digits may
+// be empty but holds only 0-9, * and #. Errors wrap ErrInvalidWebhook.
+func ParseGather(form url.Values) (Gather, error) {
+	var g Gather
+	var err error
+	if g.CallSID, err = sidField(form, "CallSid"); err != nil {
+		return Gather{}, err
+	}
+	g.Digits = form.Get("Digits")
+	if len(g.Digits) > maxDigits || strings.Trim(g.Digits, "0123456789*#") != "" {
+		return Gather{}, fmt.Errorf("%w: Digits %.32q are not keys of a phone", ErrInvalidWebhook, g.Digits)
+	}
+	g.AccountSID = form.Get("AccountSid")
+	g.To = form.Get("To")
+	g.From = form.Get("From")
+	return g, nil
+}
+
+// numberField reads a non-negative integer field; 0 when absent or empty.
+func numberField(form url.Values, key string) (int, error) {
+	s := form.Get(key)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%w: %s %.32q is not a number", ErrInvalidWebhook, key, s)
+	}
+	return n, nil
 }
 
 // sidField reads a SID from the first of keys that is set. A SID is short
