@@ -20,6 +20,7 @@ type Store interface {
 	Activation(ctx context.Context, id string) (*tocsin.Activation, error)
 	Activations(ctx context.Context) ([]tocsin.Activation, error)
 	Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error)
+	Recipient(ctx context.Context, activation, official string) (*tocsin.Recipient, error)
 	Events(ctx context.Context, id string) ([]tocsin.Event, error)
 	UpdateRecipient(ctx context.Context, activation, official string,
 		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error)
@@ -410,6 +411,20 @@ func (s *Service) RecordStatus(ctx context.Context, ref AttemptRef, sid string, 
 
 func statusDetail(status tocsin.AttemptStatus, code int) string {
 	switch status {
+	case tocsin.AttemptInitiated:
+		return "appel lancé"
+	case tocsin.AttemptRinging:
+		return "appel : ça sonne"
+	case tocsin.AttemptInProgress:
+		return "appel décroché"
+	case tocsin.AttemptCompleted:
+		return "appel terminé"
+	case tocsin.AttemptBusy:
+		return "appel : occupé"
+	case tocsin.AttemptNoAnswer:
+		return "appel : pas de réponse"
+	case tocsin.AttemptCanceled:
+		return "appel annulé"
 	case tocsin.AttemptDelivered:
 		return "SMS distribué"
 	case tocsin.AttemptSent:
@@ -421,6 +436,65 @@ func statusDetail(status tocsin.AttemptStatus, code int) string {
 	default:
 		return "statut " + string(status)
 	}
+}
+
+// CallScript is what a call says: the official's message, unless they were
+// informed meanwhile.
+type CallScript struct {
+	Message         string
+	AlreadyInformed bool
+}
+
+// Script returns what the call of an attempt must say. It fails with
+// EInvalid when the attempt is not a call of that recipient, or its SID
+// does not match.
+func (s *Service) Script(ctx context.Context, ref AttemptRef, callSID string) (*CallScript, error) {
+	r, err := s.store.Recipient(ctx, ref.Activation, ref.Official)
+	if err != nil {
+		if tocsin.ErrorCode(err) == tocsin.ENotFound {
+			return nil, tocsin.Errorf(tocsin.EInvalid, "destinataire %s inconnu", ref.Official)
+		}
+		return nil, err
+	}
+	at := r.Attempt(ref.Attempt)
+	if at == nil || at.Channel != tocsin.Voice || (at.SID != "" && callSID != "" && at.SID != callSID) {
+		return nil, tocsin.Errorf(tocsin.EInvalid, "appel %s inconnu", ref.Attempt)
+	}
+	a, err := s.store.Activation(ctx, ref.Activation)
+	if err != nil {
+		return nil, err
+	}
+	return &CallScript{Message: r.Message, AlreadyInformed: r.InformedAt != nil || a.State != tocsin.Open}, nil
+}
+
+// KeyPress applies the key an official pressed during a call: 1 informs
+// them. It reports whether the key acknowledged.
+func (s *Service) KeyPress(ctx context.Context, ref AttemptRef, callSID, digits string) (bool, error) {
+	if digits != "1" {
+		return false, nil
+	}
+	_, err := s.store.UpdateRecipient(ctx, ref.Activation, ref.Official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		at := r.Attempt(ref.Attempt)
+		if at == nil || at.Channel != tocsin.Voice || (at.SID != "" && at.SID != callSID) {
+			return nil, tocsin.Errorf(tocsin.EInvalid, "appel %s inconnu", ref.Attempt)
+		}
+		if r.InformedAt != nil {
+			return nil, tocsin.ErrNoChange
+		}
+		now := s.now().UTC()
+		if at.SID == "" {
+			at.SID = callSID
+		}
+		r.InformedAt, r.InformedHow, r.InformedFrom = &now, "voice", at.To
+		a.Refresh(r, now)
+		return []tocsin.Event{{At: now, Kind: tocsin.EventInformed, Attempt: at.ID, Channel: tocsin.Voice,
+			Detail: fmt.Sprintf("%s informé·e : touche 1 pendant l'appel au %s", r.Official.Name, at.To)}}, nil
+	})
+	if err != nil && !errors.Is(err, tocsin.ErrNoChange) {
+		return false, err
+	}
+	s.log.Info("official informed", "activation", ref.Activation, "official", ref.Official, "how", "voice")
+	return true, nil
 }
 
 // ReplyOutcome says what an inbound SMS did.

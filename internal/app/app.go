@@ -62,10 +62,12 @@ type Config struct {
 	TwilioMessagingSID  string
 	TwilioAPIURL        string
 
-	PlaybooksDir  string // default ./playbooks
-	AdminToken    string // the first administrator's token when the store has no user
-	DemoDirectory bool   // load the demo directory when the directory is empty
-	SMSRate       float64
+	PlaybooksDir  string  // default ./playbooks
+	AdminToken    string  // the first administrator's token when the store has no user
+	DemoDirectory bool    // load the demo directory when the directory is empty
+	SMSRate       float64 // messages per second
+	CallRate      float64 // calls per second
+	MaxCalls      int     // calls in progress at once
 	Workers       int
 
 	Clock  dispatch.Clock // default the wall clock
@@ -120,6 +122,12 @@ func New(cfg Config) (*App, error) {
 	if cfg.SMSRate == 0 {
 		cfg.SMSRate = 10
 	}
+	if cfg.CallRate == 0 {
+		cfg.CallRate = 1
+	}
+	if cfg.MaxCalls == 0 {
+		cfg.MaxCalls = 5
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = dispatch.RealClock{}
 	}
@@ -142,8 +150,8 @@ func New(cfg Config) (*App, error) {
 			problems = append(problems, "public-url is required with real Twilio: it is the address Twilio calls back")
 		}
 	}
-	if cfg.SMSRate < 0 {
-		problems = append(problems, "sms-rate must be positive")
+	if cfg.SMSRate < 0 || cfg.CallRate < 0 || cfg.MaxCalls < 0 {
+		problems = append(problems, "sms-rate, call-rate and max-calls must be positive")
 	}
 	if cfg.LeaseTTL < 2 {
 		problems = append(problems, "lease-ttl must be at least 2 seconds")
@@ -221,16 +229,16 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Store:     a.store,
 		Playbooks: func() []tocsin.Playbook { return a.playbooks },
 		Render:    render,
-		Rates:     tocsin.Rates{SMSPerSecond: cfg.SMSRate},
+		Rates:     a.rates(),
 		Logger:    a.log,
 	})
 	a.dispatcher = dispatch.New(dispatch.Config{
-		SMS:         a.provider,
-		SMSRate:     cfg.SMSRate,
-		Workers:     cfg.Workers,
-		CallbackURL: a.callbackURL,
-		Clock:       cfg.Clock,
-		Logger:      a.log,
+		SMS:     a.provider,
+		URLs:    webhookURLs{a.publicURL},
+		Rates:   a.rates(),
+		Workers: cfg.Workers,
+		Clock:   cfg.Clock,
+		Logger:  a.log,
 	})
 	validator, err := twilio.NewValidator(a.authToken(), a.publicURL)
 	if err != nil {
@@ -360,9 +368,30 @@ func (a *App) authToken() string {
 	return a.cfg.TwilioAuthToken
 }
 
-func (a *App) callbackURL(activationID, official, attempt string) string {
-	q := url.Values{"a": {activationID}, "o": {official}, "t": {attempt}}
-	return a.publicURL + "/twilio/sms/status?" + q.Encode()
+// rates are the provider limits dispatch keeps to.
+func (a *App) rates() tocsin.Rates {
+	return tocsin.Rates{SMSPerSecond: a.cfg.SMSRate, CallsPerSecond: a.cfg.CallRate, MaxCalls: a.cfg.MaxCalls}
+}
+
+// webhookURLs are the addresses Twilio calls back for an attempt; the
+// query names the attempt.
+type webhookURLs struct{ base string }
+
+func (u webhookURLs) url(path, activation, official, attempt string) string {
+	q := url.Values{"a": {activation}, "o": {official}, "t": {attempt}}
+	return u.base + path + "?" + q.Encode()
+}
+
+func (u webhookURLs) SMSStatus(activation, official, attempt string) string {
+	return u.url("/twilio/sms/status", activation, official, attempt)
+}
+
+func (u webhookURLs) CallStatus(activation, official, attempt string) string {
+	return u.url("/twilio/voice/status", activation, official, attempt)
+}
+
+func (u webhookURLs) TwiML(activation, official, attempt string) string {
+	return u.url("/twilio/voice/twiml", activation, official, attempt)
 }
 
 // render compiles a playbook's message once per activation and fills it

@@ -36,6 +36,20 @@ func newHarness(t *testing.T) *harness {
 	return &harness{store: etcd.MustStore(t), sim: sim, sms: p}
 }
 
+// nowhere gives webhook URLs that no server answers: these tests read the
+// store, not the callbacks.
+type nowhere struct{}
+
+func (nowhere) SMSStatus(a, o, t string) string {
+	return "http://127.0.0.1:1/sms?a=" + a + "&o=" + o + "&t=" + t
+}
+func (nowhere) CallStatus(a, o, t string) string {
+	return "http://127.0.0.1:1/call?a=" + a + "&o=" + o + "&t=" + t
+}
+func (nowhere) TwiML(a, o, t string) string {
+	return "http://127.0.0.1:1/twiml?a=" + a + "&o=" + o + "&t=" + t
+}
+
 func number(i int) string { return fmt.Sprintf("+3363998%04d", i) }
 
 // activate stores an open activation of n officials with the default ladder.
@@ -67,8 +81,7 @@ func (h *harness) lead(t *testing.T, rate float64) (stop func(), done <-chan err
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := dispatch.New(dispatch.Config{SMS: h.sms, SMSRate: rate, RetryBase: 20 * time.Millisecond,
-		CallbackURL: func(a, o, at string) string { return "http://127.0.0.1:1/cb?a=" + a + "&o=" + o + "&t=" + at }})
+	d := dispatch.New(dispatch.Config{SMS: h.sms, Rates: tocsin.Rates{SMSPerSecond: rate}, RetryBase: 20 * time.Millisecond, URLs: nowhere{}})
 	ch := make(chan error, 1)
 	go func() { ch <- d.Run(ctx, l.Store) }()
 	stop = func() {
@@ -223,8 +236,7 @@ func TestDeposedLeaderStopsDispatching(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := dispatch.New(dispatch.Config{SMS: h.sms, SMSRate: 5,
-		CallbackURL: func(a, o, at string) string { return "http://127.0.0.1:1/cb" }})
+	d := dispatch.New(dispatch.Config{SMS: h.sms, Rates: tocsin.Rates{SMSPerSecond: 5}, URLs: nowhere{}})
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, l.Store) }()
 	const n = 200 // 40 s of work at 5/s: the deposition comes mid-way

@@ -5,13 +5,15 @@ import "sync"
 // item names one recipient of one activation.
 type item struct{ activation, official string }
 
-// queue hands items to workers in the order they were added, never the same
-// item to two workers at once. An item added while a worker holds it is
-// handed out again once that worker is done.
+// queue hands items to workers, first contacts before anything else, in
+// the order they were added otherwise; never the same item to two workers
+// at once. An item added while a worker holds it is handed out again once
+// that worker is done.
 type queue struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
-	order   []item
+	first   []item // never contacted yet: served first
+	later   []item // retries, later rungs, follow-ups
 	queued  map[item]bool
 	busy    map[item]bool
 	again   map[item]bool
@@ -24,7 +26,8 @@ func newQueue() *queue {
 	return q
 }
 
-func (q *queue) add(it item) {
+// add queues it; first marks a first contact.
+func (q *queue) add(it item, first bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
@@ -32,7 +35,11 @@ func (q *queue) add(it item) {
 		q.again[it] = true
 	case !q.queued[it]:
 		q.queued[it] = true
-		q.order = append(q.order, it)
+		if first {
+			q.first = append(q.first, it)
+		} else {
+			q.later = append(q.later, it)
+		}
 		q.cond.Signal()
 	}
 }
@@ -41,18 +48,26 @@ func (q *queue) add(it item) {
 func (q *queue) take() (it item, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.order) == 0 && !q.stopped {
+	for len(q.first) == 0 && len(q.later) == 0 && !q.stopped {
 		q.cond.Wait()
 	}
 	if q.stopped {
 		return item{}, false
 	}
-	it = q.order[0]
-	q.order[0] = item{}
-	q.order = q.order[1:]
+	if len(q.first) > 0 {
+		it, q.first = pop(q.first)
+	} else {
+		it, q.later = pop(q.later)
+	}
 	delete(q.queued, it)
 	q.busy[it] = true
 	return it, true
+}
+
+func pop(s []item) (item, []item) {
+	it := s[0]
+	s[0] = item{}
+	return it, s[1:]
 }
 
 func (q *queue) done(it item) {
@@ -62,7 +77,7 @@ func (q *queue) done(it item) {
 	delete(q.again, it)
 	q.mu.Unlock()
 	if again {
-		q.add(it)
+		q.add(it, false)
 	}
 }
 
@@ -71,11 +86,4 @@ func (q *queue) stop() {
 	q.stopped = true
 	q.mu.Unlock()
 	q.cond.Broadcast()
-}
-
-// len returns how many items wait.
-func (q *queue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.order)
 }

@@ -298,3 +298,24 @@ func (s *Store) WatchOpen(ctx context.Context, fn func(id string)) error {
 	}
 	return ctx.Err()
 }
+
+// WatchRecipients calls fn with every recipient written from now on, until
+// ctx ends or the watch fails.
+func (s *Store) WatchRecipients(ctx context.Context, fn func(activation string, r *tocsin.Recipient)) error {
+	prefix := s.key("rcpt") + "/"
+	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), prefix, clientv3.WithPrefix(), clientv3.WithFilterDelete())
+	for wr := range wch {
+		if err := wr.Err(); err != nil {
+			return unavailable(err)
+		}
+		for _, ev := range wr.Events {
+			var r tocsin.Recipient
+			if err := json.Unmarshal(ev.Kv.Value, &r); err != nil {
+				continue // not ours to judge here; readers report it
+			}
+			activation, _, _ := strings.Cut(strings.TrimPrefix(string(ev.Kv.Key), prefix), "/")
+			fn(activation, &r)
+		}
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,289 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// step does what one recipient needs now, one provider call at a time,
+// until nothing more is due; it then arms a timer for what falls due later.
+func (r *run) step(it item) error {
+	for r.ctx.Err() == nil {
+		a, err := r.st.Activation(r.ctx, it.activation)
+		if err != nil {
+			return err
+		}
+		rc, err := r.st.Recipient(r.ctx, it.activation, it.official)
+		if err != nil {
+			return err
+		}
+		if a.State != tocsin.Open || rc.InformedAt != nil {
+			return nil
+		}
+		now := r.d.cfg.Clock.Now()
+		todo, wake := r.next(a, rc, now)
+		if todo == nil {
+			if !wake.IsZero() {
+				r.after(it, wake.Sub(now))
+			}
+			return nil
+		}
+		if todo.Status == tocsin.AttemptCreated && todo.Tries > 0 && todo.SID == "" {
+			sent, err := r.reconcile(it, rc, todo)
+			if err != nil {
+				return err
+			}
+			if sent {
+				continue
+			}
+		}
+		if err := r.send(it, rc, *todo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// next picks the attempt to work on now: one left unsettled first (a retry
+// after a refusal, an unknown outcome), then what the ladder calls for. It
+// also returns when something falls due later.
+func (r *run) next(a *tocsin.Activation, rc *tocsin.Recipient, now time.Time) (todo *tocsin.Attempt, wake time.Time) {
+	for i := range rc.Attempts {
+		at := &rc.Attempts[i]
+		if !at.Status.Unsettled() || r.d.channels[at.Channel] == nil {
+			continue
+		}
+		if at.NextTry != nil && at.NextTry.After(now) {
+			wake = earliest(wake, *at.NextTry)
+			continue
+		}
+		return at, wake
+	}
+	due, next := a.Plan(rc, now)
+	wake = earliest(wake, next)
+	for i := range due {
+		if r.d.channels[due[i].Channel] == nil {
+			continue // no provider for this channel here
+		}
+		if due[i].Channel == tocsin.SMS {
+			if free := r.smsFreeAt(rc, due[i].To, now); free.After(now) {
+				wake = earliest(wake, free)
+				continue
+			}
+		}
+		return &due[i], wake
+	}
+	return nil, wake
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// smsFreeAt returns when another SMS may go to a number without passing
+// MaxSMSPerHour: carriers block bursts of identical messages.
+func (r *run) smsFreeAt(rc *tocsin.Recipient, to string, now time.Time) time.Time {
+	var recent []time.Time
+	for _, at := range rc.Attempts {
+		if at.Channel == tocsin.SMS && at.To == to && at.Tries > 0 && now.Sub(at.CreatedAt) < time.Hour {
+			recent = append(recent, at.CreatedAt)
+		}
+	}
+	if len(recent) < r.d.cfg.MaxSMSPerHour {
+		return now
+	}
+	return recent[len(recent)-r.d.cfg.MaxSMSPerHour].Add(time.Hour)
+}
+
+// send hands one attempt to the provider: paced, written before, settled after.
+func (r *run) send(it item, rc *tocsin.Recipient, at tocsin.Attempt) error {
+	c := r.d.channels[at.Channel]
+	key := lineKey(it, at.ID)
+	if err := c.acquire(r.ctx, key, r.d.cfg.Clock.Now); err != nil {
+		return err
+	}
+	if err := c.wait(r.ctx); err != nil {
+		c.release(key)
+		return err
+	}
+	rc, err := r.st.UpdateRecipient(r.ctx, it.activation, it.official, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+		if a.State != tocsin.Open || rc.InformedAt != nil {
+			return nil, tocsin.ErrNoChange
+		}
+		now := r.d.cfg.Clock.Now().UTC()
+		cur := rc.Attempt(at.ID)
+		var events []tocsin.Event
+		if cur == nil {
+			at.CreatedAt = now
+			rc.Attempts = append(rc.Attempts, at)
+			cur = &rc.Attempts[len(rc.Attempts)-1]
+			events = append(events, tocsin.Event{Kind: tocsin.EventAttempt, Attempt: at.ID, Channel: at.Channel,
+				Detail: fmt.Sprintf("%s au %s (échelon %d)", attemptVerb(at.Channel), at.To, at.Rung+1)})
+		} else if !cur.Status.Unsettled() || (cur.NextTry != nil && cur.NextTry.After(now)) {
+			return nil, tocsin.ErrNoChange // settled meanwhile (a status callback), or not due
+		}
+		cur.Status = tocsin.AttemptCreated
+		cur.Tries++
+		cur.NextTry = nil
+		cur.UpdatedAt = now
+		a.Refresh(rc, now)
+		return events, nil
+	})
+	if err != nil {
+		c.release(key)
+		return err
+	}
+	cur := rc.Attempt(at.ID)
+	if cur == nil || cur.Status != tocsin.AttemptCreated || rc.InformedAt != nil {
+		c.release(key)
+		return nil
+	}
+	sid, status, sendErr := c.send(r.ctx, cur.To, rc.Message, it, cur.ID)
+	return r.settle(it, c, cur.ID, cur.Tries, sid, status, sendErr)
+}
+
+func attemptVerb(c tocsin.Channel) string {
+	if c == tocsin.Voice {
+		return "appel"
+	}
+	return "envoi du SMS"
+}
+
+func channelName(c tocsin.Channel) string {
+	if c == tocsin.Voice {
+		return "appel"
+	}
+	return "SMS"
+}
+
+// settle records the outcome of a provider call.
+func (r *run) settle(it item, c *channel, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error) error {
+	key := lineKey(it, attemptID)
+	var se *tocsin.SendError
+	if sendErr != nil && !errors.As(sendErr, &se) {
+		se = &tocsin.SendError{Outcome: tocsin.Unknown, Reason: "error", Err: sendErr}
+	}
+	if se != nil {
+		r.d.log.Warn("send failed", "activation", it.activation, "official", it.official, "attempt", attemptID,
+			"channel", string(c.kind), "outcome", se.Outcome.String(), "reason", se.Reason, "code", se.Code)
+		if se.Reason == "rate_limited" {
+			c.hold(max(se.RetryAfter, r.d.cfg.RetryBase))
+		}
+		if se.Outcome != tocsin.Unknown {
+			c.release(key) // proven not placed
+		}
+	} else {
+		r.d.handed.Add(1)
+	}
+	// The write must happen even if the term is ending: it records a fact.
+	// The fence still refuses it if another replica leads.
+	ctx := context.WithoutCancel(r.ctx)
+	_, err := r.st.UpdateRecipient(ctx, it.activation, it.official, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+		at := rc.Attempt(attemptID)
+		if at == nil {
+			return nil, fmt.Errorf("attempt %s vanished", attemptID)
+		}
+		now := r.d.cfg.Clock.Now().UTC()
+		at.UpdatedAt = now
+		name := channelName(at.Channel)
+		var ev tocsin.Event
+		switch {
+		case se == nil:
+			if at.SID != "" && at.SID != sid {
+				return nil, fmt.Errorf("attempt %s: provider sid %s, callback said %s", attemptID, sid, at.SID)
+			}
+			at.SID = sid
+			if at.Status.Advances(status) {
+				at.Status = status
+			}
+			ev = tocsin.Event{Kind: tocsin.EventAccepted, Detail: name + " remis à l'opérateur"}
+		case at.SID != "":
+			// A status callback proved it went out while the call failed.
+			return nil, tocsin.ErrNoChange
+		case se.Outcome == tocsin.NotSentPermanent:
+			at.Status = tocsin.AttemptRejected
+			at.ErrorCode, at.Error = se.Code, se.Reason
+			ev = tocsin.Event{Kind: tocsin.EventRejected, Detail: fmt.Sprintf("%s : refus définitif de l'opérateur (%s, code %d)", name, se.Reason, se.Code)}
+		case se.Outcome == tocsin.NotSentRetry:
+			at.Status = tocsin.AttemptRetry
+			next := now.Add(max(r.d.backoff(tries), se.RetryAfter))
+			at.NextTry = &next
+			at.ErrorCode, at.Error = se.Code, se.Reason
+			ev = tocsin.Event{Kind: tocsin.EventRetry, Detail: fmt.Sprintf("%s : refus temporaire de l'opérateur (%s), nouvel essai", name, se.Reason)}
+		default: // Unknown: stays created without SID, to be settled before any resend.
+			next := now.Add(r.d.backoff(tries))
+			at.NextTry = &next
+			at.ErrorCode, at.Error = se.Code, se.Reason
+			ev = tocsin.Event{Kind: tocsin.EventRetry, Detail: fmt.Sprintf("%s : issue incertaine (%s), vérification auprès de l'opérateur avant tout nouvel essai", name, se.Reason)}
+		}
+		ev.Attempt, ev.Channel = attemptID, at.Channel
+		a.Refresh(rc, now)
+		return []tocsin.Event{ev}, nil
+	})
+	return err
+}
+
+// reconcile settles an attempt whose outcome is unknown by looking for it
+// in the provider's records. sent reports that it was found (and recorded).
+func (r *run) reconcile(it item, rc *tocsin.Recipient, at *tocsin.Attempt) (sent bool, err error) {
+	c := r.d.channels[at.Channel]
+	found, err := findAttempt(r.ctx, c, rc, at)
+	if err != nil {
+		return false, err
+	}
+	if found == nil {
+		r.d.log.Info("unknown outcome settled: not sent", "activation", it.activation, "official", it.official, "attempt", at.ID)
+		c.release(lineKey(it, at.ID))
+		return false, nil
+	}
+	_, err = r.st.UpdateRecipient(r.ctx, it.activation, it.official, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+		cur := rc.Attempt(at.ID)
+		if cur == nil || cur.SID != "" {
+			return nil, tocsin.ErrNoChange
+		}
+		now := r.d.cfg.Clock.Now().UTC()
+		cur.SID, cur.NextTry, cur.UpdatedAt = found.SID, nil, now
+		status := found.Status
+		if !cur.Status.Advances(status) {
+			status = tocsin.AttemptQueued
+		}
+		cur.Status = status
+		a.Refresh(rc, now)
+		return []tocsin.Event{{Kind: tocsin.EventRecovered, Attempt: at.ID, Channel: cur.Channel,
+			Detail: channelName(cur.Channel) + " retrouvé chez l'opérateur : pas de nouvel essai"}}, nil
+	})
+	if err == nil {
+		r.d.handed.Add(1)
+	}
+	return err == nil, err
+}
+
+// findAttempt looks for an attempt in the provider's records: a message or
+// call to the same number since the attempt, with the same body for an
+// SMS, that no other attempt of the recipient claims.
+func findAttempt(ctx context.Context, c *channel, rc *tocsin.Recipient, at *tocsin.Attempt) (*tocsin.ProviderMessage, error) {
+	got, err := c.list(ctx, at.To, at.CreatedAt.Add(-5*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("list provider records: %w", err)
+	}
+	claimed := map[string]bool{}
+	for _, o := range rc.Attempts {
+		if o.SID != "" {
+			claimed[o.SID] = true
+		}
+	}
+	for i := range got {
+		if claimed[got[i].SID] || (at.Channel == tocsin.SMS && got[i].Body != rc.Message) {
+			continue
+		}
+		return &got[i], nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,183 @@
+package dispatch
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// channel is one way of reaching a number, with its own pace: a token
+// bucket at the account's rate, a hold after the provider said 429, and for
+// calls the lines in use.
+type channel struct {
+	kind    tocsin.Channel
+	limiter *rate.Limiter
+	// holdUntil (unix nanos, wall clock) pauses every send after a 429.
+	holdUntil atomic.Int64
+	send      func(ctx context.Context, to, body string, it item, attempt string) (string, tocsin.AttemptStatus, error)
+	list      func(ctx context.Context, to string, since time.Time) ([]tocsin.ProviderMessage, error)
+
+	// Calls in progress, by attempt, with when they were placed; nil for SMS.
+	maxCalls int
+	stale    time.Duration
+	mu       sync.Mutex
+	cond     *sync.Cond
+	lines    map[string]time.Time
+}
+
+func newSMSChannel(p SMS, perSecond float64, urls URLs) *channel {
+	return &channel{
+		kind:    tocsin.SMS,
+		limiter: rate.NewLimiter(rate.Limit(perSecond), 1),
+		send: func(ctx context.Context, to, body string, it item, attempt string) (string, tocsin.AttemptStatus, error) {
+			return p.SendSMS(ctx, to, body, urls.SMSStatus(it.activation, it.official, attempt))
+		},
+		list: p.ListSMS,
+	}
+}
+
+func newVoiceChannel(p Voice, perSecond float64, maxCalls int, ringTimeout time.Duration, urls URLs) *channel {
+	c := &channel{
+		kind:    tocsin.Voice,
+		limiter: rate.NewLimiter(rate.Limit(perSecond), 1),
+		send: func(ctx context.Context, to, _ string, it item, attempt string) (string, tocsin.AttemptStatus, error) {
+			return p.Call(ctx, to, urls.TwiML(it.activation, it.official, attempt),
+				urls.CallStatus(it.activation, it.official, attempt), ringTimeout)
+		},
+		list:     p.ListCalls,
+		maxCalls: maxCalls,
+		// A call whose end was never reported stops holding a line after
+		// the longest a call can take.
+		stale: ringTimeout + 15*time.Minute,
+		lines: map[string]time.Time{},
+	}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+// reset forgets the lines of a previous term: the new term counts them
+// again from the store.
+func (c *channel) reset() {
+	if c.lines == nil {
+		return
+	}
+	c.mu.Lock()
+	clear(c.lines)
+	c.mu.Unlock()
+}
+
+// wake lets goroutines waiting for a line see that the term ended.
+func (c *channel) wake() {
+	if c.cond != nil {
+		c.cond.Broadcast()
+	}
+}
+
+// wait takes a token from the bucket, after any hold a 429 imposed.
+func (c *channel) wait(ctx context.Context) error {
+	if hold := time.Until(time.Unix(0, c.holdUntil.Load())); hold > 0 {
+		select {
+		case <-time.After(hold):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return c.limiter.Wait(ctx)
+}
+
+// hold pauses the channel for d (a 429).
+func (c *channel) hold(d time.Duration) {
+	c.holdUntil.Store(time.Now().Add(d).UnixNano())
+}
+
+func lineKey(it item, attempt string) string {
+	return it.activation + "/" + it.official + "/" + attempt
+}
+
+// acquire waits for a free line and takes it for the attempt. For SMS it
+// returns at once.
+func (c *channel) acquire(ctx context.Context, key string, now func() time.Time) error {
+	if c.lines == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		t := now()
+		for k, placed := range c.lines {
+			if t.Sub(placed) > c.stale {
+				delete(c.lines, k)
+			}
+		}
+		if len(c.lines) < c.maxCalls {
+			c.lines[key] = t
+			return nil
+		}
+		// Woken when a call ends; a timer bounds the wait so that stale
+		// lines are noticed and a cancelled context is seen.
+		stop := context.AfterFunc(ctx, c.cond.Broadcast)
+		timer := time.AfterFunc(time.Second, c.cond.Broadcast)
+		c.cond.Wait()
+		timer.Stop()
+		stop()
+	}
+}
+
+// release frees an attempt's line.
+func (c *channel) release(key string) {
+	if c.lines == nil {
+		return
+	}
+	c.mu.Lock()
+	if _, ok := c.lines[key]; ok {
+		delete(c.lines, key)
+		c.cond.Broadcast()
+	}
+	c.mu.Unlock()
+}
+
+// track counts the lines r's calls hold: a call placed and not ended holds
+// one; an ended one frees it.
+func (c *channel) track(activation string, r *tocsin.Recipient, now time.Time) {
+	if c.lines == nil {
+		return
+	}
+	it := item{activation, r.Official.ID}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, at := range r.Attempts {
+		if at.Channel != tocsin.Voice {
+			continue
+		}
+		key := lineKey(it, at.ID)
+		switch {
+		case at.Status.Final() || at.Status == tocsin.AttemptRetry:
+			if _, ok := c.lines[key]; ok {
+				delete(c.lines, key)
+				c.cond.Broadcast()
+			}
+		case at.SID != "" || at.Tries > 0:
+			if _, ok := c.lines[key]; !ok && now.Sub(at.UpdatedAt) < c.stale {
+				c.lines[key] = at.UpdatedAt
+			}
+		}
+	}
+}
+
+// inUse returns how many lines are held.
+func (c *channel) inUse() int {
+	if c.lines == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.lines)
+}
