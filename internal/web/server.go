@@ -25,6 +25,8 @@ type Activations interface {
 	Close(ctx context.Context, by tocsin.User, id string) (*tocsin.Activation, error)
 	Confirm(ctx context.Context, by tocsin.User, activationID, official string, req activation.ConfirmRequest) (*tocsin.Recipient, error)
 	RecordStatus(ctx context.Context, ref activation.AttemptRef, sid string, status tocsin.AttemptStatus, errorCode int) error
+	Script(ctx context.Context, ref activation.AttemptRef, callSID string) (*activation.CallScript, error)
+	KeyPress(ctx context.Context, ref activation.AttemptRef, callSID, digits string) (bool, error)
 	Reply(ctx context.Context, from, body string) (activation.ReplyOutcome, error)
 }
 
@@ -46,7 +48,9 @@ type Config struct {
 	// ValidSignature checks a Twilio webhook: the path with its query, the
 	// raw body and the X-Twilio-Signature header.
 	ValidSignature func(pathWithQuery string, body []byte, signature string) bool
-	Logger         *slog.Logger
+	// Voice renders the TwiML of calls.
+	Voice  VoiceTwiML
+	Logger *slog.Logger
 }
 
 // Server is Tocsin's HTTP handler.
@@ -69,6 +73,9 @@ func (s *Server) routes() {
 
 	s.mux.HandleFunc("POST /twilio/sms/status", s.webhook(s.smsStatus))
 	s.mux.HandleFunc("POST /twilio/sms/inbound", s.webhook(s.smsInbound))
+	s.mux.HandleFunc("POST /twilio/voice/twiml", s.webhook(s.voiceTwiML))
+	s.mux.HandleFunc("POST /twilio/voice/gather", s.webhook(s.voiceGather))
+	s.mux.HandleFunc("POST /twilio/voice/status", s.webhook(s.voiceStatus))
 
 	s.mux.HandleFunc("GET /api/v1/activations", s.api(anyRole, s.listActivations))
 	s.mux.HandleFunc("POST /api/v1/activations", s.api(canActivate, s.createActivation))
