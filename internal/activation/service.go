@@ -40,6 +40,7 @@ type Service struct {
 	playbooks func() []tocsin.Playbook
 	render    Renderer
 	rates     tocsin.Rates
+	fold      bool
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -51,9 +52,13 @@ type Config struct {
 	Playbooks func() []tocsin.Playbook
 	Render    Renderer
 	// Rates are the provider limits dispatch keeps to, for the forecast.
-	Rates  tocsin.Rates
-	Now    func() time.Time
-	Logger *slog.Logger
+	Rates tocsin.Rates
+	// FoldTypography replaces typographic punctuation (’ « » …) by GSM-7
+	// equivalents in every message, so that punctuation alone does not
+	// make an SMS twice as expensive. Letters are never changed.
+	FoldTypography bool
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // New returns a service.
@@ -64,7 +69,7 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: cfg.Store, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, now: cfg.Now,
+	return &Service{store: cfg.Store, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation")}
 }
 
@@ -152,7 +157,11 @@ func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*pr
 		if err != nil {
 			return nil, fmt.Errorf("render message for %s: %w", o.ID, err)
 		}
+		if s.fold {
+			msg = tocsin.FoldTypography(msg)
+		}
 		r := tocsin.Recipient{Official: *o, Message: msg}
+		r.Segments, r.Encoding = tocsin.Segments(msg)
 		for _, id := range o.Deputies {
 			if d, ok := byID[id]; ok {
 				r.Deputies = append(r.Deputies, tocsin.Contact{ID: d.ID, Name: d.Name, Role: d.Role, Numbers: d.Numbers})

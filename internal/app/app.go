@@ -62,13 +62,16 @@ type Config struct {
 	TwilioMessagingSID  string
 	TwilioAPIURL        string
 
-	PlaybooksDir  string  // default ./playbooks
-	AdminToken    string  // the first administrator's token when the store has no user
-	DemoDirectory bool    // load the demo directory when the directory is empty
-	SMSRate       float64 // messages per second
-	CallRate      float64 // calls per second
-	MaxCalls      int     // calls in progress at once
-	Workers       int
+	PlaybooksDir  string // default ./playbooks
+	AdminToken    string // the first administrator's token when the store has no user
+	DemoDirectory bool   // load the demo directory when the directory is empty
+	// FoldTypography replaces typographic punctuation by GSM-7 equivalents
+	// in messages (never letters).
+	FoldTypography bool
+	SMSRate        float64 // messages per second
+	CallRate       float64 // calls per second
+	MaxCalls       int     // calls in progress at once
+	Workers        int
 
 	Clock  dispatch.Clock // default the wall clock
 	Logger *slog.Logger
@@ -226,11 +229,12 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 
 	a.service = activation.New(activation.Config{
-		Store:     a.store,
-		Playbooks: func() []tocsin.Playbook { return a.playbooks },
-		Render:    render,
-		Rates:     a.rates(),
-		Logger:    a.log,
+		Store:          a.store,
+		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
+		Render:         render,
+		Rates:          a.rates(),
+		FoldTypography: cfg.FoldTypography,
+		Logger:         a.log,
 	})
 	a.dispatcher = dispatch.New(dispatch.Config{
 		SMS:     a.provider,

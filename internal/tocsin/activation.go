@@ -54,7 +54,9 @@ type Recipient struct {
 	// Deputies are the officials who stand in, frozen with the activation
 	// like the official.
 	Deputies     []Contact       `json:"deputies,omitempty"`
-	Message      string          `json:"message"` // the rendered text sent to this official
+	Message      string          `json:"message"`  // the rendered text sent to this official
+	Segments     int             `json:"segments"` // SMS segments of Message
+	Encoding     Encoding        `json:"encoding"` // GSM-7, or UCS-2 (70 characters a segment)
 	Status       RecipientStatus `json:"status"`
 	Attempts     []Attempt       `json:"attempts"`
 	InformedAt   *time.Time      `json:"informed_at,omitempty"`
