@@ -156,6 +156,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Secret(&cfg.TwilioAuthToken, "twilio-auth-token", "Twilio auth token (prefer the environment variable; never printed)")
 	f.String(&cfg.TwilioFrom, "twilio-from", "", "sender number, E.164, able to receive replies")
 	f.String(&cfg.TwilioMessagingSID, "twilio-messaging-service-sid", "", "Messaging Service SID, instead of --twilio-from")
+	f.String(&cfg.TwilioCallerID, "twilio-caller-id", "", "number calls come from, E.164 (default --twilio-from)")
+	f.String(&cfg.TwilioVoice, "twilio-voice", "", "voice calls speak with, e.g. Polly.Lea (default Twilio's fr-FR voice)")
 	f.String(&cfg.TwilioAPIURL, "twilio-api-url", "https://api.twilio.com", "Twilio API base URL (any Twilio-compatible endpoint)")
 	f.Float(&cfg.SimulatorDelayScale, "sim-delay-scale", 1, "simulator: scale of the virtual officials' reply delays (0.1 = ten times faster)")
 	f.String(&cfg.PlaybooksDir, "playbooks", "playbooks", "folder of the playbooks (*.yaml)")

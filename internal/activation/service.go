@@ -31,8 +31,9 @@ type Store interface {
 }
 
 // Renderer prepares a playbook's message for an activation and returns
-// what fills it for one official.
-type Renderer func(pb *tocsin.Playbook, a *tocsin.Activation) (func(o *tocsin.Official) (string, error), error)
+// what fills it for one official: the SMS text, or with spoken the text a
+// call says.
+type Renderer func(pb *tocsin.Playbook, a *tocsin.Activation) (func(o *tocsin.Official, spoken bool) (string, error), error)
 
 // Service runs activations.
 type Service struct {
@@ -153,14 +154,18 @@ func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*pr
 		if !pb.Audience.Match(o) {
 			continue
 		}
-		msg, err := fill(o)
+		msg, err := fill(o, false)
 		if err != nil {
 			return nil, fmt.Errorf("render message for %s: %w", o.ID, err)
+		}
+		speech, err := fill(o, true)
+		if err != nil {
+			return nil, fmt.Errorf("render speech for %s: %w", o.ID, err)
 		}
 		if s.fold {
 			msg = tocsin.FoldTypography(msg)
 		}
-		r := tocsin.Recipient{Official: *o, Message: msg}
+		r := tocsin.Recipient{Official: *o, Message: msg, Speech: speech}
 		r.Segments, r.Encoding = tocsin.Segments(msg)
 		for _, id := range o.Deputies {
 			if d, ok := byID[id]; ok {
@@ -473,7 +478,11 @@ func (s *Service) Script(ctx context.Context, ref AttemptRef, callSID string) (*
 	if err != nil {
 		return nil, err
 	}
-	return &CallScript{Message: r.Message, AlreadyInformed: r.InformedAt != nil || a.State != tocsin.Open}, nil
+	speech := r.Speech
+	if speech == "" {
+		speech = r.Message
+	}
+	return &CallScript{Message: speech, AlreadyInformed: r.InformedAt != nil || a.State != tocsin.Open}, nil
 }
 
 // KeyPress applies the key an official pressed during a call: 1 informs

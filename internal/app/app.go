@@ -61,6 +61,8 @@ type Config struct {
 	TwilioFrom          string
 	TwilioMessagingSID  string
 	TwilioAPIURL        string
+	TwilioCallerID      string // the number calls come from; default TwilioFrom
+	TwilioVoice         string // the voice calls speak with, e.g. Polly.Lea; default Twilio's fr-FR voice
 
 	PlaybooksDir  string // default ./playbooks
 	AdminToken    string // the first administrator's token when the store has no user
@@ -238,6 +240,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	})
 	a.dispatcher = dispatch.New(dispatch.Config{
 		SMS:     a.provider,
+		Voice:   a.provider,
 		URLs:    webhookURLs{a.publicURL},
 		Rates:   a.rates(),
 		Workers: cfg.Workers,
@@ -254,6 +257,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		ParseOfficials: directory.ParseCSV,
 		ValidSignature: validator.Valid,
+		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
+		PublicURL:      a.publicURL,
 		Logger:         a.log,
 	})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
@@ -328,6 +333,7 @@ func (a *App) openProvider() error {
 		From:                cfg.TwilioFrom,
 		MessagingServiceSID: cfg.TwilioMessagingSID,
 		APIURL:              cfg.TwilioAPIURL,
+		CallerID:            cfg.TwilioCallerID,
 	}
 	if cfg.Simulator {
 		sid, token := make([]byte, 16), make([]byte, 16)
@@ -354,7 +360,7 @@ func (a *App) openProvider() error {
 			return fmt.Errorf("start simulator: %w", err)
 		}
 		tc.AccountSID, tc.AuthToken, tc.APIURL = a.sim.AccountSID(), a.sim.AuthToken(), a.sim.URL()
-		tc.From, tc.MessagingServiceSID = "+33639980000", ""
+		tc.From, tc.MessagingServiceSID, tc.CallerID = "+33639980000", "", ""
 		a.log.Info("twilio simulator started", "url", a.sim.URL())
 	}
 	p, err := twilio.New(tc, a.log)
@@ -371,6 +377,25 @@ func (a *App) authToken() string {
 	}
 	return a.cfg.TwilioAuthToken
 }
+
+// voiceTwiML renders calls with the Twilio provider's builders.
+type voiceTwiML struct{ voice string }
+
+func (v voiceTwiML) prompt(text, twimlURL, gatherURL string) twilio.Prompt {
+	return twilio.Prompt{Text: text, TwiMLURL: twimlURL, GatherURL: gatherURL, Voice: v.voice}
+}
+
+func (v voiceTwiML) Message(text, twimlURL, gatherURL string, play int) (string, error) {
+	return twilio.MessageTwiML(v.prompt(text, twimlURL, gatherURL), play)
+}
+
+func (v voiceTwiML) WrongKey(text, twimlURL, gatherURL string, play int) (string, error) {
+	return twilio.WrongKeyTwiML(v.prompt(text, twimlURL, gatherURL), play)
+}
+
+func (v voiceTwiML) Confirmed() (string, error)       { return twilio.ConfirmTwiML(v.voice) }
+func (v voiceTwiML) AlreadyInformed() (string, error) { return twilio.AlreadyInformedTwiML(v.voice) }
+func (v voiceTwiML) Play(q url.Values) (int, error)   { return twilio.ParsePlay(q) }
 
 // rates are the provider limits dispatch keeps to.
 func (a *App) rates() tocsin.Rates {
@@ -400,15 +425,16 @@ func (u webhookURLs) TwiML(activation, official, attempt string) string {
 
 // render compiles a playbook's message once per activation and fills it
 // for each official.
-func render(pb *tocsin.Playbook, act *tocsin.Activation) (func(o *tocsin.Official) (string, error), error) {
+func render(pb *tocsin.Playbook, act *tocsin.Activation) (func(o *tocsin.Official, spoken bool) (string, error), error) {
 	t, err := playbook.Compile(pb)
 	if err != nil {
 		return nil, err
 	}
-	return func(o *tocsin.Official) (string, error) {
+	return func(o *tocsin.Official, spoken bool) (string, error) {
 		return t.Render(playbook.MessageData{
 			Commune: o.CommuneName, INSEE: o.Commune, Name: o.Name, Role: o.Role,
 			Title: act.Title, Code: act.Code, At: act.ActivatedAt, Exercise: act.Exercise, Note: act.Note,
+			Spoken: spoken,
 		})
 	}, nil
 }

@@ -32,6 +32,9 @@ type MessageData struct {
 	At       time.Time // the activation's time, {{.Date}} and {{.Heure}} in Europe/Paris
 	Exercise bool      // an exercise: the message starts with "EXERCICE - "
 	Note     string    // the duty officer's note, {{.Note}}; may be empty
+	// Spoken renders the text a call says: without the SMS reply line, as
+	// the call asks for the key 1 itself.
+	Spoken bool
 }
 
 // templateFields are the fields a message template may use, in the order
@@ -100,8 +103,8 @@ func Render(pb *tocsin.Playbook, d MessageData) (string, error) {
 // Render renders the message for one official. The message of an
 // exercise — d.Exercise, or an exercise playbook — always starts with
 // "EXERCICE - ", whatever the template says. Unless the template prints
-// {{.Code}} itself, the message ends with " Répondez OK (ou <code>) pour
-// accuser réception." d.At must be set.
+// {{.Code}} itself or d.Spoken is set, the message ends with " Répondez OK
+// (ou <code>) pour accuser réception." d.At must be set.
 func (t *Template) Render(d MessageData) (string, error) {
 	if d.At.IsZero() {
 		return "", errors.New("render message: no activation time")
@@ -134,7 +137,7 @@ func (t *Template) Render(d MessageData) (string, error) {
 	if t.exercise || d.Exercise {
 		msg = ExercisePrefix + exerciseMark.ReplaceAllString(msg, "")
 	}
-	if !t.usesCode {
+	if !t.usesCode && !d.Spoken {
 		if d.Code != "" {
 			msg += " Répondez OK (ou " + d.Code + ") pour accuser réception."
 		} else {

@@ -57,6 +57,7 @@ type Recipient struct {
 	Message      string          `json:"message"`  // the rendered text sent to this official
 	Segments     int             `json:"segments"` // SMS segments of Message
 	Encoding     Encoding        `json:"encoding"` // GSM-7, or UCS-2 (70 characters a segment)
+	Speech       string          `json:"speech"`   // what a call says: the message without the SMS reply line
 	Status       RecipientStatus `json:"status"`
 	Attempts     []Attempt       `json:"attempts"`
 	InformedAt   *time.Time      `json:"informed_at,omitempty"`

@@ -156,8 +156,9 @@ func redactedIfSet(s string) string {
 	return redacted
 }
 
-// Provider sends SMS and places calls through one Twilio account. It is safe for concurrent
-// use. Its printed and logged forms never show the auth token.
+// Provider sends SMS and places calls through one Twilio account. It is
+// safe for concurrent use. Its printed and logged forms never show the auth
+// token.
 type Provider struct {
 	accountSID string
 	from       string

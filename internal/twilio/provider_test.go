@@ -37,6 +37,10 @@ func TestNewValidates(t *testing.T) {
 		{"no sender", func(c *Config) { c.From = "" }, "From or MessagingServiceSID is required"},
 		{"national from", func(c *Config) { c.From = "0235000000" }, "From must be a number in E.164"},
 		{"bad service", func(c *Config) { c.MessagingServiceSID = "PN123" }, "MessagingServiceSID must be"},
+		{"service and caller id", func(c *Config) {
+			c.From, c.MessagingServiceSID, c.CallerID = "", "MG0123456789abcdef0123456789abcdef", "+33235000099"
+		}, ""},
+		{"national caller id", func(c *Config) { c.CallerID = "0235000099" }, "CallerID must be a number in E.164"},
 		{"relative api url", func(c *Config) { c.APIURL = "/twilio" }, "APIURL must be an absolute"},
 		{"ftp api url", func(c *Config) { c.APIURL = "ftp://example.org" }, "APIURL must be an absolute"},
 		{"api url with query", func(c *Config) { c.APIURL = "https://example.org/?a=b" }, "APIURL must not have a query"},

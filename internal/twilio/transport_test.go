@@ -61,10 +61,10 @@ func checkSendError(t *testing.T, err error, status tocsin.AttemptStatus, wantSt
 	t.Helper()
 	var se *tocsin.SendError
 	if !errors.As(err, &se) {
-		t.Fatalf("SendSMS: got %v, want a *tocsin.SendError", err)
+		t.Fatalf("send: got %v, want a *tocsin.SendError", err)
 	}
 	if se.Outcome != outcome || se.Reason != reason || status != wantStatus {
-		t.Fatalf("SendSMS: got %s/%s and attempt status %q (%v), want %s/%s and %q",
+		t.Fatalf("send: got %s/%s and attempt status %q (%v), want %s/%s and %q",
 			se.Outcome, se.Reason, status, err, outcome, reason, wantStatus)
 	}
 	return se

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"net/url"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -176,5 +178,108 @@ func FuzzWebhooks(f *testing.F) {
 			t.Error("an empty signature is valid")
 		}
 		_ = v.Valid(path, []byte(body), sig)
+	})
+}
+
+func TestParseCallStatus(t *testing.T) {
+	cb, err := ParseCallStatus(url.Values{
+		"AccountSid": {testSID}, "CallSid": {"CA1"}, "CallStatus": {"completed"}, "CallDuration": {"42"},
+		"Duration": {"1"}, "AnsweredBy": {"human"}, "SipResponseCode": {"200"},
+		"To": {"+33639980001"}, "From": {testFrom}, "Direction": {"outbound-api"}, "SequenceNumber": {"3"},
+	})
+	want := CallStatusCallback{CallSID: "CA1", AccountSID: testSID, CallStatus: "completed",
+		Status: tocsin.AttemptCompleted, Duration: 42 * time.Second, AnsweredBy: "human",
+		To: "+33639980001", From: testFrom, SipResponseCode: 200}
+	if err != nil || cb != want {
+		t.Errorf("got %+v, %v; want %+v", cb, err, want)
+	}
+
+	failed, err := ParseCallStatus(url.Values{"CallSid": {"CA2"}, "CallStatus": {"failed"}, "ErrorCode": {"13224"}, "SipResponseCode": {"404"}})
+	if err != nil || failed.Status != tocsin.AttemptFailed || failed.ErrorCode != 13224 || failed.SipResponseCode != 404 {
+		t.Errorf("failed call: got %+v, %v", failed, err)
+	}
+	ringing, err := ParseCallStatus(url.Values{"CallSid": {"CA3"}, "CallStatus": {"ringing"}, "CallDuration": {""}})
+	if err != nil || ringing.Status != tocsin.AttemptRinging || ringing.Duration != 0 {
+		t.Errorf("ringing call: got %+v, %v", ringing, err)
+	}
+
+	for name, form := range map[string]url.Values{
+		"no sid":            {"CallStatus": {"ringing"}},
+		"message sid only":  {"MessageSid": {"SM1"}, "CallStatus": {"ringing"}},
+		"no status":         {"CallSid": {"CA1"}},
+		"message status":    {"CallSid": {"CA1"}, "CallStatus": {"delivered"}},
+		"event, not status": {"CallSid": {"CA1"}, "CallStatus": {"answered"}},
+		"bad duration":      {"CallSid": {"CA1"}, "CallStatus": {"completed"}, "CallDuration": {"4.2"}},
+		"negative duration": {"CallSid": {"CA1"}, "CallStatus": {"completed"}, "CallDuration": {"-1"}},
+		"endless duration":  {"CallSid": {"CA1"}, "CallStatus": {"completed"}, "CallDuration": {"9999999999999"}},
+		"bad error code":    {"CallSid": {"CA1"}, "CallStatus": {"failed"}, "ErrorCode": {"x"}},
+		"bad sip code":      {"CallSid": {"CA1"}, "CallStatus": {"busy"}, "SipResponseCode": {"486 Busy"}},
+		"sid with a slash":  {"CallSid": {"CA1/../x"}, "CallStatus": {"ringing"}},
+		"sid far too long":  {"CallSid": {"CA" + strings.Repeat("0", 80)}, "CallStatus": {"ringing"}},
+	} {
+		if _, err := ParseCallStatus(form); !errors.Is(err, ErrInvalidWebhook) {
+			t.Errorf("%s: got %v, want ErrInvalidWebhook", name, err)
+		}
+	}
+}
+
+func TestParseGather(t *testing.T) {
+	g, err := ParseGather(url.Values{
+		"AccountSid": {testSID}, "CallSid": {"CA1"}, "Digits": {"1"}, "To": {"+33639980001"}, "From": {testFrom},
+		"CallStatus": {"in-progress"}, "FinishedOnKey": {""},
+	})
+	want := Gather{CallSID: "CA1", AccountSID: testSID, Digits: "1", To: "+33639980001", From: testFrom}
+	if err != nil || g != want || !g.Acknowledges() {
+		t.Errorf("got %+v, %v (acknowledges %v); want %+v, acknowledging", g, err, g.Acknowledges(), want)
+	}
+	for _, digits := range []string{"", "2", "0", "*", "#", "11"} {
+		g, err := ParseGather(url.Values{"CallSid": {"CA1"}, "Digits": {digits}})
+		if err != nil || g.Digits != digits || g.Acknowledges() {
+			t.Errorf("Digits %q: got %+v, %v, acknowledges %v; want read, not acknowledging", digits, g, err, g.Acknowledges())
+		}
+	}
+	for name, form := range map[string]url.Values{
+		"no sid":        {"Digits": {"1"}},
+		"bad sid":       {"CallSid": {"CA 1"}, "Digits": {"1"}},
+		"letters":       {"CallSid": {"CA1"}, "Digits": {"oui"}},
+		"speech":        {"CallSid": {"CA1"}, "Digits": {"1 "}},
+		"too many keys": {"CallSid": {"CA1"}, "Digits": {strings.Repeat("1", 40)}},
+	} {
+		if _, err := ParseGather(form); !errors.Is(err, ErrInvalidWebhook) {
+			t.Errorf("%s: got %v, want ErrInvalidWebhook", name, err)
+		}
+	}
+}
+
+func FuzzVoiceWebhooks(f *testing.F) {
+	f.Add("CallSid=CA1&CallStatus=completed&CallDuration=42&SipResponseCode=200&AnsweredBy=human")
+	f.Add("CallSid=CA1&CallStatus=no-answer&CallDuration=&ErrorCode=&To=%2B33639980001")
+	f.Add("CallSid=CA1&Digits=1&To=%2B33639980001&From=%2B33235000000")
+	f.Add("CallSid=CA1&Digits=%23&Digits=2")
+	f.Add("CallSid=CA1&CallStatus=failed&ErrorCode=99999999999999999999&CallDuration=86401")
+	f.Add("%%%&&==;CallSid")
+	f.Fuzz(func(t *testing.T, body string) {
+		form, _ := url.ParseQuery(body)
+		if cb, err := ParseCallStatus(form); err == nil {
+			if !alphanumeric.MatchString(cb.CallSID) || cb.Status == "" || cb.Duration < 0 || cb.Duration > 24*time.Hour ||
+				cb.ErrorCode < 0 || cb.SipResponseCode < 0 {
+				t.Errorf("accepted a call status callback that Twilio cannot send: %+v", cb)
+			}
+			if back, ok := CallStatus(cb.CallStatus); !ok || back != cb.Status {
+				t.Errorf("status %q read as %q", cb.CallStatus, cb.Status)
+			}
+		} else if !errors.Is(err, ErrInvalidWebhook) {
+			t.Errorf("ParseCallStatus: %v does not wrap ErrInvalidWebhook", err)
+		}
+		if g, err := ParseGather(form); err == nil {
+			if !alphanumeric.MatchString(g.CallSID) || strings.Trim(g.Digits, "0123456789*#") != "" {
+				t.Errorf("accepted a gather that Twilio cannot send: %+v", g)
+			}
+			if g.Acknowledges() != (g.Digits == "1") {
+				t.Errorf("Digits %q: acknowledges %v", g.Digits, g.Acknowledges())
+			}
+		} else if !errors.Is(err, ErrInvalidWebhook) {
+			t.Errorf("ParseGather: %v does not wrap ErrInvalidWebhook", err)
+		}
 	})
 }

@@ -49,8 +49,10 @@ type Config struct {
 	// raw body and the X-Twilio-Signature header.
 	ValidSignature func(pathWithQuery string, body []byte, signature string) bool
 	// Voice renders the TwiML of calls.
-	Voice  VoiceTwiML
-	Logger *slog.Logger
+	Voice VoiceTwiML
+	// PublicURL is the address Twilio reaches Tocsin at.
+	PublicURL string
+	Logger    *slog.Logger
 }
 
 // Server is Tocsin's HTTP handler.

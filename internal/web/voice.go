@@ -10,23 +10,20 @@ import (
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
-// VoiceTwiML renders what calls say.
+// VoiceTwiML renders what calls say. twimlURL and gatherURL are absolute;
+// the renderer adds which playing (1 or 2) each request follows.
 type VoiceTwiML interface {
-	// Message speaks text and gathers one key, posted to gather. With no
-	// key pressed it redirects to again, or, when again is "", says that
-	// the message was not confirmed and hangs up.
-	Message(text, gather, again string) (string, error)
+	// Message says the play-th playing of text and gathers one key.
+	Message(text, twimlURL, gatherURL string, play int) (string, error)
+	// WrongKey answers a key other than 1: the next playing, or goodbye.
+	WrongKey(text, twimlURL, gatherURL string, play int) (string, error)
 	// Confirmed thanks the official after the key press and hangs up.
 	Confirmed() (string, error)
 	// AlreadyInformed says the alert was already acknowledged and hangs up.
 	AlreadyInformed() (string, error)
-	// NotConfirmed says the message was not confirmed and hangs up.
-	NotConfirmed() (string, error)
+	// Play reads which playing a request follows from its query.
+	Play(query url.Values) (int, error)
 }
-
-// maxPlays is how many times a call speaks the message: once, and once
-// again when no key (or a wrong one) is pressed.
-const maxPlays = 2
 
 // attemptRef reads the attempt named in a webhook's URL.
 func attemptRef(r *http.Request) (activation.AttemptRef, error) {
@@ -38,33 +35,25 @@ func attemptRef(r *http.Request) (activation.AttemptRef, error) {
 	return ref, nil
 }
 
-// voiceURL is a webhook path relative to the document Twilio fetched, so
-// that it resolves against the public address Twilio used.
-func voiceURL(path string, ref activation.AttemptRef, play int) string {
-	q := url.Values{"a": {ref.Activation}, "o": {ref.Official}, "t": {ref.Attempt}, "n": {strconv.Itoa(play)}}
-	return path + "?" + q.Encode()
+// voiceURLs are the absolute TwiML and gather URLs of an attempt.
+func (s *Server) voiceURLs(ref activation.AttemptRef) (twimlURL, gatherURL string) {
+	q := url.Values{"a": {ref.Activation}, "o": {ref.Official}, "t": {ref.Attempt}}.Encode()
+	return s.cfg.PublicURL + "/twilio/voice/twiml?" + q, s.cfg.PublicURL + "/twilio/voice/gather?" + q
 }
 
-func play(r *http.Request) int {
-	n, err := strconv.Atoi(r.URL.Query().Get("n"))
-	if err != nil || n < 1 {
-		return 1
-	}
-	return n
-}
-
-// voiceTwiML answers the TwiML of a call: the message, a gather for the
-// key 1, and one more play when nothing is pressed.
+// voiceTwiML answers the TwiML of a call: the message and a gather for the
+// key 1, played twice at most; or, when the official was informed
+// meanwhile, a short goodbye.
 func (s *Server) voiceTwiML(w http.ResponseWriter, r *http.Request, form url.Values) error {
 	ref, err := attemptRef(r)
 	if err != nil {
 		return err
 	}
-	return s.speak(w, r, ref, form.Get("CallSid"), play(r))
-}
-
-func (s *Server) speak(w http.ResponseWriter, r *http.Request, ref activation.AttemptRef, callSID string, n int) error {
-	script, err := s.cfg.Activations.Script(r.Context(), ref, callSID)
+	play, err := s.cfg.Voice.Play(r.URL.Query())
+	if err != nil {
+		return tocsin.Errorf(tocsin.EInvalid, "lecture invalide")
+	}
+	script, err := s.cfg.Activations.Script(r.Context(), ref, form.Get("CallSid"))
 	if err != nil {
 		return err
 	}
@@ -72,11 +61,8 @@ func (s *Server) speak(w http.ResponseWriter, r *http.Request, ref activation.At
 	if script.AlreadyInformed {
 		doc, err = s.cfg.Voice.AlreadyInformed()
 	} else {
-		again := ""
-		if n < maxPlays {
-			again = voiceURL("/twilio/voice/twiml", ref, n+1)
-		}
-		doc, err = s.cfg.Voice.Message(script.Message, voiceURL("/twilio/voice/gather", ref, n), again)
+		twimlURL, gatherURL := s.voiceURLs(ref)
+		doc, err = s.cfg.Voice.Message(script.Message, twimlURL, gatherURL, play)
 	}
 	if err != nil {
 		return err
@@ -92,6 +78,10 @@ func (s *Server) voiceGather(w http.ResponseWriter, r *http.Request, form url.Va
 	if err != nil {
 		return err
 	}
+	play, err := s.cfg.Voice.Play(r.URL.Query())
+	if err != nil {
+		return tocsin.Errorf(tocsin.EInvalid, "lecture invalide")
+	}
 	callSID := form.Get("CallSid")
 	if callSID == "" {
 		return tocsin.Errorf(tocsin.EInvalid, "CallSid requis")
@@ -100,19 +90,17 @@ func (s *Server) voiceGather(w http.ResponseWriter, r *http.Request, form url.Va
 	if err != nil {
 		return err
 	}
-	if !ok {
-		n := play(r)
-		if n >= maxPlays {
-			doc, err := s.cfg.Voice.NotConfirmed()
-			if err != nil {
-				return err
-			}
-			writeTwiML(w, doc)
-			return nil
+	var doc string
+	if ok {
+		doc, err = s.cfg.Voice.Confirmed()
+	} else {
+		script, serr := s.cfg.Activations.Script(r.Context(), ref, callSID)
+		if serr != nil {
+			return serr
 		}
-		return s.speak(w, r, ref, callSID, n+1)
+		twimlURL, gatherURL := s.voiceURLs(ref)
+		doc, err = s.cfg.Voice.WrongKey(script.Message, twimlURL, gatherURL, play)
 	}
-	doc, err := s.cfg.Voice.Confirmed()
 	if err != nil {
 		return err
 	}
