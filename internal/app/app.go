@@ -75,7 +75,10 @@ type Config struct {
 	MaxCalls       int     // calls in progress at once
 	Workers        int
 
-	Clock  dispatch.Clock // default the wall clock
+	// Clock drives everything that waits or stamps time: dispatch's
+	// timers, the timeline, the simulator's virtual officials. Default the
+	// wall clock; tests move a twiliosim.ManualClock.
+	Clock  twiliosim.Clock
 	Logger *slog.Logger
 	Out    io.Writer // where a generated admin token is printed, once; default os.Stdout
 }
@@ -134,7 +137,7 @@ func New(cfg Config) (*App, error) {
 		cfg.MaxCalls = 5
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = dispatch.RealClock{}
+		cfg.Clock = twiliosim.RealClock{}
 	}
 	if cfg.NodeID == "" {
 		host, _ := os.Hostname()
@@ -206,7 +209,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	a.store = etcd.NewStore(a.cli, cfg.EtcdPrefix, nil)
+	a.store = etcd.NewStore(a.cli, cfg.EtcdPrefix, cfg.Clock.Now)
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err = a.store.Ping(pctx)
 	cancel()
@@ -236,6 +239,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Render:         render,
 		Rates:          a.rates(),
 		FoldTypography: cfg.FoldTypography,
+		Now:            cfg.Clock.Now,
 		Logger:         a.log,
 	})
 	a.dispatcher = dispatch.New(dispatch.Config{
@@ -244,7 +248,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		URLs:    webhookURLs{a.publicURL},
 		Rates:   a.rates(),
 		Workers: cfg.Workers,
-		Clock:   cfg.Clock,
+		Clock:   dispatchClock{cfg.Clock},
 		Logger:  a.log,
 	})
 	validator, err := twilio.NewValidator(a.authToken(), a.publicURL)
@@ -354,6 +358,7 @@ func (a *App) openProvider() error {
 			AuthToken:  hex.EncodeToString(token), // twilio-go takes alphanumeric credentials only
 			SMSURL:     a.publicURL + "/twilio/sms/inbound",
 			Profile:    profile,
+			Clock:      cfg.Clock,
 			Logger:     a.log,
 		})
 		if err != nil {
@@ -376,6 +381,13 @@ func (a *App) authToken() string {
 		return a.sim.AuthToken()
 	}
 	return a.cfg.TwilioAuthToken
+}
+
+// dispatchClock lets dispatch run on the app's clock.
+type dispatchClock struct{ twiliosim.Clock }
+
+func (c dispatchClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return c.Clock.AfterFunc(d, f).Stop
 }
 
 // voiceTwiML renders calls with the Twilio provider's builders.
