@@ -26,8 +26,9 @@ type Store interface {
 		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error)
 	UpdateActivation(ctx context.Context, id string, fn func(a *tocsin.Activation) ([]tocsin.Event, error)) (*tocsin.Activation, error)
 	// OpenByNumber returns, oldest first, the open activations that target
-	// a number and the official it belongs to in each.
-	OpenByNumber(ctx context.Context, e164 string) (activations []tocsin.Activation, officials []string, err error)
+	// a number and the officials it answers for in each (theirs, or a
+	// deputy's).
+	OpenByNumber(ctx context.Context, e164 string) (activations []tocsin.Activation, officials [][]string, err error)
 }
 
 // Renderer prepares a playbook's message for an activation and returns
@@ -526,9 +527,9 @@ const (
 )
 
 // Reply applies an SMS received from a number: if it acknowledges, the
-// official it belongs to is informed in the activation it answers — the
-// one whose code it carries, or else the most recent open one where that
-// official is not informed yet.
+// officials the number answers for (as theirs or as a deputy's) are
+// informed in the activation it answers — the one whose code it carries,
+// or else the most recent open one.
 func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, error) {
 	acts, officials, err := s.store.OpenByNumber(ctx, from)
 	if err != nil {
@@ -537,7 +538,6 @@ func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, e
 	if len(acts) == 0 {
 		return ReplyUnknownNumber, nil
 	}
-	// Pick the activation: by code first, else the newest one.
 	pick := len(acts) - 1
 	for i := range acts {
 		if acts[i].Code != "" && strings.Contains(body, acts[i].Code) {
@@ -546,32 +546,53 @@ func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, e
 	}
 	ack := tocsin.IsAcknowledgement(body, acts[pick].Code)
 	outcome := ReplyNotUnderstood
-	_, err = s.store.UpdateRecipient(ctx, acts[pick].ID, officials[pick], func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
-		now := s.now().UTC()
-		quoted := fmt.Sprintf("« %s »", truncate(body, 160))
-		switch {
-		case !ack:
-			outcome = ReplyNotUnderstood
-			return []tocsin.Event{{At: now, Kind: tocsin.EventReply, Channel: tocsin.SMS,
-				Detail: "réponse non reconnue de " + from + " : " + quoted}}, nil
-		case r.InformedAt != nil:
-			outcome = ReplyAlready
-			return []tocsin.Event{{At: now, Kind: tocsin.EventReply, Channel: tocsin.SMS,
-				Detail: "nouvelle réponse de " + from + " : " + quoted}}, nil
+	if ack {
+		outcome = ReplyAlready
+	}
+	quoted := fmt.Sprintf("« %s »", truncate(body, 160))
+	for i, official := range officials[pick] {
+		_, err = s.store.UpdateRecipient(ctx, acts[pick].ID, official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+			now := s.now().UTC()
+			who := "de " + from
+			if d := deputyWith(r, from); d != "" {
+				who = "du suppléant " + d + " (" + from + ")"
+			}
+			switch {
+			case !ack:
+				if i > 0 {
+					return nil, tocsin.ErrNoChange // one event for the reply is enough
+				}
+				return []tocsin.Event{{At: now, Kind: tocsin.EventReply, Channel: tocsin.SMS,
+					Detail: "réponse non reconnue " + who + " : " + quoted}}, nil
+			case r.InformedAt != nil:
+				return nil, tocsin.ErrNoChange
+			}
+			outcome = ReplyInformed
+			r.InformedAt, r.InformedHow, r.InformedFrom = &now, "sms", from
+			a.Refresh(r, now)
+			return []tocsin.Event{{At: now, Kind: tocsin.EventInformed, Channel: tocsin.SMS,
+				Detail: fmt.Sprintf("%s informé·e : réponse %s %s", r.Official.Name, quoted, who)}}, nil
+		})
+		if err != nil && !errors.Is(err, tocsin.ErrNoChange) {
+			return "", err
 		}
-		outcome = ReplyInformed
-		r.InformedAt, r.InformedHow, r.InformedFrom = &now, "sms", from
-		a.Refresh(r, now)
-		return []tocsin.Event{{At: now, Kind: tocsin.EventInformed, Channel: tocsin.SMS,
-			Detail: fmt.Sprintf("%s informé·e : réponse %s depuis %s", r.Official.Name, quoted, from)}}, nil
-	})
-	if err != nil {
-		return "", err
 	}
 	if outcome == ReplyInformed {
-		s.log.Info("official informed", "activation", acts[pick].ID, "official", officials[pick], "how", "sms")
+		s.log.Info("officials informed", "activation", acts[pick].ID, "officials", len(officials[pick]), "how", "sms")
 	}
 	return outcome, nil
+}
+
+// deputyWith returns the name of r's deputy who has number, "" if none.
+func deputyWith(r *tocsin.Recipient, number string) string {
+	for _, d := range r.Deputies {
+		for _, n := range d.Numbers {
+			if n.E164 == number {
+				return d.Name
+			}
+		}
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

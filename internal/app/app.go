@@ -74,6 +74,9 @@ type Config struct {
 	CallRate       float64 // calls per second
 	MaxCalls       int     // calls in progress at once
 	Workers        int
+	// RetryBase is the first delay after a provider's refusal for now
+	// (429, 5xx), doubled at each try; 0 means 2 s.
+	RetryBase time.Duration
 
 	// Clock drives everything that waits or stamps time: dispatch's
 	// timers, the timeline, the simulator's virtual officials. Default the
@@ -243,13 +246,14 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Logger:         a.log,
 	})
 	a.dispatcher = dispatch.New(dispatch.Config{
-		SMS:     a.provider,
-		Voice:   a.provider,
-		URLs:    webhookURLs{a.publicURL},
-		Rates:   a.rates(),
-		Workers: cfg.Workers,
-		Clock:   dispatchClock{cfg.Clock},
-		Logger:  a.log,
+		SMS:       a.provider,
+		Voice:     a.provider,
+		URLs:      webhookURLs{a.publicURL},
+		Rates:     a.rates(),
+		Workers:   cfg.Workers,
+		RetryBase: cfg.RetryBase,
+		Clock:     dispatchClock{cfg.Clock},
+		Logger:    a.log,
 	})
 	validator, err := twilio.NewValidator(a.authToken(), a.publicURL)
 	if err != nil {

@@ -37,9 +37,15 @@ func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs [
 		v := mustJSON(r)
 		ops = append(ops, clientv3.OpPut(s.key("rcpt", a.ID, r.Official.ID), v))
 		sizes = append(sizes, len(v)+64)
-		for _, n := range r.Official.Numbers {
-			ops = append(ops, clientv3.OpPut(s.key("num", a.ID, n.E164), r.Official.ID))
-			sizes = append(sizes, 96)
+		// Each number that may answer for the official: their own and their
+		// deputies'. A number may answer for several officials.
+		numbers := r.Official.Numbers
+		for _, d := range r.Deputies {
+			numbers = append(numbers, d.Numbers...)
+		}
+		for _, n := range numbers {
+			ops = append(ops, clientv3.OpPut(s.key("num", a.ID, n.E164, r.Official.ID), ""))
+			sizes = append(sizes, 128)
 		}
 	}
 	if err := s.batches(ctx, ops, sizes); err != nil {
@@ -255,23 +261,30 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 }
 
 // OpenByNumber returns the open activations that target number, oldest
-// first, with the id of the official the number belongs to in each.
-func (s *Store) OpenByNumber(ctx context.Context, e164 string) ([]tocsin.Activation, []string, error) {
+// first, with the ids of the officials the number answers for in each
+// (their own number, or a deputy's).
+func (s *Store) OpenByNumber(ctx context.Context, e164 string) ([]tocsin.Activation, [][]string, error) {
 	open, err := s.OpenActivations(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	var acts []tocsin.Activation
-	var officials []string
+	var officials [][]string
 	for _, a := range open {
-		resp, err := s.cli.Get(ctx, s.key("num", a.ID, e164))
+		prefix := s.key("num", a.ID, e164) + "/"
+		resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 		if err != nil {
 			return nil, nil, unavailable(err)
 		}
-		if len(resp.Kvs) > 0 {
-			acts = append(acts, a)
-			officials = append(officials, string(resp.Kvs[0].Value))
+		if len(resp.Kvs) == 0 {
+			continue
 		}
+		var ids []string
+		for _, kv := range resp.Kvs {
+			ids = append(ids, strings.TrimPrefix(string(kv.Key), prefix))
+		}
+		acts = append(acts, a)
+		officials = append(officials, ids)
 	}
 	return acts, officials, nil
 }

@@ -41,7 +41,7 @@ func TestCreateActivationLargerThanOneTransaction(t *testing.T) {
 		t.Fatalf("recipients: got %d, want 450", len(got))
 	}
 	acts, officials, err := s.OpenByNumber(ctx, "+33639980123")
-	if err != nil || len(acts) != 1 || officials[0] != "o0123" {
+	if err != nil || len(acts) != 1 || len(officials[0]) != 1 || officials[0][0] != "o0123" {
 		t.Fatalf("OpenByNumber: got %v, %v; want o0123", officials, err)
 	}
 	if err := s.CreateActivation(ctx, a, rs[:1], tocsin.Event{}); tocsin.ErrorCode(err) != tocsin.EConflict {
