@@ -554,7 +554,12 @@ func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, e
 		_, err = s.store.UpdateRecipient(ctx, acts[pick].ID, official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
 			now := s.now().UTC()
 			who := "de " + from
-			if d := deputyWith(r, from); d != "" {
+			if d := deputyWith(r, from); d != "" && !ownNumber(r, from) {
+				// A deputy answers for the official only once the ladder
+				// has reached them for that official.
+				if !contacted(r, from) {
+					return nil, tocsin.ErrNoChange
+				}
 				who = "du suppléant " + d + " (" + from + ")"
 			}
 			switch {
@@ -581,6 +586,25 @@ func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, e
 		s.log.Info("officials informed", "activation", acts[pick].ID, "officials", len(officials[pick]), "how", "sms")
 	}
 	return outcome, nil
+}
+
+func ownNumber(r *tocsin.Recipient, number string) bool {
+	for _, n := range r.Official.Numbers {
+		if n.E164 == number {
+			return true
+		}
+	}
+	return false
+}
+
+// contacted reports whether an attempt for r went to number.
+func contacted(r *tocsin.Recipient, number string) bool {
+	for _, at := range r.Attempts {
+		if at.To == number && at.Tries > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // deputyWith returns the name of r's deputy who has number, "" if none.

@@ -26,6 +26,20 @@ audience: {everyone: true}
 message: "Alerte de test pour {{.Commune}}."
 `
 
+// ladderPlaybook has the full escalation ladder: SMS at once, a call at
+// T+10, the deputies at T+20 and T+25, the manual list at T+30.
+const ladderPlaybook = `id: test-echelle
+title: Alerte avec escalade
+audience: {everyone: true}
+message: "Alerte de test pour {{.Commune}}."
+ladder:
+  - {after: 0, channel: sms, targets: [mobile], retries: 1}
+  - {after: 10m, channel: voice, targets: [mobile, landline], retries: 1}
+  - {after: 20m, channel: sms, targets: [deputies]}
+  - {after: 25m, channel: voice, targets: [deputies]}
+  - {after: 30m, channel: manual}
+`
+
 // mustRunApp runs the whole app on a free loopback port with the
 // in-process simulator, and closes it when the test ends.
 func mustRunApp(tb testing.TB, cfg app.Config) *app.App {
@@ -35,9 +49,8 @@ func mustRunApp(tb testing.TB, cfg app.Config) *app.App {
 	}
 	if cfg.PlaybooksDir == "" {
 		cfg.PlaybooksDir = tb.TempDir()
-		if err := os.WriteFile(filepath.Join(cfg.PlaybooksDir, "test.yaml"), []byte(testPlaybook), 0o600); err != nil {
-			tb.Fatal(err)
-		}
+		writeFile(tb, filepath.Join(cfg.PlaybooksDir, "test.yaml"), testPlaybook)
+		writeFile(tb, filepath.Join(cfg.PlaybooksDir, "ladder.yaml"), ladderPlaybook)
 	}
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Simulator = true
