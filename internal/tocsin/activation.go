@@ -243,6 +243,12 @@ type Summary struct {
 	Delivered int `json:"delivered"` // the carrier confirmed at least one delivery
 	Informed  int `json:"informed"`
 	Failed    int `json:"failed"`
+	// NotInformed is Targeted - Informed: who is still to reach.
+	NotInformed int `json:"not_informed"`
+	// ToCall is how many are on the duty officer's "à appeler" list.
+	ToCall int `json:"to_call"`
+	// TimeLeft is the time until the deadline, in seconds; negative past it.
+	TimeLeft float64 `json:"time_left_seconds"`
 	// LastInformedAt is when the last targeted official was informed; nil
 	// until all are.
 	LastInformedAt *time.Time `json:"last_informed_at,omitempty"`
@@ -281,7 +287,12 @@ func (a *Activation) Summarize(rs []Recipient, now time.Time) Summary {
 		case StatusFailed:
 			s.Failed++
 		}
+		if a.OnManualList(r, now) {
+			s.ToCall++
+		}
 	}
+	s.NotInformed = s.Targeted - s.Informed
+	s.TimeLeft = a.Deadline.Sub(now).Seconds()
 	if s.Targeted > 0 && s.Informed == s.Targeted {
 		s.LastInformedAt = &last
 		d := last.Sub(a.ActivatedAt).Seconds()
