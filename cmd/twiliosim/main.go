@@ -1,8 +1,9 @@
 // Command twiliosim runs the Twilio simulator: Twilio's REST API for
 // messages and calls, signed status callbacks, and virtual officials who
-// reply, stay silent or fail as a profile says. See package
-// internal/twiliosim for the API, the profile format and the /sim/ control
-// endpoints.
+// reply, stay silent, answer calls (the simulator fetches and plays the
+// calls' TwiML) and press keys, or fail, as a profile says. See package
+// internal/twiliosim for the API, the profile format and the /sim/
+// control endpoints.
 //
 // Every flag can also be set with an environment variable: --sms-url with
 // TWILIOSIM_SMS_URL, and so on. Flags win.

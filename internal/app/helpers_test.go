@@ -110,8 +110,19 @@ func api(tb testing.TB, a *app.App, method, path string, body, out any) int {
 type view struct {
 	tocsin.Activation
 	Summary    tocsin.Summary     `json:"summary"`
+	Forecast   forecast           `json:"forecast"`
 	Recipients []tocsin.Recipient `json:"recipients"`
 	Timeline   []tocsin.Event     `json:"timeline"`
+}
+
+// forecast is the API's forecast, durations in seconds.
+type forecast struct {
+	Rungs []struct {
+		Channel     tocsin.Channel `json:"channel"`
+		DoneSeconds float64        `json:"done_seconds"`
+	} `json:"rungs"`
+	MeetsDeadline bool   `json:"meets_deadline"`
+	Warning       string `json:"warning"`
 }
 
 // waitFor polls the activation until cond holds, or fails after timeout

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Call statuses, as Twilio names them; "queued" and "failed" are shared
@@ -32,62 +31,17 @@ const (
 var callEvents = []string{eventInitiated, eventRinging, eventAnswered, eventCompleted}
 
 const (
-	defaultCallTimeout = 60  // seconds of ringing before no-answer
-	maxCallTimeout     = 600 // Twilio's ceiling
+	defaultCallTimeout = 60    // seconds of ringing before no-answer
+	maxCallTimeout     = 600   // Twilio's ceiling
+	defaultTimeLimit   = 14400 // seconds a call may last: Twilio's 4 hours
+	maxTimeLimit       = 86400
 )
 
-// Call is one outbound call as the simulator records it.
-type Call struct {
-	SID        string `json:"sid"`
-	AccountSID string `json:"account_sid"`
-	Direction  string `json:"direction"`
-	From       string `json:"from"`
-	To         string `json:"to"`
-	Status     string `json:"status"`
-	// URL and TwiML are the call's instructions as given; they are not
-	// fetched nor played yet.
-	URL                  string      `json:"url,omitempty"`
-	TwiML                string      `json:"twiml,omitempty"`
-	StatusCallback       string      `json:"status_callback,omitempty"`
-	StatusCallbackEvents []string    `json:"status_callback_events,omitempty"`
-	Timeout              int         `json:"timeout"`
-	Behaviour            Behaviour   `json:"behaviour"`
-	Outcome              CallOutcome `json:"outcome"`
-	// FaultServed is the HTTP status an injected after-create fault
-	// answered the create request with, 0 when the client got its 201.
-	FaultServed int       `json:"fault_served,omitempty"`
-	DateCreated time.Time `json:"date_created"`
-	DateUpdated time.Time `json:"date_updated"`
-	StartTime   time.Time `json:"start_time,omitzero"`
-	EndTime     time.Time `json:"end_time,omitzero"`
-	seq         int
-	callbacks   int // status callbacks sent, for SequenceNumber
-}
-
-func (c *Call) clone() Call {
-	out := *c
-	out.StatusCallbackEvents = slices.Clone(c.StatusCallbackEvents)
-	return out
-}
-
-// ended reports whether status is final.
-func callEnded(status string) bool {
-	switch status {
-	case statusCompleted, statusBusy, statusNoAnswer, statusFailed, statusCanceled:
-		return true
-	}
-	return false
-}
-
-// callPlan is the sequence of statuses a call goes through, fixed at
-// create: each step waits its delay, sets its status and posts the
-// callback when its event was asked for.
-type callPlan []callStep
-
-type callStep struct {
-	after  time.Duration
-	status string
-}
+// Answering machine detection (MachineDetection), as Twilio spells it.
+const (
+	amdEnable           = "Enable"
+	amdDetectMessageEnd = "DetectMessageEnd"
+)
 
 func (s *Simulator) createCall(w http.ResponseWriter, r *http.Request) {
 	if e := parseForm(w, r); e != nil {
@@ -96,15 +50,19 @@ func (s *Simulator) createCall(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	c := &Call{
-		AccountSID:     s.accountSID,
-		Direction:      DirectionOutbound,
-		From:           f.Get("From"),
-		To:             f.Get("To"),
-		Status:         statusQueued,
-		URL:            f.Get("Url"),
-		TwiML:          f.Get("Twiml"),
-		StatusCallback: f.Get("StatusCallback"),
-		Timeout:        defaultCallTimeout,
+		AccountSID:           s.accountSID,
+		Direction:            DirectionOutbound,
+		From:                 f.Get("From"),
+		To:                   f.Get("To"),
+		Status:               statusQueued,
+		URL:                  f.Get("Url"),
+		TwiML:                f.Get("Twiml"),
+		StatusCallback:       f.Get("StatusCallback"),
+		MachineDetection:     f.Get("MachineDetection"),
+		Timeout:              defaultCallTimeout,
+		TimeLimit:            defaultTimeLimit,
+		Method:               http.MethodPost,
+		StatusCallbackMethod: http.MethodPost,
 	}
 	e := s.checkCall(c, f)
 
@@ -133,11 +91,10 @@ func (s *Simulator) createCall(w http.ResponseWriter, r *http.Request) {
 	s.callBySID[c.SID] = c
 	s.stats.Calls++
 	s.activeCalls++
-	plan := s.planCall(c)
+	s.startCall(c, persona)
 	s.mu.Unlock()
 
 	s.log.Info("call accepted", "sid", c.SID, "to", mask(c.To), "outcome", c.Outcome)
-	s.runCall(c.SID, plan)
 
 	if fault, ok := s.takeFault(ResourceCalls, true); ok {
 		s.mu.Lock()
@@ -173,6 +130,15 @@ func (s *Simulator) checkCall(c *Call, f url.Values) *apiError {
 		return badRequest(CodeInvalidTo, "The 'To' number %s is not a valid phone number.", c.To)
 	case c.StatusCallback != "" && !validWebhookURL(c.StatusCallback):
 		return badRequest(CodeInvalidCallback, "The StatusCallback URL %s is not a valid URL.", c.StatusCallback)
+	case c.MachineDetection != "" && c.MachineDetection != amdEnable && c.MachineDetection != amdDetectMessageEnd:
+		return badRequest(CodeBadRequest, "MachineDetection must be Enable or DetectMessageEnd")
+	}
+	var e *apiError
+	if c.Method, e = httpMethod(f, "Method"); e != nil {
+		return e
+	}
+	if c.StatusCallbackMethod, e = httpMethod(f, "StatusCallbackMethod"); e != nil {
+		return e
 	}
 	for _, v := range f["StatusCallbackEvent"] {
 		for _, ev := range strings.Fields(v) {
@@ -195,114 +161,110 @@ func (s *Simulator) checkCall(c *Call, f url.Values) *apiError {
 		}
 		c.Timeout = min(n, maxCallTimeout)
 	}
+	if v := f.Get("TimeLimit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxTimeLimit {
+			return badRequest(CodeBadRequest, "TimeLimit must be a number of seconds between 1 and %d", maxTimeLimit)
+		}
+		c.TimeLimit = n
+	}
 	return nil
 }
 
-func callOutcome(p Persona) CallOutcome {
-	switch {
-	case p.Call != "":
-		return p.Call
-	case p.Behaviour == Invalid:
-		return Failed
+// httpMethod reads a GET-or-POST parameter, POST when absent.
+func httpMethod(f url.Values, key string) (string, *apiError) {
+	switch v := strings.ToUpper(f.Get(key)); v {
+	case "":
+		return http.MethodPost, nil
+	case http.MethodGet, http.MethodPost:
+		return v, nil
 	default:
-		return NoAnswer
+		return "", badRequest(CodeBadRequest, "%s must be GET or POST", key)
 	}
 }
 
-// planCall fixes the steps of c. Called with s.mu held.
-//
-// Answering is where voice will plug in: an "answer" outcome would go
-// ringing → in-progress, fetch the TwiML from URL (or take TwiML), play it
-// and send the official's digits to the Gather action, then completed.
-func (s *Simulator) planCall(c *Call) callPlan {
-	prof := &s.profile
-	dial := prof.scale(prof.Dial.pick(c.To, "dial"))
-	plan := callPlan{{dial, statusInitiated}}
-	switch c.Outcome {
-	case Failed:
-		// Nothing to ring: the network refuses the number.
-		plan = append(plan, callStep{dial, statusFailed})
-	case Busy:
-		plan = append(plan, callStep{dial, statusRinging}, callStep{dial, statusBusy})
-	default:
-		ring := prof.scale(time.Duration(c.Timeout) * time.Second)
-		plan = append(plan, callStep{dial, statusRinging}, callStep{ring, statusNoAnswer})
-	}
-	return plan
-}
-
-// runCall plays the plan's first step, which schedules the next.
-func (s *Simulator) runCall(sid string, plan callPlan) {
-	if len(plan) == 0 {
+// updateCall serves POST Calls/{Sid}.json: Status=canceled hangs up a
+// call not yet picked up and leaves one in progress alone;
+// Status=completed hangs up either (a call not yet picked up ends
+// canceled); Url or Twiml redirects a call in progress (21220 otherwise).
+// A call already ended is left as it is. StatusCallback and
+// StatusCallbackMethod replace the call's.
+func (s *Simulator) updateCall(w http.ResponseWriter, r *http.Request) {
+	sid, ok := resourceSID(r)
+	if e := parseForm(w, r); e != nil {
+		writeError(w, e)
 		return
 	}
-	step := plan[0]
-	s.after(step.after, func() {
-		s.setCallStatus(sid, step.status)
-		s.runCall(sid, plan[1:])
-	})
-}
-
-// sipCodes are the SIP responses Twilio reports with a call's end.
-var sipCodes = map[string]string{
-	statusCompleted: "200",
-	statusBusy:      "486",
-	statusNoAnswer:  "487",
-	statusFailed:    "404",
-}
-
-// setCallStatus records a status change and posts the callback of its
-// event when the call asked for it.
-func (s *Simulator) setCallStatus(sid, status string) {
-	s.mu.Lock()
-	c := s.callBySID[sid]
-	now := s.clock.Now().UTC()
-	if callEnded(status) && !callEnded(c.Status) {
-		s.activeCalls--
-	}
-	c.Status, c.DateUpdated = status, now
-	if status == statusInitiated {
-		c.StartTime = now
-	}
-	event := status
+	f := r.PostForm
+	status, target, inline := f.Get("Status"), f.Get("Url"), f.Get("Twiml")
+	callback := f.Get("StatusCallback")
 	switch {
-	case status == statusInProgress:
-		event = eventAnswered
-	case callEnded(status):
-		event = eventCompleted
-		c.EndTime = now
+	case status != "" && status != statusCanceled && status != statusCompleted:
+		writeError(w, badRequest(CodeBadRequest, "Status must be canceled or completed"))
+		return
+	case target != "" && !validWebhookURL(target):
+		writeError(w, badRequest(CodeInvalidURL, "Url is not a valid URL: %s", target))
+		return
+	case callback != "" && !validWebhookURL(callback):
+		writeError(w, badRequest(CodeInvalidCallback, "The StatusCallback URL %s is not a valid URL.", callback))
+		return
 	}
-	var params url.Values
-	callback := ""
-	if c.StatusCallback != "" && slices.Contains(c.StatusCallbackEvents, event) {
-		callback = c.StatusCallback
-		params = url.Values{
-			"AccountSid":     {c.AccountSID},
-			"ApiVersion":     {apiVersion},
-			"CallSid":        {c.SID},
-			"CallStatus":     {status},
-			"CallbackSource": {"call-progress-events"},
-			"Called":         {c.To},
-			"Caller":         {c.From},
-			"Direction":      {c.Direction},
-			"From":           {c.From},
-			"SequenceNumber": {strconv.Itoa(c.callbacks)},
-			"Timestamp":      {twilioTime(now)},
-			"To":             {c.To},
-		}
-		if callEnded(status) {
-			params.Set("CallDuration", "0")
-			params.Set("Duration", "0")
-			params.Set("SipResponseCode", sipCodes[status])
-		}
-		c.callbacks++
+	method, e := httpMethod(f, "Method")
+	if e != nil {
+		writeError(w, e)
+		return
 	}
+	var callbackMethod string
+	if f.Get("StatusCallbackMethod") != "" {
+		if callbackMethod, e = httpMethod(f, "StatusCallbackMethod"); e != nil {
+			writeError(w, e)
+			return
+		}
+	}
+
+	s.mu.Lock()
+	c, found := s.callBySID[sid]
+	if !ok || !found {
+		s.mu.Unlock()
+		writeError(w, errNotFound(r.URL.Path))
+		return
+	}
+	if status == "" && (target != "" || inline != "") && c.Status != statusInProgress {
+		s.mu.Unlock()
+		writeError(w, badRequest(CodeCallNotInProgress, "Call is not in-progress. Cannot redirect."))
+		return
+	}
+	if callback != "" {
+		c.StatusCallback = callback
+		if len(c.StatusCallbackEvents) == 0 {
+			c.StatusCallbackEvents = []string{eventCompleted}
+		}
+	}
+	if callbackMethod != "" {
+		c.StatusCallbackMethod = callbackMethod
+	}
+	ending := false
+	switch {
+	case callEnded(c.Status):
+	case status == statusCompleted && c.Status == statusInProgress:
+		s.endCall(c, statusCompleted, HungUpByAPI)
+		ending = true
+	case status != "" && c.Status != statusInProgress:
+		s.endCall(c, statusCanceled, HungUpByAPI)
+		ending = true
+	case status == "" && (target != "" || inline != ""):
+		s.redirectCall(c, target, method, inline)
+	}
+	c.DateUpdated = s.clock.Now().UTC()
+	out := callJSONOf(c)
 	s.mu.Unlock()
 
-	s.log.Debug("call status", "sid", sid, "status", status)
-	if callback != "" {
-		s.post("call status callback", callback, params)
+	if ending {
+		// The completed callback follows the answer, as Twilio's does.
+		s.after(0, func() { s.flushCall(sid) })
 	}
+	s.log.Info("call updated", "sid", sid, "status", out.Status)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Simulator) fetchCall(w http.ResponseWriter, r *http.Request) {
@@ -419,6 +381,7 @@ func callJSONOf(c *Call) callJSON {
 	base := "/" + apiVersion + "/Accounts/" + c.AccountSID + "/Calls/" + c.SID
 	out := callJSON{
 		AccountSid:    c.AccountSID,
+		AnsweredBy:    optionalString(c.AnsweredBy),
 		APIVersion:    apiVersion,
 		DateCreated:   twilioTime(c.DateCreated),
 		DateUpdated:   twilioTime(c.DateUpdated),
@@ -441,7 +404,7 @@ func callJSONOf(c *Call) callJSON {
 		URI:         base + ".json",
 	}
 	if callEnded(c.Status) {
-		d := "0"
+		d := strconv.Itoa(c.Duration)
 		out.Duration = &d
 	}
 	return out

@@ -1,6 +1,7 @@
 package twiliosim
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,11 +10,11 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 )
 
-const twiml = `<Response><Gather numDigits="1"><Say language="fr-FR">Alerte</Say></Gather></Response>`
+const gatherTwiML = `<Response><Gather numDigits="1"><Say language="fr-FR">Alerte</Say></Gather></Response>`
 
 func placeCall(t testing.TB, api *openapi.ApiService, to, callback string, events ...string) *openapi.ApiV2010Call {
 	t.Helper()
-	p := (&openapi.CreateCallParams{}).SetTo(to).SetFrom(testFrom).SetTwiml(twiml)
+	p := (&openapi.CreateCallParams{}).SetTo(to).SetFrom(testFrom).SetTwiml(gatherTwiML)
 	if callback != "" {
 		p.SetStatusCallback(callback)
 	}
@@ -36,7 +37,7 @@ func TestCallLifecycles(t *testing.T) {
 			"+33639980201": {Behaviour: Silent},
 			"+33639980202": {Behaviour: Silent, Call: Busy},
 			"+33639980203": {Behaviour: Invalid},
-			townHall:       {Behaviour: Landline},
+			townHall:       {Behaviour: Landline, Call: NoAnswer},
 		},
 	}
 	_, api := start(t, Config{Clock: clock, Profile: prof})
@@ -53,7 +54,7 @@ func TestCallLifecycles(t *testing.T) {
 		{"+33639980203", 0, []time.Duration{time.Second, time.Second}, []string{"initiated", "failed"}},
 		{townHall, 0, []time.Duration{time.Second, time.Second, 60 * time.Second}, []string{"initiated", "ringing", "no-answer"}},
 	} {
-		p := (&openapi.CreateCallParams{}).SetTo(c.to).SetFrom(testFrom).SetTwiml(twiml).
+		p := (&openapi.CreateCallParams{}).SetTo(c.to).SetFrom(testFrom).SetTwiml(gatherTwiML).
 			SetStatusCallback(hook.URL + "/voice/status?attempt=r1-1").SetStatusCallbackEvent(all)
 		if c.timeout > 0 {
 			p.SetTimeout(c.timeout)
@@ -109,7 +110,7 @@ func TestCallCallbackDefaultsToCompletedOnly(t *testing.T) {
 	}
 	hook.none(t, 5*time.Millisecond)
 	rec, ok := srv.Call(str(call.Sid))
-	if !ok || rec.TwiML != twiml || rec.Timeout != 60 || rec.Outcome != NoAnswer {
+	if !ok || rec.TwiML != gatherTwiML || rec.Timeout != 60 || rec.Outcome != NoAnswer {
 		t.Errorf("record %+v", rec)
 	}
 }
@@ -169,5 +170,102 @@ func TestListCalls(t *testing.T) {
 	ringing, _ := api.ListCall((&openapi.ListCallParams{}).SetStatus("initiated"))
 	if len(ringing) != 10 {
 		t.Errorf("listed %d initiated calls, want 10", len(ringing))
+	}
+}
+
+func TestUpdateCall(t *testing.T) {
+	clock := NewManualClock(t0)
+	app := newVoiceApp(t)
+	app.serve("/voice/call", twimlPage(says(alert)+`<Pause length="60"/>`))
+	app.serve("/voice/other", twimlPage(says("Message modifié")))
+	srv, api := start(t, Config{Clock: clock, Profile: Profile{
+		Dial: Fixed(time.Second),
+		Numbers: map[string]Persona{
+			mayor:  {Call: Answer, AnswerAfter: Fixed(5 * time.Second), Press: PressNothing},
+			deputy: {Behaviour: Silent},
+		},
+	}})
+	update := func(sid string, p *openapi.UpdateCallParams) (*openapi.ApiV2010Call, error) {
+		return api.UpdateCall(sid, p)
+	}
+
+	// Canceling a ringing call.
+	ringing := dial(t, api, app.callParams(deputy))
+	clock.Advance(3 * time.Second)
+	if _, err := update(ringing, (&openapi.UpdateCallParams{}).SetUrl(app.URL+"/voice/other")); restError(t, err).Code != CodeCallNotInProgress {
+		t.Errorf("redirecting a ringing call: %v, want 21220", err)
+	}
+	got, err := update(ringing, (&openapi.UpdateCallParams{}).SetStatus("canceled"))
+	if err != nil || str(got.Status) != "canceled" {
+		t.Fatalf("cancel: %s %v", str(got.Status), err)
+	}
+	clock.Advance(0)
+	if st := app.statuses(); st[len(st)-1] != "canceled" {
+		t.Errorf("callbacks %v, want canceled last", st)
+	}
+	last := app.requests("/voice/status")
+	if f := last[len(last)-1].Form; f.Get("SipResponseCode") != "487" || f.Get("CallDuration") != "0" {
+		t.Errorf("canceled callback %v", f)
+	}
+	clock.Advance(2 * time.Minute)
+	if c, _ := srv.Call(ringing); c.Status != "canceled" || c.HungUpBy != HungUpByAPI || len(app.requests("/voice/call")) != 0 {
+		t.Errorf("canceled call went on: %s", c.Status)
+	}
+	if _, err := update(ringing, (&openapi.UpdateCallParams{}).SetStatus("completed")); err != nil {
+		t.Errorf("completing an ended call: %v", err)
+	}
+
+	// canceled leaves a call in progress alone; a Url redirects it;
+	// completed hangs it up.
+	sid := dial(t, api, app.callParams(mayor))
+	clock.Advance(7*time.Second + time.Second)
+	if got, err := update(sid, (&openapi.UpdateCallParams{}).SetStatus("canceled")); err != nil || str(got.Status) != "in-progress" {
+		t.Errorf("canceling a call in progress: %s %v", str(got.Status), err)
+	}
+	if _, err := update(sid, (&openapi.UpdateCallParams{}).SetUrl(app.URL+"/voice/other").SetMethod("GET")); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(0)
+	other := app.requests("/voice/other")
+	if len(other) != 1 || other[0].Method != "GET" || !other[0].Valid {
+		t.Fatalf("update with Url: %+v", other)
+	}
+	clock.Advance(speakingTime("Message modifié") / 2)
+	if _, err := update(sid, (&openapi.UpdateCallParams{}).SetTwiml(`<Response><Say>Inline</Say><Pause length="600"/></Response>`)); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	got, err = update(sid, (&openapi.UpdateCallParams{}).SetStatus("completed"))
+	if err != nil || str(got.Status) != "completed" {
+		t.Fatalf("complete: %s %v", str(got.Status), err)
+	}
+	clock.Advance(0)
+	c, _ := srv.Call(sid)
+	if c.HungUpBy != HungUpByAPI || c.Transcript() != alert+" …\nMessage modifié …\nInline" ||
+		len(c.Fetches) != 3 || c.Fetches[1].Reason != "update" || c.Fetches[2].URL != "" {
+		t.Errorf("hung up by %q; heard:\n%s\nfetches %+v", c.HungUpBy, c.Transcript(), c.Fetches)
+	}
+	if st := app.statuses(); st[len(st)-1] != "completed" {
+		t.Errorf("callbacks %v", st)
+	}
+	if n := clock.Pending(); n != 0 {
+		t.Errorf("%d timers left", n)
+	}
+
+	for _, bad := range []struct {
+		sid  string
+		form string
+		code int
+	}{
+		{sid, "Status=ringing", 20001},
+		{sid, "Url=nope", 21205},
+		{sid, "Method=PUT&Url=http%3A%2F%2Fx%2F", 20001},
+		{"CA00000000000000000000000000000000", "Status=canceled", 20404},
+	} {
+		resp, body := do(t, "POST", srv.URL()+"/2010-04-01/Accounts/"+testSID+"/Calls/"+bad.sid+".json", "application/x-www-form-urlencoded", bad.form)
+		var e apiError
+		if err := json.Unmarshal(body, &e); err != nil || e.Code != bad.code || resp.StatusCode != e.Status {
+			t.Errorf("%s: %d %s, want code %d", bad.form, resp.StatusCode, body, bad.code)
+		}
 	}
 }

@@ -47,7 +47,7 @@ func TestConcurrentUse(t *testing.T) {
 					if _, err := api.ListMessage((&openapi.ListMessageParams{}).SetTo(to).SetPageSize(2)); err != nil {
 						errs <- err
 					}
-					if _, err := api.CreateCall((&openapi.CreateCallParams{}).SetTo(to).SetFrom(testFrom).SetTwiml(twiml).SetTimeout(1)); err != nil {
+					if _, err := api.CreateCall((&openapi.CreateCallParams{}).SetTo(to).SetFrom(testFrom).SetTwiml(gatherTwiML).SetTimeout(1)); err != nil {
 						errs <- err
 					}
 					_ = srv.Messages()
@@ -85,5 +85,59 @@ func TestConcurrentUse(t *testing.T) {
 	})
 	for range srv.Stats().Replies {
 		sms.next(t)
+	}
+}
+
+// On the wall clock with millisecond delays, many officials at once
+// answer, listen and press 1 (run with -race).
+func TestCallsOnTheWallClock(t *testing.T) {
+	app := newVoiceApp(t)
+	app.serve("/voice/call", twimlPage(says(alert)+`<Gather numDigits="1" action="ack" timeout="5">`+says(prompt)+`</Gather>`))
+	app.serve("/voice/ack", twimlPage(says(thanks)))
+	srv, api := start(t, Config{Profile: Profile{
+		DelayScale: 0.001, // a 6 s message takes 6 ms
+		Dial:       Range{time.Second, 3 * time.Second},
+		Mix: []Share{
+			{Weight: 3, Persona: Persona{Call: Answer, AnswerAfter: Range{time.Second, 10 * time.Second}}},
+			{Weight: 1, Persona: Persona{Call: Voicemail}},
+			{Weight: 1, Persona: Persona{Call: Answer, HangUpAfter: Fixed(time.Second)}},
+		},
+	}})
+	var sids []string
+	for i := range 30 {
+		sids = append(sids, dial(t, api, app.callParams(fmt.Sprintf("+336399803%02d", i))))
+	}
+	waitFor(t, "every call to end", func() bool {
+		for _, c := range srv.Calls() {
+			if !c.Ended() {
+				return false
+			}
+		}
+		return true
+	})
+	acks := 0
+	for _, sid := range sids {
+		c, _ := srv.Call(sid)
+		switch {
+		case c.Outcome == Answer && c.HungUpBy == HungUpByCallee:
+			if c.Digits != "" {
+				t.Errorf("%s pressed after hanging up", c.To)
+			}
+		case c.Outcome == Answer:
+			acks++
+			if c.Digits != "1" || !c.Heard(thanks) {
+				t.Errorf("%s: digits %q, heard:\n%s", c.To, c.Digits, c.Transcript())
+			}
+		case c.Digits != "" || c.Answerer != AnswererVoicemail:
+			t.Errorf("%s: voicemail pressed %q", c.To, c.Digits)
+		}
+	}
+	if acks == 0 || len(app.requests("/voice/ack")) != acks {
+		t.Errorf("%d acknowledged calls, %d action requests", acks, len(app.requests("/voice/ack")))
+	}
+	for _, r := range app.requests("/voice/ack") {
+		if !r.Valid {
+			t.Errorf("action request with a bad signature: %v", r.Form)
+		}
 	}
 }

@@ -30,6 +30,14 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 		to := r.URL.Query().Get("to")
 		writeJSON(w, http.StatusOK, s.callsWhere(func(c *Call) bool { return to == "" || c.To == to }))
 	})
+	handle("GET /sim/calls/{sid}", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.Call(r.PathValue("sid"))
+		if !ok {
+			writeError(w, errNotFound(r.URL.Path))
+			return
+		}
+		writeJSON(w, http.StatusOK, c)
+	})
 	handle("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})

@@ -23,6 +23,7 @@ const (
 	CodeInvalidTo         = 21211
 	CodeInvalidFrom       = 21212
 	CodeNoCaller          = 21213 // call without From
+	CodeCallNotInProgress = 21220 // call update with Url or Twiml on a call not in progress
 	CodeNoBody            = 21602
 	CodeNoFrom            = 21603 // message without From or MessagingServiceSid
 	CodeNoMessageTo       = 21604
@@ -32,6 +33,14 @@ const (
 	CodeNotMobile         = 21614
 	CodeBodyTooLong       = 21617
 	CodeInvalidService    = 21701
+)
+
+// Errors a call's TwiML meets (Call.ErrorCode); the call then ends.
+const (
+	CodeInvalidTwiMLURL    = 11100 // a relative URL with nothing to resolve it against, or not http(s)
+	CodeHTTPRetrieval      = 11200 // no answer, or a status other than 2xx
+	CodeDocumentParse      = 12100 // not TwiML: malformed XML, or no <Response> root
+	CodeInvalidContentType = 12300 // a Content-Type Twilio does not play
 )
 
 // Delivery error codes that arrive later, in status callbacks and in the

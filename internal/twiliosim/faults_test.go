@@ -2,8 +2,9 @@ package twiliosim
 
 import (
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +49,7 @@ func TestCallLimits(t *testing.T) {
 	clock := NewManualClock(time.Date(2024, 4, 30, 8, 0, 0, 0, time.UTC))
 	_, api := start(t, Config{Clock: clock, CallsPerSecond: 1, MaxConcurrentCalls: 2})
 	call := func() error {
-		_, err := api.CreateCall((&openapi.CreateCallParams{}).SetTo(mayor).SetFrom(testFrom).SetTwiml(twiml).SetTimeout(10))
+		_, err := api.CreateCall((&openapi.CreateCallParams{}).SetTo(mayor).SetFrom(testFrom).SetTwiml(gatherTwiML).SetTimeout(10))
 		return err
 	}
 	if err := call(); err != nil {
@@ -146,7 +147,7 @@ func TestFaultAfterCreate(t *testing.T) {
 	}
 
 	srv.InjectFault(Fault{Status: 503, AfterCreate: true, Resource: ResourceCalls})
-	_, err = api.CreateCall((&openapi.CreateCallParams{}).SetTo(mayor).SetFrom(testFrom).SetTwiml(twiml))
+	_, err = api.CreateCall((&openapi.CreateCallParams{}).SetTo(mayor).SetFrom(testFrom).SetTwiml(gatherTwiML))
 	if e := restError(t, err); e.Status != 503 {
 		t.Fatalf("call: %v", e)
 	}
@@ -168,7 +169,10 @@ func TestLatency(t *testing.T) {
 	// A client that gives up does not know; the message still goes.
 	impatient := twilioAPITimeout(t, srv, 30*time.Millisecond)
 	_, err := impatient.CreateMessage(smsParams(mayor))
-	if err == nil || !strings.Contains(err.Error(), "Timeout") {
+	// net/http words a client timeout differently depending on when it
+	// strikes; it is a net.Error that says Timeout either way.
+	var timeout net.Error
+	if !errors.As(err, &timeout) || !timeout.Timeout() {
 		t.Errorf("impatient client: %v, want a timeout", err)
 	}
 	waitFor(t, "the message behind the timeout", func() bool { return len(srv.MessagesTo(mayor)) == 1 })
@@ -242,5 +246,21 @@ func TestControlEndpoints(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 401 {
 		t.Errorf("GET /sim/messages without credentials: %d", r.StatusCode)
+	}
+}
+
+func TestCallsPerSecond(t *testing.T) {
+	clock := NewManualClock(t0)
+	srv, api := start(t, Config{Clock: clock, CallsPerSecond: 2})
+	p := (&openapi.CreateCallParams{}).SetTo(mayor).SetFrom(testFrom).SetTwiml("<Response/>")
+	dial(t, api, p)
+	dial(t, api, p)
+	if _, err := api.CreateCall(p); restError(t, err).Code != 20429 {
+		t.Errorf("third call in the same second: %v", err)
+	}
+	clock.Advance(500 * time.Millisecond)
+	dial(t, api, p)
+	if st := srv.Stats(); st.Calls != 3 || st.RateLimited != 1 {
+		t.Errorf("stats %+v", st)
 	}
 }

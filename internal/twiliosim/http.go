@@ -30,6 +30,7 @@ func (s *Simulator) Handler() http.Handler {
 		{"POST", accountPath + "/Calls.json", ResourceCalls, s.createCall},
 		{"GET", accountPath + "/Calls.json", ResourceCalls, s.listCalls},
 		{"GET", accountPath + "/Calls/{sid}", ResourceCalls, s.fetchCall},
+		{"POST", accountPath + "/Calls/{sid}", ResourceCalls, s.updateCall},
 	}
 	paths := map[string]bool{}
 	for _, rt := range routes {

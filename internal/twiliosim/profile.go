@@ -41,17 +41,35 @@ const (
 
 var behaviours = []Behaviour{Reply, Silent, Invalid, Landline, Unsubscribed, CarrierFailure}
 
-// CallOutcome is how a call ends. Answering (fetching the TwiML and
-// pressing keys) is not simulated yet: no outcome answers.
+// CallOutcome is what happens to the calls placed to a number.
 type CallOutcome string
 
-// Call outcomes. An empty CallOutcome is NoAnswer, except for an Invalid
-// number, whose calls fail.
+// Call outcomes. An empty CallOutcome is Answer for a Landline, Failed for
+// an Invalid number and NoAnswer for everyone else.
 const (
-	NoAnswer CallOutcome = "no-answer" // rings for the call's Timeout, then no-answer
-	Busy     CallOutcome = "busy"      // rings for the Dial delay, then busy
-	Failed   CallOutcome = "failed"    // never rings: failed
+	// NoAnswer rings for the call's Timeout, then ends no-answer.
+	NoAnswer CallOutcome = "no-answer"
+	// Busy rings for the Dial delay, then ends busy.
+	Busy CallOutcome = "busy"
+	// Failed never rings: the call ends failed.
+	Failed CallOutcome = "failed"
+	// Answer: the official picks up after AnswerAfter (unless the call's
+	// Timeout runs out first: no-answer), listens to the TwiML and keys in
+	// Press once (see PressAfter).
+	Answer CallOutcome = "answer"
+	// Voicemail: an answering machine picks up after AnswerAfter (unless
+	// the Timeout runs out first), listens and never presses a key.
+	Voicemail CallOutcome = "voicemail"
 )
+
+var callOutcomes = []CallOutcome{NoAnswer, Busy, Failed, Answer, Voicemail}
+
+// PressNothing is the Persona.Press value of an official who answers and
+// never presses a key.
+const PressNothing = "none"
+
+// maxPress is the most keys a Persona presses.
+const maxPress = 20
 
 // ReplyCode is the Persona.Reply value that makes the official answer with
 // the 4-digit code that follows the word "code" in the message received.
@@ -72,8 +90,24 @@ type Persona struct {
 	// Status is a CarrierFailure's final status: "undelivered" (after
 	// "sent") when empty, or "failed" (never sent).
 	Status string `json:"status,omitempty" yaml:"status,omitempty"`
-	// Call is how calls to the number end.
+	// Call is what happens to calls placed to the number.
 	Call CallOutcome `json:"call,omitempty" yaml:"call,omitempty"`
+	// AnswerAfter is how long the phone rings before the official (Answer)
+	// or the voicemail (Voicemail) picks up. When it is not shorter than
+	// the call's Timeout, nobody picks up: the call ends no-answer.
+	AnswerAfter Range `json:"answer_after,omitzero" yaml:"answer_after,omitempty"`
+	// Press is what an Answer official keys in, once per call: "1" when
+	// empty, PressNothing, or up to 20 keys among 0-9, * and #.
+	Press string `json:"press,omitempty" yaml:"press,omitempty"`
+	// PressAfter is when the official is ready to press, counted from the
+	// moment they pick up. Zero: once they have heard the first <Say> in
+	// full. The keys go to the <Gather> listening at that moment, or to
+	// the next one to start.
+	PressAfter Range `json:"press_after,omitzero" yaml:"press_after,omitempty"`
+	// HangUpAfter, when set, makes whoever picked up (official or
+	// voicemail) hang up that long after picking up, even in the middle
+	// of the message.
+	HangUpAfter Range `json:"hang_up_after,omitzero" yaml:"hang_up_after,omitempty"`
 }
 
 // Share is one part of a Profile's Mix: Weight out of the sum of weights.
@@ -250,10 +284,54 @@ func (o Persona) validate(field string) error {
 	if o.Status != "" && o.Status != statusUndelivered && o.Status != statusFailed {
 		return fmt.Errorf("%s: status %q is not undelivered or failed", field, o.Status)
 	}
-	if o.Call != "" && o.Call != NoAnswer && o.Call != Busy && o.Call != Failed {
-		return fmt.Errorf("%s: call %q is not no-answer, busy or failed", field, o.Call)
+	if o.Call != "" && !slices.Contains(callOutcomes, o.Call) {
+		return fmt.Errorf("%s: call %q is not one of %v", field, o.Call, callOutcomes)
 	}
-	return o.Delay.validate(field + ".delay")
+	outcome := callOutcome(o)
+	picksUp := outcome == Answer || outcome == Voicemail
+	switch {
+	case !picksUp && !o.AnswerAfter.IsZero():
+		return fmt.Errorf("%s: answer_after needs call: answer or voicemail (calls here end %s)", field, outcome)
+	case !picksUp && !o.HangUpAfter.IsZero():
+		return fmt.Errorf("%s: hang_up_after needs call: answer or voicemail (calls here end %s)", field, outcome)
+	case outcome != Answer && (o.Press != "" || !o.PressAfter.IsZero()):
+		return fmt.Errorf("%s: press and press_after need call: answer (calls here end %s)", field, outcome)
+	case o.Press != "" && o.Press != PressNothing && !pressPattern.MatchString(o.Press):
+		return fmt.Errorf("%s: press %q is not %q nor up to %d keys among 0-9, * and #", field, o.Press, PressNothing, maxPress)
+	}
+	return errors.Join(
+		o.Delay.validate(field+".delay"),
+		o.AnswerAfter.validate(field+".answer_after"),
+		o.PressAfter.validate(field+".press_after"),
+		o.HangUpAfter.validate(field+".hang_up_after"))
+}
+
+var pressPattern = regexp.MustCompile(`^[0-9*#]{1,20}$`)
+
+// callOutcome is what happens to calls to a number of persona p.
+func callOutcome(p Persona) CallOutcome {
+	switch {
+	case p.Call != "":
+		return p.Call
+	case p.Behaviour == Invalid:
+		return Failed
+	case p.Behaviour == Landline:
+		return Answer
+	default:
+		return NoAnswer
+	}
+}
+
+// keys returns what an official of persona p presses: "" for nothing.
+func (o Persona) keys() string {
+	switch {
+	case callOutcome(o) != Answer || o.Press == PressNothing:
+		return ""
+	case o.Press == "":
+		return "1"
+	default:
+		return o.Press
+	}
 }
 
 // PersonaFor returns the Persona of number.
@@ -296,19 +374,33 @@ func (p Profile) clone() Profile {
 
 // scale returns d times the profile's DelayScale.
 func (p *Profile) scale(d time.Duration) time.Duration {
-	if p.DelayScale == 0 || p.DelayScale == 1 {
-		return d
-	}
-	return time.Duration(float64(d) * p.DelayScale)
+	return scaleDelay(d, p.DelayScale)
 }
 
-// DemoProfile is the population of the default demo: French landlines
-// (+331 to +335, +339) cannot take SMS; of the other numbers about 85 %
-// reply OK between 20 s and 4 min after delivery, 7 % stay silent, 3 % hit a
-// carrier failure (30003) and the rest reply late, after 8 to 20 min. SMS
-// take 1 to 5 s to be delivered; calls ring out (no-answer).
+// scaleDelay returns d times factor, d itself for a factor of 0 or 1.
+func scaleDelay(d time.Duration, factor float64) time.Duration {
+	if factor == 0 || factor == 1 {
+		return d
+	}
+	f := float64(d) * factor
+	if f >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(f)
+}
+
+// DemoProfile is the population of the default demo. French landlines
+// (+331 to +335, +339) cannot take SMS; they answer calls after 5 to 20 s
+// and press 1. Of the other numbers, about 85 % reply OK between 20 s and
+// 4 min after delivery; 7 % never reply by SMS, of whom 4 answer calls
+// (after 5 to 20 s) and press 1, 2 have their voicemail pick up after 20
+// to 25 s and 1 never answers; 3 % hit a carrier failure (30003); 5 %
+// reply late, after 8 to 20 min, of whom 3 answer calls (after 10 to
+// 30 s) and press 1. SMS take 1 to 5 s to be delivered; calls take 1 to
+// 3 s to start ringing, and ring out (no-answer) for everyone else.
 func DemoProfile() Profile {
-	landline := Persona{Behaviour: Landline}
+	landline := Persona{Behaviour: Landline, AnswerAfter: Range{5 * time.Second, 20 * time.Second}}
+	late := Range{8 * time.Minute, 20 * time.Minute}
 	return Profile{
 		Prefixes: map[string]Persona{
 			"+331": landline, "+332": landline, "+333": landline,
@@ -316,9 +408,12 @@ func DemoProfile() Profile {
 		},
 		Mix: []Share{
 			{Weight: 85, Persona: Persona{Behaviour: Reply, Delay: Range{20 * time.Second, 4 * time.Minute}}},
-			{Weight: 7, Persona: Persona{Behaviour: Silent}},
+			{Weight: 4, Persona: Persona{Behaviour: Silent, Call: Answer, AnswerAfter: Range{5 * time.Second, 20 * time.Second}}},
+			{Weight: 2, Persona: Persona{Behaviour: Silent, Call: Voicemail, AnswerAfter: Range{20 * time.Second, 25 * time.Second}}},
+			{Weight: 1, Persona: Persona{Behaviour: Silent}},
 			{Weight: 3, Persona: Persona{Behaviour: CarrierFailure, ErrorCode: CodeUnreachable}},
-			{Weight: 5, Persona: Persona{Behaviour: Reply, Delay: Range{8 * time.Minute, 20 * time.Minute}}},
+			{Weight: 3, Persona: Persona{Behaviour: Reply, Delay: late, Call: Answer, AnswerAfter: Range{10 * time.Second, 30 * time.Second}}},
+			{Weight: 2, Persona: Persona{Behaviour: Reply, Delay: late}},
 		},
 		Default:  Persona{Behaviour: Silent},
 		Delivery: Range{time.Second, 5 * time.Second},

@@ -3,6 +3,7 @@ package twiliosim
 import (
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,8 +60,30 @@ func TestDemoProfileMix(t *testing.T) {
 			t.Errorf("%s: %.3f of numbers, want about %.2f", key, got, want)
 		}
 	}
-	if got := p.PersonaFor("+33235000001").Behaviour; got != Landline {
-		t.Errorf("a Rouen landline is %s in the demo", got)
+	// Calls: the SMS-silent and the late mostly answer and press 1, so a
+	// demo escalation shows officials informed by voice.
+	calls := map[string]int{}
+	for i := range n {
+		number := fmt.Sprintf("+336%08d", i)
+		o := p.PersonaFor(number)
+		late := o.Behaviour == Reply && o.Delay.Min >= 8*time.Minute
+		if o.Behaviour == Silent || late {
+			calls[fmt.Sprintf("%s/%s/%q", map[bool]string{true: "late", false: "silent"}[late], callOutcome(o), o.keys())]++
+		}
+		if o.Behaviour == Reply && !late && callOutcome(o) != NoAnswer {
+			t.Fatalf("%s replies by SMS and answers calls", number)
+		}
+	}
+	for key, want := range map[string]float64{
+		`silent/answer/"1"`: 0.04, `silent/voicemail/""`: 0.02, `silent/no-answer/""`: 0.01,
+		`late/answer/"1"`: 0.03, `late/no-answer/""`: 0.02,
+	} {
+		if got := float64(calls[key]) / n; math.Abs(got-want) > 0.01 {
+			t.Errorf("%s: %.3f of numbers, want about %.2f (all: %v)", key, got, want, calls)
+		}
+	}
+	if got := p.PersonaFor("+33235000001"); got.Behaviour != Landline || callOutcome(got) != Answer || got.keys() != "1" {
+		t.Errorf("a Rouen landline is %+v in the demo", got)
 	}
 }
 
@@ -95,6 +118,9 @@ numbers:
   +33639980001: {behaviour: reply, reply: code, delay: 30s}
   "+33639980002": {behaviour: carrier-failure, error_code: 30005, status: failed}
   "+33639980003": {behaviour: silent, call: busy}
+  "+33639980004": {call: answer, answer_after: {min: 5s, max: 20s}, press: "2", press_after: 3s, hang_up_after: 1m}
+  "+33639980005": {call: voicemail, answer_after: 20s}
+  "+33639980006": {behaviour: landline, press: none}
 prefixes:
   "+331": {behaviour: landline}
 mix:
@@ -111,7 +137,10 @@ const profileJSON = `{
   "numbers": {
     "+33639980001": {"behaviour": "reply", "reply": "code", "delay": "30s"},
     "+33639980002": {"behaviour": "carrier-failure", "error_code": 30005, "status": "failed"},
-    "+33639980003": {"behaviour": "silent", "call": "busy"}
+    "+33639980003": {"behaviour": "silent", "call": "busy"},
+    "+33639980004": {"call": "answer", "answer_after": {"min": "5s", "max": "20s"}, "press": "2", "press_after": "3s", "hang_up_after": "1m"},
+    "+33639980005": {"call": "voicemail", "answer_after": "20s"},
+    "+33639980006": {"behaviour": "landline", "press": "none"}
   },
   "prefixes": {"+331": {"behaviour": "landline"}},
   "mix": [
@@ -130,6 +159,10 @@ func TestParseProfile(t *testing.T) {
 			"+33639980001": {Behaviour: Reply, Reply: ReplyCode, Delay: Fixed(30 * time.Second)},
 			"+33639980002": {Behaviour: CarrierFailure, ErrorCode: 30005, Status: "failed"},
 			"+33639980003": {Behaviour: Silent, Call: Busy},
+			"+33639980004": {Call: Answer, AnswerAfter: Range{5 * time.Second, 20 * time.Second}, Press: "2",
+				PressAfter: Fixed(3 * time.Second), HangUpAfter: Fixed(time.Minute)},
+			"+33639980005": {Call: Voicemail, AnswerAfter: Fixed(20 * time.Second)},
+			"+33639980006": {Behaviour: Landline, Press: PressNothing},
 		},
 		Prefixes: map[string]Persona{"+331": {Behaviour: Landline}},
 		Mix: []Share{
@@ -164,7 +197,15 @@ func TestParseProfileErrors(t *testing.T) {
 		{"delivery: {min: 1s, typo: 2s}", "typo"},
 		{"default: {behaviour: carrier-failure, error_code: 21211}", "error_code"},
 		{"default: {behaviour: carrier-failure, status: lost}", "status"},
-		{"default: {call: answer}", "call"},
+		{"default: {call: shout}", "shout"},
+		{"default: {call: busy, press: '1'}", "press"},
+		{"default: {call: voicemail, press: '1'}", "press"},
+		{"default: {call: answer, press: '1a'}", "press"},
+		{"default: {call: answer, press: '123456789012345678901'}", "press"},
+		{"default: {behaviour: silent, answer_after: 5s}", "answer_after"},
+		{"default: {call: no-answer, hang_up_after: 5s}", "hang_up_after"},
+		{"default: {call: answer, press_after: {min: 5s, max: 1s}}", "press_after"},
+		{"default: {call: answer, answer_after: -5s}", "answer_after"},
 		{"delay_scale: -1", "delay_scale"},
 		{"[1, 2]", "parse"},
 	} {
@@ -197,5 +238,32 @@ func TestRangeJSONRoundTrip(t *testing.T) {
 		if err := back.UnmarshalJSON(b); err != nil || back != r {
 			t.Errorf("%s → %v %v", b, back, err)
 		}
+	}
+}
+
+// The profile shown in the package documentation is a valid profile.
+func TestDocumentedProfileParses(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(src), "\n") {
+		if strings.HasPrefix(l, "//\tdelay_scale") || len(lines) > 0 {
+			if !strings.HasPrefix(l, "//\t") {
+				break
+			}
+			lines = append(lines, strings.TrimPrefix(l, "//\t"))
+		}
+	}
+	if len(lines) < 10 {
+		t.Fatalf("profile example not found in doc.go")
+	}
+	p, err := ParseProfile([]byte(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatalf("documented profile: %v", err)
+	}
+	if got := callOutcome(p.PersonaFor("+33639980007")); got != Voicemail {
+		t.Errorf("documented voicemail is %s", got)
 	}
 }

@@ -215,8 +215,14 @@ func (s *Simulator) Close() {
 func (s *Simulator) after(d time.Duration, f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.afterLocked(d, f)
+}
+
+// afterLocked is after, called with s.mu held. It returns the timer's id
+// for stopTimer, 0 when the simulator is closed and f will never run.
+func (s *Simulator) afterLocked(d time.Duration, f func()) uint64 {
 	if s.closed {
-		return
+		return 0
 	}
 	s.timerSeq++
 	id := s.timerSeq
@@ -231,6 +237,20 @@ func (s *Simulator) after(d time.Duration, f func()) {
 			f()
 		}
 	})
+	return id
+}
+
+// stopTimer drops the timer id if it has not fired yet. Called with s.mu
+// held; id 0 and timers already fired are ignored.
+func (s *Simulator) stopTimer(id uint64) {
+	t, ok := s.timers[id]
+	if !ok {
+		return
+	}
+	delete(s.timers, id)
+	if t.Stop() {
+		s.wg.Done()
+	}
 }
 
 // Stats counts what the simulator did.
@@ -245,6 +265,8 @@ type Stats struct {
 	Faults           map[string]int `json:"faults"`
 	Callbacks        int            `json:"callbacks"`         // webhooks posted and answered 2xx
 	CallbackFailures int            `json:"callback_failures"` // webhooks that failed or got another status
+	TwiMLFetches     int            `json:"twiml_fetches"`     // TwiML documents requested over HTTP
+	TwiMLFailures    int            `json:"twiml_failures"`    // of those, the ones that failed or got another status than 2xx
 }
 
 // Stats returns a copy of the counters.

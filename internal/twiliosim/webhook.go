@@ -36,7 +36,16 @@ func Signature(authToken, webhookURL string, params url.Values) string {
 // post sends a signed webhook as Twilio does: form-encoded, no retry. It
 // runs without s.mu held; failures are logged and counted.
 func (s *Simulator) post(kind, webhookURL string, params url.Values) {
-	err := s.doPost(webhookURL, params)
+	s.notify(kind, http.MethodPost, webhookURL, params)
+}
+
+// notify sends a signed webhook with method (GET or POST), without
+// retry, and counts it. It runs without s.mu held.
+func (s *Simulator) notify(kind, method, webhookURL string, params url.Values) {
+	resp, err := s.send(method, webhookURL, params, 64<<10)
+	if err == nil && (resp.status < 200 || resp.status > 299) {
+		err = fmt.Errorf("answered %d %s", resp.status, http.StatusText(resp.status))
+	}
 	s.mu.Lock()
 	if err != nil {
 		s.stats.CallbackFailures++
@@ -51,15 +60,45 @@ func (s *Simulator) post(kind, webhookURL string, params url.Values) {
 	s.log.Debug("webhook delivered", "kind", kind, "url", redactURL(webhookURL))
 }
 
-func (s *Simulator) doPost(webhookURL string, params url.Values) error {
-	body := params.Encode()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, webhookURL, strings.NewReader(body))
-	if err != nil {
-		return err
+// response is what a webhook was answered with.
+type response struct {
+	status      int
+	contentType string
+	body        []byte // at most the limit given to send
+	truncated   bool   // the body was longer
+}
+
+// send makes one request as Twilio does: a POST carries params
+// form-encoded, a GET appends them to the query string; either is signed
+// with X-Twilio-Signature over the URL requested (query included) and,
+// for a POST, the params. It reads up to limit bytes of the answer.
+func (s *Simulator) send(method, target string, params url.Values, limit int64) (response, error) {
+	var body io.Reader
+	signed := params
+	if method == http.MethodGet {
+		u, err := url.Parse(target)
+		if err != nil {
+			return response{}, err
+		}
+		if q := params.Encode(); q != "" {
+			if u.RawQuery != "" {
+				u.RawQuery += "&"
+			}
+			u.RawQuery += q
+		}
+		target, signed = u.String(), nil
+	} else {
+		body = strings.NewReader(params.Encode())
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req, err := http.NewRequestWithContext(context.Background(), method, target, body)
+	if err != nil {
+		return response{}, err
+	}
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	req.Header.Set("User-Agent", "TwilioProxy/1.1")
-	req.Header.Set("X-Twilio-Signature", Signature(s.authToken, webhookURL, params))
+	req.Header.Set("X-Twilio-Signature", Signature(s.authToken, target, signed))
 	req.Header.Set("I-Twilio-Idempotency-Token", newSID("")[:32])
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -68,14 +107,16 @@ func (s *Simulator) doPost(webhookURL string, params url.Values) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return err
+		return response{}, err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("answered %s", resp.Status)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	out := response{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: b}
+	if int64(len(b)) > limit {
+		out.body, out.truncated = b[:limit], true
 	}
-	return nil
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return out, err
 }
 
 // redactURL drops the query and credentials from a URL for the log: a
