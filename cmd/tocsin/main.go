@@ -26,7 +26,9 @@ import (
 
 const usage = `usage:
   tocsin [serve] [flags]   run a replica (tocsin serve -h lists the flags)
-  tocsin health [--url U]  exit 0 when the replica at U is ready (for health checks)`
+  tocsin health [--url U]  exit 0 when the replica at U is ready (for health checks)
+  tocsin users add NAME --role ROLE | users passwd NAME
+                           create a console user, reset a password (tocsin users -h)`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "health":
 		return health(ctx, args, getenv, stdout, stderr)
+	case "users":
+		return users(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -122,6 +126,17 @@ func (e *envFlags) Float(p *float64, name string, def float64, usage string) {
 	e.fs.Float64Var(p, name, def, usage+" ["+envName(name)+"]")
 }
 
+func (e *envFlags) Duration(p *time.Duration, name string, def time.Duration, usage string) {
+	if v := e.getenv(envName(name)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Sprintf("%s=%q: a duration expected, such as 12h", envName(name), v))
+		}
+		def = d
+	}
+	e.fs.DurationVar(p, name, def, usage+" ["+envName(name)+"]")
+}
+
 func (e *envFlags) Int(p *int, name string, def int, usage string) {
 	if v := e.getenv(envName(name)); v != "" {
 		n, err := strconv.Atoi(v)
@@ -159,7 +174,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&cfg.TwilioCallerID, "twilio-caller-id", "", "number calls come from, E.164 (default --twilio-from)")
 	f.String(&cfg.TwilioVoice, "twilio-voice", "", "voice calls speak with, e.g. Polly.Lea (default Twilio's fr-FR voice)")
 	f.String(&cfg.TwilioAPIURL, "twilio-api-url", "https://api.twilio.com", "Twilio API base URL (any Twilio-compatible endpoint)")
-	f.Float(&cfg.SimulatorDelayScale, "sim-delay-scale", 1, "simulator: scale of the virtual officials' reply delays (0.1 = ten times faster)")
+	f.Float(&cfg.SimulatorDelayScale, "sim-delay-scale", 0, "simulator: scale of the virtual officials' reply delays (0.1 = ten times faster; 0 keeps the profile's)")
 	f.String(&cfg.PlaybooksDir, "playbooks", "playbooks", "folder of the playbooks (*.yaml)")
 	f.Secret(&cfg.AdminToken, "admin-token", "token of the first administrator, used only when the store has no user")
 	f.Bool(&cfg.DemoDirectory, "demo-directory", false, "load the demo directory (fictional mayors of Seine-Maritime) when the directory is empty; on by default with the simulator")
@@ -168,6 +183,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Int(&cfg.MaxCalls, "max-calls", 5, "calls in progress at once (the account's limit)")
 	f.Bool(&cfg.FoldTypography, "sms-fold-typography", true, "replace typographic punctuation (’ « » …) by GSM-7 equivalents in SMS, never letters")
 	f.Int(&cfg.Workers, "workers", 32, "sends in flight at once")
+	f.String(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted proxy sets to the client's address (e.g. X-Real-IP), for login throttling; empty: the peer's address")
+	f.Duration(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "how long a console session lasts")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.String(&logFormat, "log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {

@@ -55,7 +55,7 @@ type Config struct {
 	// Twilio settings below are then ignored.
 	Simulator           bool
 	SimulatorProfile    *twiliosim.Profile // default twiliosim.DemoProfile()
-	SimulatorDelayScale float64            // scales the virtual officials' delays; default 1
+	SimulatorDelayScale float64            // scales the virtual officials' delays; 0 keeps the profile's
 	TwilioAccountSID    string
 	TwilioAuthToken     string
 	TwilioFrom          string
@@ -77,6 +77,12 @@ type Config struct {
 	// RetryBase is the first delay after a provider's refusal for now
 	// (429, 5xx), doubled at each try; 0 means 2 s.
 	RetryBase time.Duration
+
+	// SessionTTL is how long a console session lasts; default 12 h.
+	SessionTTL time.Duration
+	// ClientIPHeader names the header a trusted proxy sets to the client's
+	// address, for login throttling; empty: the peer's address.
+	ClientIPHeader string
 
 	// Clock drives everything that waits or stamps time: dispatch's
 	// timers, the timeline, the simulator's virtual officials. Default the
@@ -268,6 +274,14 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
 		PublicURL:      a.publicURL,
 		Logger:         a.log,
+		Users:          a.store,
+		Sessions:       a.store,
+		Throttle:       a.store,
+		Activity:       a.store,
+		Watch:          a.watchActivity,
+		ClientIPHeader: cfg.ClientIPHeader,
+		SessionTTL:     cfg.SessionTTL,
+		Now:            cfg.Clock.Now,
 	})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	a.wg.Add(1)
@@ -280,6 +294,11 @@ func (a *App) Open(ctx context.Context) (err error) {
 
 	rctx, rcancel := context.WithCancel(context.Background())
 	a.cancel = rcancel
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		srv.Run(rctx) // the console's live feed
+	}()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -307,7 +326,12 @@ func (a *App) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("create first administrator: %w", err)
 		}
 		if err == nil && generated {
+			password, err := a.firstPassword(ctx, "admin")
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(a.cfg.Out, "\nJeton de l'administrateur (affiché une seule fois, gardez-le) :\n\n    %s\n\n", token)
+			fmt.Fprintf(a.cfg.Out, "Console : identifiant « admin », mot de passe (affiché une seule fois) :\n\n    %s\n\n", password)
 		}
 	}
 	if a.cfg.DemoDirectory {
@@ -351,11 +375,9 @@ func (a *App) openProvider() error {
 		if cfg.SimulatorProfile != nil {
 			profile = *cfg.SimulatorProfile
 		}
-		scale := cfg.SimulatorDelayScale
-		if scale == 0 {
-			scale = 1
+		if cfg.SimulatorDelayScale != 0 {
+			profile.DelayScale = cfg.SimulatorDelayScale
 		}
-		profile.DelayScale = scale
 		var err error
 		a.sim, err = twiliosim.Start("127.0.0.1:0", twiliosim.Config{
 			AccountSID: "AC" + hex.EncodeToString(sid),

@@ -60,7 +60,7 @@ func mustRunApp(tb testing.TB, cfg app.Config) *app.App {
 	if cfg.SMSRate == 0 {
 		cfg.SMSRate = 500
 	}
-	if testing.Verbose() {
+	if testing.Verbose() && cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	cfg.Out = io.Discard

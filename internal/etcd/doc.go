@@ -10,7 +10,9 @@
 //	rcpt/<activation>/<official> a recipient, with its attempts
 //	num/<activation>/<e164>      which official of the activation has that number
 //	evt/<activation>/<seq>       the timeline; seq sorts by server time
-//	user/<name>, token/<sha256>  API users and their token hashes
+//	user/<name>, token/<sha256>  users (with their console password hash) and API token hashes
+//	sess/<sha256>                a console session, under the hash of its id, on a lease
+//	throttle/<sha256>            failed logins of a name or an address, on a lease
 //	leader/                      the election
 //
 // Invariants:
@@ -24,4 +26,6 @@
 //     the leader also compare the leader key's create revision (the fence):
 //     a deposed leader can write nothing.
 //   - Each recipient change and the events it causes are one transaction.
+//   - act/, evt/ and rcpt/ lie in one key range: WatchActivity watches it
+//     whole, so that the console sees the changes in one revision order.
 package etcd

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -62,4 +63,69 @@ func (s *Store) UserByToken(ctx context.Context, token string) (tocsin.User, err
 		return tocsin.User{}, tocsin.Errorf(tocsin.EUnauthorized, "jeton inconnu")
 	}
 	return u, nil
+}
+
+// userRecord is a user as stored: the domain's user and the hash of the
+// console password, when one was set. Readers that decode a tocsin.User
+// ignore the hash.
+type userRecord struct {
+	tocsin.User
+	PasswordHash string `json:"password_hash,omitempty"`
+}
+
+// CreateUser creates u with the hash of a console password (and no API
+// token). It fails with EConflict if the user exists.
+func (s *Store) CreateUser(ctx context.Context, u tocsin.User, passwordHash string) error {
+	uk := s.key("user", u.Name)
+	ok, err := s.txn(ctx,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(uk), "=", 0)},
+		clientv3.OpPut(uk, mustJSON(userRecord{User: u, PasswordHash: passwordHash})),
+	)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return tocsin.Errorf(tocsin.EConflict, "l'utilisateur %q existe déjà", u.Name)
+	}
+	return nil
+}
+
+// UserPassword returns a user and the hash of their console password ("" if
+// none was set), or ENotFound.
+func (s *Store) UserPassword(ctx context.Context, name string) (tocsin.User, string, error) {
+	var rec userRecord
+	rev, err := s.getJSON(ctx, s.key("user", name), &rec)
+	if err != nil {
+		return tocsin.User{}, "", err
+	}
+	if rev == 0 {
+		return tocsin.User{}, "", tocsin.Errorf(tocsin.ENotFound, "utilisateur %q inconnu", name)
+	}
+	return rec.User, rec.PasswordHash, nil
+}
+
+// SetPasswordHash replaces a user's console password hash by
+// compare-and-swap. It fails with ENotFound if the user does not exist.
+func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string) error {
+	uk := s.key("user", name)
+	for range maxCASTries {
+		var rec userRecord
+		rev, err := s.getJSON(ctx, uk, &rec)
+		if err != nil {
+			return err
+		}
+		if rev == 0 {
+			return tocsin.Errorf(tocsin.ENotFound, "utilisateur %q inconnu", name)
+		}
+		rec.PasswordHash = passwordHash
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(uk), "=", rev)},
+			clientv3.OpPut(uk, mustJSON(rec)))
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("set password of %s: too much contention", name)
 }

@@ -1,8 +1,20 @@
-// Package web serves Tocsin over HTTP: the JSON API under /api/v1, Twilio's
-// webhooks under /twilio, and the health endpoints. Every replica serves
-// all of it from etcd.
+// Package web serves Tocsin over HTTP: the duty officer's console (HTML
+// pages in French, their assets and a websocket), the JSON API under
+// /api/v1, Twilio's webhooks under /twilio, and the health endpoints. Every
+// replica serves all of it from etcd.
 //
 // Webhooks are checked against X-Twilio-Signature before anything is
 // parsed or changed: the raw body is read once, its signature verified
 // against the configured public URL, and only then applied.
+//
+// The console's invariants:
+//   - Every page and API route names the roles it lets in; an auditor's
+//     role lets in no state-changing route.
+//   - Sessions live in etcd under the hash of their id, so every replica
+//     knows them; a session ends at its expiry, at logout, or when the
+//     user's password changes. Every state-changing form carries the
+//     session's CSRF token.
+//   - The websocket is opened only with a session and from the console's
+//     origin; its feed comes from an etcd watch (see hub.go), so no change
+//     is missed whichever replica a page reaches.
 package web

@@ -50,16 +50,35 @@ type Config struct {
 	ValidSignature func(pathWithQuery string, body []byte, signature string) bool
 	// Voice renders the TwiML of calls.
 	Voice VoiceTwiML
-	// PublicURL is the address Twilio reaches Tocsin at.
+	// PublicURL is the address Twilio reaches Tocsin at, and browsers the
+	// console: its origin is the one allowed to post the console's forms and
+	// open its websocket, and an https URL makes the cookies Secure.
 	PublicURL string
 	Logger    *slog.Logger
+
+	// The console: its users, sessions and login throttling, and the live
+	// feed of activations for its websocket.
+	Users    Users
+	Sessions Sessions
+	Throttle Throttle
+	Activity Activity
+	Watch    WatchFunc
+	Live     LiveConfig
+	// AllowedOrigins adds origins (scheme://host[:port]) to PublicURL's.
+	AllowedOrigins []string
+	// ClientIPHeader names the header a trusted proxy puts the client's
+	// address in (X-Forwarded-For, X-Real-IP); empty: the peer's address.
+	ClientIPHeader string
+	SessionTTL     time.Duration // default DefaultSessionTTL
+	Now            func() time.Time
 }
 
 // Server is Tocsin's HTTP handler.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	console *console
 }
 
 // NewServer returns the handler with every route.
@@ -92,6 +111,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, tocsin.Errorf(tocsin.ENotFound, "pas de route %s %s", r.Method, r.URL.Path))
 	})
+	s.consoleRoutes()
 }
 
 // ServeHTTP recovers from panics so that none reaches a user as a dropped

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/web"
+)
+
+// The users command talks to a running replica with the administrator's
+// token: it creates a user with a generated password printed once, and
+// resets a password read from standard input.
+func TestUsersCommandThroughTheRunningServer(t *testing.T) {
+	pbs := t.TempDir()
+	os.WriteFile(filepath.Join(pbs, "t.yaml"), []byte("id: t\ntitle: T\naudience: {everyone: true}\nmessage: \"Alerte.\"\n"), 0o600)
+	a, err := app.New(app.Config{DataDir: t.TempDir(), PlaybooksDir: pbs, Listen: "127.0.0.1:0", Simulator: true,
+		AdminToken: "jeton-admin", EtcdUnsafeNoFsync: true, LeaseTTL: 2, Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	getenv := env(map[string]string{"TOCSIN_ADMIN_TOKEN": "jeton-admin"})
+	runUsers := func(stdin string, args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := users(context.Background(), args, getenv, strings.NewReader(stdin), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+
+	out, err := runUsers("", "add", "marie", "--role", "officer", "--url", a.URL())
+	if err != nil {
+		t.Fatalf("users add: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`(?m)^    (\S+)$`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "« marie » créé (rôle officer)") {
+		t.Fatalf("users add printed %q; want the user and a generated password", out)
+	}
+	u, hash, err := a.Store().UserPassword(t.Context(), "marie")
+	if err != nil || u.Role != "officer" || !web.CheckPassword(hash, m[1]) {
+		t.Errorf("stored user %+v, %v; want an officer whose password is the one printed", u, err)
+	}
+
+	out, err = runUsers("un mot de passe choisi\n", "passwd", "marie", "--password-stdin", "--url", a.URL())
+	if err != nil || strings.Contains(out, "un mot de passe choisi") {
+		t.Fatalf("users passwd: %v; printed %q (the password must not be echoed)", err, out)
+	}
+	_, hash, _ = a.Store().UserPassword(t.Context(), "marie")
+	if !web.CheckPassword(hash, "un mot de passe choisi") {
+		t.Errorf("the password read from stdin was not set")
+	}
+
+	for _, c := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"", []string{"add", "marie", "--role", "officer", "--url", a.URL()}, "existe déjà"},
+		{"", []string{"add", "paul", "--role", "chef", "--url", a.URL()}, "rôle inconnu"},
+		{"court\n", []string{"passwd", "marie", "--password-stdin", "--url", a.URL()}, "trop court"},
+		{"", []string{"passwd", "personne", "--url", a.URL()}, "inconnu"},
+		{"", []string{"add", "paul", "--url", a.URL()}, "--role"},
+		{"", []string{"add", "--role", "officer"}, "usage"},
+	} {
+		if _, err := runUsers(c.stdin, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("users %v: error %v; want one saying %q", c.args, err, c.want)
+		}
+	}
+	var out2, errOut bytes.Buffer
+	err = users(context.Background(), []string{"add", "paul", "--role", "auditor", "--url", a.URL()}, env(nil), strings.NewReader(""), &out2, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "TOCSIN_ADMIN_TOKEN") {
+		t.Errorf("without a token: %v; want it to ask for one", err)
+	}
+	err = users(context.Background(), []string{"add", "paul", "--role", "auditor", "--url", a.URL(), "--token", "faux"}, env(nil), strings.NewReader(""), &out2, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("with a wrong token: %v; want 401", err)
+	}
+}

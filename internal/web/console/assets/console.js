@@ -1,0 +1,213 @@
+// Tocsin console: keeps the page live. The server renders every page whole;
+// this module only applies the changes the websocket brings (counters,
+// officials' rows, timeline) and runs the countdowns. Without it the
+// pages still work: reload to see changes.
+//
+// Protocol: one JSON message per frame. Messages that come from a change
+// carry its etcd revision ("rev"); on reconnect the page sends the last one
+// it saw (depuis=) and the server replays what it missed. Close codes:
+// 4001 reload the page, 4002 too slow (reconnect), 4003 session ended.
+
+const body = document.body;
+const live = body.dataset.live || "";
+let rev = Number(body.dataset.rev || 0);
+let retries = 0;
+
+function setLiveStatus(text, kind) {
+  for (const el of document.querySelectorAll("[data-live-status]")) {
+    el.textContent = text;
+    el.classList.remove("fr-badge--success", "fr-badge--warning", "fr-badge--error");
+    if (kind) el.classList.add("fr-badge--" + kind);
+  }
+}
+
+function connect() {
+  const params = new URLSearchParams();
+  if (live !== "tableau") params.set("activation", live);
+  if (rev > 0) params.set("depuis", String(rev));
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}/ws?${params}`);
+  ws.addEventListener("open", () => {
+    retries = 0;
+    setLiveStatus("en direct", "success");
+  });
+  ws.addEventListener("message", (e) => {
+    let m;
+    try {
+      m = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    if (m.rev && m.rev > rev) rev = m.rev;
+    handle(m);
+  });
+  ws.addEventListener("close", (e) => {
+    if (e.code === 4001) {
+      location.reload();
+      return;
+    }
+    if (e.code === 4003) {
+      location.assign("/connexion?suivant=" + encodeURIComponent(location.pathname + location.search));
+      return;
+    }
+    setLiveStatus("reconnexion…", "warning");
+    const delay = Math.min(10000, 500 * 2 ** retries++) * (0.5 + Math.random() / 2);
+    setTimeout(connect, delay);
+  });
+}
+
+function handle(m) {
+  switch (m.type) {
+    case "summary":
+      updateCounters(m.activation, m.counters);
+      if (m.state) updateState(m.activation, m.state);
+      break;
+    case "activation":
+      updateState(m.activation, m.state);
+      break;
+    case "recipient":
+      updateRow(m.row);
+      break;
+    case "event":
+      addEvent(m.event);
+      break;
+  }
+}
+
+function scopes(id) {
+  return document.querySelectorAll(`[data-activation="${CSS.escape(id)}"]`);
+}
+
+function updateCounters(id, counters) {
+  if (!counters) return;
+  for (const scope of scopes(id)) {
+    for (const [key, value] of Object.entries(counters)) {
+      if (key === "manual" && document.getElementById("table-elus")) continue; // counted from the rows
+      for (const el of scope.querySelectorAll(`[data-counter="${key}"]`)) el.textContent = String(value);
+    }
+    for (const p of scope.querySelectorAll("[data-progress]")) {
+      p.max = counters.targeted;
+      p.value = counters.informed;
+      p.textContent = counters.percent + " %";
+    }
+  }
+}
+
+function updateState(id, state) {
+  const known = scopes(id);
+  if (known.length === 0) {
+    // A new activation: the dashboard shows it after a reload.
+    if (live === "tableau" && state === "open") location.reload();
+    return;
+  }
+  for (const scope of known) {
+    if (scope.dataset.state && scope.dataset.state !== state) {
+      location.reload(); // closed elsewhere: the actions change
+      return;
+    }
+  }
+}
+
+const badgeKinds = ["fr-badge--new", "fr-badge--info", "fr-badge--warning", "fr-badge--error", "fr-badge--success"];
+
+function updateRow(r) {
+  if (!r) return;
+  const tr = document.getElementById("elu-" + r.id);
+  if (!tr) return;
+  tr.dataset.status = r.status;
+  tr.dataset.manual = String(r.manual);
+  tr.dataset.manualAt = r.manual_at || "";
+  const badge = tr.querySelector('[data-field="status"]');
+  if (badge) {
+    badge.textContent = r.status_label;
+    badge.classList.remove(...badgeKinds);
+    if (r.badge) badge.classList.add(r.badge);
+  }
+  const last = tr.querySelector('[data-field="last"]');
+  if (last) last.textContent = r.last || "";
+  const informed = tr.querySelector('[data-field="informed"]');
+  if (informed) informed.textContent = r.informed || "";
+  if (!r.confirmable) {
+    const action = tr.querySelector('[data-field="action"]');
+    if (action && action.querySelector("form") && !action.contains(document.activeElement)) action.textContent = "—";
+  }
+  tr.classList.remove("tc-changed");
+  void tr.offsetWidth; // restart the highlight
+  tr.classList.add("tc-changed");
+  refreshRows();
+}
+
+function addEvent(e) {
+  const list = document.getElementById("chronologie");
+  if (!list || !e) return;
+  if (list.querySelector(`[data-seq="${CSS.escape(e.seq)}"]`)) return;
+  const li = document.createElement("li");
+  li.dataset.seq = e.seq;
+  const time = document.createElement("time");
+  time.textContent = e.at;
+  li.append(time, " " + e.detail);
+  // Newest first: before the first entry that sorts before this one.
+  for (const other of list.children) {
+    if (other.dataset.seq < e.seq) {
+      list.insertBefore(li, other);
+      return;
+    }
+  }
+  list.append(li);
+}
+
+// refreshRows applies the "à appeler" rule's time threshold, which the
+// server sends with each row, and the table's filter; it recounts the
+// officials to call by hand.
+function refreshRows() {
+  const table = document.getElementById("table-elus");
+  if (!table) return;
+  const filter = table.dataset.filter || "";
+  const now = Date.now();
+  let manual = 0;
+  for (const tr of table.tBodies[0].rows) {
+    const at = tr.dataset.manualAt ? Date.parse(tr.dataset.manualAt) : NaN;
+    if (tr.dataset.status !== "informed" && tr.dataset.manualAt && (tr.dataset.status === "failed" || now >= at)) {
+      tr.dataset.manual = "true";
+    } else if (tr.dataset.status === "informed") {
+      tr.dataset.manual = "false";
+    }
+    const isManual = tr.dataset.manual === "true";
+    if (isManual) manual++;
+    const tag = tr.querySelector('[data-field="manual"]');
+    if (tag) tag.hidden = !isManual;
+    let keep = true;
+    if (filter === "non-informes") keep = tr.dataset.status !== "informed";
+    if (filter === "echecs") keep = tr.dataset.status === "failed";
+    if (filter === "a-appeler") keep = isManual;
+    tr.hidden = !keep;
+  }
+  for (const el of document.querySelectorAll('[data-counter="manual"]')) el.textContent = String(manual);
+}
+
+function clock(ms) {
+  if (ms <= 0) return "délai dépassé";
+  const s = Math.floor(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  return h > 0 ? `${h} h ${pad(m)} min ${pad(sec)} s` : `${m} min ${pad(sec)} s`;
+}
+
+function tick() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll("[data-countdown]")) {
+    const left = Date.parse(el.dataset.countdown) - now;
+    el.textContent = clock(left);
+    el.classList.toggle("tc-overdue", left <= 0);
+  }
+  refreshRows();
+}
+
+if (live) {
+  setLiveStatus("connexion…");
+  connect();
+}
+tick();
+setInterval(tick, 1000);

@@ -1,0 +1,357 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/activation"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// card is an activation as the dashboard and the list show it.
+type card struct {
+	ID          string
+	Title       string
+	Exercise    bool
+	Open        bool
+	ActivatedAt string
+	Deadline    string
+	DeadlineISO string // for the countdown
+	TimeLeft    string
+	Counters    counters
+	Delay       string // "délai d'information", once everyone is informed
+	Within      string // "oui", "non" or "" while undecided
+	CreatedBy   string
+}
+
+func newCard(v *activation.View, now time.Time) card {
+	s := v.Summary
+	c := card{ID: v.ID, Title: v.Title, Exercise: v.Exercise, Open: v.State == tocsin.Open,
+		ActivatedAt: v.ActivatedAtParis, Deadline: v.DeadlineParis, DeadlineISO: v.Deadline.UTC().Format(time.RFC3339),
+		TimeLeft: timeLeft(v.Deadline, now), CreatedBy: v.CreatedBy,
+		Counters: counters{Targeted: s.Targeted, Sent: s.Sent, Delivered: s.Delivered, Informed: s.Informed, Failed: s.Failed, Manual: s.ToCall}}
+	if s.Targeted > 0 {
+		c.Counters.Percent = 100 * s.Informed / s.Targeted
+	}
+	if s.InformDelay != nil {
+		c.Delay = tocsin.Clock(time.Duration(*s.InformDelay * float64(time.Second)))
+	}
+	if s.WithinDeadline != nil {
+		c.Within = map[bool]string{true: "oui", false: "non"}[*s.WithinDeadline]
+	}
+	return c
+}
+
+// timeLeft says how long until the deadline, or that it has passed.
+func timeLeft(deadline, now time.Time) string {
+	d := deadline.Sub(now)
+	if d <= 0 {
+		return "délai dépassé"
+	}
+	return tocsin.Clock(d)
+}
+
+type dashboardBody struct {
+	Open   []card
+	Recent []card
+}
+
+func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	rev, err := c.cfg.Activity.Revision(r.Context())
+	if err != nil {
+		return err
+	}
+	vs, err := c.cfg.Activations.List(r.Context())
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	var b dashboardBody
+	for i := range vs {
+		switch {
+		case vs[i].State == tocsin.Open:
+			b.Open = append(b.Open, newCard(&vs[i], now))
+		case len(b.Recent) < 5:
+			b.Recent = append(b.Recent, newCard(&vs[i], now))
+		}
+	}
+	p.Title, p.Nav, p.Body, p.Live, p.Rev = "Tableau de bord", "tableau", b, dashboardTopic, rev
+	c.render(w, r, http.StatusOK, "tableau", p)
+	return nil
+}
+
+func (c *console) activationList(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	vs, err := c.cfg.Activations.List(r.Context())
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	cards := make([]card, 0, len(vs))
+	for i := range vs {
+		cards = append(cards, newCard(&vs[i], now))
+	}
+	p.Title, p.Nav, p.Body = "Activations", "activations", cards
+	c.render(w, r, http.StatusOK, "activations", p)
+	return nil
+}
+
+// activationForm is what the duty officer chose on the "Nouvelle
+// activation" page, carried through the preview to the confirmation.
+type activationForm struct {
+	Playbook string
+	Exercise bool
+	Note     string
+}
+
+func readActivationForm(r *http.Request) activationForm {
+	return activationForm{
+		Playbook: r.PostFormValue("scenario"),
+		Exercise: r.PostFormValue("mode") != "reelle",
+		Note:     strings.TrimSpace(r.PostFormValue("note")),
+	}
+}
+
+func (f activationForm) request() activation.Request {
+	return activation.Request{Playbook: f.Playbook, Exercise: f.Exercise, Note: f.Note}
+}
+
+type newActivationBody struct {
+	Playbooks []playbookView
+	Form      activationForm
+	Error     string
+	Field     string
+}
+
+func (c *console) newActivation(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	f := activationForm{Playbook: r.URL.Query().Get("scenario"), Exercise: r.URL.Query().Get("mode") != "reelle"}
+	c.showNewActivation(w, r, p, http.StatusOK, newActivationBody{Form: f})
+	return nil
+}
+
+func (c *console) showNewActivation(w http.ResponseWriter, r *http.Request, p *pageData, status int, b newActivationBody) {
+	for _, pb := range c.cfg.Playbooks() {
+		b.Playbooks = append(b.Playbooks, newPlaybookView(&pb))
+	}
+	p.Title, p.Nav, p.Body = "Nouvelle activation", "nouvelle", b
+	c.render(w, r, status, "nouvelle", p)
+}
+
+// previewBody is the preview and confirmation page.
+type previewBody struct {
+	Form     activationForm
+	Preview  *activation.Preview
+	Rungs    []forecastRung
+	Deadline string
+	Error    string
+}
+
+type forecastRung struct {
+	Rung     int
+	After    string
+	Channel  string
+	Contacts int
+	Done     string
+	Late     bool
+}
+
+// previewActivation shows what an activation would send, and stores
+// nothing; its form is the confirmation.
+func (c *console) previewActivation(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	return c.showPreview(w, r, p, http.StatusOK, readActivationForm(r), "")
+}
+
+func (c *console) showPreview(w http.ResponseWriter, r *http.Request, p *pageData, status int, f activationForm, problem string) error {
+	pv, err := c.cfg.Activations.Preview(r.Context(), userFrom(r.Context()), f.request())
+	if code := tocsin.ErrorCode(err); code == tocsin.EInvalid || code == tocsin.ENotFound {
+		c.showNewActivation(w, r, p, http.StatusBadRequest, newActivationBody{Form: f, Error: tocsin.ErrorMessage(err), Field: tocsin.ErrorField(err)})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f.Exercise = pv.Exercise
+	b := previewBody{Form: f, Preview: pv, Deadline: tocsin.Clock(pv.Forecast.Deadline), Error: problem}
+	for _, rf := range pv.Forecast.Rungs {
+		b.Rungs = append(b.Rungs, forecastRung{Rung: rf.Rung + 1, After: "T+" + tocsin.Clock(rf.After), Channel: rungChannel(rf.Channel),
+			Contacts: rf.Contacts, Done: "T+" + tocsin.Clock(rf.Done), Late: rf.After < pv.Forecast.Deadline && rf.Done > pv.Forecast.Deadline})
+	}
+	p.Title, p.Nav, p.Body = "Vérifier avant l'envoi", "nouvelle", b
+	c.render(w, r, status, "apercu", p)
+	return nil
+}
+
+// createActivation starts the activation confirmed on the preview page. A
+// real activation takes a second, explicit confirmation: the box that says
+// that real officials will be alerted.
+func (c *console) createActivation(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	f := readActivationForm(r)
+	if !f.Exercise && r.PostFormValue("confirmation-reelle") != "oui" {
+		return c.showPreview(w, r, p, http.StatusBadRequest, f,
+			"Activation réelle : cochez la case de confirmation. Les élus seront réellement alertés.")
+	}
+	a, err := c.cfg.Activations.Create(r.Context(), userFrom(r.Context()), f.request())
+	if code := tocsin.ErrorCode(err); code == tocsin.EInvalid || code == tocsin.ENotFound {
+		c.showNewActivation(w, r, p, http.StatusBadRequest, newActivationBody{Form: f, Error: tocsin.ErrorMessage(err), Field: tocsin.ErrorField(err)})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/activations/"+url.PathEscape(a.ID)+"?info=lancee", http.StatusSeeOther)
+	return nil
+}
+
+// filters of the officials' table.
+var filters = []struct{ Key, Label string }{
+	{"", "Tous"}, {"non-informes", "Non informés"}, {"echecs", "Échecs"}, {"a-appeler", "À appeler"},
+}
+
+func keep(filter string, w *row) bool {
+	switch filter {
+	case "non-informes":
+		return w.Status != string(tocsin.StatusInformed)
+	case "echecs":
+		return w.Status == string(tocsin.StatusFailed)
+	case "a-appeler":
+		return w.Manual
+	}
+	return true
+}
+
+type filterLink struct {
+	Key, Label, Href string
+	Count            int
+	Current          bool
+}
+
+type activationBody struct {
+	View     *activation.View
+	Card     card
+	Counters counters
+	Rows     []row
+	Filter   string
+	Filters  []filterLink
+	Timeline []liveEvent
+	ManualAt string
+}
+
+var flashes = map[string]string{
+	"lancee":  "Activation lancée : les premiers messages partent.",
+	"close":   "Activation close : plus rien ne sera envoyé.",
+	"confirm": "Confirmation enregistrée.",
+}
+
+func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	rev, err := c.cfg.Activity.Revision(r.Context())
+	if err != nil {
+		return err
+	}
+	v, err := c.cfg.Activations.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	filter := r.URL.Query().Get("filtre")
+	b := activationBody{View: v, Card: newCard(v, now), Counters: newCounters(&v.Activation, v.Recipients, now), Filter: filter,
+		ManualAt: tocsin.ParisTime(manualAt(&v.Activation))}
+	counts := map[string]int{}
+	for i := range v.Recipients {
+		w := newRow(&v.Activation, &v.Recipients[i], now)
+		for _, f := range filters {
+			if keep(f.Key, &w) {
+				counts[f.Key]++
+			}
+		}
+		if keep(filter, &w) {
+			b.Rows = append(b.Rows, w)
+		}
+	}
+	// The officials to call first: on the manual list, then not informed.
+	slices.SortStableFunc(b.Rows, func(x, y row) int { return rowRank(&x) - rowRank(&y) })
+	for _, f := range filters {
+		href := "/activations/" + url.PathEscape(v.ID)
+		if f.Key != "" {
+			href += "?filtre=" + f.Key
+		}
+		b.Filters = append(b.Filters, filterLink{Key: f.Key, Label: f.Label, Href: href, Count: counts[f.Key], Current: f.Key == filter})
+	}
+	names := make(map[string]string, len(v.Recipients))
+	for i := range v.Recipients {
+		names[v.Recipients[i].Official.ID] = v.Recipients[i].Official.Name
+	}
+	for i := len(v.Timeline) - 1; i >= 0; i-- {
+		b.Timeline = append(b.Timeline, *newLiveEvent(&v.Timeline[i].Event, names))
+	}
+	p.Title, p.Nav, p.Body, p.Live, p.Rev = v.Title, "activations", b, v.ID, rev
+	p.Flash = flashes[r.URL.Query().Get("info")]
+	c.render(w, r, http.StatusOK, "activation", p)
+	return nil
+}
+
+func rowRank(w *row) int {
+	switch {
+	case w.Manual:
+		return 0
+	case w.Status != string(tocsin.StatusInformed):
+		return 1
+	}
+	return 2
+}
+
+// confirm records that the duty officer reached an official another way.
+func (c *console) confirm(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id, official := r.PathValue("id"), r.PathValue("official")
+	req := activation.ConfirmRequest{Reached: r.PostFormValue("joint"), How: r.PostFormValue("moyen"), Note: r.PostFormValue("note")}
+	if _, err := c.cfg.Activations.Confirm(r.Context(), userFrom(r.Context()), id, official, req); err != nil {
+		return err
+	}
+	target := "/activations/" + url.PathEscape(id) + "?info=confirm"
+	if f := r.PostFormValue("filtre"); f != "" {
+		target += "&filtre=" + url.QueryEscape(f)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
+}
+
+// close ends an activation: nothing more is sent.
+func (c *console) close(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id := r.PathValue("id")
+	if r.PostFormValue("confirmation") != "oui" {
+		return tocsin.Errorf(tocsin.EInvalid, "cochez la case pour confirmer la clôture de l'activation")
+	}
+	if _, err := c.cfg.Activations.Close(r.Context(), userFrom(r.Context()), id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/activations/"+url.PathEscape(id)+"?info=close", http.StatusSeeOther)
+	return nil
+}
+
+func rungChannel(ch tocsin.Channel) string {
+	switch ch {
+	case tocsin.SMS:
+		return "SMS"
+	case tocsin.Voice:
+		return "Appel vocal"
+	case tocsin.Manual:
+		return "Liste « à appeler »"
+	}
+	return string(ch)
+}
+
+// backLink is where the error page sends the user back to.
+func backLink(r *http.Request) string {
+	path := r.URL.Path
+	switch {
+	case strings.HasPrefix(path, "/activations/") && r.Method == http.MethodPost && path != "/activations/apercu":
+		parts := strings.Split(path, "/")
+		return "/activations/" + parts[2]
+	case path == "/activations" || path == "/activations/apercu":
+		return "/activations/nouvelle"
+	case path == "/annuaire/import":
+		return "/annuaire"
+	}
+	return "/"
+}

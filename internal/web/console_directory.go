@@ -1,0 +1,172 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// maxListed bounds the directory rows a page shows: a search narrows it.
+const maxListed = 200
+
+type officialView struct {
+	ID, Name, Role, Commune, INSEE, Arrondissement string
+	Dials                                          []dial
+	Deputies                                       []string
+}
+
+type directoryBody struct {
+	Query    string
+	Total    int
+	Matched  int
+	Listed   []officialView
+	Imported int
+	Errors   []string
+	Error    string
+}
+
+func (c *console) directory(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	b := directoryBody{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	b.Imported, _ = strconv.Atoi(r.URL.Query().Get("importe"))
+	return c.showDirectory(w, r, p, http.StatusOK, b)
+}
+
+func (c *console) showDirectory(w http.ResponseWriter, r *http.Request, p *pageData, status int, b directoryBody) error {
+	officials, err := c.cfg.Store.Officials(r.Context())
+	if err != nil {
+		return err
+	}
+	names := make(map[string]string, len(officials))
+	for _, o := range officials {
+		names[o.ID] = o.Name
+	}
+	b.Total = len(officials)
+	q := fold(b.Query)
+	for _, o := range officials {
+		if q != "" && !strings.Contains(fold(strings.Join([]string{o.ID, o.Name, o.Role, o.Commune, o.CommuneName, o.Arrondissement}, " ")), q) {
+			continue
+		}
+		b.Matched++
+		if len(b.Listed) >= maxListed {
+			continue
+		}
+		v := officialView{ID: o.ID, Name: o.Name, Role: o.Role, Commune: o.CommuneName, INSEE: o.Commune, Arrondissement: o.Arrondissement}
+		for _, n := range o.Numbers {
+			v.Dials = append(v.Dials, dial{E164: n.E164, Display: displayNumber(n.E164), Kind: kindLabel(n.Kind)})
+		}
+		for _, d := range o.Deputies {
+			if name := names[d]; name != "" {
+				v.Deputies = append(v.Deputies, name)
+			} else {
+				v.Deputies = append(v.Deputies, d)
+			}
+		}
+		b.Listed = append(b.Listed, v)
+	}
+	p.Title, p.Nav, p.Body = "Annuaire des élus", "annuaire", b
+	c.render(w, r, status, "annuaire", p)
+	return nil
+}
+
+// importDirectory replaces the directory with an uploaded CSV, all or
+// nothing: any error leaves the directory as it was and lists every
+// problem with its line and column.
+func (c *console) importDirectory(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	file, _, err := r.FormFile("fichier")
+	if err != nil {
+		return c.showDirectory(w, r, p, http.StatusBadRequest, directoryBody{Error: "Choisissez un fichier CSV à importer."})
+	}
+	defer file.Close()
+	officials, err := c.cfg.ParseOfficials(file)
+	if err != nil {
+		if tocsin.ErrorCode(err) != tocsin.EInvalid {
+			return err
+		}
+		b := directoryBody{Error: "Le fichier n'a pas été importé : corrigez les erreurs ci-dessous. L'annuaire en vigueur n'a pas changé."}
+		if l, ok := err.(*tocsin.ListError); ok {
+			for _, e := range l.Errs {
+				b.Errors = append(b.Errors, strings.TrimPrefix(e.Field+" : "+e.Message, " : "))
+			}
+		} else {
+			b.Errors = []string{strings.TrimPrefix(tocsin.ErrorField(err)+" : "+tocsin.ErrorMessage(err), " : ")}
+		}
+		return c.showDirectory(w, r, p, http.StatusBadRequest, b)
+	}
+	if err := c.cfg.Store.ReplaceOfficials(r.Context(), officials); err != nil {
+		return err
+	}
+	c.srv.log.Info("directory imported", "officials", len(officials), "by", p.User.User)
+	http.Redirect(w, r, fmt.Sprintf("/annuaire?importe=%d", len(officials)), http.StatusSeeOther)
+	return nil
+}
+
+// playbookView is a playbook in words.
+type playbookView struct {
+	ID, Title, File, Deadline, Message string
+	Exercise                           bool
+	Audience                           []string
+	Ladder                             []rungView
+}
+
+type rungView struct {
+	After, Channel, Targets string
+	Retries                 int
+}
+
+var targetLabels = map[tocsin.Target]string{
+	tocsin.TargetMobile: "mobiles", tocsin.TargetLandline: "fixes", tocsin.TargetDeputies: "suppléants",
+}
+
+func newPlaybookView(pb *tocsin.Playbook) playbookView {
+	v := playbookView{ID: pb.ID, Title: pb.Title, File: pb.File, Deadline: tocsin.Clock(pb.Deadline), Message: pb.Message, Exercise: pb.Exercise}
+	a := pb.Audience
+	if a.Everyone {
+		v.Audience = append(v.Audience, "tous les élus de l'annuaire")
+	}
+	if len(a.Arrondissements) > 0 {
+		v.Audience = append(v.Audience, "arrondissements : "+strings.Join(a.Arrondissements, ", "))
+	}
+	if len(a.Communes) > 0 {
+		v.Audience = append(v.Audience, "communes (code INSEE) : "+strings.Join(a.Communes, ", "))
+	}
+	if w := a.Within; w != nil {
+		place := w.Label
+		if place == "" {
+			place = fmt.Sprintf("%.3f, %.3f", w.Lat, w.Lon)
+		}
+		v.Audience = append(v.Audience, fmt.Sprintf("à moins de %g km de %s", w.Km, place))
+	}
+	if len(a.Roles) > 0 {
+		v.Audience = append(v.Audience, "fonctions : "+strings.Join(a.Roles, ", "))
+	}
+	ladder := pb.Ladder
+	if len(ladder) == 0 {
+		ladder = tocsin.DefaultLadder
+	}
+	for _, rung := range ladder {
+		var ts []string
+		for _, t := range rung.Targets {
+			if l, ok := targetLabels[t]; ok {
+				ts = append(ts, l)
+			} else {
+				ts = append(ts, string(t))
+			}
+		}
+		v.Ladder = append(v.Ladder, rungView{After: "T+" + tocsin.Clock(rung.After), Channel: rungChannel(rung.Channel),
+			Targets: strings.Join(ts, ", "), Retries: rung.Retries})
+	}
+	return v
+}
+
+func (c *console) playbooks(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	var vs []playbookView
+	for _, pb := range c.cfg.Playbooks() {
+		vs = append(vs, newPlaybookView(&pb))
+	}
+	p.Title, p.Nav, p.Body = "Scénarios", "scenarios", vs
+	c.render(w, r, http.StatusOK, "scenarios", p)
+	return nil
+}

@@ -1,0 +1,196 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// What the console shows of recipients, in French. The same row feeds the
+// page's table and the websocket's updates, so both say the same.
+
+// statusLabels names recipient statuses for people, with the DSFR badge
+// that shows each.
+var statusLabels = map[tocsin.RecipientStatus]struct{ label, badge string }{
+	tocsin.StatusPending:   {"En attente", "fr-badge--new"},
+	tocsin.StatusSending:   {"Envoi en cours", "fr-badge--info"},
+	tocsin.StatusSent:      {"Envoyé", "fr-badge--info"},
+	tocsin.StatusDelivered: {"Distribué, sans réponse", "fr-badge--warning"},
+	tocsin.StatusFailed:    {"Échec", "fr-badge--error"},
+	tocsin.StatusInformed:  {"Informé", "fr-badge--success"},
+}
+
+var channelLabels = map[tocsin.Channel]string{tocsin.SMS: "SMS", tocsin.Voice: "appel", tocsin.Manual: "liste à appeler"}
+
+var howLabels = map[string]string{"sms": "réponse SMS", "voice": "touche 1 (appel)", "manual": "confirmé à la main"}
+
+var attemptLabels = map[tocsin.AttemptStatus]string{
+	tocsin.AttemptCreated: "préparé", tocsin.AttemptRetry: "à renvoyer", tocsin.AttemptRejected: "refusé",
+	tocsin.AttemptQueued: "en file", tocsin.AttemptSending: "en cours d'envoi", tocsin.AttemptSent: "transmis",
+	tocsin.AttemptDelivered: "distribué", tocsin.AttemptUndelivered: "non distribué", tocsin.AttemptFailed: "échec",
+	tocsin.AttemptInitiated: "appel lancé", tocsin.AttemptRinging: "sonne", tocsin.AttemptInProgress: "décroché",
+	tocsin.AttemptCompleted: "terminé", tocsin.AttemptBusy: "occupé", tocsin.AttemptNoAnswer: "pas de réponse",
+	tocsin.AttemptCanceled: "annulé",
+}
+
+// dial is a number the duty officer can call.
+type dial struct {
+	E164    string `json:"e164"`
+	Display string `json:"display"` // 06 39 98 00 01
+	Kind    string `json:"kind"`    // mobile, fixe
+	Who     string `json:"who,omitempty"`
+}
+
+// row is one official of an activation as the console shows it.
+type row struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Role        string `json:"role"`
+	Commune     string `json:"commune"`
+	Status      string `json:"status"`
+	StatusLabel string `json:"status_label"`
+	Badge       string `json:"badge"`
+	Last        string `json:"last"`     // the latest attempt, in words
+	Informed    string `json:"informed"` // when and how, once informed
+	Dials       []dial `json:"dials"`
+	// Manual is set while the official is on the "à appeler" list.
+	Manual bool `json:"manual"`
+	// ManualAt is when a not yet informed official joins that list, so that
+	// the page can move them there without waiting for a change.
+	ManualAt    string `json:"manual_at,omitempty"`
+	Confirmable bool   `json:"confirmable"`
+}
+
+// manualAt is when the officials not yet informed go on the "à appeler"
+// list. The rule itself is the domain's (Activation.OnManualList); the page
+// gets this moment with each row so that it can move a row onto the list
+// when the time comes, without waiting for a change.
+func manualAt(a *tocsin.Activation) time.Time { return a.ActivatedAt.Add(a.ManualAfter()) }
+
+func newRow(a *tocsin.Activation, r *tocsin.Recipient, now time.Time) row {
+	st := statusLabels[r.Status]
+	if st.label == "" {
+		st.label, st.badge = string(r.Status), "fr-badge--info"
+	}
+	w := row{
+		ID: r.Official.ID, Name: r.Official.Name, Role: r.Official.Role, Commune: r.Official.CommuneName,
+		Status: string(r.Status), StatusLabel: st.label, Badge: st.badge,
+		Manual:      a.OnManualList(r, now),
+		Confirmable: r.InformedAt == nil && a.State == tocsin.Open,
+	}
+	if w.Name == "" {
+		w.Name = r.Official.ID
+	}
+	if n := len(r.Attempts); n > 0 {
+		at := r.Attempts[n-1]
+		w.Last = fmt.Sprintf("%s au %s : %s", channelLabel(at.Channel), displayNumber(at.To), attemptLabel(at.Status))
+		if at.ErrorCode != 0 {
+			w.Last += fmt.Sprintf(" (code %d)", at.ErrorCode)
+		}
+		if !at.UpdatedAt.IsZero() {
+			w.Last += ", " + parisClock(at.UpdatedAt)
+		} else if !at.CreatedAt.IsZero() {
+			w.Last += ", " + parisClock(at.CreatedAt)
+		}
+	}
+	if r.InformedAt != nil {
+		how := howLabels[r.InformedHow]
+		if how == "" {
+			how = r.InformedHow
+		}
+		w.Informed = parisClock(*r.InformedAt) + " — " + how
+		if c := r.Confirmation; c != nil {
+			w.Informed += fmt.Sprintf(" : %s joint·e (%s) par %s", c.Reached, c.How, c.By)
+		}
+	} else if a.State == tocsin.Open {
+		w.ManualAt = manualAt(a).UTC().Format(time.RFC3339)
+	}
+	for _, n := range r.Official.Numbers {
+		w.Dials = append(w.Dials, dial{E164: n.E164, Display: displayNumber(n.E164), Kind: kindLabel(n.Kind)})
+	}
+	for _, d := range r.Deputies {
+		for _, n := range d.Numbers {
+			w.Dials = append(w.Dials, dial{E164: n.E164, Display: displayNumber(n.E164), Kind: kindLabel(n.Kind), Who: d.Name})
+		}
+	}
+	return w
+}
+
+func channelLabel(c tocsin.Channel) string {
+	if l, ok := channelLabels[c]; ok {
+		return l
+	}
+	return string(c)
+}
+
+func attemptLabel(s tocsin.AttemptStatus) string {
+	if l, ok := attemptLabels[s]; ok {
+		return l
+	}
+	return string(s)
+}
+
+func kindLabel(k tocsin.NumberKind) string {
+	if k == tocsin.Landline {
+		return "fixe"
+	}
+	return "mobile"
+}
+
+// displayNumber writes a French E.164 number the French way, 06 39 98 00
+// 01; other numbers stay as they are.
+func displayNumber(e164 string) string {
+	rest, ok := strings.CutPrefix(e164, "+33")
+	if !ok || len(rest) != 9 {
+		return e164
+	}
+	d := "0" + rest
+	return d[0:2] + " " + d[2:4] + " " + d[4:6] + " " + d[6:8] + " " + d[8:10]
+}
+
+// parisClock is a time of day in Paris, with the date when it is not today.
+func parisClock(t time.Time) string {
+	p := t.In(tocsin.Paris())
+	if now := time.Now().In(tocsin.Paris()); p.YearDay() == now.YearDay() && p.Year() == now.Year() {
+		return p.Format("15:04:05")
+	}
+	return p.Format("02/01 15:04:05")
+}
+
+// counters are an activation's figures as the console shows them.
+type counters struct {
+	Targeted  int `json:"targeted"`
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	Informed  int `json:"informed"`
+	Failed    int `json:"failed"`
+	Manual    int `json:"manual"`
+	// Percent is the share informed, rounded down.
+	Percent int `json:"percent"`
+}
+
+func newCounters(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) counters {
+	s := a.Summarize(rs, now)
+	c := counters{Targeted: s.Targeted, Sent: s.Sent, Delivered: s.Delivered, Informed: s.Informed, Failed: s.Failed, Manual: s.ToCall}
+	if c.Targeted > 0 {
+		c.Percent = 100 * c.Informed / c.Targeted
+	}
+	return c
+}
+
+// fold lowers s and strips its accents, for searches: "Évreux" finds
+// "evreux".
+func fold(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(strings.ToLower(s)) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

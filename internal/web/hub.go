@@ -1,0 +1,474 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// The live console. Each replica runs one hub: it watches the store's
+// activity (activations, recipients, timelines) from etcd and pushes every
+// change to its websocket clients, so that the console is live whichever
+// replica serves it.
+//
+//   - The hub never waits for a client: each has a bounded queue, filled
+//     without blocking; a client whose queue is full is dropped (it
+//     reconnects and catches up), never the hub.
+//   - Every message that comes from a change carries the change's etcd
+//     revision. A client reconnects with the last revision it saw; the
+//     server replays what it missed from etcd's history (a watch from that
+//     revision) before the live feed, so nothing is missed and nothing is
+//     replayed out of order. If etcd has compacted that history, the
+//     client is told to reload the page.
+//   - Counters need every recipient: the hub recomputes those of the
+//     activations that changed at most every few hundred milliseconds.
+
+// Change is one write to an activation, its recipients or its timeline.
+// Exactly one of Record, Recipient and Event is set.
+type Change struct {
+	Rev        int64 // the store revision of the write
+	Activation string
+	Record     *tocsin.Activation
+	Recipient  *tocsin.Recipient
+	Event      *tocsin.Event
+}
+
+// ErrCompacted is what a Watch returns when the revision it should start
+// from is no longer in the store's history.
+var ErrCompacted = errors.New("revision compacted")
+
+// WatchFunc calls fn with every change made after revision after, in
+// revision order, until ctx ends or the watch fails; after 0 means from
+// now.
+type WatchFunc func(ctx context.Context, after int64, fn func(cs []Change)) error
+
+// Activity reads what the live counters need.
+type Activity interface {
+	// Revision returns the store's current revision.
+	Revision(ctx context.Context) (int64, error)
+	Activation(ctx context.Context, id string) (*tocsin.Activation, error)
+	Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error)
+}
+
+// LiveConfig tunes the websocket feed; zero values take the defaults.
+type LiveConfig struct {
+	Buffer       int           // messages queued for a client before it is dropped; default 256
+	PingEvery    time.Duration // keepalive ping, and session check; default 25 s
+	WriteTimeout time.Duration // one frame's write deadline; default 10 s
+	SummaryEvery time.Duration // how often changed counters are recomputed; default 300 ms
+}
+
+func (l *LiveConfig) defaults() {
+	if l.Buffer <= 0 {
+		l.Buffer = 256
+	}
+	if l.PingEvery <= 0 {
+		l.PingEvery = 25 * time.Second
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 10 * time.Second
+	}
+	if l.SummaryEvery <= 0 {
+		l.SummaryEvery = 300 * time.Millisecond
+	}
+}
+
+// dashboardTopic is the topic of clients that follow every activation's
+// counters, not one activation's details.
+const dashboardTopic = "tableau"
+
+// liveMsg is one websocket frame, as JSON.
+type liveMsg struct {
+	Type       string     `json:"type"` // activation, recipient, event, summary
+	Rev        int64      `json:"rev,omitempty"`
+	Activation string     `json:"activation"`
+	State      string     `json:"state,omitempty"`
+	Row        *row       `json:"row,omitempty"`
+	Event      *liveEvent `json:"event,omitempty"`
+	Counters   *counters  `json:"counters,omitempty"`
+	Title      string     `json:"title,omitempty"`
+}
+
+// liveEvent is a timeline entry as the page shows it.
+type liveEvent struct {
+	Seq    string `json:"seq"`
+	At     string `json:"at"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+}
+
+// newLiveEvent words an event for the timeline. An event about one
+// official whose detail does not name them (a delivery status, an attempt)
+// is prefixed with their name, when known.
+func newLiveEvent(e *tocsin.Event, names map[string]string) *liveEvent {
+	detail := e.Detail
+	if name := names[e.Official]; name != "" && !strings.Contains(detail, name) {
+		detail = name + " — " + detail
+	}
+	return &liveEvent{Seq: e.Seq, At: parisClock(e.At), Kind: e.Kind, Detail: detail}
+}
+
+// frame is an encoded message and whom it is for.
+type frame struct {
+	data      []byte
+	rev       int64
+	topic     string // an activation id
+	dashboard bool   // also for the dashboard's clients
+}
+
+func (f *frame) matches(topic string) bool {
+	return topic == f.topic || (f.dashboard && topic == dashboardTopic)
+}
+
+type hub struct {
+	watch    WatchFunc
+	activity Activity
+	cfg      LiveConfig
+	log      *slog.Logger
+	now      func() time.Time
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+	rev     int64 // every change up to rev has been handed to the clients
+	started bool
+	acts    map[string]*tocsin.Activation // activations seen, for the rows' rules
+	names   map[string]map[string]string  // officials' names by activation, for the timeline
+	dirty   map[string]bool               // activations whose counters changed
+	stopped bool
+}
+
+func newHub(cfg *Config, log *slog.Logger) *hub {
+	h := &hub{watch: cfg.Watch, activity: cfg.Activity, cfg: cfg.Live, log: log.With("component", "live"), now: cfg.Now,
+		clients: map[*client]struct{}{}, acts: map[string]*tocsin.Activation{}, names: map[string]map[string]string{}, dirty: map[string]bool{}}
+	h.cfg.defaults()
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h
+}
+
+// run feeds the clients until ctx ends, then disconnects them.
+func (h *hub) run(ctx context.Context) {
+	defer h.stop()
+	if h.watch == nil || h.activity == nil {
+		return
+	}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		rev, err := h.activity.Revision(ctx)
+		if err == nil {
+			h.mu.Lock()
+			h.rev, h.started = max(h.rev, rev), true
+			h.mu.Unlock()
+			break
+		}
+		h.log.Warn("live feed: store unreachable", "err", err)
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	go h.summaries(ctx)
+	for ctx.Err() == nil {
+		h.mu.Lock()
+		from := h.rev
+		h.mu.Unlock()
+		err := h.watch(ctx, from, h.broadcast)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrCompacted) {
+			// Changes were lost to this replica: every page must reload.
+			h.log.Warn("live feed: history compacted, clients reload", "from", from)
+			rev, rerr := h.activity.Revision(ctx)
+			h.mu.Lock()
+			if rerr == nil {
+				h.rev = rev
+			}
+			for c := range h.clients {
+				h.dropLocked(c, closeReload)
+			}
+			h.mu.Unlock()
+			continue
+		}
+		h.log.Warn("live feed: watch ended, resuming", "from", from, "err", err)
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (h *hub) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	for c := range h.clients {
+		h.dropLocked(c, closeGoingAway)
+	}
+}
+
+// frames encodes changes as the messages clients receive. Only live
+// changes update the hub's copy of the activations: a replay must not
+// bring back an old state.
+func (h *hub) frames(ctx context.Context, cs []Change, live bool) []frame {
+	out := make([]frame, 0, len(cs))
+	now := h.now()
+	for _, c := range cs {
+		m := liveMsg{Rev: c.Rev, Activation: c.Activation}
+		f := frame{rev: c.Rev, topic: c.Activation}
+		switch {
+		case c.Record != nil:
+			if live {
+				h.mu.Lock()
+				h.acts[c.Activation] = c.Record
+				h.dirty[c.Activation] = true
+				h.mu.Unlock()
+			}
+			m.Type, m.State, m.Title = "activation", string(c.Record.State), c.Record.Title
+			f.dashboard = true
+		case c.Recipient != nil:
+			a := h.activation(ctx, c.Activation)
+			if a == nil {
+				continue
+			}
+			r := newRow(a, c.Recipient, now)
+			m.Type, m.Row = "recipient", &r
+			h.mu.Lock()
+			if h.names[c.Activation] == nil {
+				h.names[c.Activation] = map[string]string{}
+			}
+			h.names[c.Activation][r.ID] = r.Name
+			h.mu.Unlock()
+		case c.Event != nil:
+			h.mu.Lock()
+			names := h.names[c.Activation]
+			m.Type, m.Event = "event", newLiveEvent(c.Event, names)
+			h.mu.Unlock()
+		default:
+			continue
+		}
+		data, err := json.Marshal(m)
+		if err != nil {
+			continue
+		}
+		f.data = data
+		out = append(out, f)
+	}
+	return out
+}
+
+// activation returns the activation a change belongs to, from the hub's
+// cache or the store; nil if it cannot be read.
+func (h *hub) activation(ctx context.Context, id string) *tocsin.Activation {
+	h.mu.Lock()
+	a := h.acts[id]
+	h.dirty[id] = true
+	h.mu.Unlock()
+	if a != nil {
+		return a
+	}
+	a, err := h.activity.Activation(ctx, id)
+	if err != nil {
+		// Recipients are written before their activation: a change seen
+		// before the activation exists is shown by the page when it loads.
+		return nil
+	}
+	h.mu.Lock()
+	h.acts[id] = a
+	h.mu.Unlock()
+	return a
+}
+
+// broadcast hands changes to every client that follows them. It never
+// blocks on a client.
+func (h *hub) broadcast(cs []Change) {
+	fs := h.frames(context.Background(), cs, true)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range fs {
+		for c := range h.clients {
+			if fs[i].matches(c.topic) {
+				h.deliverLocked(c, fs[i].data)
+			}
+		}
+	}
+	for _, c := range cs {
+		h.rev = max(h.rev, c.Rev)
+	}
+}
+
+func (h *hub) deliverLocked(c *client, data []byte) {
+	if c.catchingUp {
+		if len(c.pending) >= h.cfg.Buffer {
+			h.dropLocked(c, closeTooSlow)
+			return
+		}
+		c.pending = append(c.pending, data)
+		return
+	}
+	select {
+	case c.send <- data:
+	default:
+		h.dropLocked(c, closeTooSlow)
+	}
+}
+
+func (h *hub) dropLocked(c *client, why closeReason) {
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	delete(h.clients, c)
+	if why == closeTooSlow {
+		h.log.Warn("slow websocket client dropped", "user", c.user, "queued", len(c.send))
+	}
+	c.close(why)
+}
+
+// register adds a client that has seen every change up to since (0: the
+// client has seen nothing and needs no replay). It returns the revision
+// from which the hub feeds it: if it is above since, the caller replays
+// the changes in between with catchUp.
+func (h *hub) register(c *client, since int64) (int64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return 0, false
+	}
+	h.clients[c] = struct{}{}
+	c.catchingUp = since > 0 && since < h.rev
+	return h.rev, true
+}
+
+func (h *hub) unregister(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.clients, c)
+}
+
+// catchUp replays to c the changes after since up to upto, which the hub
+// registered c after; the hub's own feed, held meanwhile, follows. The
+// replay reads etcd's history with a watch and ends at the first change
+// past upto: every change the hub holds for c is past upto too, so the two
+// join without a gap or a repeat.
+func (h *hub) catchUp(ctx context.Context, c *client, since, upto int64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	touched := map[string]bool{}
+	var sendErr error
+	err := h.watch(ctx, since, func(cs []Change) {
+		var mine []Change
+		for _, ch := range cs {
+			if ch.Rev > upto {
+				cancel()
+				break
+			}
+			mine = append(mine, ch)
+		}
+		for _, f := range h.frames(ctx, mine, false) {
+			if !f.matches(c.topic) {
+				continue
+			}
+			touched[f.topic] = true
+			if sendErr = c.push(f.data, h.cfg.WriteTimeout); sendErr != nil {
+				cancel()
+				return
+			}
+		}
+	})
+	if sendErr != nil {
+		return sendErr
+	}
+	if errors.Is(err, ErrCompacted) {
+		return err
+	}
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	h.mu.Lock()
+	c.catchingUp = false
+	pending := c.pending
+	c.pending = nil
+	for _, data := range pending {
+		h.deliverLocked(c, data)
+	}
+	h.mu.Unlock()
+	for id := range touched {
+		if f, ok := h.summary(context.WithoutCancel(ctx), id); ok && f.matches(c.topic) {
+			c.push(f.data, h.cfg.WriteTimeout)
+		}
+	}
+	return nil
+}
+
+// summaries recomputes the counters of the activations that changed, and
+// sends them.
+func (h *hub) summaries(ctx context.Context) {
+	t := time.NewTicker(h.cfg.SummaryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		dirty := h.dirty
+		h.dirty = map[string]bool{}
+		idle := len(h.clients) == 0
+		h.mu.Unlock()
+		if idle {
+			continue
+		}
+		for id := range dirty {
+			f, ok := h.summary(ctx, id)
+			if !ok {
+				continue
+			}
+			h.mu.Lock()
+			for c := range h.clients {
+				if f.matches(c.topic) {
+					h.deliverLocked(c, f.data)
+				}
+			}
+			h.mu.Unlock()
+		}
+	}
+}
+
+// summary reads an activation and its recipients and encodes its counters.
+func (h *hub) summary(ctx context.Context, id string) (frame, bool) {
+	a, err := h.activity.Activation(ctx, id)
+	if err != nil {
+		return frame{}, false
+	}
+	rs, err := h.activity.Recipients(ctx, id)
+	if err != nil {
+		return frame{}, false
+	}
+	names := make(map[string]string, len(rs))
+	for i := range rs {
+		names[rs[i].Official.ID] = rs[i].Official.Name
+	}
+	h.mu.Lock()
+	h.acts[id] = a
+	h.names[id] = names
+	h.mu.Unlock()
+	cnt := newCounters(a, rs, h.now())
+	data, err := json.Marshal(liveMsg{Type: "summary", Activation: id, State: string(a.State), Counters: &cnt, Title: a.Title})
+	if err != nil {
+		return frame{}, false
+	}
+	return frame{data: data, topic: id, dashboard: true}, true
+}

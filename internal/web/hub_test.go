@@ -1,0 +1,152 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// noActivity knows no activation: the hub sends no counters.
+type noActivity struct{}
+
+func (noActivity) Revision(context.Context) (int64, error) { return 0, nil }
+func (noActivity) Activation(_ context.Context, id string) (*tocsin.Activation, error) {
+	return nil, tocsin.Errorf(tocsin.ENotFound, "activation %s introuvable", id)
+}
+func (noActivity) Recipients(context.Context, string) ([]tocsin.Recipient, error) { return nil, nil }
+
+func testHub(buffer int) *hub {
+	return newHub(&Config{Live: LiveConfig{Buffer: buffer}, Activity: noActivity{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func eventChange(rev int64) []Change {
+	return []Change{{Rev: rev, Activation: "a1", Event: &tocsin.Event{Seq: fmt.Sprintf("%05d", rev), Kind: tocsin.EventStatus, Detail: "SMS distribué"}}}
+}
+
+func newTestClient(topic string, buffer int) *client {
+	return &client{topic: topic, send: make(chan []byte, buffer), done: make(chan struct{})}
+}
+
+// A client that reads nothing fills its queue and is dropped; the hub
+// never waits for it, and the others get every message.
+func TestSlowClientIsDroppedWithoutBlockingOthers(t *testing.T) {
+	h := testHub(4)
+	// The fast client drains its queue as the page would; a queue as long as
+	// the burst keeps the test independent of the scheduler.
+	slow, fast, other := newTestClient("a1", 4), newTestClient("a1", 100), newTestClient("a2", 4)
+	for _, c := range []*client{slow, fast, other} {
+		if _, ok := h.register(c, 0); !ok {
+			t.Fatal("register refused")
+		}
+	}
+	var got int
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-fast.send:
+				got++
+				if got == 100 {
+					return
+				}
+			case <-time.After(2 * time.Second):
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	for rev := int64(1); rev <= 100; rev++ {
+		h.broadcast(eventChange(rev))
+		if rev%10 == 0 {
+			time.Sleep(time.Millisecond) // let the fast reader keep up
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("100 broadcasts took %s: the hub waited for a client", d)
+	}
+	wg.Wait()
+	select {
+	case <-slow.done:
+		if slow.reason != closeTooSlow {
+			t.Errorf("slow client closed for %v; want closeTooSlow", slow.reason)
+		}
+	default:
+		t.Errorf("the slow client is still connected")
+	}
+	if got != 100 {
+		t.Errorf("the fast client got %d messages; want all 100", got)
+	}
+	if len(other.send) != 0 {
+		t.Errorf("a client of another activation got %d messages; want none", len(other.send))
+	}
+	h.mu.Lock()
+	_, stillSlow := h.clients[slow]
+	_, stillFast := h.clients[fast]
+	h.mu.Unlock()
+	if stillSlow || !stillFast {
+		t.Errorf("registered: slow %v, fast %v; want only the fast one", stillSlow, stillFast)
+	}
+}
+
+// A client catching up gets the replay first, then what the hub held for
+// it, with no revision twice.
+func TestCatchUpJoinsTheLiveFeed(t *testing.T) {
+	history := make([][]Change, 0)
+	for rev := int64(1); rev <= 10; rev++ {
+		history = append(history, eventChange(rev))
+	}
+	h := testHub(64)
+	h.watch = func(ctx context.Context, after int64, fn func([]Change)) error {
+		for _, cs := range history {
+			if cs[0].Rev > after {
+				fn(cs)
+			}
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	h.rev = 6 // the hub has fed everything up to 6
+	c := newTestClient("a1", 64)
+	upto, _ := h.register(c, 3)
+	if !c.catchingUp || upto != 6 {
+		t.Fatalf("register from 3 at 6: catching up %v, upto %d", c.catchingUp, upto)
+	}
+	// While the client catches up, the hub's feed goes on: 7 and 8.
+	h.broadcast(eventChange(7))
+	h.broadcast(eventChange(8))
+	if err := h.catchUp(t.Context(), c, 3, upto); err != nil {
+		t.Fatal(err)
+	}
+	h.broadcast(eventChange(9))
+	var seqs []string
+	for len(c.send) > 0 {
+		data := <-c.send
+		seqs = append(seqs, string(data))
+	}
+	want := []int64{4, 5, 6, 7, 8, 9}
+	if len(seqs) != len(want) {
+		t.Fatalf("got %d messages, want revisions %v:\n%v", len(seqs), want, seqs)
+	}
+	for i, rev := range want {
+		if s := fmt.Sprintf(`"rev":%d,`, rev); !contains(seqs[i], s) {
+			t.Errorf("message %d: %s; want revision %d", i, seqs[i], rev)
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}

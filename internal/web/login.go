@@ -1,0 +1,188 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// Throttle counts failed logins where every replica sees them.
+type Throttle interface {
+	// LoginFailures returns the failures counted under key in its window.
+	LoginFailures(ctx context.Context, key string) (int, error)
+	// AddLoginFailure counts one more and returns the count; the window
+	// opens at the first failure.
+	AddLoginFailure(ctx context.Context, key string, window time.Duration) (int, error)
+	ResetLoginFailures(ctx context.Context, key string) error
+}
+
+// Login throttling: past these failures in the window, logins for that
+// name, or from that address, are refused, even with the right password,
+// until the window ends. The counts are kept in etcd, shared by the
+// replicas. A name's count is reset by a successful login; an address's
+// is not, so that one valid account does not clear the way for guessing
+// others.
+const (
+	maxFailuresPerUser = 5
+	maxFailuresPerIP   = 30
+	failureWindow      = 15 * time.Minute
+)
+
+// loginForm is the login page's body.
+type loginForm struct {
+	Name  string
+	Next  string
+	Error string
+	Token string // the login form's own CSRF token, before any session
+}
+
+// safeNext keeps a post-login destination only when it is a path of this
+// site: never another host.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 512 {
+		return "/"
+	}
+	return next
+}
+
+func (c *console) loginPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	if sess, err := c.loadSession(r); err == nil && sess != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("suivant")), http.StatusSeeOther)
+		return nil
+	}
+	if r.URL.Query().Has("au-revoir") {
+		p.Flash = "Vous êtes déconnecté."
+	}
+	c.showLogin(w, r, p, http.StatusOK, loginForm{Next: safeNext(r.URL.Query().Get("suivant"))})
+	return nil
+}
+
+// showLogin renders the login form with a fresh token, also set in a
+// cookie: the form is accepted only when both match (login CSRF).
+func (c *console) showLogin(w http.ResponseWriter, r *http.Request, p *pageData, status int, f loginForm) {
+	f.Token = randomToken(24)
+	c.setCookie(w, "tocsin_login", f.Token, 3600, http.SameSiteStrictMode)
+	p.Title, p.Body = "Connexion", f
+	c.render(w, r, status, "connexion", p)
+}
+
+func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	if err := parseForm(w, r, maxForm); err != nil {
+		return err
+	}
+	f := loginForm{Name: strings.TrimSpace(r.PostFormValue("identifiant")), Next: safeNext(r.PostFormValue("suivant"))}
+	ck, err := r.Cookie(c.cookieName("tocsin_login"))
+	if o := r.Header.Get("Origin"); !c.originOK(o) || err != nil ||
+		subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf"))) != 1 {
+		f.Error = "Le formulaire a expiré : saisissez de nouveau vos identifiants."
+		c.showLogin(w, r, p, http.StatusForbidden, f)
+		return nil
+	}
+	password := r.PostFormValue("motdepasse")
+	if f.Name == "" || password == "" || len(f.Name) > 64 {
+		f.Error = "Saisissez votre identifiant et votre mot de passe."
+		c.showLogin(w, r, p, http.StatusBadRequest, f)
+		return nil
+	}
+	ctx := r.Context()
+	userKey, ipKey := "user:"+strings.ToLower(f.Name), "ip:"+c.clientIP(r)
+	for _, k := range []struct {
+		key string
+		max int
+	}{{userKey, maxFailuresPerUser}, {ipKey, maxFailuresPerIP}} {
+		n, err := c.cfg.Throttle.LoginFailures(ctx, k.key)
+		if err != nil {
+			return err
+		}
+		if n >= k.max {
+			c.srv.log.Warn("login throttled", "user", f.Name, "remote", c.clientIP(r))
+			f.Error = "Trop de tentatives de connexion échouées : réessayez dans un quart d'heure, ou demandez à l'administrateur de réinitialiser votre mot de passe."
+			c.showLogin(w, r, p, http.StatusTooManyRequests, f)
+			return nil
+		}
+	}
+	u, hash, ok, err := c.verify(ctx, f.Name, password)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		for _, key := range []string{userKey, ipKey} {
+			if _, err := c.cfg.Throttle.AddLoginFailure(ctx, key, failureWindow); err != nil {
+				return err
+			}
+		}
+		c.srv.log.Warn("login failed", "user", f.Name, "remote", c.clientIP(r))
+		f.Error = "Identifiant ou mot de passe incorrect."
+		c.showLogin(w, r, p, http.StatusUnauthorized, f)
+		return nil
+	}
+	if err := c.cfg.Throttle.ResetLoginFailures(ctx, userKey); err != nil {
+		return err
+	}
+	if _, err := c.newSession(ctx, w, u, hash); err != nil {
+		return err
+	}
+	c.setCookie(w, "tocsin_login", "", -1, http.SameSiteStrictMode)
+	c.srv.log.Info("login", "user", u.Name, "role", string(u.Role))
+	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+	return nil
+}
+
+// verify checks a name and password. An unknown name costs the same time
+// as a wrong password, and says nothing more. At most a few hashes are
+// computed at once: each takes 19 MiB.
+func (c *console) verify(ctx context.Context, name, password string) (tocsin.User, string, bool, error) {
+	u, hash, err := c.cfg.Users.UserPassword(ctx, name)
+	switch tocsin.ErrorCode(err) {
+	case "":
+	case tocsin.ENotFound:
+		hash = ""
+	default:
+		return tocsin.User{}, "", false, err
+	}
+	select {
+	case c.logins <- struct{}{}:
+		defer func() { <-c.logins }()
+	case <-ctx.Done():
+		return tocsin.User{}, "", false, ctx.Err()
+	}
+	if hash == "" {
+		CheckPassword(dummyHash(), password)
+		return tocsin.User{}, "", false, nil
+	}
+	if !CheckPassword(hash, password) || !u.Role.Valid() {
+		return tocsin.User{}, "", false, nil
+	}
+	return u, hash, true, nil
+}
+
+// clientIP is the address login attempts are counted by: the peer's, or,
+// behind a trusted proxy, the last address of the configured header.
+func (c *console) clientIP(r *http.Request) string {
+	if hdr := c.cfg.ClientIPHeader; hdr != "" {
+		if v := r.Header.Get(hdr); v != "" {
+			parts := strings.Split(v, ",")
+			return strings.TrimSpace(parts[len(parts)-1])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (c *console) logout(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	if err := c.cfg.Sessions.DeleteSession(r.Context(), p.User.id); err != nil {
+		return err
+	}
+	c.setCookie(w, "tocsin_session", "", -1, http.SameSiteLaxMode)
+	c.srv.log.Info("logout", "user", p.User.User)
+	http.Redirect(w, r, "/connexion?au-revoir", http.StatusSeeOther)
+	return nil
+}
