@@ -43,6 +43,7 @@ type Service struct {
 	render    Renderer
 	rates     tocsin.Rates
 	fold      bool
+	cipDelay  time.Duration
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -59,8 +60,11 @@ type Config struct {
 	// equivalents in every message, so that punctuation alone does not
 	// make an SMS twice as expensive. Letters are never changed.
 	FoldTypography bool
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// CIPDelay is the public information cell's announced delay; 0 means
+	// one hour.
+	CIPDelay time.Duration
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // New returns a service.
@@ -71,7 +75,10 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: cfg.Store, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
+	if cfg.CIPDelay <= 0 {
+		cfg.CIPDelay = tocsin.DefaultCIPDelay
+	}
+	return &Service{cipDelay: cfg.CIPDelay, store: cfg.Store, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation")}
 }
 
@@ -332,6 +339,40 @@ func (s *Service) Close(ctx context.Context, by tocsin.User, id string) (*tocsin
 		return nil, err
 	}
 	s.log.Info("activation closed", "activation", id, "by", by.Name)
+	return a, nil
+}
+
+// ActivateCIP records that the public information cell was activated for
+// an open activation, now, against the announced delay. It can be recorded
+// once.
+func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note string) (*tocsin.Activation, error) {
+	if !by.Role.CanActivate() {
+		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas d'activer la CIP", by.Role)
+	}
+	note = strings.TrimSpace(note)
+	if len([]rune(note)) > maxNote {
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "note", "%d caractères au plus", maxNote)
+	}
+	a, err := s.store.UpdateActivation(ctx, id, func(a *tocsin.Activation) ([]tocsin.Event, error) {
+		switch {
+		case a.CIP != nil:
+			return nil, tocsin.Errorf(tocsin.EConflict, "la CIP est déjà activée depuis le %s", tocsin.ParisTime(a.CIP.ActivatedAt))
+		case a.State != tocsin.Open:
+			return nil, tocsin.Errorf(tocsin.EConflict, "l'activation %s est close", id)
+		}
+		now := s.now().UTC()
+		a.CIP = a.NewCIP(now, by.Name, s.cipDelay, note)
+		verdict := "dans le délai annoncé"
+		if !a.CIP.WithinDelay {
+			verdict = "hors du délai annoncé"
+		}
+		return []tocsin.Event{{At: now, Kind: tocsin.EventCIP, Detail: fmt.Sprintf("CIP activée par %s, %s après l'activation : %s (%s)",
+			by.Name, tocsin.Clock(now.Sub(a.ActivatedAt)), verdict, tocsin.Clock(s.cipDelay))}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("cip activated", "activation", id, "by", by.Name, "within", a.CIP.WithinDelay)
 	return a, nil
 }
 

@@ -270,3 +270,30 @@ func TestAcknowledgementDuringTheCallStopsEverything(t *testing.T) {
 		t.Errorf("%d SMS; want 1", n)
 	}
 }
+
+func TestCIPActivatedWithinAndPastItsAnnouncedDelay(t *testing.T) {
+	m := fictionMobile(1)
+	e := startEscalation(t, []tocsin.Official{mayorOf("dieppe", mobile(m))}, map[string]twiliosim.Persona{m: {Behaviour: twiliosim.Silent}})
+	e.until("T+50m", 51*time.Minute, func() bool { return e.clock.Now().Sub(night) >= 50*time.Minute })
+	var v view
+	if st := api(t, e.app, "POST", "/api/v1/activations/"+e.id+"/cip", nil, &v); st != http.StatusOK {
+		t.Fatalf("cip: status %d", st)
+	}
+	cip := v.CIP
+	if cip == nil || cip.DelaySeconds != 50*60 || cip.AnnouncedSeconds != 3600 || !cip.WithinDelay || cip.By != "admin" {
+		t.Fatalf("cip %+v; want activated 50 min after, within the hour", cip)
+	}
+	if st := api(t, e.app, "POST", "/api/v1/activations/"+e.id+"/cip", map[string]string{"note": "again"}, nil); st != http.StatusConflict {
+		t.Errorf("second CIP activation: status %d, want 409", st)
+	}
+	// Another activation whose CIP comes after 61 minutes misses the delay.
+	var late view
+	api(t, e.app, "POST", "/api/v1/activations", map[string]any{"playbook": "test-echelle", "exercise": true}, &late)
+	e.clock.Advance(61 * time.Minute)
+	if st := api(t, e.app, "POST", "/api/v1/activations/"+late.ID+"/cip", map[string]string{"note": "standard saturé"}, &late); st != http.StatusOK {
+		t.Fatalf("late cip: status %d", st)
+	}
+	if late.CIP.WithinDelay || late.CIP.DelaySeconds != 61*60 || late.CIP.Note != "standard saturé" {
+		t.Errorf("late cip %+v; want 61 min, past the announced delay", late.CIP)
+	}
+}

@@ -33,6 +33,34 @@ type Activation struct {
 	Targeted    int             `json:"targeted"`
 	ClosedAt    *time.Time      `json:"closed_at,omitempty"`
 	ClosedBy    string          `json:"closed_by,omitempty"`
+	// CIP is set once the public information cell was activated.
+	CIP *CIP `json:"cip,omitempty"`
+}
+
+// CIP records the activation of the cellule d'information du public, the
+// public information line, against its announced delay.
+type CIP struct {
+	ActivatedAt time.Time `json:"activated_at"`
+	By          string    `json:"by"`
+	// AnnouncedSeconds is the delay announced for the CIP (one hour by
+	// default), kept with the record: a later change of the setting does
+	// not change past figures.
+	AnnouncedSeconds float64 `json:"announced_seconds"`
+	// DelaySeconds is ActivatedAt - the activation's ActivatedAt.
+	DelaySeconds float64 `json:"delay_seconds"`
+	// WithinDelay reports whether DelaySeconds <= AnnouncedSeconds.
+	WithinDelay bool   `json:"within_delay"`
+	Note        string `json:"note,omitempty"`
+}
+
+// DefaultCIPDelay is the CIP's announced delay.
+const DefaultCIPDelay = time.Hour
+
+// NewCIP records a CIP activated at `at` by `by` for a, against announced.
+func (a *Activation) NewCIP(at time.Time, by string, announced time.Duration, note string) *CIP {
+	d := at.Sub(a.ActivatedAt)
+	return &CIP{ActivatedAt: at, By: by, AnnouncedSeconds: announced.Seconds(), DelaySeconds: d.Seconds(),
+		WithinDelay: d <= announced, Note: note}
 }
 
 // RecipientStatus is where an official stands in an activation.
@@ -351,4 +379,5 @@ const (
 	EventReply     = "reply"     // an SMS reply that is not an acknowledgement
 	EventRecovered = "recovered" // an unknown outcome settled with the provider
 	EventClosed    = "closed"
+	EventCIP       = "cip" // the public information cell was activated
 )

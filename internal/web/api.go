@@ -69,6 +69,28 @@ func (s *Server) closeActivation(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// activateCIP records the public information cell's activation; the body,
+// {"note": "..."}, may be empty.
+func (s *Server) activateCIP(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Note string `json:"note"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	if _, err := s.cfg.Activations.ActivateCIP(r.Context(), userFrom(r.Context()), r.PathValue("id"), req.Note); err != nil {
+		return err
+	}
+	v, err := s.cfg.Activations.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
 func (s *Server) confirmRecipient(w http.ResponseWriter, r *http.Request) error {
 	var req activation.ConfirmRequest
 	if err := decode(w, r, &req); err != nil {

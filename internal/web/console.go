@@ -91,6 +91,7 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /activations/{id}", c.page(anyRole, c.activationPage))
 	s.mux.HandleFunc("POST /activations/{id}/confirmer/{official}", c.page(canActivate, c.confirm))
 	s.mux.HandleFunc("POST /activations/{id}/clore", c.page(canActivate, c.close))
+	s.mux.HandleFunc("POST /activations/{id}/cip", c.page(canActivate, c.activateCIP))
 	s.mux.HandleFunc("GET /annuaire", c.page(anyRole, c.directory))
 	s.mux.HandleFunc("POST /annuaire/import", c.page(adminOnly, c.importDirectory))
 	s.mux.HandleFunc("GET /scenarios", c.page(anyRole, c.playbooks))

@@ -329,6 +329,15 @@ func (c *console) close(w http.ResponseWriter, r *http.Request, p *pageData) err
 	return nil
 }
 
+func (c *console) activateCIP(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id := r.PathValue("id")
+	if _, err := c.cfg.Activations.ActivateCIP(r.Context(), userFrom(r.Context()), id, r.PostFormValue("note")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/activations/"+url.PathEscape(id), http.StatusSeeOther)
+	return nil
+}
+
 func rungChannel(ch tocsin.Channel) string {
 	switch ch {
 	case tocsin.SMS:

@@ -29,6 +29,9 @@ var templateFuncs = template.FuncMap{
 		}
 		return tocsin.ParisTime(*t)
 	},
+	"parisTime": tocsin.ParisTime,
+	// seconds writes a duration given in seconds the French way: "1 h 05".
+	"seconds": func(s float64) string { return tocsin.Clock(time.Duration(s * float64(time.Second))) },
 	"back": func(r *http.Request) string {
 		if r == nil {
 			return "/"

@@ -23,6 +23,7 @@ type Activations interface {
 	Get(ctx context.Context, id string) (*activation.View, error)
 	List(ctx context.Context) ([]activation.View, error)
 	Close(ctx context.Context, by tocsin.User, id string) (*tocsin.Activation, error)
+	ActivateCIP(ctx context.Context, by tocsin.User, id, note string) (*tocsin.Activation, error)
 	Confirm(ctx context.Context, by tocsin.User, activationID, official string, req activation.ConfirmRequest) (*tocsin.Recipient, error)
 	RecordStatus(ctx context.Context, ref activation.AttemptRef, sid string, status tocsin.AttemptStatus, errorCode int) error
 	Script(ctx context.Context, ref activation.AttemptRef, callSID string) (*activation.CallScript, error)
@@ -103,6 +104,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/activations/preview", s.api(canActivate, s.previewActivation))
 	s.mux.HandleFunc("GET /api/v1/activations/{id}", s.api(anyRole, s.getActivation))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/close", s.api(canActivate, s.closeActivation))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/cip", s.api(canActivate, s.activateCIP))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/confirm", s.api(canActivate, s.confirmRecipient))
 	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
 	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
