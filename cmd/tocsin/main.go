@@ -183,6 +183,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Int(&cfg.MaxCalls, "max-calls", 5, "calls in progress at once (the account's limit)")
 	f.Bool(&cfg.FoldTypography, "sms-fold-typography", true, "replace typographic punctuation (’ « » …) by GSM-7 equivalents in SMS, never letters")
 	f.Int(&cfg.Workers, "workers", 32, "sends in flight at once")
+	f.Duration(&cfg.CIPDelay, "cip-delay", time.Hour, "announced delay to activate the public information cell (CIP)")
 	f.String(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted proxy sets to the client's address (e.g. X-Real-IP), for login throttling; empty: the peer's address")
 	f.Duration(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "how long a console session lasts")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")

@@ -78,6 +78,9 @@ type Config struct {
 	// (429, 5xx), doubled at each try; 0 means 2 s.
 	RetryBase time.Duration
 
+	// CIPDelay is the public information cell's announced delay; 0 means 1 h.
+	CIPDelay time.Duration
+
 	// SessionTTL is how long a console session lasts; default 12 h.
 	SessionTTL time.Duration
 	// ClientIPHeader names the header a trusted proxy sets to the client's
@@ -248,6 +251,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Render:         render,
 		Rates:          a.rates(),
 		FoldTypography: cfg.FoldTypography,
+		CIPDelay:       cfg.CIPDelay,
 		Now:            cfg.Clock.Now,
 		Logger:         a.log,
 	})
