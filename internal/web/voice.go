@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/prefecture76/tocsin/internal/activation"
 	"github.com/prefecture76/tocsin/internal/tocsin"
@@ -110,25 +109,7 @@ func (s *Server) voiceGather(w http.ResponseWriter, r *http.Request, form url.Va
 
 // voiceStatus applies a call status callback.
 func (s *Server) voiceStatus(w http.ResponseWriter, r *http.Request, form url.Values) error {
-	ref, err := attemptRef(r)
-	if err != nil {
-		return err
-	}
-	sid := form.Get("CallSid")
-	status := tocsin.AttemptStatus(form.Get("CallStatus"))
-	if sid == "" || status == "" {
-		return tocsin.Errorf(tocsin.EInvalid, "CallSid et CallStatus requis")
-	}
-	if !tocsin.AttemptCreated.Advances(status) {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	code, _ := strconv.Atoi(form.Get("ErrorCode"))
-	if err := s.cfg.Activations.RecordStatus(r.Context(), ref, sid, status, code); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.recordStatus(w, r, form.Get("CallSid"), form.Get("CallStatus"), form.Get("ErrorCode"))
 }
 
 func writeTwiML(w http.ResponseWriter, doc string) {

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/prefecture76/tocsin/internal/activation"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -47,25 +46,28 @@ func (s *Server) webhook(h func(w http.ResponseWriter, r *http.Request, form url
 	}
 }
 
-// smsStatus applies a message status callback. The attempt is named by the
-// callback URL that dispatch gave when sending.
+// smsStatus applies a message status callback.
 func (s *Server) smsStatus(w http.ResponseWriter, r *http.Request, form url.Values) error {
-	q := r.URL.Query()
-	ref := activation.AttemptRef{Activation: q.Get("a"), Official: q.Get("o"), Attempt: q.Get("t")}
-	if ref.Activation == "" || ref.Official == "" || ref.Attempt == "" {
-		return tocsin.Errorf(tocsin.EInvalid, "URL de rappel sans référence de tentative")
+	return s.recordStatus(w, r, form.Get("MessageSid"), form.Get("MessageStatus"), form.Get("ErrorCode"))
+}
+
+// recordStatus applies a message or call status callback to the attempt
+// its URL names (dispatch gave that URL when sending).
+func (s *Server) recordStatus(w http.ResponseWriter, r *http.Request, sid, statusText, errorCode string) error {
+	ref, err := attemptRef(r)
+	if err != nil {
+		return err
 	}
-	sid := form.Get("MessageSid")
-	status := tocsin.AttemptStatus(form.Get("MessageStatus"))
+	status := tocsin.AttemptStatus(statusText)
 	if sid == "" || status == "" {
-		return tocsin.Errorf(tocsin.EInvalid, "MessageSid et MessageStatus requis")
+		return tocsin.Errorf(tocsin.EInvalid, "identifiant et statut requis")
 	}
 	if !tocsin.AttemptCreated.Advances(status) {
-		// accepted, scheduled, read, canceled…: nothing Tocsin tracks.
+		// accepted, scheduled, read…: nothing Tocsin tracks.
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	code, _ := strconv.Atoi(form.Get("ErrorCode"))
+	code, _ := strconv.Atoi(errorCode)
 	if err := s.cfg.Activations.RecordStatus(r.Context(), ref, sid, status, code); err != nil {
 		return err
 	}
