@@ -28,7 +28,11 @@ const usage = `usage:
   tocsin [serve] [flags]   run a replica (tocsin serve -h lists the flags)
   tocsin health [--url U]  exit 0 when the replica at U is ready (for health checks)
   tocsin users add NAME --role ROLE | users passwd NAME
-                           create a console user, reset a password (tocsin users -h)`
+                           create a console user, reset a password (tocsin users -h)
+  tocsin indicators [--from 2026-01] [--to 2026-03] [--format table|csv|json|html]
+                           the module 7 indicators, month by month
+  tocsin audit verify | audit export [--format csv|json]
+                           check the audit trail's hash chain, or export it`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -53,6 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return health(ctx, args, getenv, stdout, stderr)
 	case "users":
 		return users(ctx, args, getenv, os.Stdin, stdout, stderr)
+	case "indicators":
+		return indicators(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -46,7 +46,12 @@ type Service struct {
 	cipDelay  time.Duration
 	now       func() time.Time
 	log       *slog.Logger
+	audit     AuditFunc
 }
+
+// AuditFunc records an entry in the audit trail; it reports no error,
+// since the action it records already happened.
+type AuditFunc func(ctx context.Context, actor, action, activation, detail string)
 
 // Config configures a Service.
 type Config struct {
@@ -65,6 +70,8 @@ type Config struct {
 	CIPDelay time.Duration
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Audit records every state change; nil records nothing.
+	Audit AuditFunc
 }
 
 // New returns a service.
@@ -78,8 +85,11 @@ func New(cfg Config) *Service {
 	if cfg.CIPDelay <= 0 {
 		cfg.CIPDelay = tocsin.DefaultCIPDelay
 	}
+	if cfg.Audit == nil {
+		cfg.Audit = func(context.Context, string, string, string, string) {}
+	}
 	return &Service{cipDelay: cfg.CIPDelay, store: cfg.Store, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
-		log: cfg.Logger.With("component", "activation")}
+		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit}
 }
 
 // Request asks for a new activation.
@@ -241,6 +251,7 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*toc
 		return nil, err
 	}
 	s.log.Info("activation created", "activation", a.ID, "playbook", a.Playbook, "exercise", a.Exercise, "targeted", a.Targeted, "by", by.Name)
+	s.audit(ctx, by.Name, tocsin.AuditActivationCreated, a.ID, first.Detail)
 	return a, nil
 }
 
@@ -339,6 +350,7 @@ func (s *Service) Close(ctx context.Context, by tocsin.User, id string) (*tocsin
 		return nil, err
 	}
 	s.log.Info("activation closed", "activation", id, "by", by.Name)
+	s.audit(ctx, by.Name, tocsin.AuditActivationClosed, id, "activation close")
 	return a, nil
 }
 
@@ -373,6 +385,8 @@ func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note stri
 		return nil, err
 	}
 	s.log.Info("cip activated", "activation", id, "by", by.Name, "within", a.CIP.WithinDelay)
+	s.audit(ctx, by.Name, tocsin.AuditCIP, id, fmt.Sprintf("CIP activée %s après l'activation, délai annoncé %s, dans le délai : %t",
+		tocsin.Clock(time.Duration(a.CIP.DelaySeconds*float64(time.Second))), tocsin.Clock(s.cipDelay), a.CIP.WithinDelay))
 	return a, nil
 }
 
@@ -423,6 +437,8 @@ func (s *Service) Confirm(ctx context.Context, by tocsin.User, activationID, off
 		return nil, err
 	}
 	s.log.Info("official informed", "activation", activationID, "official", official, "how", "manual", "by", by.Name)
+	s.audit(ctx, by.Name, tocsin.AuditConfirmed, activationID, fmt.Sprintf("%s (%s) confirmé·e à la main : joint·e par %s (%s)",
+		r.Official.Name, official, r.Confirmation.Reached, r.Confirmation.How))
 	return r, nil
 }
 
@@ -554,6 +570,9 @@ func (s *Service) KeyPress(ctx context.Context, ref AttemptRef, callSID, digits 
 		return false, err
 	}
 	s.log.Info("official informed", "activation", ref.Activation, "official", ref.Official, "how", "voice")
+	if err == nil {
+		s.audit(ctx, "twilio", tocsin.AuditInformed, ref.Activation, ref.Official+" informé·e : touche 1 pendant l'appel")
+	}
 	return true, nil
 }
 
@@ -625,6 +644,7 @@ func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, e
 	}
 	if outcome == ReplyInformed {
 		s.log.Info("officials informed", "activation", acts[pick].ID, "officials", len(officials[pick]), "how", "sms")
+		s.audit(ctx, "twilio", tocsin.AuditInformed, acts[pick].ID, fmt.Sprintf("réponse SMS d'accusé de réception pour %v", officials[pick]))
 	}
 	return outcome, nil
 }

@@ -26,9 +26,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/prefecture76/tocsin/internal/activation"
+	"github.com/prefecture76/tocsin/internal/audit"
 	"github.com/prefecture76/tocsin/internal/directory"
 	"github.com/prefecture76/tocsin/internal/dispatch"
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/playbook"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twilio"
@@ -107,6 +109,7 @@ type App struct {
 	sim        *twiliosim.Server
 	provider   *twilio.Provider
 	service    *activation.Service
+	audit      *audit.Log
 	dispatcher *dispatch.Dispatcher
 	playbooks  []tocsin.Playbook
 	listener   net.Listener
@@ -245,6 +248,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	a.audit = audit.New(a.store, cfg.Clock.Now, a.log)
 	a.service = activation.New(activation.Config{
 		Store:          a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
@@ -254,6 +258,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		CIPDelay:       cfg.CIPDelay,
 		Now:            cfg.Clock.Now,
 		Logger:         a.log,
+		Audit:          a.audit.Record,
 	})
 	a.dispatcher = dispatch.New(dispatch.Config{
 		SMS:       a.provider,
@@ -286,6 +291,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ClientIPHeader: cfg.ClientIPHeader,
 		SessionTTL:     cfg.SessionTTL,
 		Now:            cfg.Clock.Now,
+		Indicators:     a.indicators,
+		Audit:          a.audit,
 	})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	a.wg.Add(1)
@@ -541,6 +548,14 @@ func (a *App) URL() string { return a.publicURL }
 
 // Simulator returns the in-process simulator, nil with real Twilio.
 func (a *App) Simulator() *twiliosim.Server { return a.sim }
+
+// indicators computes the module 7 indicators from the store.
+func (a *App) indicators(ctx context.Context, months []indicator.Month) (indicator.Report, error) {
+	return indicator.Load(ctx, a.store, months, nil, a.cfg.Clock.Now())
+}
+
+// Audit returns the audit trail.
+func (a *App) Audit() *audit.Log { return a.audit }
 
 // Store returns the store.
 func (a *App) Store() *etcd.Store { return a.store }

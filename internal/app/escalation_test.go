@@ -80,8 +80,20 @@ func (e *escalation) until(what string, limit time.Duration, cond func() bool) t
 			e.t.Fatalf("%s: not by T+%s", what, limit)
 		}
 		e.clock.Advance(2 * time.Second)
-		time.Sleep(3 * time.Millisecond) // let webhooks and sends under way land
+		e.settle()
 	}
+}
+
+// settle gives the app and the simulator real time to act on the clock's
+// last step: until dispatch is idle (up to a second), then a moment more
+// for webhooks under way to land.
+func (e *escalation) settle() {
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if e.app.Dispatcher().Idle() {
+			break
+		}
+	}
+	time.Sleep(3 * time.Millisecond)
 }
 
 // informed waits until official is informed and returns how.

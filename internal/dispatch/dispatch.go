@@ -81,6 +81,7 @@ type Dispatcher struct {
 	log      *slog.Logger
 	channels map[tocsin.Channel]*channel
 	handed   atomic.Int64
+	current  atomic.Pointer[queue] // the running term's queue, nil between terms
 }
 
 // New returns a dispatcher.
@@ -122,6 +123,13 @@ func New(cfg Config) *Dispatcher {
 	return d
 }
 
+// Idle reports whether the dispatcher has nothing queued and nothing under
+// way: what tests on a manual clock wait for before moving time on.
+func (d *Dispatcher) Idle() bool {
+	q := d.current.Load()
+	return q == nil || q.idle()
+}
+
 // Handed returns how many attempts the provider accepted since start.
 func (d *Dispatcher) Handed() int64 { return d.handed.Load() }
 
@@ -143,6 +151,8 @@ func (d *Dispatcher) Run(ctx context.Context, st Store) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r := &run{d: d, st: st, q: newQueue(), ctx: ctx, cancel: cancel, timers: map[item]func() bool{}}
+	d.current.Store(r.q)
+	defer d.current.Store(nil)
 	for _, c := range d.channels {
 		c.reset()
 	}

@@ -81,6 +81,13 @@ func (q *queue) done(it item) {
 	}
 }
 
+// idle reports whether nothing waits and no worker holds an item.
+func (q *queue) idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.first) == 0 && len(q.later) == 0 && len(q.busy) == 0
+}
+
 func (q *queue) stop() {
 	q.mu.Lock()
 	q.stopped = true

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -68,8 +69,12 @@ func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs [
 	return nil
 }
 
+// deleteActivationData removes what a failed create wrote. It gives up
+// after a few seconds (quorum lost): what stays is unreachable, since the
+// activation record was never written.
 func (s *Store) deleteActivationData(id string) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	for _, p := range []string{"rcpt", "num", "evt"} {
 		s.cli.Delete(ctx, s.key(p, id)+"/", clientv3.WithPrefix())
 	}

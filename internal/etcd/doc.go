@@ -14,6 +14,8 @@
 //	sess/<sha256>                a console session, under the hash of its id, on a lease
 //	throttle/<sha256>            failed logins of a name or an address, on a lease
 //	leader/                      the election
+//	audit/head, audit/e/<seq>    the audit trail's head and its hash-chained entries
+//	exercise/since, exercise/run/<due, UTC>  the exercise schedule's runs
 //
 // Invariants:
 //   - An activation exists once act/<id> exists. Its recipients, number

@@ -112,3 +112,7 @@ func (m *Embedded) PeerURL() string {
 func (m *Embedded) Close() {
 	m.closeOnce.Do(m.etcd.Close)
 }
+
+// Err reports the member's fatal errors: once it sends, the member no
+// longer serves.
+func (m *Embedded) Err() <-chan error { return m.etcd.Err() }

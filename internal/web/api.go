@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/prefecture76/tocsin/internal/activation"
@@ -129,6 +130,7 @@ func (s *Server) importOfficials(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("directory imported", "officials", len(officials), "by", userFrom(r.Context()).Name)
+	s.audit(r.Context(), userFrom(r.Context()).Name, tocsin.AuditImport, "", fmt.Sprintf("annuaire importé par l'API : %d élus", len(officials)))
 	writeJSON(w, http.StatusOK, map[string]any{"imported": len(officials)})
 	return nil
 }

@@ -99,6 +99,7 @@ func (c *console) importDirectory(w http.ResponseWriter, r *http.Request, p *pag
 		return err
 	}
 	c.srv.log.Info("directory imported", "officials", len(officials), "by", p.User.User)
+	c.srv.audit(r.Context(), p.User.User, tocsin.AuditImport, "", fmt.Sprintf("annuaire importé depuis la console : %d élus", len(officials)))
 	http.Redirect(w, r, fmt.Sprintf("/annuaire?importe=%d", len(officials)), http.StatusSeeOther)
 	return nil
 }

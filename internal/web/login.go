@@ -117,6 +117,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 			}
 		}
 		c.srv.log.Warn("login failed", "user", f.Name, "remote", c.clientIP(r))
+		c.srv.audit(ctx, f.Name, tocsin.AuditLoginFailed, "", "échec de connexion à la console depuis "+c.clientIP(r))
 		f.Error = "Identifiant ou mot de passe incorrect."
 		c.showLogin(w, r, p, http.StatusUnauthorized, f)
 		return nil
@@ -129,6 +130,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 	}
 	c.setCookie(w, "tocsin_login", "", -1, http.SameSiteStrictMode)
 	c.srv.log.Info("login", "user", u.Name, "role", string(u.Role))
+	c.srv.audit(r.Context(), u.Name, tocsin.AuditLogin, "", "connexion à la console ("+string(u.Role)+")")
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
 	return nil
 }

@@ -72,6 +72,11 @@ type Config struct {
 	ClientIPHeader string
 	SessionTTL     time.Duration // default DefaultSessionTTL
 	Now            func() time.Time
+
+	// Indicators computes the module 7 indicators; nil hides them.
+	Indicators IndicatorsFunc
+	// Audit is the audit trail; nil records nothing.
+	Audit AuditLog
 }
 
 // Server is Tocsin's HTTP handler.
@@ -110,6 +115,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
 	s.mux.HandleFunc("GET /api/v1/playbooks", s.api(anyRole, s.listPlaybooks))
 	s.mux.HandleFunc("GET /api/v1/me", s.api(anyRole, s.me))
+	s.mux.HandleFunc("GET /api/v1/indicators", s.api(anyRole, s.indicators))
+	s.mux.HandleFunc("GET /api/v1/audit", s.api(anyRole, s.listAudit))
+	s.mux.HandleFunc("GET /api/v1/audit/verify", s.api(anyRole, s.verifyAudit))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, tocsin.Errorf(tocsin.ENotFound, "pas de route %s %s", r.Method, r.URL.Path))
 	})
@@ -176,6 +184,11 @@ func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.R
 			s.writeError(w, r, tocsin.Errorf(tocsin.EUnauthorized, "authentification requise (Authorization: Bearer <jeton>)"))
 			return
 		}
+		// etcd retries while it has no quorum: bound the wait, so that the
+		// caller gets a 503 saying so instead of a request that hangs.
+		ctx, cancel := context.WithTimeout(r.Context(), apiTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		u, err := s.cfg.Store.UserByToken(r.Context(), strings.TrimSpace(token))
 		if err != nil {
 			s.writeError(w, r, err)
@@ -190,6 +203,10 @@ func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.R
 		}
 	}
 }
+
+// apiTimeout bounds an API request, etcd included. A directory import of a
+// few thousand officials takes well under a second.
+const apiTimeout = 10 * time.Second
 
 // maxJSON bounds a JSON request body.
 const maxJSON = 64 << 10

@@ -1,0 +1,105 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// canonical is the hashed form of an entry: fixed field order, UTC time
+// to the nanosecond, no Hash.
+type canonical struct {
+	Seq        uint64 `json:"seq"`
+	At         string `json:"at"`
+	Actor      string `json:"actor"`
+	Action     string `json:"action"`
+	Activation string `json:"activation"`
+	Detail     string `json:"detail"`
+	Prev       string `json:"prev"`
+}
+
+// Hash returns the SHA-256, in hex, of e's canonical form.
+func Hash(e *tocsin.AuditEntry) string {
+	b, _ := json.Marshal(canonical{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339Nano), Actor: e.Actor,
+		Action: e.Action, Activation: e.Activation, Detail: e.Detail, Prev: e.Prev})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Seal numbers e after head, chains it to it and sets its hash.
+func Seal(e tocsin.AuditEntry, head tocsin.AuditHead) tocsin.AuditEntry {
+	e.Seq = head.Seq + 1
+	e.Prev = head.Hash
+	e.At = e.At.UTC()
+	e.Hash = Hash(&e)
+	return e
+}
+
+// Break names the first entry that does not match.
+type Break struct {
+	Seq    uint64 `json:"seq"`    // the entry's number where the chain breaks
+	Reason string `json:"reason"` // in French
+}
+
+// Error returns the reason.
+func (b *Break) Error() string { return b.Reason }
+
+// Result is the outcome of a verification.
+type Result struct {
+	OK      bool   `json:"ok"`
+	Entries int    `json:"entries"`
+	Head    string `json:"head,omitempty"` // the last entry's hash
+	Break   *Break `json:"break,omitempty"`
+}
+
+// Verify recomputes the chain over entries, in the order storage holds
+// them, and checks the last one against head. It names the first entry
+// that does not match.
+func Verify(entries []tocsin.AuditEntry, head tocsin.AuditHead) Result {
+	res := Result{Entries: len(entries)}
+	prev := ""
+	for i := range entries {
+		e := &entries[i]
+		want := uint64(i + 1)
+		switch {
+		case e.Seq > want && found(entries[i+1:], want):
+			return broken(res, want, fmt.Sprintf("entrée n° %d hors de sa place : la n° %d est attendue ici (ordre modifié ?)", e.Seq, want))
+		case e.Seq > want:
+			return broken(res, want, fmt.Sprintf("l'entrée n° %d manque (supprimée ?) : la suivante est la n° %d", want, e.Seq))
+		case e.Seq < want:
+			return broken(res, want, fmt.Sprintf("entrée n° %d hors de sa place : la n° %d est attendue ici (ordre modifié ?)", e.Seq, want))
+		case Hash(e) != e.Hash:
+			return broken(res, want, fmt.Sprintf("l'entrée n° %d a été modifiée : son empreinte ne correspond plus à son contenu", want))
+		case e.Prev != prev:
+			return broken(res, want, fmt.Sprintf("l'entrée n° %d ne suit pas l'entrée n° %d : l'empreinte précédente ne correspond pas (modifiée, supprimée ou déplacée)", want, want-1))
+		}
+		prev = e.Hash
+	}
+	last := uint64(len(entries))
+	switch {
+	case head.Seq > last:
+		return broken(res, last+1, fmt.Sprintf("l'entrée n° %d manque : le journal en compte %d (supprimée ?)", last+1, head.Seq))
+	case head.Seq < last || head.Hash != prev:
+		return broken(res, last, fmt.Sprintf("l'entrée n° %d ne correspond pas à la dernière entrée enregistrée", last))
+	}
+	res.OK, res.Head = true, prev
+	return res
+}
+
+func broken(r Result, seq uint64, reason string) Result {
+	r.Break = &Break{Seq: seq, Reason: reason}
+	return r
+}
+
+func found(entries []tocsin.AuditEntry, seq uint64) bool {
+	for i := range entries {
+		if entries[i].Seq == seq {
+			return true
+		}
+	}
+	return false
+}

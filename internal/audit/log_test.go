@@ -1,0 +1,156 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/prefecture76/tocsin/internal/audit"
+	"github.com/prefecture76/tocsin/internal/etcd"
+)
+
+// trail appends n entries and returns the log and the raw etcd client.
+func trail(t *testing.T, n int) (*audit.Log, *clientv3.Client) {
+	t.Helper()
+	st := etcd.MustStore(t)
+	l := audit.New(st, nil, nil)
+	for i := range n {
+		if _, err := l.Append(context.Background(), "agent", "test", "", fmt.Sprintf("entrée %d", i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l, st.Client()
+}
+
+func key(seq int) string { return fmt.Sprintf("/test/audit/e/%020d", seq) }
+
+func get(t *testing.T, cli *clientv3.Client, k string) string {
+	t.Helper()
+	resp, err := cli.Get(context.Background(), k)
+	if err != nil || len(resp.Kvs) == 0 {
+		t.Fatalf("get %s: %v", k, err)
+	}
+	return string(resp.Kvs[0].Value)
+}
+
+func put(t *testing.T, cli *clientv3.Client, k, v string) {
+	t.Helper()
+	if _, err := cli.Put(context.Background(), k, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustBreakAt(t *testing.T, l *audit.Log, seq uint64, words string) {
+	t.Helper()
+	res, err := l.Verify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK || res.Break == nil {
+		t.Fatalf("verify passed a tampered trail: %+v", res)
+	}
+	if res.Break.Seq != seq || !strings.Contains(res.Break.Reason, words) {
+		t.Errorf("break at n° %d (%q), want n° %d mentioning %q", res.Break.Seq, res.Break.Reason, seq, words)
+	}
+}
+
+func TestIntactTrailVerifies(t *testing.T) {
+	l, _ := trail(t, 5)
+	res, err := l.Verify(context.Background())
+	if err != nil || !res.OK || res.Entries != 5 || res.Head == "" {
+		t.Fatalf("got %+v, %v; want 5 entries verified", res, err)
+	}
+}
+
+func TestEditedEntryIsNamed(t *testing.T) {
+	l, cli := trail(t, 5)
+	put(t, cli, key(3), strings.Replace(get(t, cli, key(3)), "entrée 3", "entrée trois", 1))
+	mustBreakAt(t, l, 3, "modifiée")
+}
+
+func TestDeletedEntryIsNamed(t *testing.T) {
+	l, cli := trail(t, 5)
+	cli.Delete(context.Background(), key(2))
+	mustBreakAt(t, l, 2, "manque")
+}
+
+func TestDeletedLastEntryIsNamed(t *testing.T) {
+	l, cli := trail(t, 5)
+	cli.Delete(context.Background(), key(5))
+	mustBreakAt(t, l, 5, "manque")
+}
+
+func TestReorderedEntriesAreNamed(t *testing.T) {
+	l, cli := trail(t, 5)
+	two, four := get(t, cli, key(2)), get(t, cli, key(4))
+	put(t, cli, key(2), four)
+	put(t, cli, key(4), two)
+	mustBreakAt(t, l, 2, "hors de sa place")
+}
+
+func TestRechainedEditIsNamedWhereTheChainBreaks(t *testing.T) {
+	// An entry edited with its own hash recomputed still breaks the next
+	// entry's link.
+	l, cli := trail(t, 4)
+	st := etcd.NewStore(cli, "/test/", nil)
+	entries, _, err := st.AuditEntries(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := entries[1]
+	e.Detail = "autre chose"
+	e.Hash = audit.Hash(&e)
+	put(t, cli, key(2), fmt.Sprintf(`{"seq":2,"at":%q,"actor":%q,"action":%q,"detail":%q,"prev":%q,"hash":%q}`,
+		e.At.Format("2006-01-02T15:04:05.999999999Z07:00"), e.Actor, e.Action, e.Detail, e.Prev, e.Hash))
+	mustBreakAt(t, l, 3, "ne suit pas")
+}
+
+func TestReplicasAppendingAtOnceKeepOneChain(t *testing.T) {
+	m := etcd.MustStartEmbedded(t)
+	const replicas, each = 3, 15
+	var wg sync.WaitGroup
+	var logs []*audit.Log
+	for range replicas {
+		cli, err := etcd.Connect(etcd.ClientConfig{Endpoints: m.Endpoints()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cli.Close() })
+		logs = append(logs, audit.New(etcd.NewStore(cli, "/x/", nil), nil, nil))
+	}
+	errs := make(chan error, replicas*each)
+	for r, l := range logs {
+		for i := range each {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := l.Append(context.Background(), fmt.Sprintf("replica-%d", r), "test", "", fmt.Sprint(i))
+				errs <- err
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := logs[0].Verify(context.Background())
+	if err != nil || !res.OK || res.Entries != replicas*each {
+		t.Fatalf("got %+v, %v; want %d entries in one valid chain", res, err, replicas*each)
+	}
+}
+
+func TestEntriesFilterByActivation(t *testing.T) {
+	l, _ := trail(t, 2)
+	l.Append(context.Background(), "agent", "activation.created", "A1", "")
+	got, err := l.Entries(context.Background(), audit.Filter{Activation: "A1"})
+	if err != nil || len(got) != 1 || got[0].Seq != 3 {
+		t.Fatalf("got %+v, %v; want entry n° 3 alone", got, err)
+	}
+}

@@ -1,0 +1,160 @@
+package etcd
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Cluster is a cluster of embedded members on fixed loopback ports, for
+// tests: any member can be stopped and started again with its data, so a
+// test can take quorum away and give it back.
+type Cluster struct {
+	tb      testing.TB
+	mu      sync.Mutex
+	cfgs    []EmbeddedConfig
+	members []*Embedded // nil while stopped
+}
+
+// MustStartCluster starts n embedded members on free loopback ports, in
+// tb's temporary folder, and stops them when the test ends.
+func MustStartCluster(tb testing.TB, n int) *Cluster {
+	tb.Helper()
+	c, err := StartCluster(tb.TempDir(), n)
+	if err != nil {
+		tb.Fatalf("start etcd cluster: %v", err)
+	}
+	c.tb = tb
+	tb.Cleanup(c.Close)
+	return c
+}
+
+// StartCluster starts n embedded members with data under dir, on free
+// loopback ports. It returns once every member is ready.
+func StartCluster(dir string, n int) (*Cluster, error) {
+	ports, err := FreePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{members: make([]*Embedded, n)}
+	var initial []string
+	for i := range n {
+		name := fmt.Sprintf("m%d", i)
+		cfg := EmbeddedConfig{
+			Dir:           filepath.Join(dir, name),
+			Name:          name,
+			ClientURL:     fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]),
+			PeerURL:       fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
+			UnsafeNoFsync: true,
+		}
+		c.cfgs = append(c.cfgs, cfg)
+		initial = append(initial, name+"="+cfg.PeerURL)
+	}
+	for i := range c.cfgs {
+		c.cfgs[i].InitialCluster = strings.Join(initial, ",")
+	}
+	// Members wait for one another: start them together.
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { c.members[i], errs[i] = StartEmbedded(c.cfgs[i]) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Endpoints returns every member's client URL, stopped or not.
+func (c *Cluster) Endpoints() []string {
+	var out []string
+	for _, cfg := range c.cfgs {
+		out = append(out, cfg.ClientURL)
+	}
+	return out
+}
+
+// Stop stops member i at once, as a crash would: no leadership transfer.
+// Stopping a stopped member does nothing.
+func (c *Cluster) Stop(i int) {
+	c.mu.Lock()
+	m := c.members[i]
+	c.members[i] = nil
+	c.mu.Unlock()
+	if m != nil {
+		m.etcd.Server.HardStop()
+		m.Close()
+	}
+}
+
+// Restart starts member i again with its data. It returns once the member
+// serves, which with quorum lost needs the other members back too: use
+// MustRestart with them all then.
+func (c *Cluster) Restart(i int) error {
+	c.mu.Lock()
+	running := c.members[i] != nil
+	c.mu.Unlock()
+	if running {
+		return nil
+	}
+	m, err := StartEmbedded(c.cfgs[i])
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.members[i] = m
+	c.mu.Unlock()
+	return nil
+}
+
+// MustRestart restarts the given members together and fails the test if
+// one does not come back.
+func (c *Cluster) MustRestart(members ...int) {
+	c.tb.Helper()
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for k, i := range members {
+		wg.Go(func() { errs[k] = c.Restart(i) })
+	}
+	wg.Wait()
+	for k, err := range errs {
+		if err != nil {
+			c.tb.Fatalf("restart etcd member %d: %v", members[k], err)
+		}
+	}
+}
+
+// Close stops every member.
+func (c *Cluster) Close() {
+	for i := range c.members {
+		c.Stop(i)
+	}
+}
+
+// FreePorts returns n distinct loopback TCP ports that were free a moment
+// ago.
+func FreePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var out []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}

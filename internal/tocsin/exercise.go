@@ -1,0 +1,25 @@
+package tocsin
+
+import "time"
+
+// ExerciseRun is one scheduled exercise: when it was due and what became
+// of it. It is keyed by its due instant in UTC, so that a run is claimed
+// once whatever replica leads and whatever the daylight-saving changes.
+type ExerciseRun struct {
+	Due       time.Time `json:"due"` // UTC
+	Status    string    `json:"status"`
+	ClaimedAt time.Time `json:"claimed_at"`
+	By        string    `json:"by"` // the replica that claimed it
+	// Activation is the exercise's activation, once launched.
+	Activation string `json:"activation,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// Exercise run statuses.
+const (
+	RunClaimed  = "claimed"  // the leader took it and is launching it
+	RunLaunched = "launched" // the exercise activation exists
+	RunNotified = "notified" // the duty officer was told to launch it
+	RunMissed   = "missed"   // its time passed with no leader to act
+	RunFailed   = "failed"   // the launch failed; Error says why
+)

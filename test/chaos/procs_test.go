@@ -1,0 +1,319 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
+)
+
+const adminToken = "chaos-admin-token"
+
+// bin is the folder of the binaries built once for the package.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tocsin-chaos-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = dir
+	build := exec.Command("go", "build", "-o", dir+"/", "../../cmd/tocsin", "../../cmd/twiliosim", "../../cmd/tocsin-etcd")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a child process that can be killed and started again.
+type proc struct {
+	name string
+	args []string
+	env  []string
+	log  string
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (p *proc) start(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(bin, p.args[0]), p.args[1:]...)
+	cmd.Env = append(os.Environ(), p.env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", p.name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); f.Close(); close(done) }()
+	p.mu.Lock()
+	p.cmd, p.done = cmd, done
+	p.mu.Unlock()
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+// cluster is the whole system under test.
+type cluster struct {
+	t        *testing.T
+	etcd     []*proc
+	replicas []*proc
+	urls     []string // each replica's own URL
+	sim      *proc
+	simURL   string
+	front    string // the load balancer in front of the replicas
+	cli      *clientv3.Client
+	store    *etcd.Store
+}
+
+func startCluster(t *testing.T, smsRate int) *cluster {
+	dir := t.TempDir()
+	ports, err := etcd.FreePorts(12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t}
+	var initial, endpoints []string
+	for i := range 3 {
+		initial = append(initial, fmt.Sprintf("m%d=http://127.0.0.1:%d", i, ports[2*i+1]))
+		endpoints = append(endpoints, fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]))
+	}
+	for i := range 3 {
+		p := &proc{name: fmt.Sprintf("etcd m%d", i), log: filepath.Join(dir, fmt.Sprintf("etcd-%d.log", i)), args: []string{"tocsin-etcd",
+			"--name", fmt.Sprintf("m%d", i), "--dir", filepath.Join(dir, fmt.Sprintf("m%d", i)),
+			"--client-url", endpoints[i], "--peer-url", fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
+			"--initial-cluster", strings.Join(initial, ","), "--unsafe-no-fsync"}}
+		p.start(t)
+		c.etcd = append(c.etcd, p)
+	}
+	t.Cleanup(func() {
+		for _, p := range c.etcd {
+			p.kill()
+		}
+	})
+	c.cli, err = etcd.Connect(etcd.ClientConfig{Endpoints: endpoints, DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.cli.Close() })
+	c.store = etcd.NewStore(c.cli, "/tocsin/", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for c.store.Ping(ctx) != nil {
+		if ctx.Err() != nil {
+			t.Fatal("etcd cluster not ready in 60 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The front: any live replica answers, as behind a load balancer.
+	frontPort := ports[6]
+	c.front = fmt.Sprintf("http://127.0.0.1:%d", frontPort)
+	for i := range 3 {
+		c.urls = append(c.urls, fmt.Sprintf("http://127.0.0.1:%d", ports[7+i]))
+	}
+	front := &http.Server{Addr: fmt.Sprintf("127.0.0.1:%d", frontPort), Handler: http.HandlerFunc(c.forward)}
+	go front.ListenAndServe()
+	t.Cleanup(func() { front.Close() })
+
+	profile := filepath.Join(dir, "profile.yaml")
+	os.WriteFile(profile, []byte("default: {behaviour: reply, delay: {min: 1s, max: 4s}}\ndelivery: {min: 200ms, max: 1s}\n"), 0o600)
+	c.simURL = fmt.Sprintf("http://127.0.0.1:%d", ports[10])
+	c.sim = &proc{name: "twiliosim", log: filepath.Join(dir, "twiliosim.log"), args: []string{"twiliosim",
+		"--listen", strings.TrimPrefix(c.simURL, "http://"), "--profile", profile,
+		"--sms-url", c.front + "/twilio/sms/inbound", "--log-level", "warn"}}
+	c.sim.start(t)
+	t.Cleanup(c.sim.kill)
+
+	playbooks := filepath.Join(dir, "playbooks")
+	os.MkdirAll(playbooks, 0o700)
+	os.WriteFile(filepath.Join(playbooks, "chaos.yaml"), []byte(`id: chaos
+title: Alerte chaos
+audience: {everyone: true}
+message: "Alerte de test pour {{.Commune}}."
+`), 0o600)
+	for i := range 3 {
+		p := &proc{name: fmt.Sprintf("tocsin r%d", i), log: filepath.Join(dir, fmt.Sprintf("tocsin-%d.log", i)), args: []string{"tocsin", "serve"},
+			env: []string{
+				"TOCSIN_LISTEN=" + strings.TrimPrefix(c.urls[i], "http://"),
+				"TOCSIN_PUBLIC_URL=" + c.front,
+				"TOCSIN_DATA_DIR=" + filepath.Join(dir, fmt.Sprintf("r%d", i)),
+				"TOCSIN_ETCD_ENDPOINTS=" + strings.Join(endpoints, ","),
+				"TOCSIN_NODE_ID=" + fmt.Sprintf("r%d", i),
+				"TOCSIN_LEASE_TTL=2",
+				"TOCSIN_PROVIDER=twilio",
+				"TOCSIN_TWILIO_ACCOUNT_SID=" + twiliosim.DefaultAccountSID,
+				"TOCSIN_TWILIO_AUTH_TOKEN=" + twiliosim.DefaultAuthToken,
+				"TOCSIN_TWILIO_FROM=+33235000076",
+				"TOCSIN_TWILIO_API_URL=" + c.simURL,
+				"TOCSIN_PLAYBOOKS=" + playbooks,
+				"TOCSIN_ADMIN_TOKEN=" + adminToken,
+				"TOCSIN_DEMO_DIRECTORY=true",
+				fmt.Sprintf("TOCSIN_SMS_RATE=%d", smsRate),
+				"TOCSIN_LOG_LEVEL=warn",
+			}}
+		c.replicas = append(c.replicas, p)
+		p.start(t)
+		// One at a time: the first one loads the directory.
+		c.waitReady(i, 60*time.Second)
+	}
+	t.Cleanup(func() {
+		for _, p := range c.replicas {
+			p.kill()
+		}
+	})
+	return c
+}
+
+// forward sends a request to the first replica that answers.
+func (c *cluster) forward(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	for _, u := range c.urls {
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, u+r.URL.RequestURI(), bytes.NewReader(body))
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+		resp.Body.Close()
+		return
+	}
+	http.Error(w, "no replica", http.StatusBadGateway)
+}
+
+func (c *cluster) waitReady(i int, timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(c.urls[i] + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("replica %d not ready after %v", i, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// leader returns the index of the leading replica, -1 when none leads.
+func (c *cluster) leader() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	id, err := c.store.Leader(ctx)
+	if err != nil || !strings.HasPrefix(id, "r") {
+		return -1
+	}
+	var i int
+	fmt.Sscanf(id, "r%d", &i)
+	return i
+}
+
+// api calls the front as the administrator.
+func (c *cluster) api(method, path string, in, out any) int {
+	c.t.Helper()
+	var rd io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.front+path, rd)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(data, out); err != nil {
+			c.t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// view is the API's activation.
+type view struct {
+	tocsin.Activation
+	Summary    tocsin.Summary     `json:"summary"`
+	Recipients []tocsin.Recipient `json:"recipients"`
+	Timeline   []tocsin.Event     `json:"timeline"`
+}
+
+func (c *cluster) activation(id string) (*view, bool) {
+	var v view
+	if c.api("GET", "/api/v1/activations/"+id, nil, &v) != http.StatusOK {
+		return nil, false
+	}
+	return &v, true
+}
+
+// outbound returns the simulator's record of the messages sent.
+func (c *cluster) outbound() []twiliosim.Message {
+	c.t.Helper()
+	req, _ := http.NewRequest("GET", c.simURL+"/sim/messages", nil)
+	req.SetBasicAuth(twiliosim.DefaultAccountSID, twiliosim.DefaultAuthToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var all []twiliosim.Message
+	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
+		c.t.Fatal(err)
+	}
+	var out []twiliosim.Message
+	for _, m := range all {
+		if m.Direction != "inbound" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
