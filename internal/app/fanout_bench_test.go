@@ -36,7 +36,7 @@ func BenchmarkFanOut10000(b *testing.B) {
 	var all, first []time.Duration
 	b.ResetTimer()
 	for range b.N {
-		before := len(a.Simulator().Messages())
+		before := a.Simulator().Stats().Messages
 		start := time.Now()
 		var v view
 		if st := api(b, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous", "exercise": true}, &v); st != http.StatusCreated {
@@ -44,7 +44,7 @@ func BenchmarkFanOut10000(b *testing.B) {
 		}
 		var firstAt time.Duration
 		for {
-			got := len(a.Simulator().Messages()) - before
+			got := a.Simulator().Stats().Messages - before
 			if got > 0 && firstAt == 0 {
 				firstAt = time.Since(start)
 			}
