@@ -12,14 +12,14 @@ import (
 // step does what one recipient needs now, one provider call at a time,
 // until nothing more is due; it then arms a timer for what falls due later.
 func (r *run) step(it item) error {
+	var a *tocsin.Activation
+	var rc *tocsin.Recipient
 	for r.ctx.Err() == nil {
-		a, err := r.st.Activation(r.ctx, it.activation)
-		if err != nil {
-			return err
-		}
-		rc, err := r.st.Recipient(r.ctx, it.activation, it.official)
-		if err != nil {
-			return err
+		if a == nil || rc == nil {
+			var err error
+			if a, rc, err = r.st.RecipientWith(r.ctx, it.activation, it.official); err != nil {
+				return err
+			}
 		}
 		if a.State != tocsin.Open || rc.InformedAt != nil {
 			return nil
@@ -38,10 +38,14 @@ func (r *run) step(it item) error {
 				return err
 			}
 			if sent {
+				a, rc = nil, nil // read again what reconcile wrote
 				continue
 			}
 		}
-		if err := r.send(it, rc, *todo); err != nil {
+		var err error
+		// The next round starts from the state the last write left, when
+		// there is one: no read between two attempts.
+		if a, rc, err = r.send(it, rc, *todo); err != nil {
 			return err
 		}
 	}
@@ -103,15 +107,17 @@ func (r *run) smsFreeAt(rc *tocsin.Recipient, to string, now time.Time) time.Tim
 }
 
 // send hands one attempt to the provider: paced, written before, settled after.
-func (r *run) send(it item, rc *tocsin.Recipient, at tocsin.Attempt) error {
+// It returns the activation and recipient as the last write left them, or
+// nils when the caller must read them again.
+func (r *run) send(it item, rc *tocsin.Recipient, at tocsin.Attempt) (*tocsin.Activation, *tocsin.Recipient, error) {
 	c := r.d.channels[at.Channel]
 	key := lineKey(it, at.ID)
 	if err := c.acquire(r.ctx, key, r.d.cfg.Clock.Now); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := c.wait(r.ctx); err != nil {
 		c.release(key)
-		return err
+		return nil, nil, err
 	}
 	rc, err := r.st.UpdateRecipient(r.ctx, it.activation, it.official, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
 		if a.State != tocsin.Open || rc.InformedAt != nil {
@@ -138,12 +144,12 @@ func (r *run) send(it item, rc *tocsin.Recipient, at tocsin.Attempt) error {
 	})
 	if err != nil {
 		c.release(key)
-		return err
+		return nil, nil, err
 	}
 	cur := rc.Attempt(at.ID)
 	if cur == nil || cur.Status != tocsin.AttemptCreated || rc.InformedAt != nil {
 		c.release(key)
-		return nil
+		return nil, nil, nil
 	}
 	sid, status, sendErr := c.send(r.ctx, cur.To, rc.Message, it, cur.ID)
 	return r.settle(it, c, cur.ID, cur.Tries, sid, status, sendErr)
@@ -163,8 +169,9 @@ func channelName(c tocsin.Channel) string {
 	return "SMS"
 }
 
-// settle records the outcome of a provider call.
-func (r *run) settle(it item, c *channel, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error) error {
+// settle records the outcome of a provider call, and returns the
+// activation and recipient as written.
+func (r *run) settle(it item, c *channel, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error) (*tocsin.Activation, *tocsin.Recipient, error) {
 	key := lineKey(it, attemptID)
 	var se *tocsin.SendError
 	if sendErr != nil && !errors.As(sendErr, &se) {
@@ -185,7 +192,9 @@ func (r *run) settle(it item, c *channel, attemptID string, tries int, sid strin
 	// The write must happen even if the term is ending: it records a fact.
 	// The fence still refuses it if another replica leads.
 	ctx := context.WithoutCancel(r.ctx)
-	_, err := r.st.UpdateRecipient(ctx, it.activation, it.official, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+	var act *tocsin.Activation
+	rc, err := r.st.UpdateRecipient(ctx, it.activation, it.official, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+		act = a
 		at := rc.Attempt(attemptID)
 		if at == nil {
 			return nil, fmt.Errorf("attempt %s vanished", attemptID)
@@ -227,7 +236,10 @@ func (r *run) settle(it item, c *channel, attemptID string, tries int, sid strin
 		a.Refresh(rc, now)
 		return []tocsin.Event{ev}, nil
 	})
-	return err
+	if err != nil {
+		return nil, nil, err
+	}
+	return act, rc, nil
 }
 
 // reconcile settles an attempt whose outcome is unknown by looking for it

@@ -15,9 +15,9 @@ import (
 // Store is what dispatch reads and writes. During a term it is the leader's
 // fenced store.
 type Store interface {
-	Activation(ctx context.Context, id string) (*tocsin.Activation, error)
 	Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error)
-	Recipient(ctx context.Context, activation, official string) (*tocsin.Recipient, error)
+	// RecipientWith reads an activation and one of its recipients at once.
+	RecipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, error)
 	UpdateRecipient(ctx context.Context, activation, official string,
 		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error)
 	// WatchOpen calls fn for every open activation, then for each one that

@@ -186,6 +186,37 @@ func (s *Store) Events(ctx context.Context, id string) ([]tocsin.Event, error) {
 	return out, err
 }
 
+// RecipientWith returns an activation and one of its recipients, read in
+// one round trip at one revision.
+func (s *Store) RecipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, error) {
+	a, r, _, err := s.recipientWith(ctx, activation, official)
+	return a, r, err
+}
+
+func (s *Store) recipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, int64, error) {
+	ak, rk := s.key("act", activation), s.key("rcpt", activation, official)
+	resp, err := s.cli.Txn(ctx).Then(clientv3.OpGet(ak), clientv3.OpGet(rk)).Commit()
+	if err != nil {
+		return nil, nil, 0, unavailable(err)
+	}
+	akv, rkv := resp.Responses[0].GetResponseRange().Kvs, resp.Responses[1].GetResponseRange().Kvs
+	if len(akv) == 0 {
+		return nil, nil, 0, tocsin.Errorf(tocsin.ENotFound, "activation %s introuvable", activation)
+	}
+	if len(rkv) == 0 {
+		return nil, nil, 0, tocsin.Errorf(tocsin.ENotFound, "destinataire %s introuvable dans l'activation %s", official, activation)
+	}
+	var a tocsin.Activation
+	if err := json.Unmarshal(akv[0].Value, &a); err != nil {
+		return nil, nil, 0, fmt.Errorf("decode %s: %w", ak, err)
+	}
+	var r tocsin.Recipient
+	if err := json.Unmarshal(rkv[0].Value, &r); err != nil {
+		return nil, nil, 0, fmt.Errorf("decode %s: %w", rk, err)
+	}
+	return &a, &r, rkv[0].ModRevision, nil
+}
+
 // UpdateRecipient applies fn to a recipient by compare-and-swap, with the
 // events fn returns in the same transaction, and returns the recipient as
 // written. The activation passed to fn is read fresh each try. fn may be
@@ -194,26 +225,18 @@ func (s *Store) Events(ctx context.Context, id string) ([]tocsin.Event, error) {
 func (s *Store) UpdateRecipient(ctx context.Context, activation, official string, fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error) {
 	rk := s.key("rcpt", activation, official)
 	for range maxCASTries {
-		a, _, err := s.activation(ctx, activation)
+		a, r, rev, err := s.recipientWith(ctx, activation, official)
 		if err != nil {
 			return nil, err
 		}
-		var r tocsin.Recipient
-		rev, err := s.getJSON(ctx, rk, &r)
-		if err != nil {
-			return nil, err
-		}
-		if rev == 0 {
-			return nil, tocsin.Errorf(tocsin.ENotFound, "destinataire %s introuvable dans l'activation %s", official, activation)
-		}
-		events, err := fn(a, &r)
+		events, err := fn(a, r)
 		if err != nil {
 			if errors.Is(err, ErrNoChange) {
-				return &r, nil
+				return r, nil
 			}
 			return nil, err
 		}
-		ops := []clientv3.Op{clientv3.OpPut(rk, mustJSON(&r))}
+		ops := []clientv3.Op{clientv3.OpPut(rk, mustJSON(r))}
 		for i := range events {
 			if events[i].Official == "" {
 				events[i].Official = official
@@ -225,7 +248,7 @@ func (s *Store) UpdateRecipient(ctx context.Context, activation, official string
 			return nil, err
 		}
 		if ok {
-			return &r, nil
+			return r, nil
 		}
 	}
 	return nil, fmt.Errorf("update recipient %s/%s: too much contention", activation, official)
