@@ -295,8 +295,8 @@ func TestConsoleRefusesRequestsWithoutCSRFToken(t *testing.T) {
 	}
 }
 
-// Five wrong passwords lock a name for a quarter of an hour, even with the
-// right password; thirty failures lock an address. The counts are in etcd,
+// Five wrong passwords lock a name, from that address, for a quarter of an
+// hour, even with the right password; thirty failures lock an address. The counts are in etcd,
 // where every replica reads them.
 func TestConsoleThrottlesLogins(t *testing.T) {
 	a := silentApp(t, app.Config{})
@@ -308,7 +308,7 @@ func TestConsoleThrottlesLogins(t *testing.T) {
 			t.Fatalf("wrong password %d: status %d, want 401", i+1, st)
 		}
 	}
-	if n, err := a.Store().LoginFailures(t.Context(), "user:victime"); err != nil || n != 5 {
+	if n, err := a.Store().LoginFailures(t.Context(), "user:victime@127.0.0.1"); err != nil || n != 5 {
 		t.Errorf("failures stored for victime: %d, %v; want 5", n, err)
 	}
 	if st, _ := b.login("victime", consolePassword); st != http.StatusTooManyRequests {

@@ -90,7 +90,10 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 		return nil
 	}
 	ctx := r.Context()
-	userKey, ipKey := "user:"+strings.ToLower(f.Name), "ip:"+c.clientIP(r)
+	// A name is locked from one address only: from elsewhere, its owner can
+	// still log in, so nobody can lock the duty officer out by failing
+	// logins in their name. An address is locked across names.
+	userKey, ipKey := "user:"+strings.ToLower(f.Name)+"@"+c.clientIP(r), "ip:"+c.clientIP(r)
 	for _, k := range []struct {
 		key string
 		max int
