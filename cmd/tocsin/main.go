@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/exercise"
 )
 
 const usage = `usage:
@@ -161,7 +162,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.SetOutput(stderr)
 	f := &envFlags{fs: fs, getenv: getenv}
 	var cfg app.Config
-	var endpoints, provider, logLevel, logFormat string
+	var endpoints, provider, logLevel, logFormat, exerciseSchedule string
 	f.String(&cfg.DataDir, "data-dir", "tocsin-data", "folder of the embedded etcd member")
 	f.String(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP address")
 	f.String(&cfg.PublicURL, "public-url", "", "address Tocsin is reached at, used by Twilio's callbacks (default http://<listen>)")
@@ -192,6 +193,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Bool(&cfg.FoldTypography, "sms-fold-typography", true, "replace typographic punctuation (’ « » …) by GSM-7 equivalents in SMS, never letters")
 	f.Int(&cfg.Workers, "workers", 32, "sends in flight at once")
 	f.Duration(&cfg.CIPDelay, "cip-delay", time.Hour, "announced delay to activate the public information cell (CIP)")
+	f.String(&exerciseSchedule, "exercise-schedule", strings.Join(exercise.DefaultSpecs, ";"), "scheduled exercises: cron specs (minute hour day month weekday) in Paris time, separated by ;")
+	f.String(&cfg.ExercisePlaybook, "exercise-playbook", "exercice-trimestriel", "playbook a due exercise launches in exercise mode; empty: the duty officer is told to launch it")
 	f.String(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted proxy sets to the client's address (e.g. X-Real-IP), for login throttling; empty: the peer's address")
 	f.Duration(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "how long a console session lasts")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
@@ -214,6 +217,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for _, e := range strings.Split(endpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
 			cfg.EtcdEndpoints = append(cfg.EtcdEndpoints, e)
+		}
+	}
+	for _, spec := range strings.Split(exerciseSchedule, ";") {
+		if spec = strings.TrimSpace(spec); spec != "" {
+			cfg.ExerciseSchedule = append(cfg.ExerciseSchedule, spec)
 		}
 	}
 	switch provider {

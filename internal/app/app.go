@@ -30,6 +30,7 @@ import (
 	"github.com/prefecture76/tocsin/internal/directory"
 	"github.com/prefecture76/tocsin/internal/dispatch"
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/exercise"
 	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/playbook"
 	"github.com/prefecture76/tocsin/internal/tocsin"
@@ -83,6 +84,13 @@ type Config struct {
 	// CIPDelay is the public information cell's announced delay; 0 means 1 h.
 	CIPDelay time.Duration
 
+	// ExerciseSchedule holds the cron specs of the scheduled exercises, in
+	// Paris time; empty means exercise.DefaultSpecs (four a year).
+	ExerciseSchedule []string
+	// ExercisePlaybook is the playbook a due exercise launches; empty only
+	// records the run as due for the duty officer to launch.
+	ExercisePlaybook string
+
 	// SessionTTL is how long a console session lasts; default 12 h.
 	SessionTTL time.Duration
 	// ClientIPHeader names the header a trusted proxy sets to the client's
@@ -111,6 +119,7 @@ type App struct {
 	service    *activation.Service
 	audit      *audit.Log
 	dispatcher *dispatch.Dispatcher
+	exercises  *exercise.Runner
 	playbooks  []tocsin.Playbook
 	listener   net.Listener
 	http       *http.Server
@@ -179,10 +188,15 @@ func New(cfg Config) (*App, error) {
 	if cfg.LeaseTTL < 2 {
 		problems = append(problems, "lease-ttl must be at least 2 seconds")
 	}
+	a := &App{cfg: cfg, log: cfg.Logger}
+	var err error
+	if a.exercises, err = a.newExerciseRunner(); err != nil {
+		problems = append(problems, "exercise-schedule: "+tocsin.ErrorMessage(err))
+	}
 	if len(problems) > 0 {
 		return nil, errors.New("configuration: " + strings.Join(problems, "; "))
 	}
-	return &App{cfg: cfg, log: cfg.Logger}, nil
+	return a, nil
 }
 
 // Open starts everything and returns once the HTTP server listens.
@@ -293,6 +307,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Now:            cfg.Clock.Now,
 		Indicators:     a.indicators,
 		Audit:          a.audit,
+		Exercises:      a.exerciseCalendar,
+		Retex:          a.store,
 	})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	a.wg.Add(1)
@@ -518,8 +534,11 @@ func (a *App) lead(ctx context.Context) {
 			case <-dctx.Done():
 			}
 		}()
+		var ex sync.WaitGroup
+		ex.Go(func() { a.runExercises(dctx, l.Store) })
 		err = a.dispatcher.Run(dctx, l.Store)
 		cancel()
+		ex.Wait()
 		a.setLeader(false)
 		if err != nil {
 			a.log.Warn("dispatch ended", "err", err)
@@ -551,7 +570,7 @@ func (a *App) Simulator() *twiliosim.Server { return a.sim }
 
 // indicators computes the module 7 indicators from the store.
 func (a *App) indicators(ctx context.Context, months []indicator.Month) (indicator.Report, error) {
-	return indicator.Load(ctx, a.store, months, nil, a.cfg.Clock.Now())
+	return indicator.Load(ctx, a.store, months, a.missedExercises, a.cfg.Clock.Now())
 }
 
 // Audit returns the audit trail.

@@ -73,7 +73,7 @@ func TestConsolePagesForEachRole(t *testing.T) {
 		officerOnly, adminOnly []string
 	}
 	pages := []want{
-		{path: "/", contains: []string{"Tableau de bord", "Alerte de test", "Prochains exercices", "Indicateurs du mois", `data-live="tableau"`},
+		{path: "/", contains: []string{"Tableau de bord", "Alerte de test", "Prochains exercices", "Indicateurs du mois", `data-live="tableau"`, "Indicateurs de 20", "Cible", "à 10:00"},
 			officerOnly: []string{`href="/activations/nouvelle"`}},
 		{path: "/activations", contains: []string{"Activations", "/activations/" + id}},
 		{path: "/activations/" + id, contains: []string{"Alerte de test", "Maire Numéro 1", "Chronologie", "06 39 98 02 01", `href="tel:+33639980201"`, `data-live="` + id + `"`},
@@ -83,9 +83,9 @@ func TestConsolePagesForEachRole(t *testing.T) {
 		{path: "/annuaire", contains: []string{"Annuaire des élus", "3 élus", "Maire Numéro 2"}, adminOnly: []string{"Importer un annuaire"}},
 		{path: "/annuaire?q=numero%202", contains: []string{"1 élu(s) sur 3", "Maire Numéro 2"}},
 		{path: "/scenarios", contains: []string{"Alerte de test", "tous les élus de l'annuaire", "T+0 s"}},
-		{path: "/exercices", contains: []string{"Exercices", "À venir"}},
-		{path: "/indicateurs", contains: []string{"module 7", "À venir"}},
-		{path: "/journal", contains: []string{"Journal d'audit", "À venir"}},
+		{path: "/exercices", contains: []string{"Exercices", "Prochains exercices", "à 10:00 (heure de Paris)"}, officerOnly: []string{"Lancer un exercice"}},
+		{path: "/indicateurs", contains: []string{"module 7", "Indicateurs", "Cible", "Résultats", "/indicateurs/export?from="}},
+		{path: "/journal", contains: []string{"Journal d'audit", "Vérifier la chaîne : intègre", "activation.created", "/journal/export?activation=&from=&to=&format=csv"}},
 		{path: "/nulle-part", status: map[tocsin.Role]int{tocsin.RoleAdmin: 404, tocsin.RoleOfficer: 404, tocsin.RoleAuditor: 404}, contains: []string{"Page introuvable"}},
 	}
 	for _, role := range []tocsin.Role{tocsin.RoleAdmin, tocsin.RoleOfficer, tocsin.RoleAuditor} {

@@ -80,17 +80,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 			fmt.Sprintf("export du journal d'audit (%s, %d entrées)", format, len(entries)))
 	}
 	if format == "csv" {
-		var b bytes.Buffer
-		cw := csv.NewWriter(&b)
-		cw.Write([]string{"n°", "horodatage (UTC)", "heure de Paris", "auteur", "action", "activation", "détail", "empreinte précédente", "empreinte"})
-		for _, e := range entries {
-			cw.Write([]string{fmt.Sprint(e.Seq), e.At.UTC().Format(time.RFC3339Nano), tocsin.ParisTime(e.At), e.Actor, e.Action,
-				e.Activation, e.Detail, e.Prev, e.Hash})
-		}
-		cw.Flush()
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="journal-audit.csv"`)
-		w.Write(b.Bytes())
+		writeAuditCSV(w, entries)
 		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "count": len(entries)})
@@ -112,4 +102,19 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// writeAuditCSV writes entries as the audit trail's CSV export.
+func writeAuditCSV(w http.ResponseWriter, entries []tocsin.AuditEntry) {
+	var b bytes.Buffer
+	cw := csv.NewWriter(&b)
+	cw.Write([]string{"n°", "horodatage (UTC)", "heure de Paris", "auteur", "action", "activation", "détail", "empreinte précédente", "empreinte"})
+	for _, e := range entries {
+		cw.Write([]string{fmt.Sprint(e.Seq), e.At.UTC().Format(time.RFC3339Nano), tocsin.ParisTime(e.At), e.Actor, e.Action,
+			e.Activation, e.Detail, e.Prev, e.Hash})
+	}
+	cw.Flush()
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="journal-audit.csv"`)
+	w.Write(b.Bytes())
 }

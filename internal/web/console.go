@@ -92,12 +92,15 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /activations/{id}/confirmer/{official}", c.page(canActivate, c.confirm))
 	s.mux.HandleFunc("POST /activations/{id}/clore", c.page(canActivate, c.close))
 	s.mux.HandleFunc("POST /activations/{id}/cip", c.page(canActivate, c.activateCIP))
+	s.mux.HandleFunc("POST /activations/{id}/retex", c.page(canActivate, c.retexForm))
 	s.mux.HandleFunc("GET /annuaire", c.page(anyRole, c.directory))
 	s.mux.HandleFunc("POST /annuaire/import", c.page(adminOnly, c.importDirectory))
 	s.mux.HandleFunc("GET /scenarios", c.page(anyRole, c.playbooks))
-	s.mux.HandleFunc("GET /exercices", c.page(anyRole, c.placeholder("exercices")))
-	s.mux.HandleFunc("GET /indicateurs", c.page(anyRole, c.placeholder("indicateurs")))
-	s.mux.HandleFunc("GET /journal", c.page(anyRole, c.placeholder("journal")))
+	s.mux.HandleFunc("GET /exercices", c.page(anyRole, c.exercisesPage))
+	s.mux.HandleFunc("GET /indicateurs", c.page(anyRole, c.indicatorsView))
+	s.mux.HandleFunc("GET /journal", c.page(anyRole, c.auditPage))
+	s.mux.HandleFunc("GET /journal/export", c.page(anyRole, c.auditExport))
+	s.mux.HandleFunc("GET /indicateurs/export", c.page(anyRole, c.indicatorsExport))
 	s.mux.HandleFunc("GET /ws", c.websocket)
 	s.mux.HandleFunc("/", c.public(c.notFound))
 
@@ -313,15 +316,4 @@ func (c *console) notFound(w http.ResponseWriter, r *http.Request, p *pageData) 
 		p.User, p.CSRF = sess, sess.CSRF
 	}
 	return tocsin.Errorf(tocsin.ENotFound, "aucune page à l'adresse %s", r.URL.Path)
-}
-
-// placeholder is a page the exercises and audit work will fill: it says so
-// and links to what exists.
-func (c *console) placeholder(name string) pageHandler {
-	titles := map[string]string{"exercices": "Exercices", "indicateurs": "Indicateurs du module 7", "journal": "Journal d'audit"}
-	return func(w http.ResponseWriter, r *http.Request, p *pageData) error {
-		p.Title, p.Nav = titles[name], name
-		c.render(w, r, http.StatusOK, name, p)
-		return nil
-	}
 }

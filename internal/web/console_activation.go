@@ -57,6 +57,8 @@ func timeLeft(deadline, now time.Time) string {
 type dashboardBody struct {
 	Open   []card
 	Recent []card
+	Month  *indicatorsTable // the current month's indicators
+	Next   []string         // the next scheduled exercises, Paris time
 }
 
 func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData) error {
@@ -77,6 +79,9 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData)
 		case len(b.Recent) < 5:
 			b.Recent = append(b.Recent, newCard(&vs[i], now))
 		}
+	}
+	if err := c.dashboardReports(r, &b); err != nil {
+		return err
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = "Tableau de bord", "tableau", b, dashboardTopic, rev
 	c.render(w, r, http.StatusOK, "tableau", p)
@@ -236,12 +241,14 @@ type activationBody struct {
 	Filters  []filterLink
 	Timeline []liveEvent
 	ManualAt string
+	Retex    *tocsin.Retex // an exercise's lessons learned
 }
 
 var flashes = map[string]string{
 	"lancee":  "Activation lancée : les premiers messages partent.",
 	"close":   "Activation close : plus rien ne sera envoyé.",
 	"confirm": "Confirmation enregistrée.",
+	"retex":   "RETEX enregistré.",
 }
 
 func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
@@ -284,6 +291,9 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	}
 	for i := len(v.Timeline) - 1; i >= 0; i-- {
 		b.Timeline = append(b.Timeline, *newLiveEvent(&v.Timeline[i].Event, names))
+	}
+	if b.Retex, err = c.srv.retexOf(r.Context(), v.ID); err != nil {
+		return err
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = v.Title, "activations", b, v.ID, rev
 	p.Flash = flashes[r.URL.Query().Get("info")]

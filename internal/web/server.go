@@ -77,6 +77,10 @@ type Config struct {
 	Indicators IndicatorsFunc
 	// Audit is the audit trail; nil records nothing.
 	Audit AuditLog
+	// Exercises returns the exercise calendar; nil hides it.
+	Exercises ExercisesFunc
+	// Retex keeps the exercises' RETEX; nil hides it.
+	Retex RetexStore
 }
 
 // Server is Tocsin's HTTP handler.
@@ -110,6 +114,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/activations/{id}", s.api(anyRole, s.getActivation))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/close", s.api(canActivate, s.closeActivation))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/cip", s.api(canActivate, s.activateCIP))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/retex", s.api(canActivate, s.putRetex))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/confirm", s.api(canActivate, s.confirmRecipient))
 	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
 	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))

@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/activation"
+	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/exercise"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/web"
+)
+
+// ExerciseUser is the name scheduled exercises are launched under.
+const ExerciseUser = "planification"
+
+// exerciseRetry is how soon the runner looks again after a failed look.
+const exerciseRetry = time.Minute
+
+// exerciseFirstLook is how long after taking the lead the runner first
+// looks, on the app's clock: dispatch resumes the open activations first.
+// It is well within exercise.DefaultGrace.
+const exerciseFirstLook = time.Minute
+
+// newExerciseRunner builds the runner from the configuration.
+func (a *App) newExerciseRunner() (*exercise.Runner, error) {
+	specs := a.cfg.ExerciseSchedule
+	if len(specs) == 0 {
+		specs = exercise.DefaultSpecs
+	}
+	s, err := exercise.Parse(specs)
+	if err != nil {
+		return nil, err
+	}
+	return &exercise.Runner{Schedule: s, Node: a.cfg.NodeID, Log: a.log.With("component", "exercise"), Launch: a.launchExercise}, nil
+}
+
+// launchExercise launches the exercise playbook in exercise mode, or, when
+// none is configured, leaves the run for the duty officer to launch.
+func (a *App) launchExercise(ctx context.Context, due time.Time) (string, error) {
+	dueParis := due.In(tocsin.Paris()).Format("02/01/2006 15:04")
+	if a.cfg.ExercisePlaybook == "" {
+		a.audit.Record(ctx, ExerciseUser, tocsin.AuditExercise, "",
+			fmt.Sprintf("exercice prévu le %s : à lancer par l'officier de permanence", dueParis))
+		return "", nil
+	}
+	act, err := a.service.Create(ctx, tocsin.User{Name: ExerciseUser, Role: tocsin.RoleOfficer}, activation.Request{
+		Playbook: a.cfg.ExercisePlaybook, Exercise: true, Note: "Exercice programmé du " + dueParis,
+	})
+	if err != nil {
+		a.audit.Record(ctx, ExerciseUser, tocsin.AuditExercise, "",
+			fmt.Sprintf("exercice prévu le %s : échec du lancement : %s", dueParis, tocsin.ErrorMessage(err)))
+		return "", err
+	}
+	a.audit.Record(ctx, ExerciseUser, tocsin.AuditExercise, act.ID,
+		fmt.Sprintf("exercice prévu le %s lancé avec le scénario %s", dueParis, a.cfg.ExercisePlaybook))
+	return act.ID, nil
+}
+
+// runExercises acts on due exercises while ctx lasts (this replica
+// leads). Each look costs a few reads; between looks it sleeps on the
+// app's clock until the next run is due, woken by one timer.
+func (a *App) runExercises(ctx context.Context, st *etcd.Store) {
+	wake := make(chan struct{}, 1)
+	signal := func() {
+		// The timer only signals: it never blocks the clock that fires it.
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	timer := a.cfg.Clock.AfterFunc(exerciseFirstLook, signal)
+	defer func() { timer.Stop() }()
+	select {
+	case <-wake:
+	case <-ctx.Done():
+		return
+	}
+	for ctx.Err() == nil {
+		now := a.cfg.Clock.Now()
+		wait := exerciseRetry
+		if err := a.exercises.Tick(ctx, st, now); err != nil {
+			if exercise.IsNotLeader(err) || ctx.Err() != nil {
+				return
+			}
+			a.log.Warn("exercise schedule", "err", err)
+		} else if next := a.exercises.Schedule.Next(now, 1); len(next) == 1 {
+			wait = next[0].Sub(now)
+		} else {
+			return // the schedule has no run left
+		}
+		timer = a.cfg.Clock.AfterFunc(wait, signal)
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// NextExercises returns the next n scheduled exercises, in UTC.
+func (a *App) NextExercises(n int) []time.Time {
+	return a.exercises.Schedule.Next(a.cfg.Clock.Now(), n)
+}
+
+// missedExercises returns the scheduled exercises in [from, to) that did
+// not run, for the indicators.
+func (a *App) missedExercises(ctx context.Context, from, to time.Time) ([]time.Time, error) {
+	runs, err := a.store.ExerciseRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return exercise.Missed(runs, from, to), nil
+}
+
+// exerciseCalendar returns the next scheduled exercises and the recorded
+// runs, for the console.
+func (a *App) exerciseCalendar(ctx context.Context) (web.ExerciseCalendar, error) {
+	runs, err := a.store.ExerciseRuns(ctx)
+	if err != nil {
+		return web.ExerciseCalendar{}, err
+	}
+	return web.ExerciseCalendar{Next: a.NextExercises(4), Runs: runs, Playbook: a.cfg.ExercisePlaybook}, nil
+}

@@ -1,0 +1,272 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/audit"
+	"github.com/prefecture76/tocsin/internal/indicator"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// ExerciseCalendar is what the console shows of scheduled exercises.
+type ExerciseCalendar struct {
+	Next []time.Time // the next scheduled runs, UTC
+	Runs []tocsin.ExerciseRun
+	// Playbook is the playbook a due exercise launches; "" when the duty
+	// officer launches it.
+	Playbook string
+}
+
+// ExercisesFunc returns the exercise calendar.
+type ExercisesFunc func(ctx context.Context) (ExerciseCalendar, error)
+
+// maxAuditRows bounds the entries the journal page shows; exports hold all.
+const maxAuditRows = 200
+
+// indicatorsBody is what the indicators page shows.
+type indicatorsBody struct {
+	From, To string
+	Table    indicatorsTable
+}
+
+// indicatorsView shows the module 7 indicators of a range of months.
+func (c *console) indicatorsView(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	rep, err := c.indicatorReport(r)
+	if err != nil {
+		return err
+	}
+	p.Title, p.Nav = "Indicateurs du module 7", "indicateurs"
+	p.Body = indicatorsBody{From: rep.From, To: rep.To, Table: newIndicatorsTable(rep)}
+	c.render(w, r, http.StatusOK, "indicateurs", p)
+	return nil
+}
+
+func (c *console) indicatorReport(r *http.Request) (indicator.Report, error) {
+	if c.cfg.Indicators == nil {
+		return indicator.Report{}, tocsin.Errorf(tocsin.ENotFound, "indicateurs non disponibles")
+	}
+	months, err := c.srv.indicatorMonths(r)
+	if err != nil {
+		return indicator.Report{}, err
+	}
+	return c.cfg.Indicators(r.Context(), months)
+}
+
+// indicatorsExport sends the indicators as CSV, JSON or a printable page;
+// the export is recorded in the audit trail.
+func (c *console) indicatorsExport(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	format := r.URL.Query().Get("format")
+	if format != "csv" && format != "json" && format != "html" {
+		return tocsin.FieldErrorf(tocsin.EInvalid, "format", "format %q inconnu : csv, json ou html", format)
+	}
+	rep, err := c.indicatorReport(r)
+	if err != nil {
+		return err
+	}
+	c.srv.audit(r.Context(), p.User.User, tocsin.AuditExport, "", "export des indicateurs "+rep.From+" à "+rep.To+" ("+format+")")
+	if format == "json" {
+		w.Header().Set("Content-Disposition", `attachment; filename="indicateurs-`+rep.From+"-"+rep.To+`.json"`)
+	}
+	return writeIndicators(w, rep, format)
+}
+
+// auditRow is one entry of the journal page.
+type auditRow struct {
+	tocsin.AuditEntry
+	AtParis string
+	Hash    string // shortened
+}
+
+// auditBody is what the journal page shows.
+type auditBody struct {
+	Activation, From, To string
+	Rows                 []auditRow
+	Total                int
+	Verified             audit.Result
+}
+
+// auditPage shows the latest audit entries, filtered, and verifies the chain.
+func (c *console) auditPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	if c.cfg.Audit == nil {
+		return tocsin.Errorf(tocsin.ENotFound, "journal d'audit non disponible")
+	}
+	f, err := auditFilter(r)
+	if err != nil {
+		return err
+	}
+	entries, err := c.cfg.Audit.Entries(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	res, err := c.cfg.Audit.Verify(r.Context())
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	b := auditBody{Activation: f.Activation, From: q.Get("from"), To: q.Get("to"), Total: len(entries), Verified: res}
+	for i := len(entries) - 1; i >= 0 && len(b.Rows) < maxAuditRows; i-- {
+		e := entries[i]
+		short := e.Hash
+		if len(short) > 12 {
+			short = short[:12] + "…"
+		}
+		b.Rows = append(b.Rows, auditRow{AuditEntry: e, AtParis: tocsin.ParisTime(e.At), Hash: short})
+	}
+	p.Title, p.Nav, p.Body = "Journal d'audit", "journal", b
+	c.render(w, r, http.StatusOK, "journal", p)
+	return nil
+}
+
+// auditExport sends the filtered audit entries as CSV or JSON; the export
+// is itself recorded.
+func (c *console) auditExport(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	if c.cfg.Audit == nil {
+		return tocsin.Errorf(tocsin.ENotFound, "journal d'audit non disponible")
+	}
+	format := r.URL.Query().Get("format")
+	if format != "csv" && format != "json" {
+		return tocsin.FieldErrorf(tocsin.EInvalid, "format", "format %q inconnu : csv ou json", format)
+	}
+	f, err := auditFilter(r)
+	if err != nil {
+		return err
+	}
+	entries, err := c.cfg.Audit.Entries(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	c.srv.audit(r.Context(), p.User.User, tocsin.AuditExport, f.Activation,
+		fmt.Sprintf("export du journal d'audit (%s, %d entrées)", format, len(entries)))
+	if format == "csv" {
+		writeAuditCSV(w, entries)
+		return nil
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="journal-audit.json"`)
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "count": len(entries)})
+	return nil
+}
+
+// exerciseRunRow is one recorded run on the exercises page.
+type exerciseRunRow struct {
+	Due        string
+	Status     string
+	Activation string
+	Error      string
+}
+
+// exerciseRow is one exercise activation on the exercises page, scheduled
+// or launched by hand.
+type exerciseRow struct {
+	card
+	Retex *tocsin.Retex
+}
+
+// exercisesBody is what the exercises page shows.
+type exercisesBody struct {
+	Next     []string
+	Runs     []exerciseRunRow
+	Missed   []string
+	Playbook string
+	Held     []exerciseRow // every exercise activation, latest first
+}
+
+// runStatusLabel names a run's status in French.
+func runStatusLabel(s string) string {
+	switch s {
+	case tocsin.RunLaunched:
+		return "lancé"
+	case tocsin.RunNotified:
+		return "à lancer par l'officier de permanence"
+	case tocsin.RunMissed:
+		return "manqué"
+	case tocsin.RunFailed:
+		return "échec du lancement"
+	case tocsin.RunClaimed:
+		return "lancement interrompu"
+	}
+	return s
+}
+
+// parisDate formats an instant as a date and time in Paris.
+func parisDate(t time.Time) string {
+	return t.In(tocsin.Paris()).Format("02/01/2006 à 15:04")
+}
+
+func newExercisesBody(cal ExerciseCalendar) exercisesBody {
+	b := exercisesBody{Playbook: cal.Playbook}
+	for _, t := range cal.Next {
+		b.Next = append(b.Next, parisDate(t))
+	}
+	for i := len(cal.Runs) - 1; i >= 0; i-- {
+		run := cal.Runs[i]
+		b.Runs = append(b.Runs, exerciseRunRow{Due: parisDate(run.Due), Status: runStatusLabel(run.Status), Activation: run.Activation, Error: run.Error})
+		switch run.Status {
+		case tocsin.RunMissed, tocsin.RunFailed, tocsin.RunClaimed:
+			b.Missed = append(b.Missed, parisDate(run.Due))
+		}
+	}
+	return b
+}
+
+// exercisesPage shows the next scheduled exercises, the past runs and the
+// missed ones.
+func (c *console) exercisesPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	var b exercisesBody
+	if c.cfg.Exercises != nil {
+		cal, err := c.cfg.Exercises(r.Context())
+		if err != nil {
+			return err
+		}
+		b = newExercisesBody(cal)
+	}
+	vs, err := c.cfg.Activations.List(r.Context())
+	if err != nil {
+		return err
+	}
+	retexes := map[string]tocsin.Retex{}
+	if c.cfg.Retex != nil {
+		if retexes, err = c.cfg.Retex.Retexes(r.Context()); err != nil {
+			return err
+		}
+	}
+	now := c.now()
+	for i := range vs {
+		if !vs[i].Exercise {
+			continue
+		}
+		row := exerciseRow{card: newCard(&vs[i], now)}
+		if rx, ok := retexes[vs[i].ID]; ok {
+			row.Retex = &rx
+		}
+		b.Held = append(b.Held, row)
+	}
+	p.Title, p.Nav, p.Body = "Exercices", "exercices", b
+	c.render(w, r, http.StatusOK, "exercices", p)
+	return nil
+}
+
+// dashboardReports adds the current month's indicators and the next
+// exercises to the dashboard.
+func (c *console) dashboardReports(r *http.Request, b *dashboardBody) error {
+	if c.cfg.Indicators != nil {
+		rep, err := c.cfg.Indicators(r.Context(), []indicator.Month{indicator.MonthOf(c.now())})
+		if err != nil {
+			return err
+		}
+		t := newIndicatorsTable(rep)
+		b.Month = &t
+	}
+	if c.cfg.Exercises != nil {
+		cal, err := c.cfg.Exercises(r.Context())
+		if err != nil {
+			return err
+		}
+		for _, t := range cal.Next[:min(2, len(cal.Next))] {
+			b.Next = append(b.Next, parisDate(t))
+		}
+	}
+	return nil
+}
