@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/audit"
+	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/web"
 )
 
@@ -56,6 +58,21 @@ func TestUsersCommandThroughTheRunningServer(t *testing.T) {
 	_, hash, _ = a.Store().UserPassword(t.Context(), "marie")
 	if !web.CheckPassword(hash, "un mot de passe choisi") {
 		t.Errorf("the password read from stdin was not set")
+	}
+
+	// Both changes are in the audit trail, by whom.
+	entries, err := a.Audit().Entries(t.Context(), audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, e := range entries {
+		if e.Action == tocsin.AuditConfig && e.Actor == "admin" {
+			said = append(said, e.Detail)
+		}
+	}
+	if strings.Join(said, " | ") != "utilisateur marie créé (officer) | mot de passe de marie changé" {
+		t.Errorf("audit entries for user management: %q", said)
 	}
 
 	for _, c := range []struct {

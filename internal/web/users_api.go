@@ -53,7 +53,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Users.CreateUser(r.Context(), tocsin.User{Name: req.Name, Role: req.Role}, hash); err != nil {
 		return err
 	}
-	s.log.Info("user created", "user", req.Name, "role", string(req.Role), "by", userFrom(r.Context()).Name)
+	by := userFrom(r.Context()).Name
+	s.log.Info("user created", "user", req.Name, "role", string(req.Role), "by", by)
+	s.audit(r.Context(), by, tocsin.AuditConfig, "", "utilisateur "+req.Name+" créé ("+string(req.Role)+")")
 	writeJSON(w, http.StatusCreated, userAnswer{Name: req.Name, Role: req.Role, Password: generated})
 	return nil
 }
@@ -75,7 +77,9 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Users.SetPasswordHash(r.Context(), name, hash); err != nil {
 		return err
 	}
-	s.log.Info("password set", "user", name, "by", userFrom(r.Context()).Name)
+	by := userFrom(r.Context()).Name
+	s.log.Info("password set", "user", name, "by", by)
+	s.audit(r.Context(), by, tocsin.AuditConfig, "", "mot de passe de "+name+" changé")
 	writeJSON(w, http.StatusOK, userAnswer{Name: name, Password: generated})
 	return nil
 }
