@@ -4,30 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/prefecture76/tocsin/internal/app"
 )
 
 // The indicators and audit commands read a running replica: a month with
 // nothing prints "Sans objet", the audit verify command passes an intact
 // trail and names an edited entry.
 func TestIndicatorsAndAuditCommandsThroughTheRunningServer(t *testing.T) {
-	pbs := t.TempDir()
-	os.WriteFile(filepath.Join(pbs, "t.yaml"), []byte("id: t\ntitle: T\naudience: {everyone: true}\nmessage: \"Alerte.\"\n"), 0o600)
-	a, err := app.New(app.Config{DataDir: t.TempDir(), PlaybooksDir: pbs, Listen: "127.0.0.1:0", Simulator: true,
-		AdminToken: "jeton-admin", EtcdUnsafeNoFsync: true, LeaseTTL: 2, Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := mustRunServer(t)
 	getenv := env(map[string]string{"TOCSIN_ADMIN_TOKEN": "jeton-admin"})
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"indicators", "--from", "2026-01", "--to", "2026-02", "--url", a.URL()}, getenv, &out, &errOut); err != nil {
@@ -37,7 +22,7 @@ func TestIndicatorsAndAuditCommandsThroughTheRunningServer(t *testing.T) {
 		t.Errorf("indicators printed:\n%s", out.String())
 	}
 	out.Reset()
-	err = run(context.Background(), []string{"indicators", "--from", "janvier", "--url", a.URL()}, getenv, &out, &errOut)
+	err := run(context.Background(), []string{"indicators", "--from", "janvier", "--url", a.URL()}, getenv, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "AAAA-MM") {
 		t.Errorf("a bad month: %v", err)
 	}

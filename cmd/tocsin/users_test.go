@@ -3,14 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/audit"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/web"
@@ -20,17 +16,7 @@ import (
 // token: it creates a user with a generated password printed once, and
 // resets a password read from standard input.
 func TestUsersCommandThroughTheRunningServer(t *testing.T) {
-	pbs := t.TempDir()
-	os.WriteFile(filepath.Join(pbs, "t.yaml"), []byte("id: t\ntitle: T\naudience: {everyone: true}\nmessage: \"Alerte.\"\n"), 0o600)
-	a, err := app.New(app.Config{DataDir: t.TempDir(), PlaybooksDir: pbs, Listen: "127.0.0.1:0", Simulator: true,
-		AdminToken: "jeton-admin", EtcdUnsafeNoFsync: true, LeaseTTL: 2, Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := mustRunServer(t)
 	getenv := env(map[string]string{"TOCSIN_ADMIN_TOKEN": "jeton-admin"})
 	runUsers := func(stdin string, args ...string) (string, error) {
 		var out, errOut bytes.Buffer
