@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -151,26 +152,53 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
+// batchWriters is how many batch transactions are in flight at once.
+const batchWriters = 8
+
 // batches writes ops in transactions of at most maxOps operations and
-// maxBatchBytes bytes. It is not atomic as a whole: callers write batches
-// that are unreachable until one final switch.
+// maxBatchBytes bytes, several at once. It is not atomic as a whole:
+// callers write batches that are unreachable until one final switch, so
+// their order does not matter. On the first failure the rest is abandoned.
 func (s *Store) batches(ctx context.Context, ops []clientv3.Op, sizes []int) error {
+	var groups [][]clientv3.Op
 	start, bytes := 0, 0
 	for i := range ops {
 		if i > start && (i-start >= maxOps || bytes+sizes[i] > maxBatchBytes) {
-			if _, err := s.txnOK(ctx, ops[start:i]...); err != nil {
-				return err
-			}
+			groups = append(groups, ops[start:i])
 			start, bytes = i, 0
 		}
 		bytes += sizes[i]
 	}
 	if start < len(ops) {
-		if _, err := s.txnOK(ctx, ops[start:]...); err != nil {
-			return err
+		groups = append(groups, ops[start:])
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan []clientv3.Op)
+	var wg sync.WaitGroup
+	for range min(batchWriters, len(groups)) {
+		wg.Go(func() {
+			for g := range next {
+				if _, err := s.txnOK(ctx, g...); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
+	for _, g := range groups {
+		select {
+		case next <- g:
+		case <-ctx.Done():
+			break feed
 		}
 	}
-	return nil
+	close(next)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
 }
 
 func (s *Store) txnOK(ctx context.Context, ops ...clientv3.Op) (bool, error) {
