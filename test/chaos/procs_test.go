@@ -54,9 +54,22 @@ type proc struct {
 	args []string
 	env  []string
 	log  string
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	// node, for a Tocsin replica, names it in the election; each start
+	// gets its own id, node.<start>, so that the leader key a killed
+	// incarnation leaves until its lease expires is not taken for the
+	// live one's.
+	node   string
+	starts int
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	done   chan struct{}
+}
+
+// nodeID returns the election id of the running incarnation.
+func (p *proc) nodeID() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Sprintf("%s.%d", p.node, p.starts)
 }
 
 func (p *proc) start(t *testing.T) {
@@ -67,6 +80,12 @@ func (p *proc) start(t *testing.T) {
 	}
 	cmd := exec.Command(filepath.Join(bin, p.args[0]), p.args[1:]...)
 	cmd.Env = append(os.Environ(), p.env...)
+	if p.node != "" {
+		p.mu.Lock()
+		p.starts++
+		cmd.Env = append(cmd.Env, fmt.Sprintf("TOCSIN_NODE_ID=%s.%d", p.node, p.starts))
+		p.mu.Unlock()
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", p.name, err)
@@ -170,13 +189,12 @@ audience: {everyone: true}
 message: "Alerte de test pour {{.Commune}}."
 `), 0o600)
 	for i := range 3 {
-		p := &proc{name: fmt.Sprintf("tocsin r%d", i), log: filepath.Join(dir, fmt.Sprintf("tocsin-%d.log", i)), args: []string{"tocsin", "serve"},
+		p := &proc{name: fmt.Sprintf("tocsin r%d", i), node: fmt.Sprintf("r%d", i), log: filepath.Join(dir, fmt.Sprintf("tocsin-%d.log", i)), args: []string{"tocsin", "serve"},
 			env: []string{
 				"TOCSIN_LISTEN=" + strings.TrimPrefix(c.urls[i], "http://"),
 				"TOCSIN_PUBLIC_URL=" + c.front,
 				"TOCSIN_DATA_DIR=" + filepath.Join(dir, fmt.Sprintf("r%d", i)),
 				"TOCSIN_ETCD_ENDPOINTS=" + strings.Join(endpoints, ","),
-				"TOCSIN_NODE_ID=" + fmt.Sprintf("r%d", i),
 				"TOCSIN_LEASE_TTL=2",
 				"TOCSIN_PROVIDER=twilio",
 				"TOCSIN_TWILIO_ACCOUNT_SID=" + twiliosim.DefaultAccountSID,
@@ -246,11 +264,16 @@ func (c *cluster) leader() int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	id, err := c.store.Leader(ctx)
-	if err != nil || !strings.HasPrefix(id, "r") {
+	if err != nil {
 		return -1
 	}
-	var i int
-	fmt.Sscanf(id, "r%d", &i)
+	var i, start int
+	if n, _ := fmt.Sscanf(id, "r%d.%d", &i, &start); n != 2 || i < 0 || i >= len(c.replicas) {
+		return -1
+	}
+	if c.replicas[i].nodeID() != id {
+		return -1 // a killed incarnation's key, until its lease expires
+	}
 	return i
 }
 
