@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -73,7 +74,7 @@ func TestConsolePagesForEachRole(t *testing.T) {
 		officerOnly, adminOnly []string
 	}
 	pages := []want{
-		{path: "/", contains: []string{"Tableau de bord", "Alerte de test", "Prochains exercices", "Indicateurs du mois", `data-live="tableau"`, "Indicateurs de 20", "Cible", "à 10:00"},
+		{path: "/", contains: []string{"Tableau de bord", "Alerte de test", "Prochains exercices", "Indicateurs du mois", `data-live="tableau"`, "Indicateurs de " + indicator.MonthOf(time.Now()).Label(), "Cible", "à 10:00"},
 			officerOnly: []string{`href="/activations/nouvelle"`}},
 		{path: "/activations", contains: []string{"Activations", "/activations/" + id}},
 		{path: "/activations/" + id, contains: []string{"Alerte de test", "Maire Numéro 1", "Chronologie", "06 39 98 02 01", `href="tel:+33639980201"`, `data-live="` + id + `"`},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -30,6 +31,14 @@ var templateFuncs = template.FuncMap{
 		return tocsin.ParisTime(*t)
 	},
 	"parisTime": tocsin.ParisTime,
+	// monthLabel writes a month "2026-11" as "novembre 2026".
+	"monthLabel": func(s string) string {
+		m, err := indicator.ParseMonth(s)
+		if err != nil {
+			return s
+		}
+		return m.Label()
+	},
 	// seconds writes a duration given in seconds the French way: "1 h 05".
 	"seconds": func(s float64) string { return tocsin.Clock(time.Duration(s * float64(time.Second))) },
 	"back": func(r *http.Request) string {
