@@ -157,6 +157,12 @@ func (e *envFlags) Int(p *int, name string, def int, usage string) {
 	e.fs.IntVar(p, name, def, usage+" ["+envName(name)+"]")
 }
 
+// The call limits the demo uses with the simulator, unless set.
+const (
+	simulatorMaxCalls = 50
+	simulatorCallRate = 5
+)
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tocsin serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -237,6 +243,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
 	if cfg.Simulator && !explicit["demo-directory"] && getenv(envName("demo-directory")) == "" {
 		cfg.DemoDirectory = true
+	}
+	// The simulator is not a Twilio account with a handful of lines: unless
+	// told otherwise, the demo calls at the pace a large account allows.
+	if cfg.Simulator && !explicit["max-calls"] && getenv(envName("max-calls")) == "" {
+		cfg.MaxCalls = simulatorMaxCalls
+	}
+	if cfg.Simulator && !explicit["call-rate"] && getenv(envName("call-rate")) == "" {
+		cfg.CallRate = simulatorCallRate
 	}
 
 	a, err := app.New(cfg)
