@@ -17,12 +17,18 @@ func (s *Server) createActivation(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	v, err := s.cfg.Activations.Get(r.Context(), a.ID)
+	w.Header().Set("Location", "/api/v1/activations/"+a.ID)
+	return s.writeActivation(w, r, a.ID, http.StatusCreated)
+}
+
+// writeActivation answers an activation as it stands now, with its
+// recipients, timeline and forecast.
+func (s *Server) writeActivation(w http.ResponseWriter, r *http.Request, id string, status int) error {
+	v, err := s.cfg.Activations.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/activations/"+a.ID)
-	writeJSON(w, http.StatusCreated, v)
+	writeJSON(w, status, v)
 	return nil
 }
 
@@ -50,24 +56,14 @@ func (s *Server) listActivations(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getActivation(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.cfg.Activations.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return s.writeActivation(w, r, r.PathValue("id"), http.StatusOK)
 }
 
 func (s *Server) closeActivation(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.cfg.Activations.Close(r.Context(), userFrom(r.Context()), r.PathValue("id")); err != nil {
 		return err
 	}
-	v, err := s.cfg.Activations.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return s.writeActivation(w, r, r.PathValue("id"), http.StatusOK)
 }
 
 // activateCIP records the public information cell's activation; the body,
@@ -84,12 +80,7 @@ func (s *Server) activateCIP(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.cfg.Activations.ActivateCIP(r.Context(), userFrom(r.Context()), r.PathValue("id"), req.Note); err != nil {
 		return err
 	}
-	v, err := s.cfg.Activations.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return s.writeActivation(w, r, r.PathValue("id"), http.StatusOK)
 }
 
 func (s *Server) confirmRecipient(w http.ResponseWriter, r *http.Request) error {
