@@ -17,26 +17,13 @@ import (
 // this command reads, and every replica must have a health check that
 // names an existing subcommand.
 func TestDeploymentFilesNameOnlyRealSettings(t *testing.T) {
-	var help bytes.Buffer
-	run(context.Background(), []string{"serve", "-h"}, env(nil), io.Discard, &help)
-	known := map[string]bool{}
-	for _, m := range regexp.MustCompile(`\[(TOCSIN_[A-Z_]+)\]`).FindAllStringSubmatch(help.String(), -1) {
-		known[m[1]] = true
-	}
-	if len(known) < 20 {
-		t.Fatalf("found only %d variables in the help: %s", len(known), help.String())
-	}
-	files := []string{"../../docker-compose.yml", "../../deploy/tocsin.env.example", "../../deploy/systemd/tocsin.service", "../../deploy/Dockerfile"}
-	for _, f := range files {
+	known := knownVariables(t)
+	for _, f := range []string{"../../docker-compose.yml", "../../deploy/tocsin.env.example", "../../deploy/systemd/tocsin.service", "../../deploy/Dockerfile"} {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range regexp.MustCompile(`TOCSIN_[A-Z_]+`).FindAllString(string(data), -1) {
-			if !known[v] {
-				t.Errorf("%s sets %s, which tocsin does not read", f, v)
-			}
-		}
+		checkVariables(t, f, data, known)
 	}
 
 	data, err := os.ReadFile("../../docker-compose.yml")
@@ -83,5 +70,32 @@ func TestDeploymentFilesNameOnlyRealSettings(t *testing.T) {
 	}
 	if replicas < 2 {
 		t.Errorf("%d Tocsin replicas in docker-compose.yml; want at least 2", replicas)
+	}
+}
+
+// knownVariables returns the TOCSIN_* variables `tocsin serve` reads, as
+// its help names them.
+func knownVariables(t *testing.T) map[string]bool {
+	t.Helper()
+	var help bytes.Buffer
+	run(context.Background(), []string{"serve", "-h"}, env(nil), io.Discard, &help)
+	known := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\[(TOCSIN_[A-Z_]+)\]`).FindAllStringSubmatch(help.String(), -1) {
+		known[m[1]] = true
+	}
+	if len(known) < 20 {
+		t.Fatalf("found only %d variables in the help: %s", len(known), help.String())
+	}
+	return known
+}
+
+// checkVariables reports every TOCSIN_* name in a deployment file that
+// tocsin does not read.
+func checkVariables(t *testing.T, file string, data []byte, known map[string]bool) {
+	t.Helper()
+	for _, v := range regexp.MustCompile(`TOCSIN_[A-Z_]+`).FindAllString(string(data), -1) {
+		if !known[v] {
+			t.Errorf("%s names %s, which tocsin does not read", file, v)
+		}
 	}
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -46,12 +44,7 @@ type k8sProbe struct {
 // TOCSIN_* variables, Tocsin's probes on /readyz and /healthz, and a
 // disruption budget that keeps a quorum of replicas.
 func TestKubernetesManifestsNameOnlyRealSettings(t *testing.T) {
-	var help bytes.Buffer
-	run(context.Background(), []string{"serve", "-h"}, env(nil), io.Discard, &help)
-	known := map[string]bool{}
-	for _, m := range regexp.MustCompile(`\[(TOCSIN_[A-Z_]+)\]`).FindAllStringSubmatch(help.String(), -1) {
-		known[m[1]] = true
-	}
+	known := knownVariables(t)
 	files, err := filepath.Glob("../../deploy/kubernetes/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no manifest in deploy/kubernetes: %v", err)
@@ -62,11 +55,7 @@ func TestKubernetesManifestsNameOnlyRealSettings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range regexp.MustCompile(`TOCSIN_[A-Z_]+`).FindAllString(string(data), -1) {
-			if !known[v] {
-				t.Errorf("%s names %s, which tocsin does not read", f, v)
-			}
-		}
+		checkVariables(t, f, data, known)
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {
 			var o k8sObject
