@@ -268,19 +268,7 @@ func (s *Simulator) updateCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Simulator) fetchCall(w http.ResponseWriter, r *http.Request) {
-	sid, ok := resourceSID(r)
-	s.mu.Lock()
-	c, found := s.callBySID[sid]
-	var out callJSON
-	if found {
-		out = callJSONOf(c)
-	}
-	s.mu.Unlock()
-	if !ok || !found {
-		writeError(w, errNotFound(r.URL.Path))
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	fetch(s, w, r, s.callBySID, callJSONOf)
 }
 
 // listCalls serves Calls.json: newest first, filtered by To, From, Status,

@@ -339,12 +339,18 @@ func (s *Simulator) reply(sid, body string) {
 }
 
 func (s *Simulator) fetchMessage(w http.ResponseWriter, r *http.Request) {
+	fetch(s, w, r, s.msgBySID, s.messageJSON)
+}
+
+// fetch serves one resource by the SID in the path, encoded under the
+// simulator's lock, or Twilio's 404.
+func fetch[T, J any](s *Simulator, w http.ResponseWriter, r *http.Request, bySID map[string]T, encode func(T) J) {
 	sid, ok := resourceSID(r)
 	s.mu.Lock()
-	m, found := s.msgBySID[sid]
-	var out messageJSON
+	item, found := bySID[sid]
+	var out J
 	if found {
-		out = s.messageJSON(m)
+		out = encode(item)
 	}
 	s.mu.Unlock()
 	if !ok || !found {
