@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,19 @@ func TestMayorIgnoresTheSMSAnswersTheCallAndPressesOne(t *testing.T) {
 	}
 	if said := said(calls[0]); !strings.Contains(said, "Alerte de test pour Dieppe") || strings.Contains(said, "Répondez OK") {
 		t.Errorf("the call said %q; want the message, without the SMS reply line", said)
+	}
+	// A late wrong key, once the official is informed, gets the goodbye,
+	// not the alert again.
+	var call tocsin.Attempt
+	for _, at := range e.recipient("dieppe").Attempts {
+		if at.Channel == tocsin.Voice {
+			call = at
+		}
+	}
+	path := "/twilio/voice/gather?" + url.Values{"a": {e.id}, "o": {"dieppe"}, "t": {call.ID}, "play": {"1"}}.Encode()
+	doc := postSignedBody(t, e.app, path, url.Values{"CallSid": {call.SID}, "Digits": {"2"}})
+	if !strings.Contains(doc, "déjà été confirmée") || strings.Contains(doc, "Alerte de test") {
+		t.Errorf("wrong key after the acknowledgement: %s; want that the alert is already confirmed", doc)
 	}
 }
 

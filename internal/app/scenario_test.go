@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -170,8 +171,14 @@ func outbound(ms []twiliosim.Message) []twiliosim.Message {
 }
 
 // postSigned posts a webhook signed with the simulator's token, as Twilio
-// would.
+// would, and wants 200.
 func postSigned(t *testing.T, a *app.App, path string, form url.Values) {
+	t.Helper()
+	postSignedBody(t, a, path, form)
+}
+
+// postSignedBody is postSigned returning the answer's body.
+func postSignedBody(t *testing.T, a *app.App, path string, form url.Values) string {
 	t.Helper()
 	sig := twiliosim.Signature(a.Simulator().AuthToken(), a.URL()+path, form)
 	req, _ := http.NewRequest("POST", a.URL()+path, strings.NewReader(form.Encode()))
@@ -181,8 +188,10 @@ func postSigned(t *testing.T, a *app.App, path string, form url.Values) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: status %d", path, resp.StatusCode)
+		t.Fatalf("POST %s: status %d: %s", path, resp.StatusCode, body)
 	}
+	return string(body)
 }

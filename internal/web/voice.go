@@ -40,46 +40,37 @@ func (s *Server) voiceURLs(ref activation.AttemptRef) (twimlURL, gatherURL strin
 	return s.cfg.PublicURL + "/twilio/voice/twiml?" + q, s.cfg.PublicURL + "/twilio/voice/gather?" + q
 }
 
+// voiceRequest reads the attempt and the playing a TwiML or gather
+// request is about.
+func (s *Server) voiceRequest(r *http.Request) (activation.AttemptRef, int, error) {
+	ref, err := attemptRef(r)
+	if err != nil {
+		return ref, 0, err
+	}
+	play, err := s.cfg.Voice.Play(r.URL.Query())
+	if err != nil {
+		return ref, 0, tocsin.Errorf(tocsin.EInvalid, "lecture invalide")
+	}
+	return ref, play, nil
+}
+
 // voiceTwiML answers the TwiML of a call: the message and a gather for the
 // key 1, played twice at most; or, when the official was informed
 // meanwhile, a short goodbye.
 func (s *Server) voiceTwiML(w http.ResponseWriter, r *http.Request, form url.Values) error {
-	ref, err := attemptRef(r)
+	ref, play, err := s.voiceRequest(r)
 	if err != nil {
 		return err
 	}
-	play, err := s.cfg.Voice.Play(r.URL.Query())
-	if err != nil {
-		return tocsin.Errorf(tocsin.EInvalid, "lecture invalide")
-	}
-	script, err := s.cfg.Activations.Script(r.Context(), ref, form.Get("CallSid"))
-	if err != nil {
-		return err
-	}
-	var doc string
-	if script.AlreadyInformed {
-		doc, err = s.cfg.Voice.AlreadyInformed()
-	} else {
-		twimlURL, gatherURL := s.voiceURLs(ref)
-		doc, err = s.cfg.Voice.Message(script.Message, twimlURL, gatherURL, play)
-	}
-	if err != nil {
-		return err
-	}
-	writeTwiML(w, doc)
-	return nil
+	return s.speak(w, r, ref, form.Get("CallSid"), play, s.cfg.Voice.Message)
 }
 
 // voiceGather applies the key pressed: 1 informs the official; another key
 // plays the message again, once.
 func (s *Server) voiceGather(w http.ResponseWriter, r *http.Request, form url.Values) error {
-	ref, err := attemptRef(r)
+	ref, play, err := s.voiceRequest(r)
 	if err != nil {
 		return err
-	}
-	play, err := s.cfg.Voice.Play(r.URL.Query())
-	if err != nil {
-		return tocsin.Errorf(tocsin.EInvalid, "lecture invalide")
 	}
 	callSID := form.Get("CallSid")
 	if callSID == "" {
@@ -89,22 +80,26 @@ func (s *Server) voiceGather(w http.ResponseWriter, r *http.Request, form url.Va
 	if err != nil {
 		return err
 	}
-	var doc string
 	if ok {
-		doc, err = s.cfg.Voice.Confirmed()
-	} else {
-		script, serr := s.cfg.Activations.Script(r.Context(), ref, callSID)
-		if serr != nil {
-			return serr
-		}
-		twimlURL, gatherURL := s.voiceURLs(ref)
-		doc, err = s.cfg.Voice.WrongKey(script.Message, twimlURL, gatherURL, play)
+		return writeTwiML(w)(s.cfg.Voice.Confirmed())
 	}
+	return s.speak(w, r, ref, callSID, play, s.cfg.Voice.WrongKey)
+}
+
+// speak answers with the attempt's message rendered by say — or, when the
+// official was informed meanwhile (an SMS reply during the call), that the
+// alert is already confirmed.
+func (s *Server) speak(w http.ResponseWriter, r *http.Request, ref activation.AttemptRef, callSID string, play int,
+	say func(text, twimlURL, gatherURL string, play int) (string, error)) error {
+	script, err := s.cfg.Activations.Script(r.Context(), ref, callSID)
 	if err != nil {
 		return err
 	}
-	writeTwiML(w, doc)
-	return nil
+	if script.AlreadyInformed {
+		return writeTwiML(w)(s.cfg.Voice.AlreadyInformed())
+	}
+	twimlURL, gatherURL := s.voiceURLs(ref)
+	return writeTwiML(w)(say(script.Message, twimlURL, gatherURL, play))
 }
 
 // voiceStatus applies a call status callback.
@@ -112,7 +107,15 @@ func (s *Server) voiceStatus(w http.ResponseWriter, r *http.Request, form url.Va
 	return s.recordStatus(w, r, form.Get("CallSid"), form.Get("CallStatus"), form.Get("ErrorCode"))
 }
 
-func writeTwiML(w http.ResponseWriter, doc string) {
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	io.WriteString(w, doc)
+// writeTwiML returns what writes a rendered TwiML document, or passes on
+// the rendering's error.
+func writeTwiML(w http.ResponseWriter) func(doc string, err error) error {
+	return func(doc string, err error) error {
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		io.WriteString(w, doc)
+		return nil
+	}
 }
