@@ -1,22 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
+	"strconv"
 )
 
 const auditUsage = `usage:
   tocsin audit verify [--url U] [--token T]
-  tocsin audit export [--format csv|json] [--from DATE] [--to DATE] [--activation ID] [--url U] [--token T]
+  tocsin audit export [--format csv|json] [--from DATE] [--to DATE] [--activation ID] [--limit N] [--url U] [--token T]
 
 verify recomputes the audit trail's hash chain on a running replica and
 names the first entry that does not match; it fails when the chain is
-broken. export prints the trail (DATE: AAAA-MM-JJ in Paris, or RFC 3339).`
+broken. export prints the trail (DATE: AAAA-MM-JJ in Paris, or RFC 3339),
+reading it N entries at a time (default 1000).`
 
 // errChainBroken makes the command exit non-zero once the break is printed.
 var errChainBroken = errors.New("journal d'audit altéré")
@@ -32,6 +36,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Usage = func() { fmt.Fprintln(stderr, auditUsage) }
 	f := &envFlags{fs: fs, getenv: getenv}
 	var base, token, format, from, to, activation string
+	var limit int
 	f.String(&base, "url", "http://127.0.0.1:8080", "address of a running Tocsin replica")
 	f.Secret(&token, "token", "an API token (prefer TOCSIN_TOKEN)")
 	if sub == "export" {
@@ -39,6 +44,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fs.StringVar(&from, "from", "", "first instant")
 		fs.StringVar(&to, "to", "", "end instant (excluded)")
 		fs.StringVar(&activation, "activation", "", "only the entries of this activation")
+		fs.IntVar(&limit, "limit", 1000, "entries read per request")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -49,18 +55,16 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	token = apiToken(token, getenv)
 	if sub == "export" {
-		q := url.Values{"format": {format}}
+		if format != "csv" && format != "json" {
+			return fmt.Errorf("format %q inconnu : csv ou json", format)
+		}
+		q := url.Values{"format": {format}, "limit": {strconv.Itoa(limit)}}
 		for k, v := range map[string]string{"from": from, "to": to, "activation": activation} {
 			if v != "" {
 				q.Set(k, v)
 			}
 		}
-		body, err := apiGet(ctx, base, "/api/v1/audit?"+q.Encode(), token)
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(body)
-		return err
+		return exportAudit(ctx, base, token, q, stdout)
 	}
 	body, err := apiGet(ctx, base, "/api/v1/audit/verify", token)
 	if err != nil {
@@ -85,3 +89,57 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprintf(stdout, "Journal d'audit intègre : %d entrées, dernière empreinte %s\n", res.Entries, res.Head)
 	return nil
 }
+
+// exportAudit prints the trail page after page as one document: the CSV
+// header once, or one JSON object with every entry and their count.
+func exportAudit(ctx context.Context, base, token string, q url.Values, stdout io.Writer) error {
+	csvFormat := q.Get("format") == "csv"
+	count := 0
+	if !csvFormat {
+		q.Set("format", "json")
+		io.WriteString(stdout, `{"entries":[`)
+	}
+	for first := true; ; first = false {
+		body, h, err := apiDo(ctx, http.MethodGet, base, "/api/v1/audit?"+q.Encode(), token, nil)
+		if err != nil {
+			return err
+		}
+		if csvFormat {
+			if !first {
+				_, body, _ = bytes.Cut(body, []byte("\n")) // the header, once
+			}
+			if _, err := stdout.Write(body); err != nil {
+				return err
+			}
+		} else {
+			var page struct {
+				Entries []json.RawMessage `json:"entries"`
+			}
+			if err := json.Unmarshal(body, &page); err != nil {
+				return fmt.Errorf("réponse illisible : %w", err)
+			}
+			for _, e := range page.Entries {
+				if count > 0 {
+					io.WriteString(stdout, ",")
+				}
+				count++
+				stdout.Write(e)
+			}
+		}
+		next := h.Get(nextAuditHeader)
+		if next == "" {
+			break
+		}
+		if next == q.Get("after") {
+			return fmt.Errorf("le serveur redonne la même page (après l'entrée n° %s)", next)
+		}
+		q.Set("after", next)
+	}
+	if !csvFormat {
+		fmt.Fprintf(stdout, "],\"count\":%d}\n", count)
+	}
+	return nil
+}
+
+// nextAuditHeader is the server's header for the next page's cursor.
+const nextAuditHeader = "Tocsin-Audit-Next"

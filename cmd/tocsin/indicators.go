@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -87,25 +88,44 @@ func apiToken(token string, getenv func(string) string) string {
 // apiGet reads path from a running replica; an error answer becomes an
 // error with the server's message.
 func apiGet(ctx context.Context, base, path, token string) ([]byte, error) {
+	body, _, err := apiDo(ctx, http.MethodGet, base, path, token, nil)
+	return body, err
+}
+
+// apiDo sends a request to a running replica, with a JSON body when body
+// is not nil, and returns the answer's body and headers; an error answer
+// becomes an error with the server's message.
+func apiDo(ctx context.Context, method, base, path, token string, body any) ([]byte, http.Header, error) {
 	if token == "" {
-		return nil, errors.New("un jeton d'API est nécessaire : --token ou TOCSIN_TOKEN")
+		return nil, nil, errors.New("un jeton d'API est nécessaire : --token ou TOCSIN_TOKEN")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
 	target := strings.TrimSuffix(base, "/") + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("Tocsin injoignable à %s : %w", base, err)
+		return nil, nil, fmt.Errorf("Tocsin injoignable à %s : %w", base, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct {
@@ -113,10 +133,10 @@ func apiGet(ctx context.Context, base, path, token string) ([]byte, error) {
 				Message string `json:"message"`
 			} `json:"error"`
 		}
-		if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
-			return nil, fmt.Errorf("%s (HTTP %d)", e.Error.Message, resp.StatusCode)
+		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
+			return nil, nil, fmt.Errorf("%s (HTTP %d)", e.Error.Message, resp.StatusCode)
 		}
-		return nil, fmt.Errorf("le serveur a répondu HTTP %d", resp.StatusCode)
+		return nil, nil, fmt.Errorf("le serveur a répondu HTTP %d", resp.StatusCode)
 	}
-	return body, nil
+	return data, resp.Header, nil
 }

@@ -33,7 +33,11 @@ const usage = `usage:
   tocsin indicators [--from 2026-01] [--to 2026-03] [--format table|csv|json|html]
                            the module 7 indicators, month by month
   tocsin audit verify | audit export [--format csv|json]
-                           check the audit trail's hash chain, or export it`
+                           check the audit trail's hash chain, or export it
+  tocsin exercises [--format table|json]
+                           the exercise calendar: next scheduled, past runs, missed
+  tocsin retex ACTIVATION [--file retex.txt]
+                           print an exercise's RETEX, or record it from a file`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -62,6 +66,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return indicators(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args, getenv, stdout, stderr)
+	case "exercises":
+		return exercises(ctx, args, getenv, stdout, stderr)
+	case "retex":
+		return retexCmd(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

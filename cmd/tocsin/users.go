@@ -43,21 +43,9 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	if sub == "add" {
 		fs.StringVar(&role, "role", "", "admin, officer (duty officer) or auditor")
 	}
-	// The name may come before or after the flags.
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	name, err := parseNamed(f, args, usersUsage)
+	if err != nil {
 		return err
-	}
-	f.applySecrets()
-	rest := fs.Args()
-	if name == "" && len(rest) == 1 {
-		name, rest = rest[0], nil
-	}
-	if name == "" || len(rest) > 0 {
-		return errors.New(usersUsage)
 	}
 	if token == "" {
 		token = getenv("TOCSIN_ADMIN_TOKEN")
@@ -112,6 +100,27 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		fmt.Fprintf(stdout, "Mot de passe (affiché une seule fois) :\n\n    %s\n\n", answer.Password)
 	}
 	return nil
+}
+
+// parseNamed parses a command's flags around the one name it takes, which
+// may come before or after them, and returns the name.
+func parseNamed(f *envFlags, args []string, usage string) (string, error) {
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := f.fs.Parse(args); err != nil {
+		return "", err
+	}
+	f.applySecrets()
+	rest := f.fs.Args()
+	if name == "" && len(rest) == 1 {
+		name, rest = rest[0], nil
+	}
+	if name == "" || len(rest) > 0 {
+		return "", errors.New(usage)
+	}
+	return name, nil
 }
 
 func postJSON(ctx context.Context, target, token string, body, out any) (int, error) {

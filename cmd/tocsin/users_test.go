@@ -47,7 +47,7 @@ func TestUsersCommandThroughTheRunningServer(t *testing.T) {
 	}
 
 	// Both changes are in the audit trail, by whom.
-	entries, err := a.Audit().Entries(t.Context(), audit.Filter{})
+	entries, _, err := a.Audit().List(t.Context(), audit.Filter{}, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,7 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	audit     AuditFunc
+	retex     RetexStore
 }
 
 // AuditFunc records an entry in the audit trail; it reports no error,
@@ -72,6 +73,8 @@ type Config struct {
 	Logger   *slog.Logger
 	// Audit records every state change; nil records nothing.
 	Audit AuditFunc
+	// Retex keeps the exercises' RETEX; nil keeps none.
+	Retex RetexStore
 }
 
 // New returns a service.
@@ -89,7 +92,7 @@ func New(cfg Config) *Service {
 		cfg.Audit = func(context.Context, string, string, string, string) {}
 	}
 	return &Service{cipDelay: cfg.CIPDelay, store: cfg.Store, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
-		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit}
+		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex}
 }
 
 // Request asks for a new activation.
@@ -569,10 +572,9 @@ func (s *Service) KeyPress(ctx context.Context, ref AttemptRef, callSID, digits 
 	if err != nil && !errors.Is(err, tocsin.ErrNoChange) {
 		return false, err
 	}
+	// The audit trail records the acknowledgement from the store's history
+	// (audit.Recipients), so that a crash here cannot lose it.
 	s.log.Info("official informed", "activation", ref.Activation, "official", ref.Official, "how", "voice")
-	if err == nil {
-		s.audit(ctx, "twilio", tocsin.AuditInformed, ref.Activation, ref.Official+" informé·e : touche 1 pendant l'appel")
-	}
 	return true, nil
 }
 
@@ -643,8 +645,8 @@ func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, e
 		}
 	}
 	if outcome == ReplyInformed {
+		// Audited from the store's history, as for a key press.
 		s.log.Info("officials informed", "activation", acts[pick].ID, "officials", len(officials[pick]), "how", "sms")
-		s.audit(ctx, "twilio", tocsin.AuditInformed, acts[pick].ID, fmt.Sprintf("réponse SMS d'accusé de réception pour %v", officials[pick]))
 	}
 	return outcome, nil
 }

@@ -273,6 +273,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Now:            cfg.Clock.Now,
 		Logger:         a.log,
 		Audit:          a.audit.Record,
+		Retex:          a.store,
 	})
 	a.dispatcher = dispatch.New(dispatch.Config{
 		SMS:       a.provider,
@@ -308,7 +309,6 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Indicators:     a.indicators,
 		Audit:          a.audit,
 		Exercises:      a.exerciseCalendar,
-		Retex:          a.store,
 	})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	a.wg.Add(1)
@@ -536,6 +536,7 @@ func (a *App) lead(ctx context.Context) {
 		}()
 		var ex sync.WaitGroup
 		ex.Go(func() { a.runExercises(dctx, l.Store) })
+		ex.Go(func() { a.recordRecipientChanges(dctx) })
 		err = a.dispatcher.Run(dctx, l.Store)
 		cancel()
 		ex.Wait()

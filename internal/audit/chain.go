@@ -56,50 +56,41 @@ type Result struct {
 	Break   *Break `json:"break,omitempty"`
 }
 
-// Verify recomputes the chain over entries, in the order storage holds
-// them, and checks the last one against head. It names the first entry
-// that does not match.
-func Verify(entries []tocsin.AuditEntry, head tocsin.AuditHead) Result {
-	res := Result{Entries: len(entries)}
-	prev := ""
-	for i := range entries {
-		e := &entries[i]
-		want := uint64(i + 1)
-		switch {
-		case e.Seq > want && found(entries[i+1:], want):
-			return broken(res, want, fmt.Sprintf("entrée n° %d hors de sa place : la n° %d est attendue ici (ordre modifié ?)", e.Seq, want))
-		case e.Seq > want:
-			return broken(res, want, fmt.Sprintf("l'entrée n° %d manque (supprimée ?) : la suivante est la n° %d", want, e.Seq))
-		case e.Seq < want:
-			return broken(res, want, fmt.Sprintf("entrée n° %d hors de sa place : la n° %d est attendue ici (ordre modifié ?)", e.Seq, want))
-		case Hash(e) != e.Hash:
-			return broken(res, want, fmt.Sprintf("l'entrée n° %d a été modifiée : son empreinte ne correspond plus à son contenu", want))
-		case e.Prev != prev:
-			return broken(res, want, fmt.Sprintf("l'entrée n° %d ne suit pas l'entrée n° %d : l'empreinte précédente ne correspond pas (modifiée, supprimée ou déplacée)", want, want-1))
-		}
-		prev = e.Hash
-	}
-	last := uint64(len(entries))
+// verifier recomputes the chain one entry at a time, in the order
+// storage holds them, so that a trail of any length is checked page by
+// page with only the previous hash in memory.
+type verifier struct {
+	n    uint64 // entries checked
+	prev string // the last checked entry's hash
+}
+
+// add checks the next entry and returns where the chain breaks, if it does.
+func (v *verifier) add(e *tocsin.AuditEntry) *Break {
+	want := v.n + 1
 	switch {
+	case e.Pos > want:
+		return &Break{Seq: want, Reason: fmt.Sprintf("l'entrée n° %d manque (supprimée ?) : la suivante est la n° %d", want, e.Seq)}
+	case e.Pos < want || e.Seq != want:
+		return &Break{Seq: want, Reason: fmt.Sprintf("entrée n° %d hors de sa place : la n° %d est attendue ici (ordre modifié ?)", e.Seq, want)}
+	case Hash(e) != e.Hash:
+		return &Break{Seq: want, Reason: fmt.Sprintf("l'entrée n° %d a été modifiée : son empreinte ne correspond plus à son contenu", want)}
+	case e.Prev != v.prev:
+		return &Break{Seq: want, Reason: fmt.Sprintf("l'entrée n° %d ne suit pas l'entrée n° %d : l'empreinte précédente ne correspond pas (modifiée, supprimée ou déplacée)", want, want-1)}
+	}
+	v.n, v.prev = want, e.Hash
+	return nil
+}
+
+// finish checks the last entry against the head the store keeps.
+func (v *verifier) finish(head tocsin.AuditHead) Result {
+	res := Result{Entries: int(v.n)}
+	switch last := v.n; {
 	case head.Seq > last:
-		return broken(res, last+1, fmt.Sprintf("l'entrée n° %d manque : le journal en compte %d (supprimée ?)", last+1, head.Seq))
-	case head.Seq < last || head.Hash != prev:
-		return broken(res, last, fmt.Sprintf("l'entrée n° %d ne correspond pas à la dernière entrée enregistrée", last))
+		res.Break = &Break{Seq: last + 1, Reason: fmt.Sprintf("l'entrée n° %d manque : le journal en compte %d (supprimée ?)", last+1, head.Seq)}
+	case head.Seq < last || head.Hash != v.prev:
+		res.Break = &Break{Seq: last, Reason: fmt.Sprintf("l'entrée n° %d ne correspond pas à la dernière entrée enregistrée", last)}
+	default:
+		res.OK, res.Head = true, v.prev
 	}
-	res.OK, res.Head = true, prev
 	return res
-}
-
-func broken(r Result, seq uint64, reason string) Result {
-	r.Break = &Break{Seq: seq, Reason: reason}
-	return r
-}
-
-func found(entries []tocsin.AuditEntry, seq uint64) bool {
-	for i := range entries {
-		if entries[i].Seq == seq {
-			return true
-		}
-	}
-	return false
 }

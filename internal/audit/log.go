@@ -18,16 +18,23 @@ type Store interface {
 	// AppendAudit stores e and makes it the head, only if the head is
 	// still after (same revision); it reports whether it did.
 	AppendAudit(ctx context.Context, e tocsin.AuditEntry, after tocsin.AuditHead) (bool, error)
-	// AuditEntries returns every entry in storage order, and the head, both
-	// read at one revision.
-	AuditEntries(ctx context.Context) ([]tocsin.AuditEntry, tocsin.AuditHead, error)
+	// AuditPage returns up to limit entries stored after entry n° after,
+	// in storage order, and the head, read at revision rev (0: the latest).
+	AuditPage(ctx context.Context, after uint64, limit int, rev int64) (tocsin.AuditPage, error)
 }
+
+// DefaultPageSize is how many entries one read of the store returns.
+const DefaultPageSize = 500
 
 // Log appends to the trail and reads it.
 type Log struct {
 	store Store
 	now   func() time.Time
 	log   *slog.Logger
+	// PageSize bounds the entries one read of the store returns, and so
+	// the memory a verification or an export holds; 0 means
+	// DefaultPageSize.
+	PageSize int
 }
 
 // New returns a log over store; now stamps entries (nil: time.Now).
@@ -87,28 +94,107 @@ type Filter struct {
 	Activation string
 }
 
-// Entries returns the entries that match f, oldest first.
-func (l *Log) Entries(ctx context.Context, f Filter) ([]tocsin.AuditEntry, error) {
-	all, _, err := l.store.AuditEntries(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := []tocsin.AuditEntry{}
-	for _, e := range all {
-		if (!f.From.IsZero() && e.At.Before(f.From)) || (!f.To.IsZero() && !e.At.Before(f.To)) ||
-			(f.Activation != "" && e.Activation != f.Activation) {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out, nil
+// Match reports whether e is selected.
+func (f Filter) Match(e *tocsin.AuditEntry) bool {
+	return (f.From.IsZero() || !e.At.Before(f.From)) && (f.To.IsZero() || e.At.Before(f.To)) &&
+		(f.Activation == "" || e.Activation == f.Activation)
 }
 
-// Verify recomputes the whole chain.
+func (l *Log) pageSize() int {
+	if l.PageSize > 0 {
+		return l.PageSize
+	}
+	return DefaultPageSize
+}
+
+// List returns up to limit entries that match f, oldest first, stored
+// after entry n° after. next is the after of the following page, 0 when
+// the trail ends here.
+func (l *Log) List(ctx context.Context, f Filter, after uint64, limit int) (entries []tocsin.AuditEntry, next uint64, err error) {
+	entries = []tocsin.AuditEntry{}
+	var rev int64
+	for {
+		p, err := l.store.AuditPage(ctx, after, l.pageSize(), rev)
+		if err != nil {
+			return nil, 0, err
+		}
+		rev = p.Rev
+		for i := range p.Entries {
+			e := &p.Entries[i]
+			after = e.Pos
+			if !f.Match(e) {
+				continue
+			}
+			if entries = append(entries, *e); len(entries) == limit {
+				if i < len(p.Entries)-1 || p.More {
+					return entries, after, nil
+				}
+				return entries, 0, nil
+			}
+		}
+		if !p.More || len(p.Entries) == 0 {
+			return entries, 0, nil
+		}
+	}
+}
+
+// Walk calls fn with every entry that matches f, oldest first, reading the
+// trail page by page at one revision: memory stays bounded however long
+// the trail is. It stops at fn's first error and returns it.
+func (l *Log) Walk(ctx context.Context, f Filter, fn func(e *tocsin.AuditEntry) error) error {
+	_, err := l.walk(ctx, func(e *tocsin.AuditEntry) error {
+		if f.Match(e) {
+			return fn(e)
+		}
+		return nil
+	})
+	return err
+}
+
+// errStop ends a walk early without an error.
+var errStop = errors.New("stop")
+
+// walk reads every entry in storage order at one revision and returns the
+// head read with them.
+func (l *Log) walk(ctx context.Context, fn func(e *tocsin.AuditEntry) error) (tocsin.AuditHead, error) {
+	var after uint64
+	var rev int64
+	for {
+		p, err := l.store.AuditPage(ctx, after, l.pageSize(), rev)
+		if err != nil {
+			return tocsin.AuditHead{}, err
+		}
+		rev = p.Rev
+		for i := range p.Entries {
+			if err := fn(&p.Entries[i]); err != nil {
+				return p.Head, err
+			}
+			after = p.Entries[i].Pos
+		}
+		if !p.More || len(p.Entries) == 0 {
+			return p.Head, nil
+		}
+	}
+}
+
+// Verify recomputes the whole chain, page by page at one revision,
+// carrying the previous hash from one page to the next, and names the
+// first entry that does not match.
 func (l *Log) Verify(ctx context.Context) (Result, error) {
-	all, head, err := l.store.AuditEntries(ctx)
-	if err != nil {
+	var v verifier
+	var res Result
+	head, err := l.walk(ctx, func(e *tocsin.AuditEntry) error {
+		if b := v.add(e); b != nil {
+			res = Result{Entries: int(v.n), Break: b}
+			return errStop
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errStop):
+		return res, nil
+	case err != nil:
 		return Result{}, err
 	}
-	return Verify(all, head), nil
+	return v.finish(head), nil
 }

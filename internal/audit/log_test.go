@@ -97,11 +97,11 @@ func TestRechainedEditIsNamedWhereTheChainBreaks(t *testing.T) {
 	// entry's link.
 	l, cli := trail(t, 4)
 	st := etcd.NewStore(cli, "/test/", nil)
-	entries, _, err := st.AuditEntries(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	p, err := st.AuditPage(context.Background(), 1, 1, 0)
+	if err != nil || len(p.Entries) != 1 {
+		t.Fatalf("read entry 2: %+v, %v", p, err)
 	}
-	e := entries[1]
+	e := p.Entries[0]
 	e.Detail = "autre chose"
 	e.Hash = audit.Hash(&e)
 	put(t, cli, key(2), fmt.Sprintf(`{"seq":2,"at":%q,"actor":%q,"action":%q,"detail":%q,"prev":%q,"hash":%q}`,
@@ -146,11 +146,59 @@ func TestReplicasAppendingAtOnceKeepOneChain(t *testing.T) {
 	}
 }
 
-func TestEntriesFilterByActivation(t *testing.T) {
+func TestListFiltersByActivation(t *testing.T) {
 	l, _ := trail(t, 2)
 	l.Append(context.Background(), "agent", "activation.created", "A1", "")
-	got, err := l.Entries(context.Background(), audit.Filter{Activation: "A1"})
-	if err != nil || len(got) != 1 || got[0].Seq != 3 {
-		t.Fatalf("got %+v, %v; want entry n° 3 alone", got, err)
+	got, next, err := l.List(context.Background(), audit.Filter{Activation: "A1"}, 0, 10)
+	if err != nil || len(got) != 1 || got[0].Seq != 3 || next != 0 {
+		t.Fatalf("got %+v, next %d, %v; want entry n° 3 alone and no next page", got, next, err)
+	}
+}
+
+// A trail longer than a store page: verification carries the previous
+// hash across pages and names an edit on the second page.
+func TestVerifyWalksPagesAndNamesAnEditOnTheSecondPage(t *testing.T) {
+	l, cli := trail(t, 8)
+	l.PageSize = 3
+	if res, err := l.Verify(context.Background()); err != nil || !res.OK || res.Entries != 8 {
+		t.Fatalf("intact trail over 3 pages: %+v, %v", res, err)
+	}
+	put(t, cli, key(5), strings.Replace(get(t, cli, key(5)), "entrée 5", "entrée cinq", 1))
+	mustBreakAt(t, l, 5, "modifiée")
+	// An entry deleted at a page boundary is named too.
+	l2, cli2 := trail(t, 8)
+	l2.PageSize = 3
+	cli2.Delete(context.Background(), key(4))
+	mustBreakAt(t, l2, 4, "manque")
+}
+
+// Listing by pages: each page holds limit entries after the cursor, the
+// next cursor leads to the following ones, the last page has none; the
+// filter applies across store pages.
+func TestListPagesWithACursor(t *testing.T) {
+	l, _ := trail(t, 7)
+	l.PageSize = 2
+	var seen []uint64
+	after := uint64(0)
+	for range 10 {
+		got, next, err := l.List(context.Background(), audit.Filter{}, after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range got {
+			seen = append(seen, e.Seq)
+		}
+		if next == 0 {
+			break
+		}
+		after = next
+	}
+	if fmt.Sprint(seen) != "[1 2 3 4 5 6 7]" {
+		t.Errorf("pages held %v, want 1 to 7 once each", seen)
+	}
+	l.Append(context.Background(), "agent", "test", "B", "")
+	got, next, err := l.List(context.Background(), audit.Filter{Activation: "B"}, 0, 1)
+	if err != nil || len(got) != 1 || got[0].Seq != 8 || next != 0 {
+		t.Errorf("filtered list: %+v, next %d, %v; want entry n° 8", got, next, err)
 	}
 }

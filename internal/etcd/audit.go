@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -49,36 +50,150 @@ func (s *Store) AppendAudit(ctx context.Context, e tocsin.AuditEntry, after tocs
 	return resp.Succeeded, nil
 }
 
-// AuditEntries returns every audit entry in key order, and the head, read
-// at one revision.
-func (s *Store) AuditEntries(ctx context.Context) ([]tocsin.AuditEntry, tocsin.AuditHead, error) {
-	var head tocsin.AuditHead
-	hr, err := s.cli.Get(ctx, s.auditHeadKey())
+// AuditPage returns up to limit entries stored after entry n° after, in
+// key order, and the head, all read at revision rev (0: the latest). The
+// page gives the revision it read at, so that the next pages read the
+// same trail whatever is appended meanwhile. Each entry's Pos is the
+// number in its key; a key that holds no number ends the trail there.
+func (s *Store) AuditPage(ctx context.Context, after uint64, limit int, rev int64) (tocsin.AuditPage, error) {
+	var p tocsin.AuditPage
+	hr, err := s.cli.Get(ctx, s.auditHeadKey(), clientv3.WithRev(rev))
 	if err != nil {
-		return nil, head, unavailable(err)
+		return p, unavailable(err)
+	}
+	p.Rev = hr.Header.Revision
+	if rev != 0 {
+		p.Rev = rev
 	}
 	if len(hr.Kvs) > 0 {
-		if err := json.Unmarshal(hr.Kvs[0].Value, &head); err != nil {
-			return nil, head, fmt.Errorf("decode audit head: %w", err)
+		if err := json.Unmarshal(hr.Kvs[0].Value, &p.Head); err != nil {
+			return p, fmt.Errorf("decode audit head: %w", err)
 		}
-		head.Rev = hr.Kvs[0].ModRevision
+		p.Head.Rev = hr.Kvs[0].ModRevision
+	}
+	if after == math.MaxUint64 {
+		return p, nil
 	}
 	prefix := s.key("audit", "e") + "/"
-	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(hr.Header.Revision),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	resp, err := s.cli.Get(ctx, s.auditKey(after+1), clientv3.WithRange(clientv3.GetPrefixRangeEnd(prefix)),
+		clientv3.WithRev(p.Rev), clientv3.WithLimit(int64(limit)))
 	if err != nil {
-		return nil, head, unavailable(err)
+		return p, unavailable(err)
 	}
-	out := make([]tocsin.AuditEntry, 0, len(resp.Kvs))
+	p.More = resp.More
+	p.Entries = make([]tocsin.AuditEntry, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
+		pos := auditPos(strings.TrimPrefix(string(kv.Key), prefix))
 		var e tocsin.AuditEntry
 		if err := json.Unmarshal(kv.Value, &e); err != nil {
 			// A damaged entry is kept, numbered by its key, so that
 			// verification names it rather than failing.
-			n, _ := strconv.ParseUint(strings.TrimPrefix(string(kv.Key), prefix), 10, 64)
-			e = tocsin.AuditEntry{Seq: n, Detail: "entrée illisible"}
+			e = tocsin.AuditEntry{Seq: pos, Detail: "entrée illisible"}
 		}
-		out = append(out, e)
+		e.Pos = pos
+		p.Entries = append(p.Entries, e)
 	}
-	return out, head, nil
+	return p, nil
+}
+
+// auditPos reads the number at the start of an entry's key. Keys are 20
+// digits; anything else sorts after every entry (math.MaxUint64) unless
+// it starts with 20 digits, so that paging by number always moves on.
+func auditPos(name string) uint64 {
+	if len(name) >= 20 {
+		if n, err := strconv.ParseUint(name[:20], 10, 64); err == nil {
+			return n
+		}
+	}
+	return math.MaxUint64
+}
+
+// audit/mark holds the store revision up to which recipients' state
+// changes are in the trail. It moves in the same transaction as the
+// entries that record them, so that a change is recorded once: a replica
+// that dies before recording leaves the mark behind, and the next one
+// replays the changes after it.
+
+func (s *Store) auditMarkKey() string { return s.key("audit", "mark") }
+
+// AuditMark returns the mark, setting it to the current revision on first
+// use: changes made before the trail recorded them are not replayed.
+func (s *Store) AuditMark(ctx context.Context) (tocsin.AuditMark, error) {
+	k := s.auditMarkKey()
+	cur, err := s.cli.Get(ctx, k)
+	if err != nil {
+		return tocsin.AuditMark{}, unavailable(err)
+	}
+	if len(cur.Kvs) == 0 {
+		// Every change after the revision just read is replayed.
+		start := strconv.FormatInt(cur.Header.Revision, 10)
+		if _, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
+			Then(clientv3.OpPut(k, start)).Commit(); err != nil {
+			return tocsin.AuditMark{}, unavailable(err)
+		}
+		if cur, err = s.cli.Get(ctx, k); err != nil {
+			return tocsin.AuditMark{}, unavailable(err)
+		}
+	}
+	kv := cur.Kvs[0]
+	rev, err := strconv.ParseInt(string(kv.Value), 10, 64)
+	if err != nil {
+		return tocsin.AuditMark{}, fmt.Errorf("decode audit mark: %w", err)
+	}
+	return tocsin.AuditMark{Rev: rev, ModRev: kv.ModRevision}, nil
+}
+
+// AppendAuditMarked writes es, consecutive entries sealed after head
+// after, makes the last one the head and moves the mark to rev, only if
+// neither the head nor the mark moved meanwhile; it reports whether it did.
+func (s *Store) AppendAuditMarked(ctx context.Context, es []tocsin.AuditEntry, after tocsin.AuditHead, mark tocsin.AuditMark, rev int64) (bool, error) {
+	if len(es) == 0 || len(es) > maxOps {
+		return false, fmt.Errorf("append audit: %d entries in one transaction, 1 to %d", len(es), maxOps)
+	}
+	hk, mk := s.auditHeadKey(), s.auditMarkKey()
+	last := es[len(es)-1]
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(hk), "=", after.Rev), clientv3.Compare(clientv3.ModRevision(mk), "=", mark.ModRev)}
+	ops := []clientv3.Op{clientv3.OpPut(hk, mustJSON(tocsin.AuditHead{Seq: last.Seq, Hash: last.Hash})), clientv3.OpPut(mk, strconv.FormatInt(rev, 10))}
+	for _, e := range es {
+		ops = append(ops, clientv3.OpPut(s.auditKey(e.Seq), mustJSON(e)))
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return resp.Succeeded, nil
+}
+
+// WatchRecipientChanges calls fn with every write of a recipient after
+// revision from, in revision order, with the recipient before the write
+// (nil when the write created it). It returns when ctx ends or the watch
+// fails; a *tocsin.CompactedError when the revisions after from are gone.
+func (s *Store) WatchRecipientChanges(ctx context.Context, from int64, fn func(rev int64, activation string, prev, cur *tocsin.Recipient)) error {
+	prefix := s.key("rcpt") + "/"
+	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), prefix, clientv3.WithPrefix(), clientv3.WithFilterDelete(),
+		clientv3.WithPrevKV(), clientv3.WithRev(from+1))
+	for wr := range wch {
+		if wr.CompactRevision != 0 {
+			return &tocsin.CompactedError{Rev: wr.CompactRevision}
+		}
+		if err := wr.Err(); err != nil {
+			return unavailable(err)
+		}
+		for _, ev := range wr.Events {
+			var cur tocsin.Recipient
+			if err := json.Unmarshal(ev.Kv.Value, &cur); err != nil {
+				continue // not a recipient: readers report it
+			}
+			var prev *tocsin.Recipient
+			if ev.PrevKv != nil {
+				prev = &tocsin.Recipient{}
+				if json.Unmarshal(ev.PrevKv.Value, prev) != nil {
+					prev = nil
+				}
+			}
+			activation, _, _ := strings.Cut(strings.TrimPrefix(string(ev.Kv.Key), prefix), "/")
+			fn(ev.Kv.ModRevision, activation, prev, &cur)
+		}
+	}
+	return ctx.Err()
 }

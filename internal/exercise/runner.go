@@ -93,17 +93,12 @@ func (r *Runner) Tick(ctx context.Context, st Store, now time.Time) error {
 	return nil
 }
 
-// Missed returns the due times of runs in [from, to) that did not happen:
-// recorded missed or failed, or claimed and never launched (the leader
-// went down in between).
+// Missed returns the due times of runs in [from, to) that did not happen
+// (see DidNotHappen).
 func Missed(runs []tocsin.ExerciseRun, from, to time.Time) []time.Time {
 	var out []time.Time
 	for _, r := range runs {
-		if r.Due.Before(from) || !r.Due.Before(to) {
-			continue
-		}
-		switch r.Status {
-		case tocsin.RunMissed, tocsin.RunFailed, tocsin.RunClaimed:
+		if !r.Due.Before(from) && r.Due.Before(to) && DidNotHappen(r) {
 			out = append(out, r.Due)
 		}
 	}

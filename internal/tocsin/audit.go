@@ -1,6 +1,9 @@
 package tocsin
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // AuditEntry is one line of the audit trail: who did what, when. Entries
 // are numbered from 1 without gaps, and each carries the hash of the one
@@ -16,6 +19,9 @@ type AuditEntry struct {
 	Prev string `json:"prev"`
 	// Hash is SHA-256, in hex, over the entry's canonical form.
 	Hash string `json:"hash"`
+	// Pos is where storage holds the entry: the number in its key, set
+	// when read. It equals Seq unless the trail was tampered with.
+	Pos uint64 `json:"-"`
 }
 
 // AuditHead is the last entry of the trail as storage knows it: its number
@@ -26,17 +32,47 @@ type AuditHead struct {
 	Rev  int64  `json:"-"`
 }
 
+// AuditPage is a run of consecutive entries, oldest first, read with the
+// head at one revision of the store.
+type AuditPage struct {
+	Entries []AuditEntry
+	Head    AuditHead
+	// Rev is the store revision the page was read at: the next pages read
+	// at it see the same trail, whatever is appended meanwhile.
+	Rev int64
+	// More is true when entries follow the last one.
+	More bool
+}
+
+// AuditMark is the store revision up to which recipients' state changes
+// are in the trail, and the mod revision to compare when moving it.
+type AuditMark struct {
+	Rev    int64
+	ModRev int64
+}
+
+// CompactedError means the store no longer holds the revisions up to Rev
+// (excluded): changes made before cannot be replayed.
+type CompactedError struct{ Rev int64 }
+
+func (e *CompactedError) Error() string {
+	return fmt.Sprintf("store history compacted up to revision %d", e.Rev)
+}
+
 // Audit actions.
 const (
 	AuditActivationCreated = "activation.created"
 	AuditActivationClosed  = "activation.closed"
 	AuditCIP               = "activation.cip"
 	AuditConfirmed         = "recipient.confirmed" // informed by hand
-	AuditInformed          = "recipient.informed"  // acknowledged by SMS or key press
+	AuditInformed          = "recipient.informed"  // acknowledged by SMS or key press, in trails kept before AuditRecipients
 	AuditLogin             = "login"
 	AuditLoginFailed       = "login.failed"
 	AuditImport            = "directory.imported"
 	AuditExport            = "export"
 	AuditExercise          = "exercise"
 	AuditConfig            = "config"
+	// AuditRecipients lists recipients' state changes of one activation:
+	// first delivery, failure, acknowledgement by SMS or key press.
+	AuditRecipients = "recipients.changed"
 )

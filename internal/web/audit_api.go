@@ -1,11 +1,12 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/audit"
@@ -17,9 +18,21 @@ type AuditLog interface {
 	// Record appends an entry; a failure is logged, not returned, since
 	// the action it records already happened.
 	Record(ctx context.Context, actor, action, activation, detail string)
-	Entries(ctx context.Context, f audit.Filter) ([]tocsin.AuditEntry, error)
+	// List returns one page of entries after entry n° after, and the
+	// cursor of the next page (0 when none).
+	List(ctx context.Context, f audit.Filter, after uint64, limit int) ([]tocsin.AuditEntry, uint64, error)
+	// Walk calls fn with every matching entry, oldest first, in bounded
+	// memory.
+	Walk(ctx context.Context, f audit.Filter, fn func(e *tocsin.AuditEntry) error) error
 	Verify(ctx context.Context) (audit.Result, error)
 }
+
+// Audit listing pages: DefaultAuditLimit entries unless asked, at most
+// MaxAuditLimit.
+const (
+	DefaultAuditLimit = 1000
+	MaxAuditLimit     = 5000
+)
 
 // audit records an entry when the server has a trail.
 func (s *Server) audit(ctx context.Context, actor, action, activation, detail string) {
@@ -57,8 +70,33 @@ func auditFilter(r *http.Request) (audit.Filter, error) {
 	return f, nil
 }
 
-// listAudit answers GET /api/v1/audit?from=…&to=…&activation=…&format=csv|json.
-// A format asked for explicitly is an export, and is itself recorded.
+// auditPaging reads the limit and after parameters of a listing.
+func auditPaging(r *http.Request) (after uint64, limit int, err error) {
+	q := r.URL.Query()
+	limit = DefaultAuditLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxAuditLimit {
+			return 0, 0, tocsin.FieldErrorf(tocsin.EInvalid, "limit", "limit %q invalide : un nombre d'entrées de 1 à %d", v, MaxAuditLimit)
+		}
+		limit = n
+	}
+	if v := q.Get("after"); v != "" {
+		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return 0, 0, tocsin.FieldErrorf(tocsin.EInvalid, "after", "after %q invalide : le n° d'une entrée attendu", v)
+		}
+	}
+	return after, limit, nil
+}
+
+// NextAuditHeader carries the after of the next page of a listing, in CSV
+// as in JSON; it is absent on the last page.
+const NextAuditHeader = "Tocsin-Audit-Next"
+
+// listAudit answers GET /api/v1/audit?from=…&to=…&activation=…&limit=…&after=…&format=csv|json,
+// one page of entries after entry n° after, with the next page's after
+// in "next" and the Tocsin-Audit-Next header. A format asked for
+// explicitly is an export, recorded once, on its first page.
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Audit == nil {
 		return tocsin.Errorf(tocsin.ENotFound, "journal d'audit non disponible")
@@ -67,24 +105,47 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	after, limit, err := auditPaging(r)
+	if err != nil {
+		return err
+	}
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
 		return tocsin.FieldErrorf(tocsin.EInvalid, "format", "format %q inconnu : json ou csv", format)
 	}
-	entries, err := s.cfg.Audit.Entries(r.Context(), f)
+	entries, next, err := s.cfg.Audit.List(r.Context(), f, after, limit)
 	if err != nil {
 		return err
 	}
-	if format != "" {
+	if format != "" && !r.URL.Query().Has("after") {
 		s.audit(r.Context(), userFrom(r.Context()).Name, tocsin.AuditExport, f.Activation,
-			fmt.Sprintf("export du journal d'audit (%s, %d entrées)", format, len(entries)))
+			fmt.Sprintf("export du journal d'audit (%s, à partir du début, par pages de %d entrées)", format, limit))
+	}
+	page := auditListing{Entries: entries, Count: len(entries)}
+	if next != 0 {
+		page.Next = &next
+		w.Header().Set(NextAuditHeader, strconv.FormatUint(next, 10))
 	}
 	if format == "csv" {
-		writeAuditCSV(w, entries)
-		return nil
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="journal-audit.csv"`)
+		cw := newAuditCSV(w)
+		for i := range entries {
+			cw.write(&entries[i])
+		}
+		cw.Flush()
+		return cw.Error()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "count": len(entries)})
+	writeJSON(w, http.StatusOK, page)
 	return nil
+}
+
+// auditListing is one page of the trail as the API gives it.
+type auditListing struct {
+	Entries []tocsin.AuditEntry `json:"entries"`
+	Count   int                 `json:"count"`
+	// Next is the after of the next page; absent on the last one.
+	Next *uint64 `json:"next,omitempty"`
 }
 
 // verifyAudit answers GET /api/v1/audit/verify: 200 with ok true, or 200
@@ -104,17 +165,16 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// writeAuditCSV writes entries as the audit trail's CSV export.
-func writeAuditCSV(w http.ResponseWriter, entries []tocsin.AuditEntry) {
-	var b bytes.Buffer
-	cw := csv.NewWriter(&b)
+// auditCSV writes entries as the audit trail's CSV export, header first.
+type auditCSV struct{ *csv.Writer }
+
+func newAuditCSV(w io.Writer) auditCSV {
+	cw := csv.NewWriter(w)
 	cw.Write([]string{"n°", "horodatage (UTC)", "heure de Paris", "auteur", "action", "activation", "détail", "empreinte précédente", "empreinte"})
-	for _, e := range entries {
-		cw.Write([]string{fmt.Sprint(e.Seq), e.At.UTC().Format(time.RFC3339Nano), tocsin.ParisTime(e.At), e.Actor, e.Action,
-			e.Activation, e.Detail, e.Prev, e.Hash})
-	}
-	cw.Flush()
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="journal-audit.csv"`)
-	w.Write(b.Bytes())
+	return auditCSV{cw}
+}
+
+func (c auditCSV) write(e *tocsin.AuditEntry) error {
+	return c.Write([]string{fmt.Sprint(e.Seq), e.At.UTC().Format(time.RFC3339Nano), tocsin.ParisTime(e.At), e.Actor, e.Action,
+		e.Activation, e.Detail, e.Prev, e.Hash})
 }

@@ -59,6 +59,9 @@ type dashboardBody struct {
 	Recent []card
 	Month  *indicatorsTable // the current month's indicators
 	Next   []string         // the next scheduled exercises, Paris time
+	// ExerciseDue is set while a scheduled exercise waits for the duty
+	// officer to launch it.
+	ExerciseDue *exerciseDue
 }
 
 func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData) error {
@@ -80,7 +83,7 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData)
 			b.Recent = append(b.Recent, newCard(&vs[i], now))
 		}
 	}
-	if err := c.dashboardReports(r, &b); err != nil {
+	if err := c.dashboardReports(r, &b, vs); err != nil {
 		return err
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = "Tableau de bord", "tableau", b, dashboardTopic, rev
@@ -292,7 +295,7 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	for i := len(v.Timeline) - 1; i >= 0; i-- {
 		b.Timeline = append(b.Timeline, *newLiveEvent(&v.Timeline[i].Event, names))
 	}
-	if b.Retex, err = c.srv.retexOf(r.Context(), v.ID); err != nil {
+	if b.Retex, err = c.cfg.Activations.Retex(r.Context(), v.ID); err != nil {
 		return err
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = v.Title, "activations", b, v.ID, rev

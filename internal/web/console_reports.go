@@ -2,11 +2,16 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"time"
 
+	"github.com/prefecture76/tocsin/internal/activation"
 	"github.com/prefecture76/tocsin/internal/audit"
+	"github.com/prefecture76/tocsin/internal/exercise"
 	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -88,7 +93,8 @@ type auditBody struct {
 	Verified             audit.Result
 }
 
-// auditPage shows the latest audit entries, filtered, and verifies the chain.
+// auditPage shows the latest audit entries, filtered, and verifies the
+// chain. It walks the trail page by page and keeps only the rows it shows.
 func (c *console) auditPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	if c.cfg.Audit == nil {
 		return tocsin.Errorf(tocsin.ENotFound, "journal d'audit non disponible")
@@ -97,7 +103,17 @@ func (c *console) auditPage(w http.ResponseWriter, r *http.Request, p *pageData)
 	if err != nil {
 		return err
 	}
-	entries, err := c.cfg.Audit.Entries(r.Context(), f)
+	latest := make([]tocsin.AuditEntry, 0, maxAuditRows) // a ring of the last rows
+	total := 0
+	err = c.cfg.Audit.Walk(r.Context(), f, func(e *tocsin.AuditEntry) error {
+		if len(latest) < maxAuditRows {
+			latest = append(latest, *e)
+		} else {
+			latest[total%maxAuditRows] = *e
+		}
+		total++
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -106,9 +122,9 @@ func (c *console) auditPage(w http.ResponseWriter, r *http.Request, p *pageData)
 		return err
 	}
 	q := r.URL.Query()
-	b := auditBody{Activation: f.Activation, From: q.Get("from"), To: q.Get("to"), Total: len(entries), Verified: res}
-	for i := len(entries) - 1; i >= 0 && len(b.Rows) < maxAuditRows; i-- {
-		e := entries[i]
+	b := auditBody{Activation: f.Activation, From: q.Get("from"), To: q.Get("to"), Total: total, Verified: res}
+	for i := range latest {
+		e := latest[(total-1-i)%len(latest)] // newest first
 		short := e.Hash
 		if len(short) > 12 {
 			short = short[:12] + "…"
@@ -120,8 +136,8 @@ func (c *console) auditPage(w http.ResponseWriter, r *http.Request, p *pageData)
 	return nil
 }
 
-// auditExport sends the filtered audit entries as CSV or JSON; the export
-// is itself recorded.
+// auditExport streams the filtered audit entries as CSV or JSON, page by
+// page; the export is itself recorded.
 func (c *console) auditExport(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	if c.cfg.Audit == nil {
 		return tocsin.Errorf(tocsin.ENotFound, "journal d'audit non disponible")
@@ -134,27 +150,36 @@ func (c *console) auditExport(w http.ResponseWriter, r *http.Request, p *pageDat
 	if err != nil {
 		return err
 	}
-	entries, err := c.cfg.Audit.Entries(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	c.srv.audit(r.Context(), p.User.User, tocsin.AuditExport, f.Activation,
-		fmt.Sprintf("export du journal d'audit (%s, %d entrées)", format, len(entries)))
+	// The answer starts before the walk ends: an error met on the way can
+	// only cut it short, and is logged.
+	w.Header().Set("Content-Disposition", `attachment; filename="journal-audit.`+format+`"`)
+	n := 0
 	if format == "csv" {
-		writeAuditCSV(w, entries)
-		return nil
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		cw := newAuditCSV(w)
+		err = c.cfg.Audit.Walk(r.Context(), f, func(e *tocsin.AuditEntry) error {
+			n++
+			return cw.write(e)
+		})
+		cw.Flush()
+	} else {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		io.WriteString(w, `{"entries":[`)
+		enc := json.NewEncoder(w)
+		err = c.cfg.Audit.Walk(r.Context(), f, func(e *tocsin.AuditEntry) error {
+			if n > 0 {
+				io.WriteString(w, ",")
+			}
+			n++
+			return enc.Encode(e)
+		})
+		fmt.Fprintf(w, `],"count":%d}`+"\n", n)
 	}
-	w.Header().Set("Content-Disposition", `attachment; filename="journal-audit.json"`)
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "count": len(entries)})
+	if err != nil {
+		c.srv.log.Error("audit export cut short", "err", err)
+	}
+	c.srv.audit(r.Context(), p.User.User, tocsin.AuditExport, f.Activation, fmt.Sprintf("export du journal d'audit (%s, %d entrées)", format, n))
 	return nil
-}
-
-// exerciseRunRow is one recorded run on the exercises page.
-type exerciseRunRow struct {
-	Due        string
-	Status     string
-	Activation string
-	Error      string
 }
 
 // exerciseRow is one exercise activation on the exercises page, scheduled
@@ -166,11 +191,8 @@ type exerciseRow struct {
 
 // exercisesBody is what the exercises page shows.
 type exercisesBody struct {
-	Next     []string
-	Runs     []exerciseRunRow
-	Missed   []string
-	Playbook string
-	Held     []exerciseRow // every exercise activation, latest first
+	exerciseSchedule
+	Held []exerciseRow // every exercise activation, latest first
 }
 
 // runStatusLabel names a run's status in French.
@@ -195,42 +217,24 @@ func parisDate(t time.Time) string {
 	return t.In(tocsin.Paris()).Format("02/01/2006 à 15:04")
 }
 
-func newExercisesBody(cal ExerciseCalendar) exercisesBody {
-	b := exercisesBody{Playbook: cal.Playbook}
-	for _, t := range cal.Next {
-		b.Next = append(b.Next, parisDate(t))
-	}
-	for i := len(cal.Runs) - 1; i >= 0; i-- {
-		run := cal.Runs[i]
-		b.Runs = append(b.Runs, exerciseRunRow{Due: parisDate(run.Due), Status: runStatusLabel(run.Status), Activation: run.Activation, Error: run.Error})
-		switch run.Status {
-		case tocsin.RunMissed, tocsin.RunFailed, tocsin.RunClaimed:
-			b.Missed = append(b.Missed, parisDate(run.Due))
-		}
-	}
-	return b
-}
-
 // exercisesPage shows the next scheduled exercises, the past runs and the
 // missed ones.
 func (c *console) exercisesPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	var b exercisesBody
 	if c.cfg.Exercises != nil {
-		cal, err := c.cfg.Exercises(r.Context())
+		cal, err := c.srv.exerciseCalendar(r)
 		if err != nil {
 			return err
 		}
-		b = newExercisesBody(cal)
+		b.exerciseSchedule = cal
 	}
 	vs, err := c.cfg.Activations.List(r.Context())
 	if err != nil {
 		return err
 	}
-	retexes := map[string]tocsin.Retex{}
-	if c.cfg.Retex != nil {
-		if retexes, err = c.cfg.Retex.Retexes(r.Context()); err != nil {
-			return err
-		}
+	retexes, err := c.cfg.Activations.Retexes(r.Context())
+	if err != nil {
+		return err
 	}
 	now := c.now()
 	for i := range vs {
@@ -248,9 +252,16 @@ func (c *console) exercisesPage(w http.ResponseWriter, r *http.Request, p *pageD
 	return nil
 }
 
-// dashboardReports adds the current month's indicators and the next
-// exercises to the dashboard.
-func (c *console) dashboardReports(r *http.Request, b *dashboardBody) error {
+// exerciseDue is the dashboard's alert about scheduled exercises left to
+// the duty officer and not launched yet.
+type exerciseDue struct {
+	Dates []string // due dates, Paris time, oldest first
+	Link  string   // the launch form, in exercise mode, its playbook chosen when known
+}
+
+// dashboardReports adds the current month's indicators, the next
+// exercises, and the alert about an exercise to launch to the dashboard.
+func (c *console) dashboardReports(r *http.Request, b *dashboardBody, vs []activation.View) error {
 	if c.cfg.Indicators != nil {
 		rep, err := c.cfg.Indicators(r.Context(), []indicator.Month{indicator.MonthOf(c.now())})
 		if err != nil {
@@ -267,6 +278,39 @@ func (c *console) dashboardReports(r *http.Request, b *dashboardBody) error {
 		for _, t := range cal.Next[:min(2, len(cal.Next))] {
 			b.Next = append(b.Next, parisDate(t))
 		}
+		var launched []time.Time
+		for i := range vs {
+			if vs[i].Exercise {
+				launched = append(launched, vs[i].ActivatedAt)
+			}
+		}
+		if due := exercise.AwaitingLaunch(cal.Runs, launched); len(due) > 0 {
+			b.ExerciseDue = &exerciseDue{Link: "/activations/nouvelle?" + c.exerciseLaunchQuery(cal.Playbook)}
+			for _, run := range due {
+				b.ExerciseDue.Dates = append(b.ExerciseDue.Dates, parisDate(run.Due))
+			}
+		}
 	}
 	return nil
+}
+
+// exerciseLaunchQuery preselects exercise mode on the launch form, and the
+// exercise playbook: the configured one, or else the only playbook meant
+// for exercises.
+func (c *console) exerciseLaunchQuery(configured string) string {
+	q := url.Values{"mode": {"exercice"}}
+	if configured != "" {
+		q.Set("scenario", configured)
+		return q.Encode()
+	}
+	var only []string
+	for _, pb := range c.cfg.Playbooks() {
+		if pb.Exercise {
+			only = append(only, pb.ID)
+		}
+	}
+	if len(only) == 1 {
+		q.Set("scenario", only[0])
+	}
+	return q.Encode()
 }

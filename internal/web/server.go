@@ -29,6 +29,9 @@ type Activations interface {
 	Script(ctx context.Context, ref activation.AttemptRef, callSID string) (*activation.CallScript, error)
 	KeyPress(ctx context.Context, ref activation.AttemptRef, callSID, digits string) (bool, error)
 	Reply(ctx context.Context, from, body string) (activation.ReplyOutcome, error)
+	SaveRetex(ctx context.Context, by tocsin.User, id, text string) (*tocsin.Retex, error)
+	Retex(ctx context.Context, id string) (*tocsin.Retex, error)
+	Retexes(ctx context.Context) (map[string]tocsin.Retex, error)
 }
 
 // Store is what the server reads directly.
@@ -79,8 +82,6 @@ type Config struct {
 	Audit AuditLog
 	// Exercises returns the exercise calendar; nil hides it.
 	Exercises ExercisesFunc
-	// Retex keeps the exercises' RETEX; nil hides it.
-	Retex RetexStore
 }
 
 // Server is Tocsin's HTTP handler.
@@ -115,6 +116,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/close", s.api(canActivate, s.closeActivation))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/cip", s.api(canActivate, s.activateCIP))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/retex", s.api(canActivate, s.putRetex))
+	s.mux.HandleFunc("GET /api/v1/activations/{id}/retex", s.api(anyRole, s.getRetex))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/confirm", s.api(canActivate, s.confirmRecipient))
 	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
 	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
@@ -123,6 +125,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/indicators", s.api(anyRole, s.indicators))
 	s.mux.HandleFunc("GET /api/v1/audit", s.api(anyRole, s.listAudit))
 	s.mux.HandleFunc("GET /api/v1/audit/verify", s.api(anyRole, s.verifyAudit))
+	s.mux.HandleFunc("GET /api/v1/exercises", s.api(anyRole, s.listExercises))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, tocsin.Errorf(tocsin.ENotFound, "pas de route %s %s", r.Method, r.URL.Path))
 	})

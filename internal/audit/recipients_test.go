@@ -1,0 +1,151 @@
+package audit_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/audit"
+	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// setStatus writes a recipient's new status, as a webhook would.
+func setStatus(t *testing.T, st *etcd.Store, activation, official string, s tocsin.RecipientStatus, how string, attempt tocsin.AttemptStatus) {
+	t.Helper()
+	_, err := st.UpdateRecipient(context.Background(), activation, official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		r.Status, r.InformedHow = s, how
+		if attempt != "" {
+			r.Attempts = append(r.Attempts, tocsin.Attempt{ID: "r0-" + string(attempt), Channel: tocsin.SMS, Status: attempt})
+		}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func activate(t *testing.T, st *etcd.Store, id string, officials ...string) {
+	t.Helper()
+	a := &tocsin.Activation{ID: id, Title: id, State: tocsin.Open, ActivatedAt: time.Now().UTC()}
+	var rs []tocsin.Recipient
+	for _, o := range officials {
+		rs = append(rs, tocsin.Recipient{Official: tocsin.Official{ID: o, Name: o}, Status: tocsin.StatusPending})
+	}
+	a.Targeted = len(rs)
+	if err := st.CreateActivation(context.Background(), a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runFor runs a recorder until stop is called.
+func runFor(t *testing.T, st *etcd.Store, every time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- (&audit.Recipients{Store: st, Every: every}).Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("recorder: %v", err)
+		}
+	}
+}
+
+// Recipients' state changes reach the trail once each, one entry per
+// activation, even when the replica recording them dies before a flush:
+// the next one replays them from the mark.
+func TestRecipientChangesAreRecordedOnceAndSurviveADeathBeforeTheFlush(t *testing.T) {
+	st := etcd.MustStore(t)
+	l := audit.New(st, nil, nil)
+	ctx := context.Background()
+	activate(t, st, "A1", "maire-1", "maire-2")
+	activate(t, st, "A2", "maire-3")
+	if _, err := st.AuditMark(ctx); err != nil { // the trail records from here
+		t.Fatal(err)
+	}
+
+	stop := runFor(t, st, time.Hour) // never flushes before it dies
+	setStatus(t, st, "A1", "maire-1", tocsin.StatusSent, "", tocsin.AttemptSent)
+	setStatus(t, st, "A1", "maire-1", tocsin.StatusDelivered, "", tocsin.AttemptDelivered)
+	setStatus(t, st, "A1", "maire-1", tocsin.StatusSending, "", "")
+	setStatus(t, st, "A1", "maire-1", tocsin.StatusDelivered, "", "") // delivered again: not recorded
+	setStatus(t, st, "A1", "maire-2", tocsin.StatusFailed, "", tocsin.AttemptFailed)
+	setStatus(t, st, "A2", "maire-3", tocsin.StatusInformed, "sms", "")
+	time.Sleep(50 * time.Millisecond)
+	stop()
+	if got, _, _ := l.List(ctx, audit.Filter{}, 0, 10); len(got) != 0 {
+		t.Fatalf("entries before any flush: %+v", got)
+	}
+
+	stop = runFor(t, st, 10*time.Millisecond)
+	var got []tocsin.AuditEntry
+	for deadline := time.Now().Add(5 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
+	}
+	stop()
+	want := map[string]string{
+		"A1": "maire-1 : message distribué ; maire-2 : échec, plus rien à tenter sur l'échelle",
+		"A2": "maire-3 : informé·e par réponse SMS",
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d entries, want one per activation: %+v", len(got), got)
+	}
+	for _, e := range got {
+		if e.Action != tocsin.AuditRecipients || e.Detail != want[e.Activation] {
+			t.Errorf("entry for %s: %s %q, want %q", e.Activation, e.Action, e.Detail, want[e.Activation])
+		}
+	}
+
+	// Another recorder, as after a failover: nothing is recorded twice.
+	stop = runFor(t, st, 10*time.Millisecond)
+	setStatus(t, st, "A1", "maire-1", tocsin.StatusInformed, "voice", "")
+	for deadline := time.Now().Add(5 * time.Second); len(got) < 3 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
+	}
+	time.Sleep(50 * time.Millisecond)
+	stop()
+	got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
+	if len(got) != 3 || !strings.Contains(got[2].Detail, "maire-1 : informé·e par la touche 1") {
+		t.Fatalf("after the failover: %+v, want one more entry", got)
+	}
+	if res, err := l.Verify(ctx); err != nil || !res.OK {
+		t.Errorf("chain: %+v, %v", res, err)
+	}
+}
+
+// Changes the store compacted away before anyone recorded them: the trail
+// says which revisions it could not record, and records the next changes.
+func TestCompactedChangesLeaveANamedGap(t *testing.T) {
+	st := etcd.MustStore(t)
+	l := audit.New(st, nil, nil)
+	ctx := context.Background()
+	activate(t, st, "A1", "maire-1")
+	if _, err := st.AuditMark(ctx); err != nil {
+		t.Fatal(err)
+	}
+	setStatus(t, st, "A1", "maire-1", tocsin.StatusFailed, "", tocsin.AttemptFailed)
+	resp, err := st.Client().Get(ctx, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Client().Compact(ctx, resp.Header.Revision); err != nil {
+		t.Fatal(err)
+	}
+	stop := runFor(t, st, 10*time.Millisecond)
+	defer stop()
+	var got []tocsin.AuditEntry
+	for deadline := time.Now().Add(5 * time.Second); len(got) < 1 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
+	}
+	if len(got) != 1 || !strings.Contains(got[0].Detail, "non audités : l'historique d'etcd est compacté") {
+		t.Fatalf("after a compaction: %+v, want the gap named", got)
+	}
+	setStatus(t, st, "A1", "maire-1", tocsin.StatusInformed, "sms", "")
+	for deadline := time.Now().Add(5 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
+	}
+	if len(got) != 2 || got[1].Detail != "maire-1 : informé·e par réponse SMS" {
+		t.Errorf("after the gap: %+v", got)
+	}
+}
