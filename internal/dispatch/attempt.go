@@ -11,43 +11,46 @@ import (
 
 // step does what one recipient needs now, one provider call at a time,
 // until nothing more is due; it then arms a timer for what falls due later.
+// It starts from the state last known of the recipient, when there is one:
+// no read between two attempts, nor before the first.
 func (r *run) step(it item) error {
-	var a *tocsin.Activation
-	var rc *tocsin.Recipient
+	s, ok := r.recall(it)
 	for r.ctx.Err() == nil {
-		if a == nil || rc == nil {
-			var err error
-			if a, rc, err = r.st.RecipientWith(r.ctx, it.activation, it.official); err != nil {
+		if !ok {
+			a, rc, rev, err := r.st.RecipientWith(r.ctx, it.activation, it.official)
+			if err != nil {
 				return err
 			}
+			s, ok = snapshot{a, rc, rev}, true
 		}
-		if a.State != tocsin.Open || rc.InformedAt != nil {
+		if s.a.State != tocsin.Open || s.rc.InformedAt != nil {
 			return nil
 		}
 		now := r.d.cfg.Clock.Now()
-		todo, wake := r.next(a, rc, now)
+		todo, wake := r.next(s.a, s.rc, now)
 		if todo == nil {
+			r.remember(it, s)
 			if !wake.IsZero() {
 				r.after(it, wake.Sub(now))
 			}
 			return nil
 		}
 		if todo.Status == tocsin.AttemptCreated && todo.Tries > 0 && todo.SID == "" {
-			sent, err := r.reconcile(it, rc, todo)
+			found, err := r.reconcile(it, s, todo)
 			if err != nil {
 				return err
 			}
-			if sent {
-				a, rc = nil, nil // read again what reconcile wrote
+			if found != nil {
+				s = *found
 				continue
 			}
+			// Proven not sent: the same attempt goes again.
 		}
 		var err error
-		// The next round starts from the state the last write left, when
-		// there is one: no read between two attempts.
-		if a, rc, err = r.send(it, rc, *todo); err != nil {
+		if s, err = r.send(it, s, *todo); err != nil {
 			return err
 		}
+		ok = s.rev != 0
 	}
 	return nil
 }
@@ -106,20 +109,24 @@ func (r *run) smsFreeAt(rc *tocsin.Recipient, to string, now time.Time) time.Tim
 	return recent[len(recent)-r.d.cfg.MaxSMSPerHour].Add(time.Hour)
 }
 
-// send hands one attempt to the provider: paced, written before, settled after.
-// It returns the activation and recipient as the last write left them, or
-// nils when the caller must read them again.
-func (r *run) send(it item, rc *tocsin.Recipient, at tocsin.Attempt) (*tocsin.Activation, *tocsin.Recipient, error) {
+// send hands one attempt to the provider: paced, written before, settled
+// after. It returns the recipient as the last write left it, or a zero
+// snapshot when the caller must read it again.
+func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 	c := r.d.channels[at.Channel]
 	key := lineKey(it, at.ID)
 	if err := c.acquire(r.ctx, key, r.d.cfg.Clock.Now); err != nil {
-		return nil, nil, err
+		return snapshot{}, err
 	}
 	if err := c.wait(r.ctx); err != nil {
 		c.release(key)
-		return nil, nil, err
+		return snapshot{}, err
 	}
-	rc, err := r.st.UpdateRecipient(r.ctx, it.activation, it.official, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+	// written tells whether the last call of fn, the one that counts,
+	// asked for a write: fn runs again after a lost race.
+	written := false
+	a, rc, rev, err := r.st.UpdateRecipientFrom(r.ctx, it.activation, it.official, s.a, s.rc, s.rev, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+		written = false
 		if a.State != tocsin.Open || rc.InformedAt != nil {
 			return nil, tocsin.ErrNoChange
 		}
@@ -140,19 +147,21 @@ func (r *run) send(it item, rc *tocsin.Recipient, at tocsin.Attempt) (*tocsin.Ac
 		cur.NextTry = nil
 		cur.UpdatedAt = now
 		a.Refresh(rc, now)
+		written = true
 		return events, nil
 	})
 	if err != nil {
 		c.release(key)
-		return nil, nil, err
+		return snapshot{}, err
 	}
 	cur := rc.Attempt(at.ID)
-	if cur == nil || cur.Status != tocsin.AttemptCreated || rc.InformedAt != nil {
+	if !written || cur == nil || cur.Status != tocsin.AttemptCreated || rc.InformedAt != nil {
+		// Nothing written: read the recipient again before deciding.
 		c.release(key)
-		return nil, nil, nil
+		return snapshot{}, nil
 	}
 	sid, status, sendErr := c.send(r.ctx, cur.To, rc.Message, it, cur.ID)
-	return r.settle(it, c, cur.ID, cur.Tries, sid, status, sendErr)
+	return r.settle(it, c, snapshot{a, rc, rev}, cur.ID, cur.Tries, sid, status, sendErr)
 }
 
 func attemptVerb(c tocsin.Channel) string {
@@ -169,9 +178,9 @@ func channelName(c tocsin.Channel) string {
 	return "SMS"
 }
 
-// settle records the outcome of a provider call, and returns the
-// activation and recipient as written.
-func (r *run) settle(it item, c *channel, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error) (*tocsin.Activation, *tocsin.Recipient, error) {
+// settle records the outcome of a provider call on s, the state the
+// attempt was written in, and returns the recipient as written.
+func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error) (snapshot, error) {
 	key := lineKey(it, attemptID)
 	var se *tocsin.SendError
 	if sendErr != nil && !errors.As(sendErr, &se) {
@@ -192,9 +201,7 @@ func (r *run) settle(it item, c *channel, attemptID string, tries int, sid strin
 	// The write must happen even if the term is ending: it records a fact.
 	// The fence still refuses it if another replica leads.
 	ctx := context.WithoutCancel(r.ctx)
-	var act *tocsin.Activation
-	rc, err := r.st.UpdateRecipient(ctx, it.activation, it.official, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
-		act = a
+	a, rc, rev, err := r.st.UpdateRecipientFrom(ctx, it.activation, it.official, s.a, s.rc, s.rev, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
 		at := rc.Attempt(attemptID)
 		if at == nil {
 			return nil, fmt.Errorf("attempt %s vanished", attemptID)
@@ -237,25 +244,28 @@ func (r *run) settle(it item, c *channel, attemptID string, tries int, sid strin
 		return []tocsin.Event{ev}, nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return snapshot{}, err
 	}
-	return act, rc, nil
+	return snapshot{a, rc, rev}, nil
 }
 
 // reconcile settles an attempt whose outcome is unknown by looking for it
-// in the provider's records. sent reports that it was found (and recorded).
-func (r *run) reconcile(it item, rc *tocsin.Recipient, at *tocsin.Attempt) (sent bool, err error) {
+// in the provider's records. When it was found, it returns the recipient
+// as written with the attempt recorded.
+func (r *run) reconcile(it item, s snapshot, at *tocsin.Attempt) (*snapshot, error) {
 	c := r.d.channels[at.Channel]
-	found, err := findAttempt(r.ctx, c, rc, at)
+	found, err := findAttempt(r.ctx, c, s.rc, at)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if found == nil {
 		r.d.log.Info("unknown outcome settled: not sent", "activation", it.activation, "official", it.official, "attempt", at.ID)
 		c.release(lineKey(it, at.ID))
-		return false, nil
+		return nil, nil
 	}
-	_, err = r.st.UpdateRecipient(r.ctx, it.activation, it.official, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+	written := false
+	a, rc, rev, err := r.st.UpdateRecipientFrom(r.ctx, it.activation, it.official, s.a, s.rc, s.rev, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+		written = false
 		cur := rc.Attempt(at.ID)
 		if cur == nil || cur.SID != "" {
 			return nil, tocsin.ErrNoChange
@@ -268,13 +278,18 @@ func (r *run) reconcile(it item, rc *tocsin.Recipient, at *tocsin.Attempt) (sent
 		}
 		cur.Status = status
 		a.Refresh(rc, now)
+		written = true
 		return []tocsin.Event{{Kind: tocsin.EventRecovered, Attempt: at.ID, Channel: cur.Channel,
 			Detail: channelName(cur.Channel) + " retrouvé chez l'opérateur : pas de nouvel essai"}}, nil
 	})
-	if err == nil {
-		r.d.handed.Add(1)
+	if err != nil {
+		return nil, err
 	}
-	return err == nil, err
+	if !written {
+		return &snapshot{a, rc, rev}, nil // settled meanwhile
+	}
+	r.d.handed.Add(1)
+	return &snapshot{a, rc, rev}, nil
 }
 
 // findAttempt looks for an attempt in the provider's records: a message or

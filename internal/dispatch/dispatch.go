@@ -15,17 +15,23 @@ import (
 // Store is what dispatch reads and writes. During a term it is the leader's
 // fenced store.
 type Store interface {
-	Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error)
-	// RecipientWith reads an activation and one of its recipients at once.
-	RecipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, error)
-	UpdateRecipient(ctx context.Context, activation, official string,
-		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error)
+	// LoadRecipients reads an activation and its recipients page by page,
+	// with each recipient's mod revision.
+	LoadRecipients(ctx context.Context, id string, pageSize int, fn func(a *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error) error
+	// RecipientWith reads an activation and one of its recipients at once,
+	// with the recipient's mod revision.
+	RecipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, int64, error)
+	// UpdateRecipientFrom changes a recipient by compare-and-swap from the
+	// state the caller holds (read first when rev is 0), and returns the
+	// state as written.
+	UpdateRecipientFrom(ctx context.Context, activation, official string, a *tocsin.Activation, r *tocsin.Recipient, rev int64,
+		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Activation, *tocsin.Recipient, int64, error)
 	// WatchOpen calls fn for every open activation, then for each one that
 	// opens, until ctx ends or the watch fails.
 	WatchOpen(ctx context.Context, fn func(id string)) error
 	// WatchRecipients calls fn for every change of a recipient from now on,
-	// until ctx ends or the watch fails.
-	WatchRecipients(ctx context.Context, fn func(activation string, r *tocsin.Recipient)) error
+	// with its mod revision, until ctx ends or the watch fails.
+	WatchRecipients(ctx context.Context, fn func(activation string, r *tocsin.Recipient, rev int64)) error
 }
 
 // SMS sends text messages and lists those sent, to settle unknown outcomes.
@@ -143,6 +149,62 @@ type run struct {
 
 	mu     sync.Mutex
 	timers map[item]func() bool
+
+	// known holds the latest state seen of each recipient waiting for its
+	// next step (loaded, written by this run, or seen by the watch), so
+	// that a step starts without a read; compare-and-swap catches a state
+	// that is stale. acts holds the activations loaded.
+	kmu   sync.Mutex
+	known map[item]snapshot
+	acts  map[string]*tocsin.Activation
+}
+
+// snapshot is a recipient as it stood at its mod revision rev, with its
+// activation.
+type snapshot struct {
+	a   *tocsin.Activation
+	rc  *tocsin.Recipient
+	rev int64
+}
+
+// remember keeps s as the known state of it, unless a newer one is known.
+func (r *run) remember(it item, s snapshot) {
+	r.kmu.Lock()
+	defer r.kmu.Unlock()
+	if k, ok := r.known[it]; !ok || k.rev < s.rev {
+		r.known[it] = s
+	}
+}
+
+// recall takes the known state of it out of the map: the worker owns it.
+func (r *run) recall(it item) (snapshot, bool) {
+	r.kmu.Lock()
+	defer r.kmu.Unlock()
+	s, ok := r.known[it]
+	delete(r.known, it)
+	return s, ok
+}
+
+func (r *run) forget(it item) {
+	r.kmu.Lock()
+	delete(r.known, it)
+	r.kmu.Unlock()
+}
+
+// seen records a recipient state the watch reported, for the activations
+// this run loaded.
+func (r *run) seen(activation string, rc *tocsin.Recipient, rev int64) {
+	it := item{activation, rc.Official.ID}
+	if rc.InformedAt != nil {
+		r.forget(it)
+		return
+	}
+	r.kmu.Lock()
+	a := r.acts[activation]
+	r.kmu.Unlock()
+	if a != nil {
+		r.remember(it, snapshot{a, rc, rev})
+	}
 }
 
 // Run dispatches until ctx ends or a write finds that this replica no
@@ -150,7 +212,8 @@ type run struct {
 func (d *Dispatcher) Run(ctx context.Context, st Store) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	r := &run{d: d, st: st, q: newQueue(), ctx: ctx, cancel: cancel, timers: map[item]func() bool{}}
+	r := &run{d: d, st: st, q: newQueue(), ctx: ctx, cancel: cancel, timers: map[item]func() bool{},
+		known: map[item]snapshot{}, acts: map[string]*tocsin.Activation{}}
 	d.current.Store(r.q)
 	defer d.current.Store(nil)
 	for _, c := range d.channels {
@@ -214,10 +277,11 @@ func (r *run) watchOpen() {
 // ends frees its line, and a failure may make the next rung due now.
 func (r *run) watchRecipients() {
 	r.retryWatch("recipients", func() error {
-		return r.st.WatchRecipients(r.ctx, func(activation string, rc *tocsin.Recipient) {
+		return r.st.WatchRecipients(r.ctx, func(activation string, rc *tocsin.Recipient, rev int64) {
 			if c := r.d.channels[tocsin.Voice]; c != nil {
 				c.track(activation, rc, r.d.cfg.Clock.Now())
 			}
+			r.seen(activation, rc, rev)
 			if rc.InformedAt == nil && hasFreshFailure(rc) {
 				r.q.add(item{activation, rc.Official.ID}, false)
 			}
@@ -236,23 +300,36 @@ func hasFreshFailure(r *tocsin.Recipient) bool {
 	return false
 }
 
+// loadPage is how many recipients load reads at a time: the first ones
+// are on their way before the last are read.
+const loadPage = 250
+
 // load queues every recipient of an activation not yet informed, those
 // never contacted first.
 func (r *run) load(id string) error {
-	rs, err := r.st.Recipients(r.ctx, id)
+	n := 0
+	err := r.st.LoadRecipients(r.ctx, id, loadPage, func(a *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error {
+		r.kmu.Lock()
+		r.acts[id] = a
+		r.kmu.Unlock()
+		now := r.d.cfg.Clock.Now()
+		for i := range rs {
+			if c := r.d.channels[tocsin.Voice]; c != nil {
+				c.track(id, &rs[i], now)
+			}
+			if rs[i].InformedAt == nil {
+				it := item{id, rs[i].Official.ID}
+				r.remember(it, snapshot{a, &rs[i], revs[i]})
+				r.q.add(it, rs[i].FirstContact())
+			}
+		}
+		n += len(rs)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	now := r.d.cfg.Clock.Now()
-	for i := range rs {
-		if c := r.d.channels[tocsin.Voice]; c != nil {
-			c.track(id, &rs[i], now)
-		}
-		if rs[i].InformedAt == nil {
-			r.q.add(item{id, rs[i].Official.ID}, rs[i].FirstContact())
-		}
-	}
-	r.d.log.Info("activation loaded", "activation", id, "recipients", len(rs))
+	r.d.log.Info("activation loaded", "activation", id, "recipients", n)
 	return nil
 }
 

@@ -187,10 +187,9 @@ func (s *Store) Events(ctx context.Context, id string) ([]tocsin.Event, error) {
 }
 
 // RecipientWith returns an activation and one of its recipients, read in
-// one round trip at one revision.
-func (s *Store) RecipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, error) {
-	a, r, _, err := s.recipientWith(ctx, activation, official)
-	return a, r, err
+// one round trip at one revision, with the recipient's mod revision.
+func (s *Store) RecipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, int64, error) {
+	return s.recipientWith(ctx, activation, official)
 }
 
 func (s *Store) recipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, int64, error) {
@@ -223,18 +222,35 @@ func (s *Store) recipientWith(ctx context.Context, activation, official string) 
 // called several times when other writers race, so it must have no side
 // effects; returning ErrNoChange writes nothing.
 func (s *Store) UpdateRecipient(ctx context.Context, activation, official string, fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error) {
-	rk := s.key("rcpt", activation, official)
+	_, r, _, err := s.UpdateRecipientFrom(ctx, activation, official, nil, nil, 0, fn)
+	return r, err
+}
+
+// UpdateRecipientFrom is UpdateRecipient starting from a state the caller
+// holds: a and r as they stood at r's mod revision rev (rev 0: read them
+// first). The first try writes without reading; only when another writer
+// changed the recipient meanwhile is it read again. r becomes the store's:
+// fn changes it. It returns the activation fn saw last, the recipient as
+// written and its new mod revision (rev unchanged when fn said ErrNoChange).
+//
+// When fn saw the activation open, the write also requires that it still
+// is: what fn decided on an open activation is not written once it closed.
+func (s *Store) UpdateRecipientFrom(ctx context.Context, activation, official string, a *tocsin.Activation, r *tocsin.Recipient, rev int64,
+	fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Activation, *tocsin.Recipient, int64, error) {
+	rk, ok := s.key("rcpt", activation, official), s.key("open", activation)
 	for range maxCASTries {
-		a, r, rev, err := s.recipientWith(ctx, activation, official)
-		if err != nil {
-			return nil, err
+		if rev == 0 || a == nil || r == nil {
+			var err error
+			if a, r, rev, err = s.recipientWith(ctx, activation, official); err != nil {
+				return nil, nil, 0, err
+			}
 		}
 		events, err := fn(a, r)
 		if err != nil {
 			if errors.Is(err, ErrNoChange) {
-				return r, nil
+				return a, r, rev, nil
 			}
-			return nil, err
+			return nil, nil, 0, err
 		}
 		ops := []clientv3.Op{clientv3.OpPut(rk, mustJSON(r))}
 		for i := range events {
@@ -243,15 +259,60 @@ func (s *Store) UpdateRecipient(ctx context.Context, activation, official string
 			}
 			ops = append(ops, s.eventOp(activation, &events[i]))
 		}
-		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(rk), "=", rev)}, ops...)
+		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(rk), "=", rev)}
+		if a.State == tocsin.Open {
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(ok), ">", 0))
+		}
+		wrote, done, err := s.combinedTxn(ctx, rk, cmps, ops...)
 		if err != nil {
-			return nil, err
+			return nil, nil, 0, err
 		}
-		if ok {
-			return r, nil
+		if done {
+			return a, r, wrote, nil
 		}
+		rev = 0 // read again
 	}
-	return nil, fmt.Errorf("update recipient %s/%s: too much contention", activation, official)
+	return nil, nil, 0, fmt.Errorf("update recipient %s/%s: too much contention", activation, official)
+}
+
+// LoadRecipients reads an activation and its recipients, page by page of
+// at most pageSize, calling fn with each page and the mod revision of each
+// recipient, so that a caller can start on the first recipients before the
+// last are read. Pages are not one snapshot: writes made meanwhile may show
+// in later pages, and compare-and-swap on the revisions catches them.
+func (s *Store) LoadRecipients(ctx context.Context, id string, pageSize int, fn func(a *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error) error {
+	a, err := s.Activation(ctx, id)
+	if err != nil {
+		return err
+	}
+	prefix := s.key("rcpt", id) + "/"
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	from := prefix
+	for {
+		resp, err := s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(int64(pageSize)),
+			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+		if err != nil {
+			return unavailable(err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil
+		}
+		rs := make([]tocsin.Recipient, len(resp.Kvs))
+		revs := make([]int64, len(resp.Kvs))
+		for i, kv := range resp.Kvs {
+			if err := json.Unmarshal(kv.Value, &rs[i]); err != nil {
+				return fmt.Errorf("decode %s: %w", kv.Key, err)
+			}
+			revs[i] = kv.ModRevision
+		}
+		if err := fn(a, rs, revs); err != nil {
+			return err
+		}
+		if !resp.More {
+			return nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
 }
 
 // UpdateActivation applies fn to an activation by compare-and-swap, with
@@ -340,9 +401,11 @@ func (s *Store) WatchOpen(ctx context.Context, fn func(id string)) error {
 	return ctx.Err()
 }
 
-// WatchRecipients calls fn with every recipient written from now on, until
-// ctx ends or the watch fails.
-func (s *Store) WatchRecipients(ctx context.Context, fn func(activation string, r *tocsin.Recipient)) error {
+// WatchRecipients calls fn with every change of a recipient from now on,
+// and its mod revision, until ctx ends or the watch fails. Recipients as
+// their activation creates them are not reported: whoever loads the
+// activation reads them.
+func (s *Store) WatchRecipients(ctx context.Context, fn func(activation string, r *tocsin.Recipient, rev int64)) error {
 	prefix := s.key("rcpt") + "/"
 	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), prefix, clientv3.WithPrefix(), clientv3.WithFilterDelete())
 	for wr := range wch {
@@ -350,12 +413,15 @@ func (s *Store) WatchRecipients(ctx context.Context, fn func(activation string, 
 			return unavailable(err)
 		}
 		for _, ev := range wr.Events {
+			if ev.IsCreate() {
+				continue // a new activation's recipient: read with it
+			}
 			var r tocsin.Recipient
 			if err := json.Unmarshal(ev.Kv.Value, &r); err != nil {
 				continue // not ours to judge here; readers report it
 			}
 			activation, _, _ := strings.Cut(strings.TrimPrefix(string(ev.Kv.Key), prefix), "/")
-			fn(activation, &r)
+			fn(activation, &r, ev.Kv.ModRevision)
 		}
 	}
 	return ctx.Err()

@@ -35,6 +35,9 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 	fence  *fence
+	// combine groups concurrent recipient writes; one per fence, since a
+	// combined transaction carries one.
+	combine *combiner
 }
 
 type fence struct {
@@ -54,7 +57,7 @@ func NewStore(cli *clientv3.Client, prefix string, now func() time.Time) *Store 
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{cli: cli, prefix: prefix, now: now}
+	return &Store{cli: cli, prefix: prefix, now: now, combine: &combiner{}}
 }
 
 // Client returns the etcd client.
@@ -68,6 +71,7 @@ func (s *Store) Now() time.Time { return s.now().UTC() }
 func (s *Store) Fenced(e *concurrency.Election) *Store {
 	c := *s
 	c.fence = &fence{key: e.Key(), rev: e.Rev()}
+	c.combine = &combiner{}
 	return &c
 }
 
@@ -84,6 +88,13 @@ func (s *Store) Ping(ctx context.Context) error {
 // txn runs ops when cmps hold (plus the fence). It reports whether they
 // held; ErrNotLeader when the fence did not.
 func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, ops ...clientv3.Op) (bool, error) {
+	_, ok, err := s.txnAt(ctx, cmps, ops...)
+	return ok, err
+}
+
+// txnAt is txn that also returns the revision the transaction wrote at:
+// the mod revision of every key it put.
+func (s *Store) txnAt(ctx context.Context, cmps []clientv3.Cmp, ops ...clientv3.Op) (int64, bool, error) {
 	var elseOps []clientv3.Op
 	if s.fence != nil {
 		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(s.fence.key), "=", s.fence.rev))
@@ -91,18 +102,18 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, ops ...clientv3.Op
 	}
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
 	if err != nil {
-		return false, unavailable(err)
+		return 0, false, unavailable(err)
 	}
 	if resp.Succeeded {
-		return true, nil
+		return resp.Header.Revision, true, nil
 	}
 	if s.fence != nil {
 		kvs := resp.Responses[0].GetResponseRange().Kvs
 		if len(kvs) == 0 || kvs[0].CreateRevision != s.fence.rev {
-			return false, ErrNotLeader
+			return 0, false, ErrNotLeader
 		}
 	}
-	return false, nil
+	return 0, false, nil
 }
 
 // unavailable marks an etcd failure as one users see as 503.

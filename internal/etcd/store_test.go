@@ -148,3 +148,97 @@ func TestReplaceOfficialsSwitchesWholeDirectory(t *testing.T) {
 		t.Fatalf("officials: got %d (first %q), want 120 of v2", len(got), got[0].Name)
 	}
 }
+
+func TestUpdateRecipientFromAStaleStateReadsAgain(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	a, rs := testActivation(3)
+	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+	var pages [][]int64
+	var held tocsin.Recipient
+	err := s.LoadRecipients(ctx, a.ID, 2, func(_ *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error {
+		pages = append(pages, revs)
+		if rs[0].Official.ID == "o0000" {
+			held = rs[0]
+		}
+		return nil
+	})
+	if err != nil || len(pages) != 2 || len(pages[0]) != 2 || len(pages[1]) != 1 {
+		t.Fatalf("pages of 2 over 3 recipients: got %v, %v", pages, err)
+	}
+	heldRev := pages[0][0]
+
+	// Someone else writes the recipient after it was read.
+	if _, err := s.UpdateRecipient(ctx, a.ID, "o0000", func(_ *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		r.Message = "écrit ailleurs"
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	_, got, rev, err := s.UpdateRecipientFrom(ctx, a.ID, "o0000", a, &held, heldRev, func(_ *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		calls++
+		r.Speech = "écrit ici"
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || got.Message != "écrit ailleurs" || got.Speech != "écrit ici" || rev <= heldRev {
+		t.Fatalf("after a lost race: %d calls, message %q, speech %q, rev %d (held %d); want 2 calls and both writes kept",
+			calls, got.Message, got.Speech, rev, heldRev)
+	}
+
+	// From the state just written, the next write needs no read.
+	calls = 0
+	_, got, rev2, err := s.UpdateRecipientFrom(ctx, a.ID, "o0000", a, got, rev, func(_ *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		calls++
+		r.Status = tocsin.StatusSent
+		return nil, nil
+	})
+	if err != nil || calls != 1 || rev2 <= rev || got.Status != tocsin.StatusSent {
+		t.Fatalf("from a fresh state: %d calls, rev %d, err %v; want one call and a write", calls, rev2, err)
+	}
+}
+
+func TestWriteDecidedOnAnOpenActivationIsRefusedOnceClosed(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	a, rs := testActivation(1)
+	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+	open, r, rev, err := s.RecipientWith(ctx, a.ID, "o0000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateActivation(ctx, a.ID, func(a *tocsin.Activation) ([]tocsin.Event, error) {
+		a.State = tocsin.Closed
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The recipient itself did not change: only the activation's closing
+	// can refuse the write.
+	var seen []tocsin.ActivationState
+	_, got, _, err := s.UpdateRecipientFrom(ctx, a.ID, "o0000", open, r, rev, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		seen = append(seen, a.State)
+		if a.State != tocsin.Open {
+			return nil, tocsin.ErrNoChange
+		}
+		r.Status = tocsin.StatusSending
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[1] != tocsin.Closed || got.Status != tocsin.StatusPending {
+		t.Fatalf("states seen %v, status %s; want open then closed, and nothing written", seen, got.Status)
+	}
+	stored, _ := s.Recipient(ctx, a.ID, "o0000")
+	if stored.Status != tocsin.StatusPending {
+		t.Fatalf("stored status %s, want pending", stored.Status)
+	}
+}
