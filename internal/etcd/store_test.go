@@ -242,3 +242,80 @@ func TestWriteDecidedOnAnOpenActivationIsRefusedOnceClosed(t *testing.T) {
 		t.Fatalf("stored status %s, want pending", stored.Status)
 	}
 }
+
+// Many writers at once share transactions; a write whose compare fails
+// (another writer's change to the same recipient, a closed activation)
+// must not take the others down with it, and none may be lost.
+func TestConcurrentWritesToManyRecipientsAllLand(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	a, rs := testActivation(150)
+	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 450 { // three writers per recipient, racing
+		wg.Go(func() {
+			id := fmt.Sprintf("o%04d", i%150)
+			_, err := s.UpdateRecipient(ctx, a.ID, id, func(_ *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+				r.Attempts = append(r.Attempts, tocsin.Attempt{ID: fmt.Sprint(i)})
+				return []tocsin.Event{{Kind: tocsin.EventAttempt, Attempt: fmt.Sprint(i)}}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.Recipients(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		if len(r.Attempts) != 3 {
+			t.Errorf("%s: %d attempts, want 3 (a write was lost or doubled)", r.Official.ID, len(r.Attempts))
+		}
+	}
+	ev, _ := s.Events(ctx, a.ID)
+	if len(ev) != 451 {
+		t.Fatalf("events: got %d, want 451", len(ev))
+	}
+}
+
+func TestDeposedLeaderWritesNothingWhenWritesAreCombined(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	a, rs := testActivation(40)
+	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+	l1, err := s.Campaign(ctx, "one", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1.Resign(ctx)
+	l2, err := s.Campaign(ctx, "two", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Resign(ctx)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			_, err := l1.Store.UpdateRecipient(ctx, a.ID, fmt.Sprintf("o%04d", i), func(_ *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+				r.Attempts = append(r.Attempts, tocsin.Attempt{ID: "x"})
+				return nil, nil
+			})
+			if !errors.Is(err, etcd.ErrNotLeader) {
+				t.Errorf("deposed leader write %d: got %v, want ErrNotLeader", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := s.Recipients(ctx, a.ID)
+	for _, r := range got {
+		if len(r.Attempts) != 0 {
+			t.Fatalf("%s: a deposed leader's write landed", r.Official.ID)
+		}
+	}
+}
