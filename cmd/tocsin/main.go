@@ -34,6 +34,8 @@ const usage = `usage:
                            the module 7 indicators, month by month
   tocsin audit verify | audit export [--format csv|json]
                            check the audit trail's hash chain, or export it
+  tocsin history import FILE | history export [--from 2026-01] [--to 2026-03] [-o FILE]
+                           import past activations and exercises, or export them (JSON Lines)
   tocsin exercises [--format table|json]
                            the exercise calendar: next scheduled, past runs, missed
   tocsin retex ACTIVATION [--file retex.txt]
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return indicators(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args, getenv, stdout, stderr)
+	case "history":
+		return historyCmd(ctx, args, getenv, stdout, stderr)
 	case "exercises":
 		return exercises(ctx, args, getenv, stdout, stderr)
 	case "retex":

@@ -29,6 +29,9 @@ type Store interface {
 	// a number and the officials it answers for in each (theirs, or a
 	// deputy's).
 	OpenByNumber(ctx context.Context, e164 string) (activations []tocsin.Activation, officials [][]string, err error)
+	// LockImports and ImportActivation import history (history.go).
+	LockImports(ctx context.Context) (unlock func(), err error)
+	ImportActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, event tocsin.Event) error
 }
 
 // Renderer prepares a playbook's message for an activation and returns
@@ -100,6 +103,9 @@ type Request struct {
 	Playbook string `json:"playbook"`
 	Exercise bool   `json:"exercise"`
 	Note     string `json:"note"`
+	// ExerciseDue is the due instant of the scheduled exercise it fulfils;
+	// only the exercise schedule sets it.
+	ExerciseDue *time.Time `json:"-"`
 }
 
 // Playbook returns the playbook with id, or ENotFound.
@@ -157,6 +163,10 @@ func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*pr
 		Deadline:    now.Add(pb.Deadline),
 		Ladder:      pb.Ladder,
 		CreatedBy:   by.Name,
+	}
+	if req.ExerciseDue != nil && a.Exercise {
+		due := req.ExerciseDue.UTC()
+		a.ExerciseDue = &due
 	}
 	if len(a.Ladder) == 0 {
 		a.Ladder = tocsin.DefaultLadder
@@ -342,6 +352,9 @@ func (s *Service) Close(ctx context.Context, by tocsin.User, id string) (*tocsin
 		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas de clore une activation", by.Role)
 	}
 	a, err := s.store.UpdateActivation(ctx, id, func(a *tocsin.Activation) ([]tocsin.Event, error) {
+		if a.Imported != nil {
+			return nil, tocsin.ImportedError(id)
+		}
 		if a.State == tocsin.Closed {
 			return nil, tocsin.Errorf(tocsin.EConflict, "l'activation %s est déjà close", id)
 		}
@@ -370,6 +383,8 @@ func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note stri
 	}
 	a, err := s.store.UpdateActivation(ctx, id, func(a *tocsin.Activation) ([]tocsin.Event, error) {
 		switch {
+		case a.Imported != nil:
+			return nil, tocsin.ImportedError(id)
 		case a.CIP != nil:
 			return nil, tocsin.Errorf(tocsin.EConflict, "la CIP est déjà activée depuis le %s", tocsin.ParisTime(a.CIP.ActivatedAt))
 		case a.State != tocsin.Open:
@@ -419,6 +434,9 @@ func (s *Service) Confirm(ctx context.Context, by tocsin.User, activationID, off
 		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "note", "%d caractères au plus", maxNote)
 	}
 	r, err := s.store.UpdateRecipient(ctx, activationID, official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		if a.Imported != nil {
+			return nil, tocsin.ImportedError(activationID)
+		}
 		if r.InformedAt != nil {
 			return nil, tocsin.Errorf(tocsin.EConflict, "%s est déjà informé·e (%s, %s)", r.Official.Name, r.InformedHow, tocsin.ParisTime(*r.InformedAt))
 		}

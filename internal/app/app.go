@@ -309,6 +309,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Indicators:     a.indicators,
 		Audit:          a.audit,
 		Exercises:      a.exerciseCalendar,
+		History:        a.service,
 	})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	a.wg.Add(1)

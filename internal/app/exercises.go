@@ -46,7 +46,7 @@ func (a *App) launchExercise(ctx context.Context, due time.Time) (string, error)
 		return "", nil
 	}
 	act, err := a.service.Create(ctx, tocsin.User{Name: ExerciseUser, Role: tocsin.RoleOfficer}, activation.Request{
-		Playbook: a.cfg.ExercisePlaybook, Exercise: true, Note: "Exercice programmé du " + dueParis,
+		Playbook: a.cfg.ExercisePlaybook, Exercise: true, Note: "Exercice programmé du " + dueParis, ExerciseDue: &due,
 	})
 	if err != nil {
 		a.audit.Record(ctx, ExerciseUser, tocsin.AuditExercise, "",
@@ -105,13 +105,18 @@ func (a *App) NextExercises(n int) []time.Time {
 }
 
 // missedExercises returns the scheduled exercises in [from, to) that did
-// not run, for the indicators.
+// not run, and that no exercise held another way (imported from the
+// history) fulfils, for the indicators.
 func (a *App) missedExercises(ctx context.Context, from, to time.Time) ([]time.Time, error) {
 	runs, err := a.store.ExerciseRuns(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return exercise.Missed(runs, from, to), nil
+	acts, err := a.store.Activations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return exercise.Unfulfilled(exercise.Missed(runs, from, to), exercise.Fulfilled(acts)), nil
 }
 
 // exerciseCalendar returns the next scheduled exercises and the recorded
@@ -121,5 +126,10 @@ func (a *App) exerciseCalendar(ctx context.Context) (web.ExerciseCalendar, error
 	if err != nil {
 		return web.ExerciseCalendar{}, err
 	}
+	acts, err := a.store.Activations(ctx)
+	if err != nil {
+		return web.ExerciseCalendar{}, err
+	}
+	runs = exercise.MarkFulfilled(runs, exercise.Fulfilled(acts))
 	return web.ExerciseCalendar{Next: a.NextExercises(4), Runs: runs, Playbook: a.cfg.ExercisePlaybook}, nil
 }

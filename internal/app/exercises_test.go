@@ -83,7 +83,8 @@ func TestScheduledExerciseIsLaunchedOnceThenAMissedOneIsReported(t *testing.T) {
 			t.Errorf("run due %v", runs[0].Due)
 		}
 		acts := exerciseActivations(t, a)
-		if len(acts) != 1 || acts[0].ID != runs[0].Activation || acts[0].Playbook != "test-tous" || acts[0].CreatedBy != app.ExerciseUser {
+		if len(acts) != 1 || acts[0].ID != runs[0].Activation || acts[0].Playbook != "test-tous" || acts[0].CreatedBy != app.ExerciseUser ||
+			acts[0].ExerciseDue == nil || !acts[0].ExerciseDue.Equal(runs[0].Due) {
 			t.Fatalf("exercise activations %+v for run %+v", acts, runs[0])
 		}
 		for range 30 {

@@ -16,6 +16,7 @@
 //	leader/                      the election
 //	audit/head, audit/e/<seq>    the audit trail's head and its hash-chained entries
 //	exercise/since, exercise/run/<due, UTC>  the exercise schedule's runs
+//	history/lock                 held while a history file is imported
 //
 // Invariants:
 //   - An activation exists once act/<id> exists. Its recipients, number

@@ -39,6 +39,9 @@ type Result struct {
 	WithinTarget bool `json:"within_target"`
 	// CIP is the public information cell's record, when it was activated.
 	CIP *tocsin.CIP `json:"cip,omitempty"`
+	// ImportedFrom is the source of an activation imported from the
+	// history; empty for one Tocsin ran.
+	ImportedFrom string `json:"imported_from,omitempty"`
 }
 
 // Figures are the indicators over one kind of activation (real or
@@ -129,6 +132,9 @@ func Compute(months []Month, acts []Activation, missed []time.Time, now time.Tim
 // Judge returns how one activation stands against Target at now.
 func Judge(a *Activation, now time.Time) Result {
 	r := Result{ID: a.ID, Title: a.Title, ActivatedAt: a.ActivatedAt, Targeted: len(a.Recipients), CIP: a.CIP}
+	if a.Imported != nil {
+		r.ImportedFrom = a.Imported.Source
+	}
 	var last time.Time
 	for _, rc := range a.Recipients {
 		if rc.InformedAt == nil {

@@ -35,6 +35,12 @@ type Activation struct {
 	ClosedBy    string          `json:"closed_by,omitempty"`
 	// CIP is set once the public information cell was activated.
 	CIP *CIP `json:"cip,omitempty"`
+	// ExerciseDue is the due instant (UTC) of the scheduled exercise this
+	// exercise fulfils, if any.
+	ExerciseDue *time.Time `json:"exercise_due,omitempty"`
+	// Imported is set on an activation read from a history file: it was
+	// run before or outside Tocsin, is closed, and takes no action.
+	Imported *Import `json:"imported,omitempty"`
 }
 
 // CIP records the activation of the cellule d'information du public, the
@@ -93,6 +99,9 @@ type Recipient struct {
 	InformedFrom string          `json:"informed_from,omitempty"` // the number that answered, or the user who confirmed
 	// Confirmation is set when the duty officer confirmed by hand.
 	Confirmation *Confirmation `json:"confirmation,omitempty"`
+	// External marks an official of an imported activation who is not (or
+	// no longer) in the directory.
+	External bool `json:"external,omitempty"`
 }
 
 // Contact is someone an activation may call on behalf of an official.
@@ -379,5 +388,6 @@ const (
 	EventReply     = "reply"     // an SMS reply that is not an acknowledgement
 	EventRecovered = "recovered" // an unknown outcome settled with the provider
 	EventClosed    = "closed"
-	EventCIP       = "cip" // the public information cell was activated
+	EventCIP       = "cip"      // the public information cell was activated
+	EventImported  = "imported" // the activation was read from a history file
 )

@@ -14,6 +14,10 @@ const (
 	EConflict     = "conflict"     // state forbids it: 409
 	EUnavailable  = "unavailable"  // etcd or leader unreachable: 503
 	EInternal     = "internal"     // anything else: 500, logged, shown as "erreur interne"
+
+	// EUnprocessable: a file read whole whose content is refused, line by
+	// line (a history import): 422.
+	EUnprocessable = "unprocessable"
 )
 
 // Error is an error meant for users: a code, a message in French, and the

@@ -22,4 +22,9 @@ const (
 	RunNotified = "notified" // the duty officer was told to launch it
 	RunMissed   = "missed"   // its time passed with no leader to act
 	RunFailed   = "failed"   // the launch failed; Error says why
+
+	// RunFulfilled is never stored: it is how a run that did not happen
+	// reads once an exercise held another way (imported from the history)
+	// fulfils it.
+	RunFulfilled = "fulfilled"
 )

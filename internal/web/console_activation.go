@@ -25,6 +25,7 @@ type card struct {
 	Delay       string // "délai d'information", once everyone is informed
 	Within      string // "oui", "non" or "" while undecided
 	CreatedBy   string
+	Imported    string // the source of an activation imported from the history
 }
 
 func newCard(v *activation.View, now time.Time) card {
@@ -38,6 +39,9 @@ func newCard(v *activation.View, now time.Time) card {
 	}
 	if s.InformDelay != nil {
 		c.Delay = tocsin.Clock(time.Duration(*s.InformDelay * float64(time.Second)))
+	}
+	if v.Imported != nil {
+		c.Imported = v.Imported.Source
 	}
 	if s.WithinDeadline != nil {
 		c.Within = map[bool]string{true: "oui", false: "non"}[*s.WithinDeadline]

@@ -208,6 +208,8 @@ func runStatusLabel(s string) string {
 		return "échec du lancement"
 	case tocsin.RunClaimed:
 		return "lancement interrompu"
+	case tocsin.RunFulfilled:
+		return "tenu hors de Tocsin (historique importé)"
 	}
 	return s
 }

@@ -17,6 +17,9 @@ var statusOf = map[string]int{
 	tocsin.EConflict:     http.StatusConflict,
 	tocsin.EUnavailable:  http.StatusServiceUnavailable,
 	tocsin.EInternal:     http.StatusInternalServerError,
+
+	// A history file read whole whose lines are refused.
+	tocsin.EUnprocessable: http.StatusUnprocessableEntity,
 }
 
 type errorBody struct {

@@ -82,6 +82,8 @@ type Config struct {
 	Audit AuditLog
 	// Exercises returns the exercise calendar; nil hides it.
 	Exercises ExercisesFunc
+	// History imports and exports past activations; nil hides it.
+	History History
 }
 
 // Server is Tocsin's HTTP handler.
@@ -125,6 +127,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/indicators", s.api(anyRole, s.indicators))
 	s.mux.HandleFunc("GET /api/v1/audit", s.api(anyRole, s.listAudit))
 	s.mux.HandleFunc("GET /api/v1/audit/verify", s.api(anyRole, s.verifyAudit))
+	s.mux.HandleFunc("GET /api/v1/history", s.api(anyRole, s.exportHistory))
+	s.mux.HandleFunc("POST /api/v1/history", s.api(adminOnly, s.importHistory))
 	s.mux.HandleFunc("GET /api/v1/exercises", s.api(anyRole, s.listExercises))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, tocsin.Errorf(tocsin.ENotFound, "pas de route %s %s", r.Method, r.URL.Path))

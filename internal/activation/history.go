@@ -1,0 +1,212 @@
+package activation
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/history"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// ImportResult says what a history import did.
+type ImportResult struct {
+	Imported       int      `json:"imported"`
+	AlreadyPresent int      `json:"already_present"`
+	ImportedIDs    []string `json:"imported_ids"`
+	PresentIDs     []string `json:"already_present_ids"`
+}
+
+// importWriters is how many imported activations are written at once.
+const importWriters = 8
+
+// ImportHistory imports a history file (docs/history.md), all or nothing:
+// every line is checked first — its format, nothing in the future, its
+// officials in the directory or marked external, its id free — and any
+// error returns every error, each naming its line and field
+// (tocsin.EUnprocessable), with nothing imported. A record already
+// imported with the same content is left as it is: importing a file again
+// changes nothing. file names the file in the timeline and the audit
+// trail; it may be empty. Only an administrator imports.
+func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string, r io.Reader) (*ImportResult, error) {
+	if by.Role != tocsin.RoleAdmin {
+		return nil, tocsin.Errorf(tocsin.EForbidden, "seul un administrateur importe l'historique")
+	}
+	recs, err := history.Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, tocsin.Errorf(tocsin.EUnprocessable, "fichier vide : aucune activation à importer")
+	}
+	unlock, err := s.store.LockImports(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	officials, err := s.store.Officials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	directory := make(map[string]tocsin.Official, len(officials))
+	for _, o := range officials {
+		directory[o.ID] = o
+	}
+	existing, err := s.store.Activations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*tocsin.Activation, len(existing))
+	for i := range existing {
+		byID[existing[i].ID] = &existing[i]
+	}
+	now := s.now().UTC()
+	res := &ImportResult{ImportedIDs: []string{}, PresentIDs: []string{}}
+	var errs history.Errors
+	var todo []*history.Record
+	digests := map[string]string{}
+	for i := range recs {
+		rec := &recs[i]
+		digest, err := history.Digest(rec)
+		if err != nil {
+			return nil, err
+		}
+		digests[rec.ID] = digest
+		checkRecord(rec, directory, now, &errs)
+		switch a := byID[rec.ID]; {
+		case a == nil:
+			todo = append(todo, rec)
+		case a.Imported != nil && a.Imported.Digest == digest:
+			res.PresentIDs = append(res.PresentIDs, rec.ID)
+		case a.Imported != nil:
+			errs.Add(rec.Line, "id", "l'activation %s est déjà importée avec un autre contenu (source « %s », le %s par %s) : "+
+				"donnez un autre identifiant à cette ligne, ou retirez-la", rec.ID, a.Imported.Source, tocsin.ParisTime(a.Imported.At), a.Imported.By)
+		default:
+			errs.Add(rec.Line, "id", "l'identifiant %s est celui d'une activation menée dans Tocsin (%s) : donnez-en un autre à cette ligne",
+				rec.ID, tocsin.ParisTime(a.ActivatedAt))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	from := ""
+	if file != "" {
+		from = " (fichier « " + file + " »)"
+	}
+	var mu sync.Mutex
+	var firstErr error
+	next := make(chan *history.Record)
+	var wg sync.WaitGroup
+	for range min(importWriters, len(todo)) {
+		wg.Go(func() {
+			for rec := range next {
+				imp := tocsin.Import{Source: rec.Source, At: now, By: by.Name, Digest: digests[rec.ID]}
+				a, rs := rec.Activation(func(id string) (tocsin.Official, bool) { o, ok := directory[id]; return o, ok }, imp)
+				ev := tocsin.Event{At: now, Kind: tocsin.EventImported,
+					Detail: fmt.Sprintf("activation importée de l'historique par %s%s — source : « %s »", by.Name, from, rec.Source)}
+				err := s.store.ImportActivation(ctx, a, rs, ev)
+				mu.Lock()
+				if err == nil {
+					res.ImportedIDs = append(res.ImportedIDs, rec.ID)
+				} else if firstErr == nil {
+					firstErr = fmt.Errorf("import %s: %w", rec.ID, err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, rec := range todo {
+		next <- rec
+	}
+	close(next)
+	wg.Wait()
+	res.Imported, res.AlreadyPresent = len(res.ImportedIDs), len(res.PresentIDs)
+	slices.Sort(res.ImportedIDs)
+	if res.Imported > 0 {
+		s.log.Info("history imported", "imported", res.Imported, "already_present", res.AlreadyPresent, "by", by.Name, "file", file)
+		s.audit(ctx, by.Name, tocsin.AuditHistoryImported, "", fmt.Sprintf("historique importé%s : %d activations importées, %d déjà présentes ; empreinte des enregistrements importés %s",
+			from, res.Imported, res.AlreadyPresent, importDigest(res.ImportedIDs, digests)))
+	}
+	if firstErr != nil {
+		// What was written is whole and stays; importing the file again
+		// adds the rest.
+		return res, firstErr
+	}
+	return res, nil
+}
+
+// importDigest commits to the ids and the contents of what an import
+// wrote: SHA-256 over "<id> <digest>" lines, sorted by id.
+func importDigest(ids []string, digests map[string]string) string {
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(id + " " + digests[id] + "\n")
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// checkRecord reports what in a record does not fit this Tocsin: times in
+// the future, officials neither in the directory nor marked external.
+func checkRecord(rec *history.Record, directory map[string]tocsin.Official, now time.Time, errs *history.Errors) {
+	future := func(field string, t *time.Time, who string) {
+		if t != nil && t.After(now) {
+			errs.Add(rec.Line, field, "%s%s est dans le futur (il est %s) : l'historique ne contient que le passé",
+				who, t.Format(time.RFC3339), now.Format(time.RFC3339))
+		}
+	}
+	future("activated_at", &rec.ActivatedAt, "")
+	future("closed_at", rec.ClosedAt, "")
+	future("cip_activated_at", rec.CIPActivatedAt, "")
+	future("exercise_due", rec.ExerciseDue, "")
+	for _, o := range rec.Officials {
+		future("officials", o.InformedAt, "informed_at de l'élu "+o.ID+" : ")
+		if _, ok := directory[o.ID]; !ok && !o.External {
+			errs.Add(rec.Line, "officials", "l'élu %s (%s) n'est pas dans l'annuaire : ajoutez-le à l'annuaire, ou marquez-le \"external\": true",
+				o.ID, o.Name)
+		}
+	}
+}
+
+// History returns the records of the activations whose activated_at is in
+// [from, to) — a zero bound is open — oldest first: those Tocsin ran and
+// those it imported, as one history file holds them.
+func (s *Service) History(ctx context.Context, from, to time.Time) ([]history.Record, error) {
+	all, err := s.store.Activations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	officials, err := s.store.Officials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inDirectory := make(map[string]bool, len(officials))
+	for _, o := range officials {
+		inDirectory[o.ID] = true
+	}
+	var acts []tocsin.Activation
+	for _, a := range all {
+		if (from.IsZero() || !a.ActivatedAt.Before(from)) && (to.IsZero() || a.ActivatedAt.Before(to)) {
+			acts = append(acts, a)
+		}
+	}
+	slices.SortFunc(acts, func(x, y tocsin.Activation) int {
+		return cmp.Or(x.ActivatedAt.Compare(y.ActivatedAt), strings.Compare(x.ID, y.ID))
+	})
+	out := make([]history.Record, 0, len(acts))
+	for i := range acts {
+		rs, err := s.store.Recipients(ctx, acts[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, history.FromActivation(&acts[i], rs, func(id string) bool { return inDirectory[id] }))
+	}
+	return out, nil
+}

@@ -1,0 +1,408 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+const (
+	// MaxLine bounds one line: one activation, with every official it
+	// targeted, fits many times over.
+	MaxLine = 1 << 20
+	// maxErrors is how many errors a file reports; the rest are counted.
+	maxErrors = 50
+	// maxCIPDelay bounds an announced CIP delay, in seconds: a week.
+	maxCIPDelay = 7 * 24 * 3600
+	maxTitle    = 200
+	maxName     = 100
+	maxSource   = 200
+	maxNote     = 2000
+)
+
+// Errors collects a file's errors with the line each is about, to report
+// them in file order. Every error has code tocsin.EUnprocessable.
+type Errors struct {
+	entries []lineError
+}
+
+type lineError struct {
+	line int
+	err  *tocsin.Error
+}
+
+// Add records an error about field of line ("" for the line as a whole).
+func (l *Errors) Add(line int, field, format string, args ...any) {
+	l.entries = append(l.entries, lineError{line, tocsin.FieldErrorf(tocsin.EUnprocessable, Place(line, field), format, args...)})
+}
+
+// Len returns how many errors were added.
+func (l *Errors) Len() int { return len(l.entries) }
+
+// Err returns the errors as a *tocsin.ListError sorted by line, at most
+// maxErrors of them and a count of the rest; nil when there are none.
+func (l *Errors) Err() error {
+	if len(l.entries) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(l.entries, func(a, b lineError) int { return cmp.Compare(a.line, b.line) })
+	var list tocsin.ListError
+	for i, e := range l.entries {
+		if i == maxErrors {
+			list.Errs = append(list.Errs, tocsin.Errorf(tocsin.EUnprocessable,
+				"%d autres erreurs ne sont pas affichées : corrigez celles-ci puis importez de nouveau", len(l.entries)-maxErrors))
+			break
+		}
+		list.Errs = append(list.Errs, e.err)
+	}
+	return &list
+}
+
+// Place names a line, or a field of a line: "ligne 3, champ
+// officials[2].informed_at". Officials are counted from 0, as in JSON.
+func Place(line int, field string) string {
+	if field == "" {
+		return fmt.Sprintf("ligne %d", line)
+	}
+	return fmt.Sprintf("ligne %d, champ %s", line, field)
+}
+
+// Parse reads a history file: JSON Lines, one record a line; blank lines
+// are ignored. It returns every record, normalised (title defaults to the
+// playbook, officials sorted by id, the CIP's announced delay filled in),
+// or a *tocsin.ListError naming the line and field of each error, and no
+// record. Whether the records fit a Tocsin (officials known, ids free,
+// nothing in the future) is the importer's to check.
+func Parse(r io.Reader) ([]Record, error) {
+	var errs Errors
+	var out []Record
+	first := map[string]int{} // id -> line
+	br := bufio.NewReader(r)
+	for line := 1; ; line++ {
+		data, tooLong, err := readLine(br)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read history: %w", err)
+		}
+		if line == 1 {
+			data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a BOM some editors write
+		}
+		switch {
+		case tooLong:
+			errs.Add(line, "", "ligne trop longue : %d octets au plus, une activation par ligne", MaxLine)
+		case len(bytes.TrimSpace(data)) > 0:
+			if rec, ok := parseLine(line, data, &errs); ok {
+				if prev, dup := first[rec.ID]; dup {
+					errs.Add(line, "id", "identifiant %q déjà utilisé ligne %d", rec.ID, prev)
+				} else {
+					first[rec.ID] = line
+					out = append(out, rec)
+				}
+			}
+		}
+		if err != nil { // io.EOF
+			break
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readLine reads one line without its end (\n or \r\n). A line longer than
+// MaxLine is read to its end and dropped: tooLong is set.
+func readLine(br *bufio.Reader) (data []byte, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			data = append(data, chunk...)
+			if len(data) > MaxLine+2 {
+				tooLong, data = true, nil
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		data = bytes.TrimSuffix(bytes.TrimSuffix(data, []byte("\n")), []byte("\r"))
+		if len(data) > MaxLine {
+			tooLong, data = true, nil
+		}
+		return data, tooLong, err
+	}
+}
+
+// fields are the known keys of a record, and of an official.
+var (
+	recordFields = []string{"id", "kind", "playbook", "title", "activated_at", "deadline", "closed_at", "officials",
+		"cip_activated_at", "cip_announced_delay_seconds", "exercise_due", "note", "source"}
+	officialFields = []string{"id", "name", "external", "informed_at", "how"}
+)
+
+// object reads one JSON object's fields, reporting those it does not know.
+// A field whose value is null counts as absent.
+type object struct {
+	line   int
+	prefix string // "officials[2]." inside a record
+	raw    map[string]json.RawMessage
+	errs   *Errors
+}
+
+func newObject(line int, prefix string, data []byte, known []string, errs *Errors) (*object, bool) {
+	o := &object{line: line, prefix: prefix, errs: errs}
+	if err := json.Unmarshal(data, &o.raw); err != nil || o.raw == nil {
+		var syn *json.SyntaxError
+		switch {
+		case errors.As(err, &syn):
+			errs.Add(line, strings.TrimSuffix(prefix, "."), "JSON invalide à l'octet %d : %s", syn.Offset, frenchSyntax(syn))
+		default:
+			errs.Add(line, strings.TrimSuffix(prefix, "."), "objet JSON attendu : { \"id\": …, … }")
+		}
+		return nil, false
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.raw)) {
+		if !slices.Contains(known, k) {
+			errs.Add(line, prefix+k, "champ inconnu (champs possibles : %s)", strings.Join(known, ", "))
+		}
+	}
+	for k, v := range o.raw {
+		if string(v) == "null" {
+			delete(o.raw, k)
+		}
+	}
+	return o, true
+}
+
+func frenchSyntax(syn *json.SyntaxError) string {
+	msg := strings.TrimPrefix(syn.Error(), "invalid character ")
+	if strings.Contains(syn.Error(), "unexpected end") {
+		return "fin de ligne inattendue (la ligne doit contenir tout l'objet)"
+	}
+	return "caractère inattendu " + msg
+}
+
+func (o *object) add(field, format string, args ...any) {
+	o.errs.Add(o.line, o.prefix+field, format, args...)
+}
+
+func (o *object) has(field string) bool {
+	_, ok := o.raw[field]
+	return ok
+}
+
+// str reads a string field; "" when absent or wrong.
+func (o *object) str(field string, required bool) string {
+	v, ok := o.raw[field]
+	if !ok {
+		if required {
+			o.add(field, "champ requis")
+		}
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		o.add(field, "chaîne attendue, entre guillemets")
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	if s == "" && required {
+		o.add(field, "champ requis : il est vide")
+	}
+	return s
+}
+
+// text reads free text of at most max characters, on one line unless
+// multiline.
+func (o *object) text(field string, required bool, max int, multiline bool) string {
+	s := o.str(field, required)
+	if n := utf8.RuneCountInString(s); n > max {
+		o.add(field, "trop long : %d caractères, %d au plus", n, max)
+	}
+	if !multiline && strings.ContainsFunc(s, unicode.IsControl) {
+		o.add(field, "une seule ligne, sans caractère de contrôle")
+	}
+	return s
+}
+
+func (o *object) id(field string, required bool) string {
+	s := o.str(field, required)
+	if s != "" && !tocsin.ValidID(s) {
+		o.add(field, "identifiant %q invalide : minuscules, chiffres, « . », « _ » et « - », 64 caractères au plus", s)
+	}
+	return s
+}
+
+// instant reads a time field: RFC 3339 with an offset.
+func (o *object) instant(field string, required bool) *time.Time {
+	if !o.has(field) {
+		if required {
+			o.add(field, "champ requis : un horodatage RFC 3339 avec décalage, par exemple 2026-03-31T23:30:00+02:00")
+		}
+		return nil
+	}
+	s := o.str(field, false)
+	if s == "" {
+		o.add(field, "horodatage requis : RFC 3339 avec décalage, par exemple 2026-03-31T23:30:00+02:00")
+		return nil
+	}
+	t, msg := parseInstant(s)
+	if msg != "" {
+		o.add(field, "%s", msg)
+		return nil
+	}
+	return &t
+}
+
+// parseInstant reads an RFC 3339 time with an offset, returned in UTC; msg
+// says what is wrong in French.
+func parseInstant(s string) (t time.Time, msg string) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+			if _, err := time.Parse(layout, s); err == nil {
+				return t, fmt.Sprintf("horodatage %q sans décalage horaire : une heure de Paris sans décalage est ambiguë "+
+					"aux changements d'heure (l'heure de 02:00 à 03:00 est sautée en mars et doublée en octobre) ; "+
+					"ajoutez le décalage, par exemple 2026-03-31T23:30:00+02:00 (heure d'été), 2026-01-15T10:00:00+01:00 (heure d'hiver) ou en UTC 2026-01-15T09:00:00Z", s)
+			}
+		}
+		return t, fmt.Sprintf("horodatage %q invalide : RFC 3339 avec décalage attendu, par exemple 2026-03-31T23:30:00+02:00", s)
+	}
+	t = t.UTC()
+	if y := t.Year(); y < 1970 || y > 9998 {
+		return time.Time{}, fmt.Sprintf("horodatage %q hors des bornes (années 1970 à 9998)", s)
+	}
+	return t, ""
+}
+
+// notBefore reports field at t earlier than the activation.
+func (o *object) notBefore(field string, t *time.Time, activated *time.Time) {
+	if t != nil && activated != nil && t.Before(*activated) {
+		o.add(field, "%s est avant activated_at (%s) : l'ordre des temps est impossible",
+			t.Format(time.RFC3339), activated.Format(time.RFC3339))
+	}
+}
+
+// parseLine reads and checks one record.
+func parseLine(line int, data []byte, errs *Errors) (Record, bool) {
+	before := errs.Len()
+	if !utf8.Valid(data) {
+		errs.Add(line, "", "texte non UTF-8 : enregistrez le fichier en UTF-8")
+		return Record{}, false
+	}
+	o, ok := newObject(line, "", data, recordFields, errs)
+	if !ok {
+		return Record{}, false
+	}
+	r := Record{Line: line}
+	r.ID = o.id("id", true)
+	r.Kind = o.str("kind", true)
+	if r.Kind != "" && r.Kind != KindReal && r.Kind != KindExercise {
+		o.add("kind", "type %q inconnu : %q (activation réelle) ou %q (exercice)", r.Kind, KindReal, KindExercise)
+	}
+	r.Playbook = o.id("playbook", false)
+	r.Title = o.text("title", false, maxTitle, false)
+	if r.Title == "" && r.Playbook == "" {
+		o.add("title", "champ requis : le titre de l'activation, ou à défaut son scénario (playbook)")
+	}
+	if r.Title == "" {
+		r.Title = r.Playbook
+	}
+	activated := o.instant("activated_at", true)
+	if activated != nil {
+		r.ActivatedAt = *activated
+	}
+	if d := o.instant("deadline", true); d != nil {
+		r.Deadline = *d
+		o.notBefore("deadline", d, activated)
+	}
+	r.ClosedAt = o.instant("closed_at", false)
+	o.notBefore("closed_at", r.ClosedAt, activated)
+	r.Officials = o.officials(activated)
+	r.CIPActivatedAt = o.instant("cip_activated_at", false)
+	o.notBefore("cip_activated_at", r.CIPActivatedAt, activated)
+	if o.has("cip_announced_delay_seconds") {
+		var n int64
+		switch err := json.Unmarshal(o.raw["cip_announced_delay_seconds"], &n); {
+		case err != nil:
+			o.add("cip_announced_delay_seconds", "nombre entier de secondes attendu, par exemple 3600")
+		case n <= 0 || n > maxCIPDelay:
+			o.add("cip_announced_delay_seconds", "%d secondes : entre 1 et %d (une semaine)", n, maxCIPDelay)
+		case !o.has("cip_activated_at"):
+			o.add("cip_announced_delay_seconds", "délai annoncé sans cip_activated_at : donnez l'heure d'activation de la CIP, ou retirez ce champ")
+		default:
+			r.CIPAnnouncedDelaySeconds = n
+		}
+	}
+	if r.CIPActivatedAt != nil && r.CIPAnnouncedDelaySeconds == 0 {
+		r.CIPAnnouncedDelaySeconds = DefaultCIPDelaySeconds
+	}
+	r.ExerciseDue = o.instant("exercise_due", false)
+	if r.ExerciseDue != nil && r.Kind == KindReal {
+		o.add("exercise_due", "seul un exercice (kind \"exercise\") remplit un exercice programmé")
+	}
+	r.Note = o.text("note", false, maxNote, true)
+	r.Source = o.text("source", true, maxSource, false)
+	return r, errs.Len() == before
+}
+
+// officials reads the officials of a record, sorted by id.
+func (o *object) officials(activated *time.Time) []Official {
+	v, ok := o.raw["officials"]
+	if !ok {
+		o.add("officials", "champ requis : la liste des élus visés, [{\"id\": …, \"name\": …}, …]")
+		return nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(v, &items); err != nil {
+		o.add("officials", "liste attendue : [{\"id\": …, \"name\": …}, …]")
+		return nil
+	}
+	if len(items) == 0 {
+		o.add("officials", "liste vide : une activation vise au moins un élu")
+		return nil
+	}
+	out := make([]Official, 0, len(items))
+	seen := map[string]int{}
+	for i, item := range items {
+		prefix := fmt.Sprintf("officials[%d].", i)
+		e, ok := newObject(o.line, prefix, item, officialFields, o.errs)
+		if !ok {
+			continue
+		}
+		of := Official{ID: e.id("id", true), Name: e.text("name", true, maxName, false)}
+		if prev, dup := seen[of.ID]; dup && of.ID != "" {
+			e.add("id", "élu %q déjà cité en officials[%d]", of.ID, prev)
+		}
+		seen[of.ID] = i
+		if e.has("external") {
+			if err := json.Unmarshal(e.raw["external"], &of.External); err != nil {
+				e.add("external", "true ou false attendu")
+			}
+		}
+		of.InformedAt = e.instant("informed_at", false)
+		e.notBefore("informed_at", of.InformedAt, activated)
+		of.How = e.str("how", false)
+		switch {
+		case of.How != "" && !slices.Contains(hows, of.How):
+			e.add("how", "moyen %q inconnu : sms, voice ou manual", of.How)
+		case e.has("informed_at") && of.How == "":
+			e.add("how", "champ requis avec informed_at : sms (réponse au SMS), voice (touche 1 pendant l'appel) ou manual (confirmé à la main)")
+		case !e.has("informed_at") && of.How != "":
+			e.add("how", "moyen donné sans informed_at : donnez l'heure à laquelle l'élu a été informé, ou retirez ce champ")
+		}
+		out = append(out, of)
+	}
+	slices.SortFunc(out, func(a, b Official) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
