@@ -56,6 +56,13 @@ func startEscalation(t *testing.T, officials []tocsin.Official, numbers map[stri
 	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-echelle", "exercise": true}, &v); st != http.StatusCreated {
 		t.Fatalf("create: status %d", st)
 	}
+	// The clock moves only once dispatch has the activation: before, it
+	// would look idle with the first SMS not sent yet.
+	for deadline := time.Now().Add(10 * time.Second); !a.Dispatcher().Loaded(v.ID); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("dispatch did not load activation %s", v.ID)
+		}
+	}
 	return &escalation{t: t, app: a, clock: clock, id: v.ID}
 }
 

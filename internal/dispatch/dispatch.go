@@ -87,7 +87,7 @@ type Dispatcher struct {
 	log      *slog.Logger
 	channels map[tocsin.Channel]*channel
 	handed   atomic.Int64
-	current  atomic.Pointer[queue] // the running term's queue, nil between terms
+	current  atomic.Pointer[run] // the running term, nil between terms
 }
 
 // New returns a dispatcher.
@@ -132,8 +132,20 @@ func New(cfg Config) *Dispatcher {
 // Idle reports whether the dispatcher has nothing queued and nothing under
 // way: what tests on a manual clock wait for before moving time on.
 func (d *Dispatcher) Idle() bool {
-	q := d.current.Load()
-	return q == nil || q.idle()
+	r := d.current.Load()
+	return r == nil || r.q.idle()
+}
+
+// Loaded reports whether the running term has loaded activation id: from
+// then on, Idle accounts for its recipients.
+func (d *Dispatcher) Loaded(id string) bool {
+	r := d.current.Load()
+	if r == nil {
+		return false
+	}
+	r.kmu.Lock()
+	defer r.kmu.Unlock()
+	return r.loaded[id]
 }
 
 // Handed returns how many attempts the provider accepted since start.
@@ -154,9 +166,10 @@ type run struct {
 	// next step (loaded, written by this run, or seen by the watch), so
 	// that a step starts without a read; compare-and-swap catches a state
 	// that is stale. acts holds the activations loaded.
-	kmu   sync.Mutex
-	known map[item]snapshot
-	acts  map[string]*tocsin.Activation
+	kmu    sync.Mutex
+	known  map[item]snapshot
+	acts   map[string]*tocsin.Activation
+	loaded map[string]bool // activations whose every recipient is queued
 }
 
 // snapshot is a recipient as it stood at its mod revision rev, with its
@@ -213,8 +226,8 @@ func (d *Dispatcher) Run(ctx context.Context, st Store) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r := &run{d: d, st: st, q: newQueue(), ctx: ctx, cancel: cancel, timers: map[item]func() bool{},
-		known: map[item]snapshot{}, acts: map[string]*tocsin.Activation{}}
-	d.current.Store(r.q)
+		known: map[item]snapshot{}, acts: map[string]*tocsin.Activation{}, loaded: map[string]bool{}}
+	d.current.Store(r)
 	defer d.current.Store(nil)
 	for _, c := range d.channels {
 		c.reset()
@@ -281,8 +294,9 @@ func (r *run) watchRecipients() {
 			if c := r.d.channels[tocsin.Voice]; c != nil {
 				c.track(activation, rc, r.d.cfg.Clock.Now())
 			}
-			r.seen(activation, rc, rev)
-			if rc.InformedAt == nil && hasFreshFailure(rc) {
+			again := rc.InformedAt == nil && hasFreshFailure(rc)
+			r.seen(activation, rc, rev) // rc is the worker's from here on
+			if again {
 				r.q.add(item{activation, rc.Official.ID}, false)
 			}
 		})
@@ -329,6 +343,9 @@ func (r *run) load(id string) error {
 	if err != nil {
 		return err
 	}
+	r.kmu.Lock()
+	r.loaded[id] = true
+	r.kmu.Unlock()
 	r.d.log.Info("activation loaded", "activation", id, "recipients", n)
 	return nil
 }

@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -34,20 +37,15 @@ func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs [
 	var ops []clientv3.Op
 	var sizes []int
 	for i := range rs {
-		r := &rs[i]
-		v := mustJSON(r)
-		ops = append(ops, clientv3.OpPut(s.key("rcpt", a.ID, r.Official.ID), v))
+		v := mustJSON(&rs[i])
+		ops = append(ops, clientv3.OpPut(s.key("rcpt", a.ID, rs[i].Official.ID), v))
 		sizes = append(sizes, len(v)+64)
-		// Each number that may answer for the official: their own and their
-		// deputies'. A number may answer for several officials.
-		numbers := r.Official.Numbers
-		for _, d := range r.Deputies {
-			numbers = append(numbers, d.Numbers...)
-		}
-		for _, n := range numbers {
-			ops = append(ops, clientv3.OpPut(s.key("num", a.ID, n.E164, r.Official.ID), ""))
-			sizes = append(sizes, 128)
-		}
+	}
+	shards := numberIndex(rs)
+	for i, sh := range shards {
+		v := mustJSON(sh)
+		ops = append(ops, clientv3.OpPut(s.key("num", a.ID, strconv.Itoa(i)), v))
+		sizes = append(sizes, len(v)+64)
 	}
 	if err := s.batches(ctx, ops, sizes); err != nil {
 		s.deleteActivationData(a.ID)
@@ -56,7 +54,7 @@ func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs [
 	ok, err := s.txn(ctx,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(ak), "=", 0)},
 		clientv3.OpPut(ak, mustJSON(a)),
-		clientv3.OpPut(s.key("open", a.ID), ""),
+		clientv3.OpPut(s.key("open", a.ID), strconv.Itoa(len(shards))),
 		s.eventOp(a.ID, &first),
 	)
 	if err != nil || !ok {
@@ -187,7 +185,8 @@ func (s *Store) Events(ctx context.Context, id string) ([]tocsin.Event, error) {
 }
 
 // RecipientWith returns an activation and one of its recipients, read in
-// one round trip at one revision, with the recipient's mod revision.
+// one round trip at one revision, with the recipient's mod revision. The
+// activation is shared with other readers: do not change it.
 func (s *Store) RecipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, int64, error) {
 	return s.recipientWith(ctx, activation, official)
 }
@@ -205,22 +204,61 @@ func (s *Store) recipientWith(ctx context.Context, activation, official string) 
 	if len(rkv) == 0 {
 		return nil, nil, 0, tocsin.Errorf(tocsin.ENotFound, "destinataire %s introuvable dans l'activation %s", official, activation)
 	}
-	var a tocsin.Activation
-	if err := json.Unmarshal(akv[0].Value, &a); err != nil {
-		return nil, nil, 0, fmt.Errorf("decode %s: %w", ak, err)
+	a, err := s.decodeActivation(ak, akv[0].Value, akv[0].ModRevision)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 	var r tocsin.Recipient
 	if err := json.Unmarshal(rkv[0].Value, &r); err != nil {
 		return nil, nil, 0, fmt.Errorf("decode %s: %w", rk, err)
 	}
-	return &a, &r, rkv[0].ModRevision, nil
+	return a, &r, rkv[0].ModRevision, nil
+}
+
+// decodeActivation decodes an activation read at mod revision rev, or
+// returns the one decoded before at that revision: the recipient reads of
+// dispatch and status callbacks all read their activation, which seldom
+// changes. The activation returned is shared: callers must not change it.
+func (s *Store) decodeActivation(key string, value []byte, rev int64) (*tocsin.Activation, error) {
+	c := s.decoded
+	c.mu.Lock()
+	got, ok := c.acts[key]
+	c.mu.Unlock()
+	if ok && got.rev == rev {
+		return got.a, nil
+	}
+	var a tocsin.Activation
+	if err := json.Unmarshal(value, &a); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.acts) >= maxDecoded {
+		clear(c.acts) // many activations read at once: start over
+	}
+	c.acts[key] = decodedActivation{rev, &a}
+	return &a, nil
+}
+
+// maxDecoded bounds the activations kept decoded.
+const maxDecoded = 64
+
+type activationCache struct {
+	mu   sync.Mutex
+	acts map[string]decodedActivation
+}
+
+type decodedActivation struct {
+	rev int64
+	a   *tocsin.Activation
 }
 
 // UpdateRecipient applies fn to a recipient by compare-and-swap, with the
 // events fn returns in the same transaction, and returns the recipient as
-// written. The activation passed to fn is read fresh each try. fn may be
-// called several times when other writers race, so it must have no side
-// effects; returning ErrNoChange writes nothing.
+// written. The activation passed to fn is read fresh each try, and shared
+// with other readers: fn must not change it. fn may be called several
+// times when other writers race, so it must have no side effects;
+// returning ErrNoChange writes nothing.
 func (s *Store) UpdateRecipient(ctx context.Context, activation, official string, fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error) {
 	_, r, _, err := s.UpdateRecipientFrom(ctx, activation, official, nil, nil, 0, fn)
 	return r, err
@@ -349,31 +387,90 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 	return nil, fmt.Errorf("update activation %s: too much contention", id)
 }
 
+// numbersPerShard is about how many numbers one key of an activation's
+// number index holds: few keys to write at creation, a small one to read
+// for each reply.
+const numbersPerShard = 64
+
+// numberIndex maps each number that may answer for an official (their own
+// and their deputies') to the officials it answers for, split in shards
+// by a hash of the number. A number may answer for several officials.
+func numberIndex(rs []tocsin.Recipient) []map[string][]string {
+	byNumber := map[string][]string{}
+	for i := range rs {
+		r := &rs[i]
+		numbers := slices.Clone(r.Official.Numbers)
+		for _, d := range r.Deputies {
+			numbers = append(numbers, d.Numbers...)
+		}
+		for _, n := range numbers {
+			if !slices.Contains(byNumber[n.E164], r.Official.ID) {
+				byNumber[n.E164] = append(byNumber[n.E164], r.Official.ID)
+			}
+		}
+	}
+	shards := make([]map[string][]string, max(1, (len(byNumber)+numbersPerShard-1)/numbersPerShard))
+	for i := range shards {
+		shards[i] = map[string][]string{}
+	}
+	for n, ids := range byNumber {
+		shards[numberShard(n, len(shards))][n] = ids
+	}
+	return shards
+}
+
+func numberShard(e164 string, shards int) int {
+	h := fnv.New32a()
+	h.Write([]byte(e164))
+	return int(h.Sum32() % uint32(shards))
+}
+
 // OpenByNumber returns the open activations that target number, oldest
 // first, with the ids of the officials the number answers for in each
 // (their own number, or a deputy's).
 func (s *Store) OpenByNumber(ctx context.Context, e164 string) ([]tocsin.Activation, [][]string, error) {
-	open, err := s.OpenActivations(ctx)
+	resp, err := s.cli.Get(ctx, s.key("open")+"/", clientv3.WithPrefix())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, unavailable(err)
 	}
-	var acts []tocsin.Activation
-	var officials [][]string
-	for _, a := range open {
-		prefix := s.key("num", a.ID, e164) + "/"
-		resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	type match struct {
+		a   tocsin.Activation
+		ids []string
+	}
+	var found []match
+	for _, kv := range resp.Kvs {
+		id := strings.TrimPrefix(string(kv.Key), s.key("open")+"/")
+		shards, err := strconv.Atoi(string(kv.Value))
+		if err != nil || shards < 1 {
+			return nil, nil, fmt.Errorf("%s: number index size %q unreadable", kv.Key, kv.Value)
+		}
+		ak, nk := s.key("act", id), s.key("num", id, strconv.Itoa(numberShard(e164, shards)))
+		got, err := s.cli.Txn(ctx).Then(clientv3.OpGet(ak), clientv3.OpGet(nk)).Commit()
 		if err != nil {
 			return nil, nil, unavailable(err)
 		}
-		if len(resp.Kvs) == 0 {
+		akv, nkv := got.Responses[0].GetResponseRange().Kvs, got.Responses[1].GetResponseRange().Kvs
+		if len(akv) == 0 || len(nkv) == 0 {
 			continue
 		}
-		var ids []string
-		for _, kv := range resp.Kvs {
-			ids = append(ids, strings.TrimPrefix(string(kv.Key), prefix))
+		var index map[string][]string
+		if err := json.Unmarshal(nkv[0].Value, &index); err != nil {
+			return nil, nil, fmt.Errorf("decode %s: %w", nk, err)
 		}
-		acts = append(acts, a)
-		officials = append(officials, ids)
+		ids := index[e164]
+		if len(ids) == 0 {
+			continue
+		}
+		m := match{ids: slices.Sorted(slices.Values(ids))}
+		if err := json.Unmarshal(akv[0].Value, &m.a); err != nil {
+			return nil, nil, fmt.Errorf("decode %s: %w", ak, err)
+		}
+		found = append(found, m)
+	}
+	slices.SortStableFunc(found, func(x, y match) int { return x.a.ActivatedAt.Compare(y.a.ActivatedAt) })
+	acts, officials := make([]tocsin.Activation, len(found)), make([][]string, len(found))
+	for i, m := range found {
+		acts[i], officials[i] = m.a, m.ids
 	}
 	return acts, officials, nil
 }

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 
@@ -40,7 +41,11 @@ func (s *Store) ReplaceOfficials(ctx context.Context, officials []tocsin.Officia
 	if err != nil {
 		return unavailable(err)
 	}
-	version := fmt.Sprintf("%019d", s.now().UnixNano())
+	// The version is unique even for two imports at one instant: a
+	// version equal to the one in force would be deleted as the old one.
+	var salt [4]byte
+	rand.Read(salt[:])
+	version := fmt.Sprintf("%019d-%x", s.now().UnixNano(), salt)
 	base := s.key("dir", "v", version) + "/"
 	ops := make([]clientv3.Op, 0, len(officials))
 	sizes := make([]int, 0, len(officials))

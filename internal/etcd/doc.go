@@ -6,15 +6,16 @@
 //	dir/current                  version of the directory in force
 //	dir/v/<version>/<official>   the officials of that version
 //	act/<activation>             an activation
-//	open/<activation>            present while the activation is open
+//	open/<activation>            present while the activation is open; holds the number index's shard count
 //	rcpt/<activation>/<official> a recipient, with its attempts
-//	num/<activation>/<e164>      which official of the activation has that number
+//	num/<activation>/<shard>     the number index: which officials each number answers for, shard by hash of the number
 //	evt/<activation>/<seq>       the timeline; seq sorts by server time
 //	user/<name>, token/<sha256>  users (with their console password hash) and API token hashes
 //	sess/<sha256>                a console session, under the hash of its id, on a lease
 //	throttle/<sha256>            failed logins of a name or an address, on a lease
 //	leader/                      the election
 //	audit/head, audit/e/<seq>    the audit trail's head and its hash-chained entries
+//	audit/mark                   the revision up to which recipients' changes are in the trail
 //	exercise/since, exercise/run/<due, UTC>  the exercise schedule's runs
 //	history/lock                 held while a history file is imported
 //
@@ -29,6 +30,8 @@
 //     the leader also compare the leader key's create revision (the fence):
 //     a deposed leader can write nothing.
 //   - Each recipient change and the events it causes are one transaction.
+//     Changes to different recipients made at the same moment may share
+//     it (combine.go); each keeps its own compare-and-swap.
 //   - act/, evt/ and rcpt/ lie in one key range: WatchActivity watches it
 //     whole, so that the console sees the changes in one revision order.
 package etcd

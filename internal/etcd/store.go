@@ -38,6 +38,9 @@ type Store struct {
 	// combine groups concurrent recipient writes; one per fence, since a
 	// combined transaction carries one.
 	combine *combiner
+	// decoded keeps recently read activations decoded, shared by the
+	// fenced copies.
+	decoded *activationCache
 }
 
 type fence struct {
@@ -57,7 +60,8 @@ func NewStore(cli *clientv3.Client, prefix string, now func() time.Time) *Store 
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{cli: cli, prefix: prefix, now: now, combine: &combiner{}}
+	return &Store{cli: cli, prefix: prefix, now: now, combine: &combiner{},
+		decoded: &activationCache{acts: map[string]decodedActivation{}}}
 }
 
 // Client returns the etcd client.

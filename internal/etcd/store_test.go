@@ -319,3 +319,70 @@ func TestDeposedLeaderWritesNothingWhenWritesAreCombined(t *testing.T) {
 		}
 	}
 }
+
+// A number may answer for several officials (a deputy standing in for
+// two mayors), in several open activations; closed ones no longer count.
+func TestOpenByNumberFindsEveryOfficialANumberAnswersFor(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	deputy := tocsin.Contact{ID: "adjoint", Numbers: []tocsin.Number{{E164: "+33639990000", Kind: tocsin.Mobile}}}
+	for i, id := range []string{"act-a", "act-b", "act-c"} {
+		a, rs := testActivation(300)
+		a.ID, a.ActivatedAt = id, a.ActivatedAt.Add(time.Duration(i)*time.Minute)
+		rs[7].Deputies = []tocsin.Contact{deputy}
+		rs[250].Deputies = []tocsin.Contact{deputy}
+		if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.UpdateActivation(ctx, "act-b", func(a *tocsin.Activation) ([]tocsin.Event, error) {
+		a.State = tocsin.Closed
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	acts, officials, err := s.OpenByNumber(ctx, "+33639990000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acts) != 2 || acts[0].ID != "act-a" || acts[1].ID != "act-c" {
+		t.Fatalf("activations %v, want act-a then act-c", acts)
+	}
+	for i := range officials {
+		if fmt.Sprint(officials[i]) != "[o0007 o0250]" {
+			t.Errorf("%s: officials %v, want [o0007 o0250]", acts[i].ID, officials[i])
+		}
+	}
+	for _, n := range []string{"+33639980000", "+33639980299"} {
+		if _, officials, err := s.OpenByNumber(ctx, n); err != nil || len(officials) != 2 || len(officials[0]) != 1 {
+			t.Errorf("%s: got %v, %v; want one official in two activations", n, officials, err)
+		}
+	}
+	if acts, _, err := s.OpenByNumber(ctx, "+33700000000"); err != nil || len(acts) != 0 {
+		t.Errorf("unknown number: got %v, %v; want nothing", acts, err)
+	}
+}
+
+// Two imports at one instant of the store's clock (a manual clock, a
+// coarse one) must not take the directory down with the old version.
+func TestReplaceOfficialsTwiceAtOneInstantKeepsTheSecond(t *testing.T) {
+	cli, err := etcd.Connect(etcd.ClientConfig{Endpoints: etcd.MustStartEmbedded(t).Endpoints()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	at := time.Date(2026, 3, 29, 2, 30, 0, 0, time.UTC)
+	s := etcd.NewStore(cli, "/stopped-clock/", func() time.Time { return at })
+	ctx := context.Background()
+	one := []tocsin.Official{{ID: "a", Name: "A", Role: "maire", Numbers: []tocsin.Number{{E164: "+33639980001", Kind: tocsin.Mobile}}}}
+	two := append(one, tocsin.Official{ID: "b", Name: "B", Role: "maire", Numbers: []tocsin.Number{{E164: "+33639980002", Kind: tocsin.Mobile}}})
+	for _, dir := range [][]tocsin.Official{one, two} {
+		if err := s.ReplaceOfficials(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Officials(ctx)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("directory after two imports at one instant: %d officials, %v; want 2", len(got), err)
+	}
+}
