@@ -10,8 +10,8 @@ import (
 )
 
 // watchActivity feeds the console's live hub from etcd's watch.
-func (a *App) watchActivity(ctx context.Context, after int64, fn func([]web.Change)) error {
-	err := a.store.WatchActivity(ctx, after, func(cs []etcd.Change) {
+func (a *App) watchActivity(ctx context.Context, after int64, want func(activation string) bool, fn func([]web.Change)) error {
+	err := a.store.WatchActivity(ctx, after, want, func(cs []etcd.Change) {
 		out := make([]web.Change, len(cs))
 		for i, c := range cs {
 			out[i] = web.Change(c)

@@ -19,7 +19,7 @@ type RecipientStore interface {
 	AuditHead(ctx context.Context) (tocsin.AuditHead, error)
 	AuditMark(ctx context.Context) (tocsin.AuditMark, error)
 	AppendAuditMarked(ctx context.Context, es []tocsin.AuditEntry, after tocsin.AuditHead, mark tocsin.AuditMark, rev int64) (bool, error)
-	WatchRecipientChanges(ctx context.Context, from int64, fn func(rev int64, activation string, prev, cur *tocsin.Recipient)) error
+	WatchRecipientChanges(ctx context.Context, from int64, fn func(cs []tocsin.RecipientChange)) error
 }
 
 // Recipients records the recipients' state changes in the trail: a first
@@ -120,11 +120,15 @@ func (r *Recipients) run(ctx context.Context) error {
 	defer stop()
 	watchErr := make(chan error, 1)
 	go func() {
-		watchErr <- r.Store.WatchRecipientChanges(wctx, mark.Rev, func(rev int64, activation string, prev, cur *tocsin.Recipient) {
-			for _, line := range Changes(prev, cur) {
-				mu.Lock()
-				pending = append(pending, change{rev: rev, activation: activation, line: line})
-				mu.Unlock()
+		watchErr <- r.Store.WatchRecipientChanges(wctx, mark.Rev, func(cs []tocsin.RecipientChange) {
+			// A revision's changes go in together: a flush moves the mark
+			// past a revision, so it must not see half of it.
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range cs {
+				for _, line := range Changes(c.Prev, c.Cur) {
+					pending = append(pending, change{rev: c.Rev, activation: c.Activation, line: line})
+				}
 			}
 		})
 	}()

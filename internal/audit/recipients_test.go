@@ -2,7 +2,9 @@ package audit_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,5 +149,43 @@ func TestCompactedChangesLeaveANamedGap(t *testing.T) {
 	}
 	if len(got) != 2 || got[1].Detail != "maire-1 : informé·e par réponse SMS" {
 		t.Errorf("after the gap: %+v", got)
+	}
+}
+
+// Writes made at the same moment share etcd transactions, so several
+// recipients change at one revision: a flush, however often it comes,
+// records all of them or none.
+func TestRecipientsChangedInOneRevisionAreAllRecorded(t *testing.T) {
+	st := etcd.MustStore(t)
+	l := audit.New(st, nil, nil)
+	ctx := context.Background()
+	var officials []string
+	for i := range 60 {
+		officials = append(officials, fmt.Sprintf("maire-%02d", i))
+	}
+	activate(t, st, "A1", officials...)
+	if _, err := st.AuditMark(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop := runFor(t, st, time.Millisecond)
+	var wg sync.WaitGroup
+	for _, o := range officials {
+		wg.Go(func() { setStatus(t, st, "A1", o, tocsin.StatusInformed, "sms", "") })
+	}
+	wg.Wait()
+	count := func() int {
+		got, _, _ := l.List(ctx, audit.Filter{}, 0, 1000)
+		n := 0
+		for _, e := range got {
+			n += strings.Count(e.Detail, "informé·e par réponse SMS")
+		}
+		return n
+	}
+	for deadline := time.Now().Add(5 * time.Second); count() < 60 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
+	time.Sleep(20 * time.Millisecond)
+	stop()
+	if n := count(); n != 60 {
+		t.Fatalf("%d acknowledgements in the trail, want 60", n)
 	}
 }

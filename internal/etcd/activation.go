@@ -193,11 +193,11 @@ func (s *Store) RecipientWith(ctx context.Context, activation, official string) 
 
 func (s *Store) recipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, int64, error) {
 	ak, rk := s.key("act", activation), s.key("rcpt", activation, official)
-	resp, err := s.cli.Txn(ctx).Then(clientv3.OpGet(ak), clientv3.OpGet(rk)).Commit()
+	got, err := s.combinedGet(ctx, ak, rk)
 	if err != nil {
-		return nil, nil, 0, unavailable(err)
+		return nil, nil, 0, err
 	}
-	akv, rkv := resp.Responses[0].GetResponseRange().Kvs, resp.Responses[1].GetResponseRange().Kvs
+	akv, rkv := got[0].Kvs, got[1].Kvs
 	if len(akv) == 0 {
 		return nil, nil, 0, tocsin.Errorf(tocsin.ENotFound, "activation %s introuvable", activation)
 	}

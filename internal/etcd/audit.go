@@ -164,11 +164,13 @@ func (s *Store) AppendAuditMarked(ctx context.Context, es []tocsin.AuditEntry, a
 	return resp.Succeeded, nil
 }
 
-// WatchRecipientChanges calls fn with every write of a recipient after
-// revision from, in revision order, with the recipient before the write
-// (nil when the write created it). It returns when ctx ends or the watch
+// WatchRecipientChanges calls fn with the writes of recipients after
+// revision from that changed their status, in revision order, with each
+// recipient before the write (nil when the write created it): once for
+// each batch etcd sends, which never splits a revision, since several
+// recipients may change in one. It returns when ctx ends or the watch
 // fails; a *tocsin.CompactedError when the revisions after from are gone.
-func (s *Store) WatchRecipientChanges(ctx context.Context, from int64, fn func(rev int64, activation string, prev, cur *tocsin.Recipient)) error {
+func (s *Store) WatchRecipientChanges(ctx context.Context, from int64, fn func(cs []tocsin.RecipientChange)) error {
 	prefix := s.key("rcpt") + "/"
 	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), prefix, clientv3.WithPrefix(), clientv3.WithFilterDelete(),
 		clientv3.WithPrevKV(), clientv3.WithRev(from+1))
@@ -179,21 +181,36 @@ func (s *Store) WatchRecipientChanges(ctx context.Context, from int64, fn func(r
 		if err := wr.Err(); err != nil {
 			return unavailable(err)
 		}
+		var cs []tocsin.RecipientChange
 		for _, ev := range wr.Events {
-			var cur tocsin.Recipient
-			if err := json.Unmarshal(ev.Kv.Value, &cur); err != nil {
+			if ev.PrevKv != nil && sameStatus(ev.PrevKv.Value, ev.Kv.Value) {
+				continue // most writes: an attempt's progress, not the recipient's
+			}
+			c := tocsin.RecipientChange{Rev: ev.Kv.ModRevision, Cur: &tocsin.Recipient{}}
+			if err := json.Unmarshal(ev.Kv.Value, c.Cur); err != nil {
 				continue // not a recipient: readers report it
 			}
-			var prev *tocsin.Recipient
 			if ev.PrevKv != nil {
-				prev = &tocsin.Recipient{}
-				if json.Unmarshal(ev.PrevKv.Value, prev) != nil {
-					prev = nil
+				c.Prev = &tocsin.Recipient{}
+				if json.Unmarshal(ev.PrevKv.Value, c.Prev) != nil {
+					c.Prev = nil
 				}
 			}
-			activation, _, _ := strings.Cut(strings.TrimPrefix(string(ev.Kv.Key), prefix), "/")
-			fn(ev.Kv.ModRevision, activation, prev, &cur)
+			c.Activation, _, _ = strings.Cut(strings.TrimPrefix(string(ev.Kv.Key), prefix), "/")
+			cs = append(cs, c)
+		}
+		if len(cs) > 0 {
+			fn(cs)
 		}
 	}
 	return ctx.Err()
+}
+
+// sameStatus reports whether two encodings of a recipient hold the same
+// status, reading that field alone.
+func sameStatus(a, b []byte) bool {
+	var x, y struct {
+		Status tocsin.RecipientStatus `json:"status"`
+	}
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && x.Status == y.Status
 }

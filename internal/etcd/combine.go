@@ -5,80 +5,88 @@ import (
 	"sync"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Writes made at the same moment by many goroutines (dispatch workers,
-// status callbacks) are combined into one etcd transaction: etcd's cost is
-// mostly per transaction (a raft entry, an apply, a round trip), not per
-// key. Each write keeps its own compares: the combined transaction holds
-// all of them, and when one fails the writes are tried again one by one,
-// so that each gets its own answer. A write never waits for a timer: the
-// first writer to find a free slot sends what is queued at once, and the
-// writes that come while transactions are in flight form the next one.
+// Requests made at the same moment by many goroutines (dispatch workers,
+// status callbacks) share etcd transactions: etcd's cost is mostly per
+// request (a round trip, a raft entry and an apply for a write, a quorum
+// check for a read), not per key. A request never waits for a timer: the
+// first one to find a free slot sends what is queued at once, and the
+// requests that come while transactions are in flight form the next one.
+//
+// Writes keep their own compares: the combined transaction holds all of
+// them, and when one fails each write runs again alone, so that each gets
+// its own answer. Reads are linearizable gets, answered from one
+// transaction at one revision.
 
 const (
-	// combineSlots is how many combined transactions may be in flight.
+	// combineSlots is how many combined transactions of a kind may be in
+	// flight at once.
 	combineSlots = 4
-	// combineMaxWrites bounds a combined transaction under etcd's default
+	// combineMaxOps bounds a combined transaction under etcd's default
 	// limit of 128 operations and 128 compares.
 	combineMaxOps = 120
-	// combineTimeout bounds a combined transaction: its writers may have
+	// combineTimeout bounds a combined transaction: its requesters may have
 	// given up waiting, and it must not hang on a lost quorum forever.
 	combineTimeout = 10 * time.Second
 )
 
-// combiner queues the writes of one store (one fence).
+// combiner queues the requests of one kind (reads, or writes under one
+// fence) and commits them in batches.
 type combiner struct {
 	mu      sync.Mutex
-	pending []*write
+	pending []*request
 	slots   int
+	commit  func(batch []*request)
 }
 
-// write is one compare-and-swap: its compares, its operations, and the
-// key it puts first (two writes to one key cannot share a transaction).
-type write struct {
+// request is one compare-and-swap (compares, puts, and the key it puts:
+// two writes to one key cannot share a transaction) or one read (gets).
+type request struct {
 	key  string
 	cmps []clientv3.Cmp
 	ops  []clientv3.Op
-	done chan writeResult
+	done chan requestResult
 }
 
-type writeResult struct {
-	rev int64
-	ok  bool
-	err error
+type requestResult struct {
+	rev    int64
+	ok     bool
+	err    error
+	ranges []*pb.RangeResponse // a read's answers, one per get
 }
 
-// combinedTxn runs one compare-and-swap through the combiner and reports,
-// like txnAt, the revision written, whether the compares held, and
-// ErrNotLeader when the fence did not. When ctx ends first, the write may
-// still happen, as with any etcd request cut short.
-func (s *Store) combinedTxn(ctx context.Context, key string, cmps []clientv3.Cmp, ops ...clientv3.Op) (int64, bool, error) {
-	w := &write{key: key, cmps: cmps, ops: ops, done: make(chan writeResult, 1)}
-	c := s.combine
+func newCombiner(commit func(batch []*request)) *combiner {
+	return &combiner{commit: commit}
+}
+
+// do queues r and waits for its answer. When ctx ends first, the request
+// may still be carried out, as with any etcd request cut short.
+func (c *combiner) do(ctx context.Context, r *request) (requestResult, error) {
+	r.done = make(chan requestResult, 1)
 	c.mu.Lock()
-	c.pending = append(c.pending, w)
+	c.pending = append(c.pending, r)
 	flush := c.slots < combineSlots
 	if flush {
 		c.slots++
 	}
 	c.mu.Unlock()
 	if flush {
-		s.flushWrites()
+		c.flush()
 	}
 	select {
-	case r := <-w.done:
-		return r.rev, r.ok, r.err
+	case res := <-r.done:
+		return res, res.err
 	case <-ctx.Done():
-		return 0, false, unavailable(ctx.Err())
+		return requestResult{}, unavailable(ctx.Err())
 	}
 }
 
-// flushWrites sends what is queued, batch after batch, until the queue is
+// flush commits what is queued, batch after batch, until the queue is
 // empty; then it gives its slot back.
-func (s *Store) flushWrites() {
-	c := s.combine
+func (c *combiner) flush() {
 	for {
 		c.mu.Lock()
 		batch := c.take()
@@ -88,60 +96,113 @@ func (s *Store) flushWrites() {
 			return
 		}
 		c.mu.Unlock()
-		s.commitWrites(batch)
+		c.commit(batch)
 	}
 }
 
-// take removes from the queue the writes of the next transaction: within
+// take removes from the queue the requests of the next transaction: within
 // etcd's limits, one write per key, in the order they came.
-func (c *combiner) take() []*write {
-	var batch, rest []*write
+func (c *combiner) take() []*request {
+	var batch, rest []*request
 	keys := map[string]bool{}
 	ops, cmps := 0, 1 // the fence
-	for i, w := range c.pending {
-		if ops+len(w.ops) > combineMaxOps || cmps+len(w.cmps) > combineMaxOps {
+	for i, r := range c.pending {
+		if len(batch) > 0 && (ops+len(r.ops) > combineMaxOps || cmps+len(r.cmps) > combineMaxOps) {
 			rest = append(rest, c.pending[i:]...)
 			break
 		}
-		if keys[w.key] {
-			rest = append(rest, w)
+		if r.key != "" && keys[r.key] {
+			rest = append(rest, r)
 			continue
 		}
-		keys[w.key] = true
-		ops += len(w.ops)
-		cmps += len(w.cmps)
-		batch = append(batch, w)
+		keys[r.key] = true
+		ops += len(r.ops)
+		cmps += len(r.cmps)
+		batch = append(batch, r)
 	}
 	c.pending = rest
 	return batch
 }
 
-// commitWrites runs a batch in one transaction; when its compares do not
-// all hold, each write runs alone to get its own answer.
-func (s *Store) commitWrites(batch []*write) {
+// combinedTxn runs one compare-and-swap through the store's write
+// combiner and reports, like txnAt, the revision written, whether the
+// compares held, and ErrNotLeader when the fence did not.
+func (s *Store) combinedTxn(ctx context.Context, key string, cmps []clientv3.Cmp, ops ...clientv3.Op) (int64, bool, error) {
+	res, err := s.writes.do(ctx, &request{key: key, cmps: cmps, ops: ops})
+	return res.rev, res.ok, err
+}
+
+// commitWrites runs a batch of writes in one transaction; when its
+// compares do not all hold, each write runs alone to get its own answer.
+func (s *Store) commitWrites(batch []*request) {
 	ctx, cancel := context.WithTimeout(context.Background(), combineTimeout)
 	defer cancel()
+	alone := func(r *request) {
+		rev, ok, err := s.txnAt(ctx, r.cmps, r.ops...)
+		r.done <- requestResult{rev: rev, ok: ok, err: err}
+	}
 	if len(batch) == 1 {
-		w := batch[0]
-		rev, ok, err := s.txnAt(ctx, w.cmps, w.ops...)
-		w.done <- writeResult{rev, ok, err}
+		alone(batch[0])
 		return
 	}
 	var cmps []clientv3.Cmp
 	var ops []clientv3.Op
-	for _, w := range batch {
-		cmps = append(cmps, w.cmps...)
-		ops = append(ops, w.ops...)
+	seen := map[string]bool{}
+	for _, r := range batch {
+		for _, c := range r.cmps {
+			// Writes to one activation share its compares (still open).
+			if id := c.GetCompare().String(); !seen[id] {
+				seen[id] = true
+				cmps = append(cmps, c)
+			}
+		}
+		ops = append(ops, r.ops...)
 	}
 	rev, ok, err := s.txnAt(ctx, cmps, ops...)
 	if ok || err != nil {
-		for _, w := range batch {
-			w.done <- writeResult{rev, ok, err}
+		for _, r := range batch {
+			r.done <- requestResult{rev: rev, ok: ok, err: err}
 		}
 		return
 	}
-	for _, w := range batch {
-		rev, ok, err := s.txnAt(ctx, w.cmps, w.ops...)
-		w.done <- writeResult{rev, ok, err}
+	for _, r := range batch {
+		alone(r)
+	}
+}
+
+// combinedGet reads keys at one revision through the store's read
+// combiner, linearizably, and returns etcd's answer for each.
+func (s *Store) combinedGet(ctx context.Context, keys ...string) ([]*pb.RangeResponse, error) {
+	ops := make([]clientv3.Op, len(keys))
+	for i, k := range keys {
+		ops[i] = clientv3.OpGet(k)
+	}
+	res, err := s.reads.do(ctx, &request{ops: ops})
+	return res.ranges, err
+}
+
+// commitReads answers a batch of reads from one transaction.
+func (s *Store) commitReads(batch []*request) {
+	ctx, cancel := context.WithTimeout(context.Background(), combineTimeout)
+	defer cancel()
+	var ops []clientv3.Op
+	for _, r := range batch {
+		ops = append(ops, r.ops...)
+	}
+	resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+	if err != nil {
+		for _, r := range batch {
+			r.done <- requestResult{err: unavailable(err)}
+		}
+		return
+	}
+	i := 0
+	for _, r := range batch {
+		ranges := make([]*pb.RangeResponse, len(r.ops))
+		for j := range ranges {
+			ranges[j] = resp.Responses[i].GetResponseRange()
+			i++
+		}
+		r.done <- requestResult{ok: true, ranges: ranges}
 	}
 }

@@ -121,7 +121,7 @@ func TestWatchActivityInRevisionOrderAndCompaction(t *testing.T) {
 	var got []etcd.Change
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 	defer wcancel()
-	s.WatchActivity(wctx, rev, func(cs []etcd.Change) {
+	s.WatchActivity(wctx, rev, nil, func(cs []etcd.Change) {
 		got = append(got, cs...)
 		if len(got) >= 7 {
 			wcancel()
@@ -158,7 +158,7 @@ func TestWatchActivityInRevisionOrderAndCompaction(t *testing.T) {
 	if _, err := s.Client().Compact(ctx, cur); err != nil {
 		t.Fatal(err)
 	}
-	err = s.WatchActivity(ctx, rev, func([]etcd.Change) {})
+	err = s.WatchActivity(ctx, rev, nil, func([]etcd.Change) {})
 	if !errors.Is(err, etcd.ErrCompacted) {
 		t.Errorf("watch from a compacted revision: %v; want ErrCompacted", err)
 	}

@@ -35,9 +35,10 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 	fence  *fence
-	// combine groups concurrent recipient writes; one per fence, since a
-	// combined transaction carries one.
-	combine *combiner
+	// writes and reads combine concurrent recipient requests in shared
+	// transactions (combine.go); writes per fence, since a combined
+	// transaction carries one.
+	writes, reads *combiner
 	// decoded keeps recently read activations decoded, shared by the
 	// fenced copies.
 	decoded *activationCache
@@ -60,8 +61,9 @@ func NewStore(cli *clientv3.Client, prefix string, now func() time.Time) *Store 
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{cli: cli, prefix: prefix, now: now, combine: &combiner{},
-		decoded: &activationCache{acts: map[string]decodedActivation{}}}
+	s := &Store{cli: cli, prefix: prefix, now: now, decoded: &activationCache{acts: map[string]decodedActivation{}}}
+	s.writes, s.reads = newCombiner(s.commitWrites), newCombiner(s.commitReads)
+	return s
 }
 
 // Client returns the etcd client.
@@ -75,7 +77,7 @@ func (s *Store) Now() time.Time { return s.now().UTC() }
 func (s *Store) Fenced(e *concurrency.Election) *Store {
 	c := *s
 	c.fence = &fence{key: e.Key(), rev: e.Rev()}
-	c.combine = &combiner{}
+	c.writes = newCombiner(c.commitWrites)
 	return &c
 }
 

@@ -17,14 +17,17 @@ import (
 var ErrCompacted = errors.New("etcd: revision compacted")
 
 // Change is one write to an activation, its recipients or its timeline,
-// as WatchActivity reports it. Exactly one of Record, Recipient and Event
-// is set.
+// as WatchActivity reports it. At most one of Record, Recipient and Event
+// is set: none when the watcher did not want that activation decoded.
 type Change struct {
 	Rev        int64 // the etcd revision of the write
 	Activation string
 	Record     *tocsin.Activation
 	Recipient  *tocsin.Recipient
 	Event      *tocsin.Event
+	// Kind ("rcpt" or "evt") and Raw hold a change left undecoded.
+	Kind string
+	Raw  []byte
 }
 
 // Revision returns the store's current revision: everything read after it
@@ -47,7 +50,11 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 // so that the changes arrive in one revision order: a recipient and the
 // events its change caused share a revision. Other keys in that range are
 // skipped here.
-func (s *Store) WatchActivity(ctx context.Context, after int64, fn func(cs []Change)) error {
+//
+// want, when not nil, says which activations' recipients and timelines to
+// decode: the changes of the others come with their revision and
+// activation only. Activation records are always decoded.
+func (s *Store) WatchActivity(ctx context.Context, after int64, want func(activation string) bool, fn func(cs []Change)) error {
 	if after == 0 {
 		rev, err := s.Revision(ctx)
 		if err != nil {
@@ -68,7 +75,7 @@ func (s *Store) WatchActivity(ctx context.Context, after int64, fn func(cs []Cha
 		}
 		var cs []Change
 		for _, ev := range wr.Events {
-			if c, ok := s.change(ev.Kv.Key, ev.Kv.Value, ev.Kv.ModRevision); ok {
+			if c, ok := s.change(ev.Kv.Key, ev.Kv.Value, ev.Kv.ModRevision, want); ok {
 				cs = append(cs, c)
 			}
 		}
@@ -84,7 +91,7 @@ func (s *Store) WatchActivity(ctx context.Context, after int64, fn func(cs []Cha
 
 // change decodes a write under act/, rcpt/ or evt/; anything else in the
 // watched range is not a change to an activation.
-func (s *Store) change(key, value []byte, rev int64) (Change, bool) {
+func (s *Store) change(key, value []byte, rev int64, want func(string) bool) (Change, bool) {
 	rest, ok := strings.CutPrefix(string(key), s.prefix)
 	if !ok {
 		return Change{}, false
@@ -96,6 +103,8 @@ func (s *Store) change(key, value []byte, rev int64) (Change, bool) {
 	case parts[0] == "act" && len(parts) == 2:
 		c.Activation, c.Record = parts[1], new(tocsin.Activation)
 		err = json.Unmarshal(value, c.Record)
+	case (parts[0] == "rcpt" || parts[0] == "evt") && len(parts) == 3 && want != nil && !want(parts[1]):
+		c.Activation, c.Kind, c.Raw = parts[1], parts[0], value // not wanted: not decoded
 	case parts[0] == "rcpt" && len(parts) == 3:
 		c.Activation, c.Recipient = parts[1], new(tocsin.Recipient)
 		err = json.Unmarshal(value, c.Recipient)

@@ -51,6 +51,15 @@ type AuditMark struct {
 	ModRev int64
 }
 
+// RecipientChange is a write that changed a recipient's status, at store
+// revision Rev, with the recipient before it (nil when the write created
+// it) and after.
+type RecipientChange struct {
+	Rev        int64
+	Activation string
+	Prev, Cur  *Recipient
+}
+
 // CompactedError means the store no longer holds the revisions up to Rev
 // (excluded): changes made before cannot be replayed.
 type CompactedError struct{ Rev int64 }

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,13 +32,33 @@ import (
 //     activations that changed at most every few hundred milliseconds.
 
 // Change is one write to an activation, its recipients or its timeline.
-// Exactly one of Record, Recipient and Event is set.
+// At most one of Record, Recipient and Event is set: none for a recipient
+// or an event of an activation nobody follows (see WatchFunc).
 type Change struct {
 	Rev        int64 // the store revision of the write
 	Activation string
 	Record     *tocsin.Activation
 	Recipient  *tocsin.Recipient
 	Event      *tocsin.Event
+	// Kind ("rcpt" or "evt") and Raw hold a change left undecoded.
+	Kind string
+	Raw  []byte
+}
+
+// decode decodes a change the watch left undecoded; false if it cannot.
+func (c *Change) decode() bool {
+	var err error
+	switch c.Kind {
+	case "rcpt":
+		c.Recipient = new(tocsin.Recipient)
+		err = json.Unmarshal(c.Raw, c.Recipient)
+	case "evt":
+		c.Event = new(tocsin.Event)
+		err = json.Unmarshal(c.Raw, c.Event)
+	default:
+		return false
+	}
+	return err == nil
 }
 
 // ErrCompacted is what a Watch returns when the revision it should start
@@ -45,8 +67,9 @@ var ErrCompacted = errors.New("revision compacted")
 
 // WatchFunc calls fn with every change made after revision after, in
 // revision order, until ctx ends or the watch fails; after 0 means from
-// now.
-type WatchFunc func(ctx context.Context, after int64, fn func(cs []Change)) error
+// now. want, when not nil, says which activations' recipients and events
+// to decode: those of the others come undecoded.
+type WatchFunc func(ctx context.Context, after int64, want func(activation string) bool, fn func(cs []Change)) error
 
 // Activity reads what the live counters need.
 type Activity interface {
@@ -135,7 +158,8 @@ type hub struct {
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
-	rev     int64 // every change up to rev has been handed to the clients
+	topics  map[string]int // how many clients follow each topic
+	rev     int64          // every change up to rev has been handed to the clients
 	started bool
 	acts    map[string]*tocsin.Activation // activations seen, for the rows' rules
 	names   map[string]map[string]string  // officials' names by activation, for the timeline
@@ -145,7 +169,7 @@ type hub struct {
 
 func newHub(cfg *Config, log *slog.Logger) *hub {
 	h := &hub{watch: cfg.Watch, activity: cfg.Activity, cfg: cfg.Live, log: log.With("component", "live"), now: cfg.Now,
-		clients: map[*client]struct{}{}, acts: map[string]*tocsin.Activation{}, names: map[string]map[string]string{}, dirty: map[string]bool{}}
+		clients: map[*client]struct{}{}, topics: map[string]int{}, acts: map[string]*tocsin.Activation{}, names: map[string]map[string]string{}, dirty: map[string]bool{}}
 	h.cfg.defaults()
 	if h.now == nil {
 		h.now = time.Now
@@ -177,7 +201,7 @@ func (h *hub) run(ctx context.Context) {
 		h.mu.Lock()
 		from := h.rev
 		h.mu.Unlock()
-		err := h.watch(ctx, from, h.broadcast)
+		err := h.watch(ctx, from, h.followed, h.broadcast)
 		if ctx.Err() != nil {
 			return
 		}
@@ -257,6 +281,10 @@ func (h *hub) frames(ctx context.Context, cs []Change, live bool) []frame {
 			m.Type, m.Event = "event", newLiveEvent(c.Event, names)
 			h.mu.Unlock()
 		default:
+			// Nobody follows it: its counters still change.
+			h.mu.Lock()
+			h.dirty[c.Activation] = true
+			h.mu.Unlock()
 			continue
 		}
 		data, err := json.Marshal(m)
@@ -267,6 +295,30 @@ func (h *hub) frames(ctx context.Context, cs []Change, live bool) []frame {
 		out = append(out, f)
 	}
 	return out
+}
+
+// followed reports whether a client follows activation id: only then are
+// its recipients' and events' changes worth decoding.
+func (h *hub) followed(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.topics[id] > 0
+}
+
+// followedLocked decodes the changes of cs the watch left undecoded whose
+// activation a client follows by now, and returns them.
+func (h *hub) followedLocked(cs []Change) []Change {
+	var late []Change
+	for i := range cs {
+		if cs[i].Raw != nil && h.topics[cs[i].Activation] > 0 {
+			c := cs[i]
+			cs[i].Raw = nil // decoded once
+			if c.decode() {
+				late = append(late, c)
+			}
+		}
+	}
+	return late
 }
 
 // activation returns the activation a change belongs to, from the hub's
@@ -297,6 +349,13 @@ func (h *hub) broadcast(cs []Change) {
 	fs := h.frames(context.Background(), cs, true)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for late := h.followedLocked(cs); len(late) > 0; late = h.followedLocked(cs) {
+		// A client came for an activation the watch did not decode.
+		h.mu.Unlock()
+		fs = append(fs, h.frames(context.Background(), late, true)...)
+		slices.SortStableFunc(fs, func(x, y frame) int { return cmp.Compare(x.rev, y.rev) })
+		h.mu.Lock()
+	}
 	for i := range fs {
 		for c := range h.clients {
 			if fs[i].matches(c.topic) {
@@ -329,7 +388,7 @@ func (h *hub) dropLocked(c *client, why closeReason) {
 	if _, ok := h.clients[c]; !ok {
 		return
 	}
-	delete(h.clients, c)
+	h.removeLocked(c)
 	if why == closeTooSlow {
 		h.log.Warn("slow websocket client dropped", "user", c.user, "queued", len(c.send))
 	}
@@ -347,6 +406,7 @@ func (h *hub) register(c *client, since int64) (int64, bool) {
 		return 0, false
 	}
 	h.clients[c] = struct{}{}
+	h.topics[c.topic]++
 	c.catchingUp = since > 0 && since < h.rev
 	return h.rev, true
 }
@@ -354,7 +414,18 @@ func (h *hub) register(c *client, since int64) (int64, bool) {
 func (h *hub) unregister(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.removeLocked(c)
+}
+
+// removeLocked forgets c.
+func (h *hub) removeLocked(c *client) {
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
 	delete(h.clients, c)
+	if h.topics[c.topic]--; h.topics[c.topic] <= 0 {
+		delete(h.topics, c.topic)
+	}
 }
 
 // catchUp replays to c the changes after since up to upto, which the hub
@@ -367,7 +438,7 @@ func (h *hub) catchUp(ctx context.Context, c *client, since, upto int64) error {
 	defer cancel()
 	touched := map[string]bool{}
 	var sendErr error
-	err := h.watch(ctx, since, func(cs []Change) {
+	err := h.watch(ctx, since, nil, func(cs []Change) {
 		var mine []Change
 		for _, ch := range cs {
 			if ch.Rev > upto {

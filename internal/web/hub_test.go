@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,7 +106,7 @@ func TestCatchUpJoinsTheLiveFeed(t *testing.T) {
 		history = append(history, eventChange(rev))
 	}
 	h := testHub(64)
-	h.watch = func(ctx context.Context, after int64, fn func([]Change)) error {
+	h.watch = func(ctx context.Context, after int64, _ func(string) bool, fn func([]Change)) error {
 		for _, cs := range history {
 			if cs[0].Rev > after {
 				fn(cs)
@@ -149,4 +151,37 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// The watch leaves undecoded the changes of activations nobody follows.
+// A client that comes for one of them while such a change is on its way
+// to the hub must still get it.
+func TestClientComingWhileAnUndecodedChangeIsOnItsWayGetsIt(t *testing.T) {
+	h := testHub(16)
+	if h.followed("a1") {
+		t.Fatal("a1 followed before any client")
+	}
+	ev := tocsin.Event{Seq: "00001", Kind: tocsin.EventStatus, Detail: "SMS distribué"}
+	raw, _ := json.Marshal(ev)
+	undecoded := []Change{{Rev: 1, Activation: "a1", Kind: "evt", Raw: raw}}
+	c := newTestClient("a1", 16)
+	if _, ok := h.register(c, 0); !ok {
+		t.Fatal("register refused")
+	}
+	if !h.followed("a1") {
+		t.Fatal("a1 not followed with a client")
+	}
+	h.broadcast(undecoded)
+	select {
+	case data := <-c.send:
+		if !strings.Contains(string(data), "SMS distribué") {
+			t.Errorf("got %s; want the event", data)
+		}
+	default:
+		t.Fatal("the client got nothing")
+	}
+	h.unregister(c)
+	if h.followed("a1") {
+		t.Error("a1 still followed after its client left")
+	}
 }
