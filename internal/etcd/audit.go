@@ -165,7 +165,8 @@ func (s *Store) AppendAuditMarked(ctx context.Context, es []tocsin.AuditEntry, a
 }
 
 // WatchRecipientChanges calls fn with the writes of recipients after
-// revision from that changed their status, in revision order, with each
+// revision from that left them delivered, failed or informed (the states
+// the trail records), in revision order, with each
 // recipient before the write (nil when the write created it): once for
 // each batch etcd sends, which never splits a revision, since several
 // recipients may change in one. It returns when ctx ends or the watch
@@ -183,8 +184,8 @@ func (s *Store) WatchRecipientChanges(ctx context.Context, from int64, fn func(c
 		}
 		var cs []tocsin.RecipientChange
 		for _, ev := range wr.Events {
-			if ev.PrevKv != nil && sameStatus(ev.PrevKv.Value, ev.Kv.Value) {
-				continue // most writes: an attempt's progress, not the recipient's
+			if !trailWorthy(ev.Kv.Value) {
+				continue // most writes: progress the trail does not record
 			}
 			c := tocsin.RecipientChange{Rev: ev.Kv.ModRevision, Cur: &tocsin.Recipient{}}
 			if err := json.Unmarshal(ev.Kv.Value, c.Cur); err != nil {
@@ -206,11 +207,19 @@ func (s *Store) WatchRecipientChanges(ctx context.Context, from int64, fn func(c
 	return ctx.Err()
 }
 
-// sameStatus reports whether two encodings of a recipient hold the same
-// status, reading that field alone.
-func sameStatus(a, b []byte) bool {
-	var x, y struct {
+// trailWorthy reports whether a recipient's encoding has a status the
+// trail records a change to (delivered, failed, informed), reading that
+// field alone.
+func trailWorthy(data []byte) bool {
+	var r struct {
 		Status tocsin.RecipientStatus `json:"status"`
 	}
-	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && x.Status == y.Status
+	if json.Unmarshal(data, &r) != nil {
+		return true // the full decode will say what is wrong
+	}
+	switch r.Status {
+	case tocsin.StatusDelivered, tocsin.StatusFailed, tocsin.StatusInformed:
+		return true
+	}
+	return false
 }
