@@ -247,8 +247,10 @@ func (s *Service) forecast(a *tocsin.Activation, rs []tocsin.Recipient) tocsin.F
 }
 
 // Create resolves the audience, renders each official's message, and
-// stores the activation; the leader's dispatch picks it up from there.
-func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*tocsin.Activation, error) {
+// stores the activation; the leader's dispatch picks it up from there. It
+// returns the activation as it was stored, with its recipients and first
+// event, without reading it back.
+func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*View, error) {
 	p, err := s.prepare(ctx, by, req)
 	if err != nil {
 		return nil, err
@@ -265,7 +267,10 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*toc
 	}
 	s.log.Info("activation created", "activation", a.ID, "playbook", a.Playbook, "exercise", a.Exercise, "targeted", a.Targeted, "by", by.Name)
 	s.audit(ctx, by.Name, tocsin.AuditActivationCreated, a.ID, first.Detail)
-	return a, nil
+	v := s.newView(a, p.recipients)
+	v.Recipients = p.recipients
+	v.Timeline = []TimelineEvent{{Event: first, AtParis: tocsin.ParisTime(first.At)}}
+	return &v, nil
 }
 
 // newID returns a sortable, readable id: 20261128-061234-a1b2.

@@ -17,9 +17,10 @@ import (
 
 // BenchmarkFanOut10000 dispatches 10,000 officials against the
 // unthrottled simulator with a 3-member etcd cluster on loopback: the time
-// from the activation request to the simulator holding every message, and
-// from the request to the first message. Targets: under 10 s; first send
-// p99 under 250 ms.
+// from the activation request to the simulator holding every message, from
+// the request to the first message, and how long the request takes.
+// Target: under 10 s. BenchmarkFirstSend measures the first send over many
+// activations.
 //
 //	go test ./internal/app -run '^$' -bench FanOut10000 -benchtime 1x
 func BenchmarkFanOut10000(b *testing.B) {
@@ -42,17 +43,22 @@ func BenchmarkFanOut10000(b *testing.B) {
 		before := a.Simulator().Stats().Messages
 		cpuBefore := cpuTime()
 		start := time.Now()
+		// The first message may reach the simulator before the request
+		// that created the activation has its answer.
+		firstSent := make(chan time.Duration, 1)
+		go func() {
+			for a.Simulator().Stats().Messages == before && time.Since(start) < 5*time.Minute {
+				time.Sleep(time.Millisecond)
+			}
+			firstSent <- time.Since(start)
+		}()
 		var v view
 		if st := api(b, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous", "exercise": true}, &v); st != http.StatusCreated {
 			b.Fatalf("create: %d", st)
 		}
 		created = append(created, time.Since(start))
-		var firstAt time.Duration
 		for {
 			got := a.Simulator().Stats().Messages - before
-			if got > 0 && firstAt == 0 {
-				firstAt = time.Since(start)
-			}
 			if got >= n {
 				break
 			}
@@ -62,7 +68,7 @@ func BenchmarkFanOut10000(b *testing.B) {
 			time.Sleep(2 * time.Millisecond)
 		}
 		all = append(all, time.Since(start))
-		first = append(first, firstAt)
+		first = append(first, <-firstSent)
 		cpu += cpuTime() - cpuBefore
 		b.StopTimer()
 		api(b, a, "POST", "/api/v1/activations/"+v.ID+"/close", nil, nil)
@@ -87,4 +93,56 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkFirstSend activates the demo's size (708 officials) again and
+// again with a 3-member etcd cluster on loopback, and measures the time
+// from the activation request to the first message at the simulator:
+// median and p99 (target: p99 under 250 ms).
+//
+//	go test ./internal/app -run '^$' -bench FirstSend -benchtime 40x
+func BenchmarkFirstSend(b *testing.B) {
+	const n = 708
+	cluster := etcd.MustStartCluster(b, 3)
+	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent},
+		Delivery: twiliosim.Range{Min: 100 * time.Millisecond, Max: 500 * time.Millisecond}}
+	a := mustRunApp(b, app.Config{EtcdEndpoints: cluster.Endpoints(), SimulatorProfile: &profile, SMSRate: 1e6, Workers: 64})
+	officials := make([]tocsin.Official, n)
+	for i := range officials {
+		officials[i] = mayorOf(fmt.Sprintf("m%05d", i), mobile(fmt.Sprintf("+336399%05d", i)))
+	}
+	if err := a.Store().ReplaceOfficials(b.Context(), officials); err != nil {
+		b.Fatal(err)
+	}
+	var first []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		before := a.Simulator().Stats().Messages
+		start := time.Now()
+		firstSent := make(chan time.Duration, 1)
+		go func() {
+			for a.Simulator().Stats().Messages == before && time.Since(start) < time.Minute {
+				time.Sleep(100 * time.Microsecond)
+			}
+			firstSent <- time.Since(start)
+		}()
+		var v view
+		if st := api(b, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous", "exercise": true}, &v); st != http.StatusCreated {
+			b.Fatalf("create: %d", st)
+		}
+		first = append(first, <-firstSent)
+		b.StopTimer()
+		// Let this one's fan-out and status callbacks end before the next
+		// is measured.
+		for a.Simulator().Stats().Messages-before < n && time.Since(start) < time.Minute {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		api(b, a, "POST", "/api/v1/activations/"+v.ID+"/close", nil, nil)
+		b.StartTimer()
+	}
+	slices.Sort(first)
+	b.ReportMetric(float64(first[len(first)/2].Microseconds())/1000, "median_first_ms")
+	b.ReportMetric(float64(first[(len(first)*99)/100].Microseconds())/1000, "p99_first_ms")
+	b.ReportMetric(float64(first[len(first)-1].Microseconds())/1000, "worst_first_ms")
 }

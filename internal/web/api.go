@@ -13,12 +13,13 @@ func (s *Server) createActivation(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	a, err := s.cfg.Activations.Create(r.Context(), userFrom(r.Context()), req)
+	v, err := s.cfg.Activations.Create(r.Context(), userFrom(r.Context()), req)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/activations/"+a.ID)
-	return s.writeActivation(w, r, a.ID, http.StatusCreated)
+	w.Header().Set("Location", "/api/v1/activations/"+v.ID)
+	writeJSON(w, http.StatusCreated, v)
+	return nil
 }
 
 // writeActivation answers an activation as it stands now, with its

@@ -18,7 +18,7 @@ import (
 
 // Activations is the activation service.
 type Activations interface {
-	Create(ctx context.Context, by tocsin.User, req activation.Request) (*tocsin.Activation, error)
+	Create(ctx context.Context, by tocsin.User, req activation.Request) (*activation.View, error)
 	Preview(ctx context.Context, by tocsin.User, req activation.Request) (*activation.Preview, error)
 	Get(ctx context.Context, id string) (*activation.View, error)
 	List(ctx context.Context) ([]activation.View, error)
