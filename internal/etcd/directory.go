@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -21,6 +24,16 @@ func (s *Store) Officials(ctx context.Context) ([]tocsin.Official, error) {
 		return nil, nil
 	}
 	version := string(resp.Kvs[0].Value)
+	// A version never changes once in force: the one read last is kept
+	// decoded, and every activation of it starts without reading it all.
+	c := s.directory
+	c.mu.Lock()
+	if c.version == version {
+		out := slices.Clone(c.officials)
+		c.mu.Unlock()
+		return out, nil
+	}
+	c.mu.Unlock()
 	var out []tocsin.Official
 	err = s.listJSON(ctx, s.key("dir", "v", version)+"/", func(_ string, data []byte) error {
 		var o tocsin.Official
@@ -30,7 +43,20 @@ func (s *Store) Officials(ctx context.Context) ([]tocsin.Official, error) {
 		out = append(out, o)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.version, c.officials = version, out
+	c.mu.Unlock()
+	return slices.Clone(out), nil
+}
+
+// directoryCache holds the directory version in force, decoded.
+type directoryCache struct {
+	mu        sync.Mutex
+	version   string
+	officials []tocsin.Official
 }
 
 // ReplaceOfficials makes officials the whole directory, all or nothing: the
@@ -72,6 +98,11 @@ func (s *Store) ReplaceOfficials(ctx context.Context, officials []tocsin.Officia
 		}
 		return err
 	}
+	c := s.directory
+	c.mu.Lock()
+	c.version, c.officials = version, slices.Clone(officials)
+	slices.SortFunc(c.officials, func(x, y tocsin.Official) int { return strings.Compare(x.ID, y.ID) })
+	c.mu.Unlock()
 	if old != "" {
 		// The old version is unreachable now; a failure here only leaves garbage.
 		s.cli.Delete(ctx, s.key("dir", "v", old)+"/", clientv3.WithPrefix())

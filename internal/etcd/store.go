@@ -42,6 +42,8 @@ type Store struct {
 	// decoded keeps recently read activations decoded, shared by the
 	// fenced copies.
 	decoded *activationCache
+	// directory keeps the directory in force decoded, by version.
+	directory *directoryCache
 }
 
 type fence struct {
@@ -61,7 +63,8 @@ func NewStore(cli *clientv3.Client, prefix string, now func() time.Time) *Store 
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{cli: cli, prefix: prefix, now: now, decoded: &activationCache{acts: map[string]decodedActivation{}}}
+	s := &Store{cli: cli, prefix: prefix, now: now, decoded: &activationCache{acts: map[string]decodedActivation{}},
+		directory: &directoryCache{}}
 	s.writes, s.reads = newCombiner(s.commitWrites), newCombiner(s.commitReads)
 	return s
 }

@@ -386,3 +386,43 @@ func TestReplaceOfficialsTwiceAtOneInstantKeepsTheSecond(t *testing.T) {
 		t.Fatalf("directory after two imports at one instant: %d officials, %v; want 2", len(got), err)
 	}
 }
+
+// The directory in force is kept decoded; a new import replaces it, here
+// and on a replica that only reads.
+func TestOfficialsFollowTheVersionInForce(t *testing.T) {
+	s := etcd.MustStore(t)
+	ctx := context.Background()
+	other := etcd.NewStore(s.Client(), "/test/", nil) // another replica
+	official := func(id string) tocsin.Official {
+		return tocsin.Official{ID: id, Name: id, Role: "maire", Numbers: []tocsin.Number{{E164: "+33639980001", Kind: tocsin.Mobile}}}
+	}
+	for _, dir := range [][]tocsin.Official{
+		{official("b"), official("a")},
+		{official("c")},
+	} {
+		if err := s.ReplaceOfficials(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range []*etcd.Store{s, other} {
+			got, err := st.Officials(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, o := range got {
+				ids = append(ids, o.ID)
+			}
+			want := []string{"a", "b"}
+			if len(dir) == 1 {
+				want = []string{"c"}
+			}
+			if fmt.Sprint(ids) != fmt.Sprint(want) {
+				t.Fatalf("officials %v, want %v", ids, want)
+			}
+			got[0].Name = "changed by a caller"
+			if again, _ := st.Officials(ctx); again[0].Name != again[0].ID {
+				t.Fatalf("a caller's change reached the directory: %q", again[0].Name)
+			}
+		}
+	}
+}

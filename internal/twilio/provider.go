@@ -197,8 +197,9 @@ func New(cfg Config, logger *slog.Logger) (*Provider, error) {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		pool = t.Clone()
 	}
-	// Every request goes to one host, from several dispatch workers at once.
-	pool.MaxIdleConnsPerHost = 32
+	// Every request goes to one host, from every dispatch worker at once:
+	// keep a connection for each rather than open new ones.
+	pool.MaxIdleConnsPerHost = 128
 	return &Provider{
 		accountSID: cfg.AccountSID,
 		from:       cfg.From,
