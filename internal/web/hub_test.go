@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,5 +184,53 @@ func TestClientComingWhileAnUndecodedChangeIsOnItsWayGetsIt(t *testing.T) {
 	h.unregister(c)
 	if h.followed("a1") {
 		t.Error("a1 still followed after its client left")
+	}
+}
+
+// slowActivity is an activation so large that reading its recipients
+// takes a while.
+type slowActivity struct {
+	noActivity
+	reads atomic.Int32
+}
+
+func (s *slowActivity) Activation(_ context.Context, id string) (*tocsin.Activation, error) {
+	return &tocsin.Activation{ID: id, State: tocsin.Open}, nil
+}
+
+func (s *slowActivity) Recipients(context.Context, string) ([]tocsin.Recipient, error) {
+	s.reads.Add(1)
+	time.Sleep(40 * time.Millisecond)
+	return nil, nil
+}
+
+// Counters read every recipient: an activation that changes all the time
+// and takes long to read is recomputed less often, so that a console open
+// on 10,000 officials does not keep a core busy.
+func TestCountersOfALargeActivationAreRecomputedLessOften(t *testing.T) {
+	act := &slowActivity{}
+	h := newHub(&Config{Live: LiveConfig{Buffer: 1024, SummaryEvery: 10 * time.Millisecond}, Activity: act},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := newTestClient(dashboardTopic, 1024)
+	if _, ok := h.register(c, 0); !ok {
+		t.Fatal("register refused")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { h.summaries(ctx); close(done) }()
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		h.mu.Lock()
+		h.dirty["big"] = true
+		h.mu.Unlock()
+	}
+	cancel()
+	<-done
+	// Every 10 ms + 40 ms would make about 20; waiting 9 × 40 ms after
+	// each, at most 3 fit in the second.
+	if n := act.reads.Load(); n < 1 || n > 4 {
+		t.Errorf("counters computed %d times in a second; want 1 to 4", n)
+	}
+	if len(c.send) == 0 {
+		t.Error("the dashboard got no counters")
 	}
 }
