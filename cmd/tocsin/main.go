@@ -205,6 +205,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&cfg.PlaybooksDir, "playbooks", "playbooks", "folder of the playbooks (*.yaml)")
 	f.Secret(&cfg.AdminToken, "admin-token", "token of the first administrator, used only when the store has no user")
 	f.Bool(&cfg.DemoDirectory, "demo-directory", false, "load the demo directory (fictional mayors of Seine-Maritime) when the directory is empty; on by default with the simulator")
+	f.Bool(&cfg.DemoActivation, "demo-activation", false, "with the demo directory just loaded, launch an exercise of --exercise-playbook on it; on by default with the simulator")
 	f.Float(&cfg.SMSRate, "sms-rate", 10, "SMS per second handed to the provider (the account's limit)")
 	f.Float(&cfg.CallRate, "call-rate", 1, "calls per second placed (the account's limit)")
 	f.Int(&cfg.MaxCalls, "max-calls", 5, "calls in progress at once (the account's limit)")
@@ -253,8 +254,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	explicit := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
-	if cfg.Simulator && !explicit["demo-directory"] && getenv(envName("demo-directory")) == "" {
-		cfg.DemoDirectory = true
+	for name, on := range map[string]*bool{"demo-directory": &cfg.DemoDirectory, "demo-activation": &cfg.DemoActivation} {
+		if cfg.Simulator && !explicit[name] && getenv(envName(name)) == "" {
+			*on = true
+		}
 	}
 	// The simulator is not a Twilio account with a handful of lines: unless
 	// told otherwise, the demo calls at the pace a large account allows.

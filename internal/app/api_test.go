@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/directory"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -129,5 +130,25 @@ func TestImportDirectoryThroughAPI(t *testing.T) {
 	if m.ID != "dieppe-maire" || m.Role != "maire" || m.Arrondissement != "Dieppe" || len(m.Numbers) != 2 ||
 		m.Numbers[0].E164 != "+33639980001" || m.Numbers[1].Kind != tocsin.Landline || len(m.Deputies) != 1 {
 		t.Errorf("imported mayor: %+v", m)
+	}
+}
+
+// The first start with the simulator opens on a live demo exercise; a
+// restart on the same data launches no other.
+func TestFirstStartWithTheDemoLaunchesOneDemoExercise(t *testing.T) {
+	dir := t.TempDir()
+	cfg := app.Config{DataDir: dir, DemoDirectory: true, DemoActivation: true, ExercisePlaybook: "test-tous"}
+	a := mustRunApp(t, cfg)
+	var list struct{ Activations []view }
+	if st := api(t, a, "GET", "/api/v1/activations", nil, &list); st != http.StatusOK || len(list.Activations) != 1 {
+		t.Fatalf("activations after the first start: status %d, %d; want one", st, len(list.Activations))
+	}
+	if d := list.Activations[0]; !d.Exercise || d.CreatedBy != app.DemoUser || d.Targeted != len(directory.Demo()) {
+		t.Errorf("demo activation %+v; want an exercise of the whole demo directory by %q", d.Activation, app.DemoUser)
+	}
+	a.Close()
+	b := mustRunApp(t, cfg)
+	if st := api(t, b, "GET", "/api/v1/activations", nil, &list); st != http.StatusOK || len(list.Activations) != 1 {
+		t.Fatalf("activations after a restart: status %d, %d; want still one", st, len(list.Activations))
 	}
 }

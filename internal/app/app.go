@@ -70,6 +70,10 @@ type Config struct {
 	PlaybooksDir  string // default ./playbooks
 	AdminToken    string // the first administrator's token when the store has no user
 	DemoDirectory bool   // load the demo directory when the directory is empty
+	// DemoActivation launches an exercise of ExercisePlaybook on the demo
+	// directory when this replica loads it (a first start on an empty
+	// store), so that the console opens on a live activation.
+	DemoActivation bool
 	// FoldTypography replaces typographic punctuation by GSM-7 equivalents
 	// in messages (never letters).
 	FoldTypography bool
@@ -109,6 +113,8 @@ type Config struct {
 type App struct {
 	cfg Config
 	log *slog.Logger
+	// demoLoaded is set when this replica loaded the demo directory.
+	demoLoaded bool
 
 	lock       *os.File
 	embedded   *etcd.Embedded
@@ -275,6 +281,11 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Audit:          a.audit.Record,
 		Retex:          a.store,
 	})
+	if a.demoLoaded && cfg.DemoActivation && cfg.ExercisePlaybook != "" {
+		if err := a.demoActivation(ctx); err != nil {
+			a.log.Warn("no demo activation", "err", err) // the demo only
+		}
+	}
 	a.dispatcher = dispatch.New(dispatch.Config{
 		SMS:       a.provider,
 		Voice:     a.provider,
@@ -373,8 +384,25 @@ func (a *App) bootstrap(ctx context.Context) error {
 				return fmt.Errorf("load demo directory: %w", err)
 			}
 			a.log.Info("demo directory loaded", "officials", len(demo))
+			a.demoLoaded = true
 		}
 	}
+	return nil
+}
+
+// DemoUser is the name the demo activation is launched under.
+const DemoUser = "démonstration"
+
+// demoActivation launches an exercise on the demo directory.
+func (a *App) demoActivation(ctx context.Context) error {
+	v, err := a.service.Create(ctx, tocsin.User{Name: DemoUser, Role: tocsin.RoleOfficer}, activation.Request{
+		Playbook: a.cfg.ExercisePlaybook, Exercise: true,
+		Note: "Démonstration : les élus de l'annuaire de démonstration sont fictifs et répondent par le simulateur.",
+	})
+	if err != nil {
+		return fmt.Errorf("demo activation: %w", err)
+	}
+	a.log.Info("demo activation launched", "activation", v.ID, "playbook", a.cfg.ExercisePlaybook, "targeted", v.Targeted)
 	return nil
 }
 
