@@ -3,6 +3,7 @@ package app_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,11 @@ func TestForgedOrUnsignedWebhooksAreRefusedAndChangeNothing(t *testing.T) {
 	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous"}, &created); st != http.StatusCreated {
 		t.Fatalf("create: status %d", st)
 	}
-	before := waitFor(t, a, created.ID, 10*time.Second, "delivered", func(v *view) bool { return v.Summary.Delivered == 1 })
+	// Delivered, and the outcome of the send recorded: the status
+	// callbacks may come before it.
+	before := waitFor(t, a, created.ID, 10*time.Second, "delivered", func(v *view) bool {
+		return v.Summary.Delivered == 1 && slices.ContainsFunc(v.Timeline, func(e tocsin.Event) bool { return e.Kind == tocsin.EventAccepted })
+	})
 	attempt := before.Recipients[0].Attempts[0]
 
 	reply := url.Values{"MessageSid": {"SMforged"}, "From": {fictionMobile(1)}, "To": {"+33639980000"}, "Body": {"OK"}}

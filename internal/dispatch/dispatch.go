@@ -27,8 +27,9 @@ type Store interface {
 	UpdateRecipientFrom(ctx context.Context, activation, official string, a *tocsin.Activation, r *tocsin.Recipient, rev int64,
 		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Activation, *tocsin.Recipient, int64, error)
 	// WatchOpen calls fn for every open activation, then for each one that
-	// opens, until ctx ends or the watch fails.
-	WatchOpen(ctx context.Context, fn func(id string)) error
+	// opens (open true) or closes (open false), until ctx ends or the
+	// watch fails.
+	WatchOpen(ctx context.Context, fn func(id string, open bool)) error
 	// WatchRecipients calls fn for every change of a recipient from now on,
 	// with its mod revision, until ctx ends or the watch fails.
 	WatchRecipients(ctx context.Context, fn func(activation string, r *tocsin.Recipient, rev int64)) error
@@ -268,22 +269,56 @@ func (r *run) retryWatch(name string, watch func() error) {
 	}
 }
 
-// watchOpen loads every open activation and each new one.
+// watchOpen loads every open activation and each new one, and forgets
+// those that close.
 func (r *run) watchOpen() {
 	r.retryWatch("open activations", func() error {
 		// A broken watch may hide activations: each new watch reloads all.
 		seen := map[string]bool{}
-		return r.st.WatchOpen(r.ctx, func(id string) {
-			if seen[id] {
-				return
+		return r.st.WatchOpen(r.ctx, func(id string, open bool) {
+			switch {
+			case !open:
+				delete(seen, id)
+				r.drop(id)
+			case !seen[id]:
+				seen[id] = true
+				r.loadUntilDone(id)
 			}
-			if err := r.load(id); err != nil {
-				r.d.log.Warn("load activation", "activation", id, "err", err)
-				return
-			}
-			seen[id] = true
 		})
 	})
+}
+
+// loadUntilDone loads an activation, trying again while the store fails:
+// an activation left unloaded would be sent nothing.
+func (r *run) loadUntilDone(id string) {
+	backoff := time.Second
+	for {
+		err := r.load(id)
+		if err == nil || r.ctx.Err() != nil || tocsin.ErrorCode(err) == tocsin.ENotFound {
+			return
+		}
+		r.d.log.Warn("load activation", "activation", id, "err", err)
+		select {
+		case <-time.After(backoff + jitter(backoff/2)):
+		case <-r.ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// drop forgets what the run holds of an activation that closed: its
+// recipients' states go, and those still queued read theirs again.
+func (r *run) drop(id string) {
+	r.kmu.Lock()
+	defer r.kmu.Unlock()
+	delete(r.acts, id)
+	delete(r.loaded, id)
+	for it := range r.known {
+		if it.activation == id {
+			delete(r.known, it)
+		}
+	}
 }
 
 // watchRecipients follows what webhooks record on any replica: a call that

@@ -476,23 +476,24 @@ func (s *Store) OpenByNumber(ctx context.Context, e164 string) ([]tocsin.Activat
 }
 
 // WatchOpen calls fn with the id of every activation that opens from now
-// on (and, once, of those already open) until ctx ends or the watch fails.
-func (s *Store) WatchOpen(ctx context.Context, fn func(id string)) error {
+// on (and, once, of those already open) with open true, and of every one
+// that closes with open false, until ctx ends or the watch fails.
+func (s *Store) WatchOpen(ctx context.Context, fn func(id string, open bool)) error {
 	resp, err := s.cli.Get(ctx, s.key("open")+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
 		return unavailable(err)
 	}
 	for _, kv := range resp.Kvs {
-		fn(strings.TrimPrefix(string(kv.Key), s.key("open")+"/"))
+		fn(strings.TrimPrefix(string(kv.Key), s.key("open")+"/"), true)
 	}
 	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.key("open")+"/", clientv3.WithPrefix(),
-		clientv3.WithRev(resp.Header.Revision+1), clientv3.WithFilterDelete())
+		clientv3.WithRev(resp.Header.Revision+1))
 	for wr := range wch {
 		if err := wr.Err(); err != nil {
 			return unavailable(err)
 		}
 		for _, ev := range wr.Events {
-			fn(strings.TrimPrefix(string(ev.Kv.Key), s.key("open")+"/"))
+			fn(strings.TrimPrefix(string(ev.Kv.Key), s.key("open")+"/"), ev.Type == clientv3.EventTypePut)
 		}
 	}
 	return ctx.Err()
