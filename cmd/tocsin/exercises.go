@@ -32,6 +32,7 @@ type exerciseCalendar struct {
 		Activation  string    `json:"activation"`
 		Retex       bool      `json:"retex"`
 		Missed      bool      `json:"missed"`
+		Awaiting    bool      `json:"awaiting_launch"`
 		Error       string    `json:"error"`
 	} `json:"past"`
 }
@@ -82,6 +83,9 @@ func exercises(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintln(tw, "  Prévu le (Paris)\tUTC\tStatut\tActivation\tRETEX\tManqué")
 		for _, p := range cal.Past {
 			status := p.StatusLabel
+			if p.Awaiting {
+				status += " — à lancer par l'officier de permanence"
+			}
 			if p.Error != "" {
 				status += " : " + p.Error
 			}

@@ -23,8 +23,8 @@ message: "Exercice pour {{.Commune}}."
 
 // A scheduled exercise left to the duty officer: the dashboard says it is
 // due and links to the launch form, exercise playbook chosen, until an
-// exercise is launched after its due time. An exercise launched before,
-// or a real activation, does not answer it.
+// exercise is launched after its due time; the API says the same. An
+// exercise launched before, or a real activation, does not answer it.
 func TestDashboardAlertsWhileAScheduledExerciseWaitsForTheDutyOfficer(t *testing.T) {
 	clock := twiliosim.NewManualClock(parisAt(2026, 1, 10, 9, 50))
 	cfg := app.Config{Clock: clock, PlaybooksDir: t.TempDir()}
@@ -73,6 +73,22 @@ func TestDashboardAlertsWhileAScheduledExerciseWaitsForTheDutyOfficer(t *testing
 	if html := dashboard(auditor); !strings.Contains(html, "Exercice à lancer") || strings.Contains(html, link) {
 		t.Errorf("the auditor's dashboard: want the alert, no launch link")
 	}
+	awaiting := func() bool {
+		t.Helper()
+		var cal struct {
+			Past []struct {
+				Due      time.Time
+				Awaiting bool `json:"awaiting_launch"`
+			}
+		}
+		if st := api(t, a, "GET", "/api/v1/exercises", nil, &cal); st != http.StatusOK || len(cal.Past) != 1 || !cal.Past[0].Due.Equal(due) {
+			t.Fatalf("exercise calendar: status %d, %+v", st, cal)
+		}
+		return cal.Past[0].Awaiting
+	}
+	if !awaiting() {
+		t.Errorf("the API does not say the exercise waits for the duty officer")
+	}
 	st, form := officer.get("/activations/nouvelle?mode=exercice&scenario=exo")
 	if st != http.StatusOK || !strings.Contains(form, `value="exo" required checked`) || !strings.Contains(form, `value="exercice" checked`) {
 		t.Errorf("the launch form does not preselect the exercise playbook in exercise mode (status %d)", st)
@@ -81,5 +97,8 @@ func TestDashboardAlertsWhileAScheduledExerciseWaitsForTheDutyOfficer(t *testing
 	launch(true) // at 10:30, after the due time
 	if html := dashboard(officer); strings.Contains(html, "Exercice à lancer") || strings.Contains(html, alert) {
 		t.Errorf("the alert stays once the exercise was launched")
+	}
+	if awaiting() {
+		t.Errorf("the API still says the exercise waits once it was launched")
 	}
 }

@@ -48,6 +48,12 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 	p = "/indicateurs/export?from=2026-01&to=2026-01&format=html"
 	has(p, page(p, 200), `<th scope="col">Résultats janvier 2026</th>`)
 	page("/indicateurs/export?format=pdf", http.StatusBadRequest)
+	has("/indicateurs", page("/indicateurs?from=2026-01&to=2026-02", 200), "/indicateurs/historique?from=2026-01&to=2026-02")
+	p = "/indicateurs/historique?from=2000-01"
+	if lines := page(p, 200); strings.Count(lines, "\n") != 1 || !strings.Contains(lines, `"id":"`+id+`"`) || !strings.Contains(lines, `"source":"tocsin"`) {
+		t.Errorf("history export: %s", lines)
+	}
+	page("/indicateurs/historique?from=hier", http.StatusBadRequest)
 
 	p = "/journal?activation=" + id
 	has(p, page(p, 200), "Vérifier la chaîne : intègre", tocsin.AuditActivationCreated, `href="/activations/`+id+`"`,

@@ -131,5 +131,12 @@ func (a *App) exerciseCalendar(ctx context.Context) (web.ExerciseCalendar, error
 		return web.ExerciseCalendar{}, err
 	}
 	runs = exercise.MarkFulfilled(runs, exercise.Fulfilled(acts))
-	return web.ExerciseCalendar{Next: a.NextExercises(4), Runs: runs, Playbook: a.cfg.ExercisePlaybook}, nil
+	var launched []time.Time
+	for _, act := range acts {
+		if act.Exercise {
+			launched = append(launched, act.ActivatedAt)
+		}
+	}
+	return web.ExerciseCalendar{Next: a.NextExercises(4), Runs: runs, Playbook: a.cfg.ExercisePlaybook,
+		Awaiting: exercise.AwaitingLaunch(runs, launched)}, nil
 }

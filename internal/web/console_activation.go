@@ -87,7 +87,7 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData)
 			b.Recent = append(b.Recent, newCard(&vs[i], now))
 		}
 	}
-	if err := c.dashboardReports(r, &b, vs); err != nil {
+	if err := c.dashboardReports(r, &b); err != nil {
 		return err
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = "Tableau de bord", "tableau", b, dashboardTopic, rev

@@ -9,9 +9,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/prefecture76/tocsin/internal/activation"
 	"github.com/prefecture76/tocsin/internal/audit"
-	"github.com/prefecture76/tocsin/internal/exercise"
 	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -23,6 +21,8 @@ type ExerciseCalendar struct {
 	// Playbook is the playbook a due exercise launches; "" when the duty
 	// officer launches it.
 	Playbook string
+	// Awaiting are the runs left to the duty officer and not launched yet.
+	Awaiting []tocsin.ExerciseRun
 }
 
 // ExercisesFunc returns the exercise calendar.
@@ -76,6 +76,12 @@ func (c *console) indicatorsExport(w http.ResponseWriter, r *http.Request, p *pa
 		w.Header().Set("Content-Disposition", `attachment; filename="indicateurs-`+rep.From+"-"+rep.To+`.json"`)
 	}
 	return writeIndicators(w, rep, format)
+}
+
+// historyExport downloads the activations of the months shown, in the
+// history format (docs/history.md).
+func (c *console) historyExport(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	return c.srv.writeHistory(w, r, p.User.User)
 }
 
 // auditRow is one entry of the journal page.
@@ -263,7 +269,7 @@ type exerciseDue struct {
 
 // dashboardReports adds the current month's indicators, the next
 // exercises, and the alert about an exercise to launch to the dashboard.
-func (c *console) dashboardReports(r *http.Request, b *dashboardBody, vs []activation.View) error {
+func (c *console) dashboardReports(r *http.Request, b *dashboardBody) error {
 	if c.cfg.Indicators != nil {
 		rep, err := c.cfg.Indicators(r.Context(), []indicator.Month{indicator.MonthOf(c.now())})
 		if err != nil {
@@ -280,15 +286,9 @@ func (c *console) dashboardReports(r *http.Request, b *dashboardBody, vs []activ
 		for _, t := range cal.Next[:min(2, len(cal.Next))] {
 			b.Next = append(b.Next, parisDate(t))
 		}
-		var launched []time.Time
-		for i := range vs {
-			if vs[i].Exercise {
-				launched = append(launched, vs[i].ActivatedAt)
-			}
-		}
-		if due := exercise.AwaitingLaunch(cal.Runs, launched); len(due) > 0 {
+		if len(cal.Awaiting) > 0 {
 			b.ExerciseDue = &exerciseDue{Link: "/activations/nouvelle?" + c.exerciseLaunchQuery(cal.Playbook)}
-			for _, run := range due {
+			for _, run := range cal.Awaiting {
 				b.ExerciseDue.Dates = append(b.ExerciseDue.Dates, parisDate(run.Due))
 			}
 		}

@@ -32,7 +32,10 @@ type pastExercise struct {
 	Activation  string `json:"activation,omitempty"`
 	Retex       bool   `json:"retex"`  // a RETEX was entered for its activation
 	Missed      bool   `json:"missed"` // it did not happen
-	Error       string `json:"error,omitempty"`
+	// Awaiting is set while the run waits for the duty officer to launch
+	// the exercise (no exercise launched since it fell due).
+	Awaiting bool   `json:"awaiting_launch"`
+	Error    string `json:"error,omitempty"`
 }
 
 func newScheduledExercise(t time.Time) scheduledExercise {
@@ -46,12 +49,16 @@ func newExerciseSchedule(cal ExerciseCalendar, retexes map[string]tocsin.Retex) 
 	for _, t := range cal.Next {
 		s.Next = append(s.Next, newScheduledExercise(t))
 	}
+	awaiting := map[time.Time]bool{}
+	for _, run := range cal.Awaiting {
+		awaiting[run.Due.UTC()] = true
+	}
 	for i := len(cal.Runs) - 1; i >= 0; i-- {
 		run := cal.Runs[i]
 		_, retex := retexes[run.Activation]
 		s.Past = append(s.Past, pastExercise{scheduledExercise: newScheduledExercise(run.Due), Status: run.Status,
 			StatusLabel: runStatusLabel(run.Status), Activation: run.Activation, Retex: retex && run.Activation != "",
-			Missed: exercise.DidNotHappen(run), Error: run.Error})
+			Missed: exercise.DidNotHappen(run), Awaiting: awaiting[run.Due.UTC()], Error: run.Error})
 	}
 	return s
 }

@@ -70,6 +70,11 @@ func fileName(name string) string {
 // every activation whose activated_at is in the range, oldest first. The
 // export is recorded in the audit trail.
 func (s *Server) exportHistory(w http.ResponseWriter, r *http.Request) error {
+	return s.writeHistory(w, r, userFrom(r.Context()).Name)
+}
+
+// writeHistory writes the history export asked for by r, for user.
+func (s *Server) writeHistory(w http.ResponseWriter, r *http.Request, user string) error {
 	if s.cfg.History == nil {
 		return tocsin.Errorf(tocsin.ENotFound, "historique non disponible")
 	}
@@ -90,7 +95,7 @@ func (s *Server) exportHistory(w http.ResponseWriter, r *http.Request) error {
 		b.Write(line)
 		b.WriteByte('\n')
 	}
-	s.audit(r.Context(), userFrom(r.Context()).Name, tocsin.AuditExport, "",
+	s.audit(r.Context(), user, tocsin.AuditExport, "",
 		fmt.Sprintf("export de l'historique (%s, %d activations)", label, len(recs)))
 	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
