@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
@@ -20,6 +21,10 @@ type Store interface {
 	Activation(ctx context.Context, id string) (*tocsin.Activation, error)
 	Activations(ctx context.Context) ([]tocsin.Activation, error)
 	Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error)
+	// RecipientsRev also returns the store revision they were read at, and
+	// RecipientsChangedSince whether one was written after a revision.
+	RecipientsRev(ctx context.Context, id string) ([]tocsin.Recipient, int64, error)
+	RecipientsChangedSince(ctx context.Context, id string, rev int64) (bool, error)
 	Recipient(ctx context.Context, activation, official string) (*tocsin.Recipient, error)
 	Events(ctx context.Context, id string) ([]tocsin.Event, error)
 	UpdateRecipient(ctx context.Context, activation, official string,
@@ -51,6 +56,17 @@ type Service struct {
 	log       *slog.Logger
 	audit     AuditFunc
 	retex     RetexStore
+
+	// settled keeps the summaries of closed activations, by activation,
+	// with the store revision their recipients were read at (listView).
+	mu      sync.Mutex
+	settled map[string]settledView
+}
+
+type settledView struct {
+	rev      int64
+	summary  tocsin.Summary
+	forecast tocsin.Forecast
 }
 
 // AuditFunc records an entry in the audit trail; it reports no error,
@@ -341,14 +357,55 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 		return nil, err
 	}
 	out := make([]View, 0, len(as))
-	for _, a := range as {
-		rs, err := s.store.Recipients(ctx, a.ID)
+	for i := range as {
+		v, err := s.listView(ctx, &as[i])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, s.newView(&a, rs))
+		out = append(out, v)
 	}
 	return out, nil
+}
+
+// listView is an activation with its summary, for lists. A closed
+// activation has figures that time no longer changes (but the time left):
+// they are computed once and kept while no recipient is written (a late
+// status callback), so that a list of many past activations, imported
+// ones included, does not read every recipient of each every time.
+func (s *Service) listView(ctx context.Context, a *tocsin.Activation) (View, error) {
+	now := s.now()
+	settled := a.State == tocsin.Closed
+	if settled {
+		s.mu.Lock()
+		kept, ok := s.settled[a.ID]
+		s.mu.Unlock()
+		if ok {
+			changed, err := s.store.RecipientsChangedSince(ctx, a.ID, kept.rev)
+			if err != nil {
+				return View{}, err
+			}
+			if !changed {
+				v := View{Activation: *a, ActivatedAtParis: tocsin.ParisTime(a.ActivatedAt), DeadlineParis: tocsin.ParisTime(a.Deadline),
+					Summary: kept.summary, Forecast: kept.forecast}
+				v.Summary.TimeLeft = a.Deadline.Sub(now).Seconds()
+				return v, nil
+			}
+		}
+	}
+	rs, rev, err := s.store.RecipientsRev(ctx, a.ID)
+	if err != nil {
+		return View{}, err
+	}
+	v := s.newView(a, rs)
+	if settled {
+		s.mu.Lock()
+		if s.settled == nil {
+			s.settled = map[string]settledView{}
+		}
+		s.settled[a.ID] = settledView{rev: rev, summary: v.Summary, forecast: v.Forecast}
+		s.mu.Unlock()
+	}
+	return v, nil
 }
 
 // Close ends an activation: nothing more is sent for it.

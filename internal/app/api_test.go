@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/directory"
 	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
 
 type apiError struct {
@@ -150,5 +152,40 @@ func TestFirstStartWithTheDemoLaunchesOneDemoExercise(t *testing.T) {
 	b := mustRunApp(t, cfg)
 	if st := api(t, b, "GET", "/api/v1/activations", nil, &list); st != http.StatusOK || len(list.Activations) != 1 {
 		t.Fatalf("activations after a restart: status %d, %d; want still one", st, len(list.Activations))
+	}
+}
+
+// A closed activation's figures are kept for lists, and follow a
+// recipient written afterwards (a late status callback).
+func TestListFollowsALateChangeToAClosedActivation(t *testing.T) {
+	m := fictionMobile(70)
+	e := startEscalation(t, []tocsin.Official{mayorOf("dieppe", mobile(m))}, map[string]twiliosim.Persona{m: {Behaviour: twiliosim.Silent}})
+	e.until("SMS delivered", time.Minute, func() bool { return e.recipient("dieppe").Status == tocsin.StatusDelivered })
+	if st := api(t, e.app, "POST", "/api/v1/activations/"+e.id+"/close", nil, nil); st != http.StatusOK {
+		t.Fatalf("close: status %d", st)
+	}
+	e.clock.Advance(2 * time.Hour)
+	summary := func() tocsin.Summary {
+		t.Helper()
+		var list struct{ Activations []view }
+		if st := api(t, e.app, "GET", "/api/v1/activations", nil, &list); st != http.StatusOK || len(list.Activations) != 1 {
+			t.Fatalf("list: status %d, %d activations", st, len(list.Activations))
+		}
+		return list.Activations[0].Summary
+	}
+	for range 2 { // computed, then kept
+		if s := summary(); s.Delivered != 1 || s.Informed != 0 || s.WithinDeadline == nil || *s.WithinDeadline || s.TimeLeft > -3000 {
+			t.Fatalf("summary %+v; want delivered, not informed, deadline missed and past", s)
+		}
+	}
+	if _, err := e.app.Store().UpdateRecipient(t.Context(), e.id, "dieppe", func(_ *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		at := e.clock.Now().UTC()
+		r.InformedAt, r.InformedHow, r.Status = &at, "sms", tocsin.StatusInformed
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s := summary(); s.Informed != 1 || s.NotInformed != 0 || s.LastInformedAt == nil {
+		t.Errorf("after a late change: %+v; want informed", s)
 	}
 }

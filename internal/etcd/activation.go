@@ -145,16 +145,35 @@ func (s *Store) OpenActivations(ctx context.Context) ([]tocsin.Activation, error
 
 // Recipients returns the recipients of an activation, sorted by official id.
 func (s *Store) Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error) {
-	var out []tocsin.Recipient
-	err := s.listJSON(ctx, s.key("rcpt", id)+"/", func(_ string, data []byte) error {
-		var r tocsin.Recipient
-		if err := json.Unmarshal(data, &r); err != nil {
-			return err
+	rs, _, err := s.RecipientsRev(ctx, id)
+	return rs, err
+}
+
+// RecipientsRev returns the recipients of an activation, sorted by
+// official id, and the store revision they were read at.
+func (s *Store) RecipientsRev(ctx context.Context, id string) ([]tocsin.Recipient, int64, error) {
+	resp, err := s.cli.Get(ctx, s.key("rcpt", id)+"/", clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return nil, 0, unavailable(err)
+	}
+	out := make([]tocsin.Recipient, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		if err := json.Unmarshal(kv.Value, &out[i]); err != nil {
+			return nil, 0, fmt.Errorf("decode %s: %w", kv.Key, err)
 		}
-		out = append(out, r)
-		return nil
-	})
-	return out, err
+	}
+	return out, resp.Header.Revision, nil
+}
+
+// RecipientsChangedSince reports whether a recipient of an activation was
+// written after revision rev. Only the keys written since travel.
+func (s *Store) RecipientsChangedSince(ctx context.Context, id string, rev int64) (bool, error) {
+	resp, err := s.cli.Get(ctx, s.key("rcpt", id)+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly(),
+		clientv3.WithMinModRev(rev+1), clientv3.WithLimit(1))
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return len(resp.Kvs) > 0, nil
 }
 
 // Recipient returns one recipient, or ENotFound.
