@@ -294,7 +294,7 @@ func (s *Store) UpdateRecipient(ctx context.Context, activation, official string
 // is: what fn decided on an open activation is not written once it closed.
 func (s *Store) UpdateRecipientFrom(ctx context.Context, activation, official string, a *tocsin.Activation, r *tocsin.Recipient, rev int64,
 	fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Activation, *tocsin.Recipient, int64, error) {
-	rk, ok := s.key("rcpt", activation, official), s.key("open", activation)
+	rk, openKey := s.key("rcpt", activation, official), s.key("open", activation)
 	for range maxCASTries {
 		if rev == 0 || a == nil || r == nil {
 			var err error
@@ -316,11 +316,11 @@ func (s *Store) UpdateRecipientFrom(ctx context.Context, activation, official st
 			}
 			ops = append(ops, s.eventOp(activation, &events[i]))
 		}
-		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(rk), "=", rev)}
+		guard := ""
 		if a.State == tocsin.Open {
-			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(ok), ">", 0))
+			guard = openKey
 		}
-		wrote, done, err := s.combinedTxn(ctx, rk, cmps, ops...)
+		wrote, done, err := s.combinedTxn(ctx, rk, guard, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(rk), "=", rev)}, ops...)
 		if err != nil {
 			return nil, nil, 0, err
 		}

@@ -44,12 +44,26 @@ type combiner struct {
 
 // request is one compare-and-swap (compares, puts, and the key it puts:
 // two writes to one key cannot share a transaction) or one read (gets).
+// A write may also require that a key exists (its activation still open):
+// writes sharing that guard share its compare.
 type request struct {
-	key  string
-	cmps []clientv3.Cmp
-	ops  []clientv3.Op
-	done chan requestResult
+	key   string
+	guard string
+	cmps  []clientv3.Cmp
+	ops   []clientv3.Op
+	done  chan requestResult
 }
+
+// compares returns the request's compares with its guard's.
+func (r *request) compares() []clientv3.Cmp {
+	if r.guard == "" {
+		return r.cmps
+	}
+	return append(r.cmps[:len(r.cmps):len(r.cmps)], exists(r.guard))
+}
+
+// exists compares that key is present.
+func exists(key string) clientv3.Cmp { return clientv3.Compare(clientv3.CreateRevision(key), ">", 0) }
 
 type requestResult struct {
 	rev    int64
@@ -107,7 +121,7 @@ func (c *combiner) take() []*request {
 	keys := map[string]bool{}
 	ops, cmps := 0, 1 // the fence
 	for i, r := range c.pending {
-		if len(batch) > 0 && (ops+len(r.ops) > combineMaxOps || cmps+len(r.cmps) > combineMaxOps) {
+		if len(batch) > 0 && (ops+len(r.ops) > combineMaxOps || cmps+len(r.cmps)+1 > combineMaxOps) {
 			rest = append(rest, c.pending[i:]...)
 			break
 		}
@@ -117,7 +131,7 @@ func (c *combiner) take() []*request {
 		}
 		keys[r.key] = true
 		ops += len(r.ops)
-		cmps += len(r.cmps)
+		cmps += len(r.cmps) + 1 // and its guard, at most
 		batch = append(batch, r)
 	}
 	c.pending = rest
@@ -126,9 +140,10 @@ func (c *combiner) take() []*request {
 
 // combinedTxn runs one compare-and-swap through the store's write
 // combiner and reports, like txnAt, the revision written, whether the
-// compares held, and ErrNotLeader when the fence did not.
-func (s *Store) combinedTxn(ctx context.Context, key string, cmps []clientv3.Cmp, ops ...clientv3.Op) (int64, bool, error) {
-	res, err := s.writes.do(ctx, &request{key: key, cmps: cmps, ops: ops})
+// compares held (and guard, when not empty, exists), and ErrNotLeader
+// when the fence did not.
+func (s *Store) combinedTxn(ctx context.Context, key, guard string, cmps []clientv3.Cmp, ops ...clientv3.Op) (int64, bool, error) {
+	res, err := s.writes.do(ctx, &request{key: key, guard: guard, cmps: cmps, ops: ops})
 	return res.rev, res.ok, err
 }
 
@@ -138,7 +153,7 @@ func (s *Store) commitWrites(batch []*request) {
 	ctx, cancel := context.WithTimeout(context.Background(), combineTimeout)
 	defer cancel()
 	alone := func(r *request) {
-		rev, ok, err := s.txnAt(ctx, r.cmps, r.ops...)
+		rev, ok, err := s.txnAt(ctx, r.compares(), r.ops...)
 		r.done <- requestResult{rev: rev, ok: ok, err: err}
 	}
 	if len(batch) == 1 {
@@ -147,14 +162,12 @@ func (s *Store) commitWrites(batch []*request) {
 	}
 	var cmps []clientv3.Cmp
 	var ops []clientv3.Op
-	seen := map[string]bool{}
+	guards := map[string]bool{}
 	for _, r := range batch {
-		for _, c := range r.cmps {
-			// Writes to one activation share its compares (still open).
-			if id := c.GetCompare().String(); !seen[id] {
-				seen[id] = true
-				cmps = append(cmps, c)
-			}
+		cmps = append(cmps, r.cmps...)
+		if r.guard != "" && !guards[r.guard] {
+			guards[r.guard] = true
+			cmps = append(cmps, exists(r.guard))
 		}
 		ops = append(ops, r.ops...)
 	}
