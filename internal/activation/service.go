@@ -324,8 +324,13 @@ type TimelineEvent struct {
 }
 
 func (s *Service) newView(a *tocsin.Activation, rs []tocsin.Recipient) View {
+	return viewOf(a, a.Summarize(rs, s.now()), s.forecast(a, rs))
+}
+
+// viewOf is an activation with its summary and forecast.
+func viewOf(a *tocsin.Activation, sum tocsin.Summary, f tocsin.Forecast) View {
 	return View{Activation: *a, ActivatedAtParis: tocsin.ParisTime(a.ActivatedAt), DeadlineParis: tocsin.ParisTime(a.Deadline),
-		Summary: a.Summarize(rs, s.now()), Forecast: s.forecast(a, rs)}
+		Summary: sum, Forecast: f}
 }
 
 // Get returns an activation with its summary, recipients and timeline.
@@ -385,8 +390,7 @@ func (s *Service) listView(ctx context.Context, a *tocsin.Activation) (View, err
 				return View{}, err
 			}
 			if !changed {
-				v := View{Activation: *a, ActivatedAtParis: tocsin.ParisTime(a.ActivatedAt), DeadlineParis: tocsin.ParisTime(a.Deadline),
-					Summary: kept.summary, Forecast: kept.forecast}
+				v := viewOf(a, kept.summary, kept.forecast)
 				v.Summary.TimeLeft = a.Deadline.Sub(now).Seconds()
 				return v, nil
 			}

@@ -28,17 +28,7 @@ import (
 //	go test ./internal/app -run '^$' -bench FanOut10000 -benchtime 1x
 func BenchmarkFanOut10000(b *testing.B) {
 	const n = 10000
-	cluster := etcd.MustStartCluster(b, 3)
-	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent},
-		Delivery: twiliosim.Range{Min: time.Second, Max: 5 * time.Second}}
-	a := mustRunApp(b, app.Config{EtcdEndpoints: cluster.Endpoints(), SimulatorProfile: &profile, SMSRate: 1e6, Workers: 64})
-	officials := make([]tocsin.Official, n)
-	for i := range officials {
-		officials[i] = mayorOf(fmt.Sprintf("m%05d", i), mobile(fmt.Sprintf("+336399%05d", i)))
-	}
-	if err := a.Store().ReplaceOfficials(b.Context(), officials); err != nil {
-		b.Fatal(err)
-	}
+	a := unthrottledApp(b, n, twiliosim.Range{Min: time.Second, Max: 5 * time.Second})
 	var all, first, created, recordedToFirst []time.Duration
 	var cpu time.Duration
 	b.ResetTimer()
@@ -102,17 +92,7 @@ func cpuTime() time.Duration {
 //	go test ./internal/app -run '^$' -bench FirstSend -benchtime 40x
 func BenchmarkFirstSend(b *testing.B) {
 	const n = 708
-	cluster := etcd.MustStartCluster(b, 3)
-	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent},
-		Delivery: twiliosim.Range{Min: 100 * time.Millisecond, Max: 500 * time.Millisecond}}
-	a := mustRunApp(b, app.Config{EtcdEndpoints: cluster.Endpoints(), SimulatorProfile: &profile, SMSRate: 1e6, Workers: 64})
-	officials := make([]tocsin.Official, n)
-	for i := range officials {
-		officials[i] = mayorOf(fmt.Sprintf("m%05d", i), mobile(fmt.Sprintf("+336399%05d", i)))
-	}
-	if err := a.Store().ReplaceOfficials(b.Context(), officials); err != nil {
-		b.Fatal(err)
-	}
+	a := unthrottledApp(b, n, twiliosim.Range{Min: 100 * time.Millisecond, Max: 500 * time.Millisecond})
 	var first []time.Duration
 	b.ResetTimer()
 	for range b.N {
@@ -175,4 +155,21 @@ func recorded(b *testing.B, a *app.App) <-chan time.Time {
 		out <- time.Time{}
 	}()
 	return out
+}
+
+// unthrottledApp runs the app over a 3-member etcd cluster on loopback,
+// against the simulator unthrottled with silent officials whose SMS are
+// delivered after delivery, with a directory of n mayors.
+func unthrottledApp(b *testing.B, n int, delivery twiliosim.Range) *app.App {
+	cluster := etcd.MustStartCluster(b, 3)
+	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}, Delivery: delivery}
+	a := mustRunApp(b, app.Config{EtcdEndpoints: cluster.Endpoints(), SimulatorProfile: &profile, SMSRate: 1e6, Workers: 64})
+	officials := make([]tocsin.Official, n)
+	for i := range officials {
+		officials[i] = mayorOf(fmt.Sprintf("m%05d", i), mobile(fmt.Sprintf("+336399%05d", i)))
+	}
+	if err := a.Store().ReplaceOfficials(b.Context(), officials); err != nil {
+		b.Fatal(err)
+	}
+	return a
 }
