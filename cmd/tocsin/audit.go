@@ -18,12 +18,33 @@ const auditUsage = `usage:
   tocsin audit export [--format csv|json] [--from DATE] [--to DATE] [--activation ID] [--limit N] [--url U] [--token T]
 
 verify recomputes the audit trail's hash chain on a running replica and
-names the first entry that does not match; it fails when the chain is
-broken. export prints the trail (DATE: AAAA-MM-JJ in Paris, or RFC 3339),
+names the first entry that does not match, then checks that every
+activation and every informed official has its entry, naming those that
+do not; it fails when the chain is broken or an entry is missing. Entries
+written but not chained yet are reported as pending. export prints the trail (DATE: AAAA-MM-JJ in Paris, or RFC 3339),
 reading it N entries at a time (default 1000).`
 
 // errChainBroken makes the command exit non-zero once the break is printed.
 var errChainBroken = errors.New("journal d'audit altéré")
+
+// errEntriesMissing makes the command exit non-zero once the records
+// without their entry are printed.
+var errEntriesMissing = errors.New("journal d'audit incomplet")
+
+// unrecorded is a record of the store the trail does not account for.
+type unrecorded struct {
+	Activation string `json:"activation"`
+	Official   string `json:"official"`
+	Reason     string `json:"reason"`
+}
+
+func (u unrecorded) String() string {
+	who := "activation " + u.Activation
+	if u.Official != "" {
+		who += ", élu " + u.Official
+	}
+	return who + " : " + u.Reason
+}
 
 // auditCmd verifies or exports the audit trail of a running replica.
 func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -78,6 +99,10 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 			Seq    uint64 `json:"seq"`
 			Reason string `json:"reason"`
 		} `json:"break"`
+		Missing      []unrecorded `json:"missing"`
+		MissingCount int          `json:"missing_count"`
+		Pending      []unrecorded `json:"pending"`
+		PendingCount int          `json:"pending_count"`
 	}
 	if err := json.Unmarshal(body, &res); err != nil {
 		return fmt.Errorf("réponse illisible : %w", err)
@@ -85,6 +110,24 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if !res.OK && res.Break != nil {
 		fmt.Fprintf(stdout, "Journal d'audit ALTÉRÉ à l'entrée n° %d : %s\n", res.Break.Seq, res.Break.Reason)
 		return errChainBroken
+	}
+	list := func(title string, us []unrecorded, count int) {
+		if count == 0 {
+			return
+		}
+		fmt.Fprintf(stdout, "%s (%d) :\n", title, count)
+		for _, u := range us {
+			fmt.Fprintf(stdout, "  - %s\n", u)
+		}
+		if count > len(us) {
+			fmt.Fprintf(stdout, "  … et %d autres\n", count-len(us))
+		}
+	}
+	list("Enregistrements sans leur entrée au journal", res.Missing, res.MissingCount)
+	list("Entrées en attente (écrites avec leur changement, pas encore chaînées)", res.Pending, res.PendingCount)
+	if !res.OK {
+		fmt.Fprintf(stdout, "Journal d'audit INCOMPLET : chaîne intègre (%d entrées), mais %d enregistrement(s) sans leur entrée\n", res.Entries, res.MissingCount)
+		return errEntriesMissing
 	}
 	fmt.Fprintf(stdout, "Journal d'audit intègre : %d entrées, dernière empreinte %s\n", res.Entries, res.Head)
 	return nil

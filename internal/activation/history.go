@@ -111,7 +111,9 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 				a, rs := rec.Activation(func(id string) (tocsin.Official, bool) { o, ok := directory[id]; return o, ok }, imp)
 				ev := tocsin.Event{At: now, Kind: tocsin.EventImported,
 					Detail: fmt.Sprintf("activation importée de l'historique par %s%s — source : « %s »", by.Name, from, rec.Source)}
-				err := s.store.ImportActivation(ctx, a, rs, ev)
+				entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditHistoryImported, Activation: a.ID,
+					Detail: ev.Detail + " ; empreinte " + imp.Digest}
+				err := s.store.ImportActivation(ctx, a, rs, ev, entry)
 				mu.Lock()
 				if err == nil {
 					res.ImportedIDs = append(res.ImportedIDs, rec.ID)
@@ -131,7 +133,8 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 	slices.Sort(res.ImportedIDs)
 	if res.Imported > 0 {
 		s.log.Info("history imported", "imported", res.Imported, "already_present", res.AlreadyPresent, "by", by.Name, "file", file)
-		s.audit(ctx, by.Name, tocsin.AuditHistoryImported, "", fmt.Sprintf("historique importé%s : %d activations importées, %d déjà présentes ; empreinte des enregistrements importés %s",
+		s.drain(ctx)
+		s.summarize(ctx, by, fmt.Sprintf("historique importé%s : %d activations importées, %d déjà présentes ; empreinte des enregistrements importés %s",
 			from, res.Imported, res.AlreadyPresent, importDigest(res.ImportedIDs, digests)))
 	}
 	if firstErr != nil {

@@ -11,7 +11,8 @@ import (
 // RetexStore keeps each exercise's RETEX (lessons learned), apart from
 // the activation's own record.
 type RetexStore interface {
-	SaveRetex(ctx context.Context, r tocsin.Retex) error
+	// SaveRetex writes audit in the same transaction.
+	SaveRetex(ctx context.Context, r tocsin.Retex, audit ...tocsin.AuditEntry) error
 	Retex(ctx context.Context, activation string) (*tocsin.Retex, error)
 	Retexes(ctx context.Context) (map[string]tocsin.Retex, error)
 }
@@ -52,15 +53,16 @@ func (s *Service) SaveRetex(ctx context.Context, by tocsin.User, id, text string
 		return nil, err
 	}
 	r := tocsin.Retex{Activation: a.ID, Text: text, By: by.Name, At: s.now().UTC()}
-	if err := s.retex.SaveRetex(ctx, r); err != nil {
-		return nil, err
-	}
 	what := "RETEX saisi"
 	if old != nil {
 		what = "RETEX remplacé"
 	}
+	entry := tocsin.AuditEntry{At: r.At, Actor: by.Name, Action: tocsin.AuditRetex, Activation: a.ID, Detail: what + " : " + text}
+	if err := s.retex.SaveRetex(ctx, r, entry); err != nil {
+		return nil, err
+	}
 	s.log.Info("retex saved", "activation", id, "by", by.Name, "replaced", old != nil)
-	s.audit(ctx, by.Name, tocsin.AuditRetex, a.ID, what+" : "+text)
+	s.drain(ctx)
 	return &r, nil
 }
 

@@ -17,7 +17,9 @@ import (
 // Store is what the service needs from storage.
 type Store interface {
 	Officials(ctx context.Context) ([]tocsin.Official, error)
-	CreateActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, first tocsin.Event) error
+	// The writes that record a change take its audit entry, written in
+	// the same transaction (in the store's outbox, chained later).
+	CreateActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, first tocsin.Event, audit ...tocsin.AuditEntry) error
 	Activation(ctx context.Context, id string) (*tocsin.Activation, error)
 	Activations(ctx context.Context) ([]tocsin.Activation, error)
 	Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error)
@@ -28,15 +30,15 @@ type Store interface {
 	Recipient(ctx context.Context, activation, official string) (*tocsin.Recipient, error)
 	Events(ctx context.Context, id string) ([]tocsin.Event, error)
 	UpdateRecipient(ctx context.Context, activation, official string,
-		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error)
-	UpdateActivation(ctx context.Context, id string, fn func(a *tocsin.Activation) ([]tocsin.Event, error)) (*tocsin.Activation, error)
+		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error), audit ...tocsin.AuditEntry) (*tocsin.Recipient, error)
+	UpdateActivation(ctx context.Context, id string, fn func(a *tocsin.Activation) ([]tocsin.Event, error), audit ...tocsin.AuditEntry) (*tocsin.Activation, error)
 	// OpenByNumber returns, oldest first, the open activations that target
 	// a number and the officials it answers for in each (theirs, or a
 	// deputy's).
 	OpenByNumber(ctx context.Context, e164 string) (activations []tocsin.Activation, officials [][]string, err error)
 	// LockImports and ImportActivation import history (history.go).
 	LockImports(ctx context.Context) (unlock func(), err error)
-	ImportActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, event tocsin.Event) error
+	ImportActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, event tocsin.Event, audit ...tocsin.AuditEntry) error
 }
 
 // Renderer prepares a playbook's message for an activation and returns
@@ -54,7 +56,7 @@ type Service struct {
 	cipDelay  time.Duration
 	now       func() time.Time
 	log       *slog.Logger
-	audit     AuditFunc
+	audit     AuditTrail
 	retex     RetexStore
 
 	// settled keeps the summaries of closed activations, by activation,
@@ -69,9 +71,18 @@ type settledView struct {
 	forecast tocsin.Forecast
 }
 
-// AuditFunc records an entry in the audit trail; it reports no error,
-// since the action it records already happened.
-type AuditFunc func(ctx context.Context, actor, action, activation, detail string)
+// AuditTrail is the audit trail as the service uses it. Each change's
+// entry is written by the store in the same transaction as the change,
+// in an outbox; the trail chains it.
+type AuditTrail interface {
+	// Drain chains the entries waiting in the outbox. The service drains
+	// right after a change, so that its entry shows at once; a failure is
+	// left to the leader, which drains periodically.
+	Drain(ctx context.Context) (int, error)
+	// Append records an entry that goes with no single write of the
+	// store: the summary of a history import.
+	Append(ctx context.Context, actor, action, activation, detail string) (tocsin.AuditEntry, error)
+}
 
 // Config configures a Service.
 type Config struct {
@@ -90,8 +101,9 @@ type Config struct {
 	CIPDelay time.Duration
 	Now      func() time.Time
 	Logger   *slog.Logger
-	// Audit records every state change; nil records nothing.
-	Audit AuditFunc
+	// Audit chains the entries written with the changes at once; nil
+	// leaves them to the leader's periodic drain.
+	Audit AuditTrail
 	// Retex keeps the exercises' RETEX; nil keeps none.
 	Retex RetexStore
 }
@@ -106,9 +118,6 @@ func New(cfg Config) *Service {
 	}
 	if cfg.CIPDelay <= 0 {
 		cfg.CIPDelay = tocsin.DefaultCIPDelay
-	}
-	if cfg.Audit == nil {
-		cfg.Audit = func(context.Context, string, string, string, string) {}
 	}
 	return &Service{cipDelay: cfg.CIPDelay, store: cfg.Store, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex}
@@ -278,11 +287,12 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*Vie
 	}
 	first := tocsin.Event{At: a.ActivatedAt, Kind: tocsin.EventActivated,
 		Detail: fmt.Sprintf("activation %s « %s » par %s : %d élus visés", kind, a.Title, by.Name, a.Targeted)}
-	if err := s.store.CreateActivation(ctx, a, p.recipients, first); err != nil {
+	entry := tocsin.AuditEntry{At: a.ActivatedAt, Actor: by.Name, Action: tocsin.AuditActivationCreated, Activation: a.ID, Detail: first.Detail}
+	if err := s.store.CreateActivation(ctx, a, p.recipients, first, entry); err != nil {
 		return nil, err
 	}
 	s.log.Info("activation created", "activation", a.ID, "playbook", a.Playbook, "exercise", a.Exercise, "targeted", a.Targeted, "by", by.Name)
-	s.audit(ctx, by.Name, tocsin.AuditActivationCreated, a.ID, first.Detail)
+	s.drain(ctx)
 	v := s.newView(a, p.recipients)
 	v.Recipients = p.recipients
 	v.Timeline = []TimelineEvent{{Event: first, AtParis: tocsin.ParisTime(first.At)}}
@@ -417,6 +427,7 @@ func (s *Service) Close(ctx context.Context, by tocsin.User, id string) (*tocsin
 	if !by.Role.CanActivate() {
 		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas de clore une activation", by.Role)
 	}
+	now := s.now().UTC()
 	a, err := s.store.UpdateActivation(ctx, id, func(a *tocsin.Activation) ([]tocsin.Event, error) {
 		if a.Imported != nil {
 			return nil, tocsin.ImportedError(id)
@@ -424,15 +435,14 @@ func (s *Service) Close(ctx context.Context, by tocsin.User, id string) (*tocsin
 		if a.State == tocsin.Closed {
 			return nil, tocsin.Errorf(tocsin.EConflict, "l'activation %s est déjà close", id)
 		}
-		now := s.now().UTC()
 		a.State, a.ClosedAt, a.ClosedBy = tocsin.Closed, &now, by.Name
 		return []tocsin.Event{{At: now, Kind: tocsin.EventClosed, Detail: "activation close par " + by.Name}}, nil
-	})
+	}, tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditActivationClosed, Activation: id, Detail: "activation close"})
 	if err != nil {
 		return nil, err
 	}
 	s.log.Info("activation closed", "activation", id, "by", by.Name)
-	s.audit(ctx, by.Name, tocsin.AuditActivationClosed, id, "activation close")
+	s.drain(ctx)
 	return a, nil
 }
 
@@ -447,6 +457,16 @@ func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note stri
 	if len([]rune(note)) > maxNote {
 		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "note", "%d caractères au plus", maxNote)
 	}
+	// The entry is written with the change: its delay is computed now,
+	// from the activation's start, which never changes.
+	cur, err := s.store.Activation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	cip := cur.NewCIP(now, by.Name, s.cipDelay, note)
+	entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditCIP, Activation: id, Detail: fmt.Sprintf("CIP activée %s après l'activation, délai annoncé %s, dans le délai : %t",
+		tocsin.Clock(time.Duration(cip.DelaySeconds*float64(time.Second))), tocsin.Clock(s.cipDelay), cip.WithinDelay)}
 	a, err := s.store.UpdateActivation(ctx, id, func(a *tocsin.Activation) ([]tocsin.Event, error) {
 		switch {
 		case a.Imported != nil:
@@ -456,7 +476,6 @@ func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note stri
 		case a.State != tocsin.Open:
 			return nil, tocsin.Errorf(tocsin.EConflict, "l'activation %s est close", id)
 		}
-		now := s.now().UTC()
 		a.CIP = a.NewCIP(now, by.Name, s.cipDelay, note)
 		verdict := "dans le délai annoncé"
 		if !a.CIP.WithinDelay {
@@ -464,13 +483,12 @@ func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note stri
 		}
 		return []tocsin.Event{{At: now, Kind: tocsin.EventCIP, Detail: fmt.Sprintf("CIP activée par %s, %s après l'activation : %s (%s)",
 			by.Name, tocsin.Clock(now.Sub(a.ActivatedAt)), verdict, tocsin.Clock(s.cipDelay))}}, nil
-	})
+	}, entry)
 	if err != nil {
 		return nil, err
 	}
 	s.log.Info("cip activated", "activation", id, "by", by.Name, "within", a.CIP.WithinDelay)
-	s.audit(ctx, by.Name, tocsin.AuditCIP, id, fmt.Sprintf("CIP activée %s après l'activation, délai annoncé %s, dans le délai : %t",
-		tocsin.Clock(time.Duration(a.CIP.DelaySeconds*float64(time.Second))), tocsin.Clock(s.cipDelay), a.CIP.WithinDelay))
+	s.drain(ctx)
 	return a, nil
 }
 
@@ -499,17 +517,25 @@ func (s *Service) Confirm(ctx context.Context, by tocsin.User, activationID, off
 	case len([]rune(req.Note)) > maxNote:
 		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "note", "%d caractères au plus", maxNote)
 	}
+	// The entry is written with the change: it names the official as the
+	// recipient holds them, which never changes.
+	cur, err := s.store.Recipient(ctx, activationID, official)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	reached := req.Reached
+	if reached == "" {
+		reached = cur.Official.Name
+	}
+	entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditConfirmed, Activation: activationID,
+		Detail: fmt.Sprintf("%s (%s) confirmé·e à la main : joint·e par %s (%s)", cur.Official.Name, official, reached, req.How)}
 	r, err := s.store.UpdateRecipient(ctx, activationID, official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
 		if a.Imported != nil {
 			return nil, tocsin.ImportedError(activationID)
 		}
 		if r.InformedAt != nil {
 			return nil, tocsin.Errorf(tocsin.EConflict, "%s est déjà informé·e (%s, %s)", r.Official.Name, r.InformedHow, tocsin.ParisTime(*r.InformedAt))
-		}
-		now := s.now().UTC()
-		reached := req.Reached
-		if reached == "" {
-			reached = r.Official.Name
 		}
 		r.InformedAt, r.InformedHow, r.InformedFrom = &now, "manual", by.Name
 		r.Confirmation = &tocsin.Confirmation{By: by.Name, Reached: reached, How: req.How, Note: req.Note}
@@ -519,13 +545,12 @@ func (s *Service) Confirm(ctx context.Context, by tocsin.User, activationID, off
 			detail += " — " + req.Note
 		}
 		return []tocsin.Event{{At: now, Kind: tocsin.EventInformed, Detail: detail}}, nil
-	})
+	}, entry)
 	if err != nil {
 		return nil, err
 	}
 	s.log.Info("official informed", "activation", activationID, "official", official, "how", "manual", "by", by.Name)
-	s.audit(ctx, by.Name, tocsin.AuditConfirmed, activationID, fmt.Sprintf("%s (%s) confirmé·e à la main : joint·e par %s (%s)",
-		r.Official.Name, official, r.Confirmation.Reached, r.Confirmation.How))
+	s.drain(ctx)
 	return r, nil
 }
 

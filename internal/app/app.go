@@ -278,7 +278,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		CIPDelay:       cfg.CIPDelay,
 		Now:            cfg.Clock.Now,
 		Logger:         a.log,
-		Audit:          a.audit.Record,
+		Audit:          a.audit,
 		Retex:          a.store,
 	})
 	if a.demoLoaded && cfg.DemoActivation && cfg.ExercisePlaybook != "" {
@@ -566,6 +566,7 @@ func (a *App) lead(ctx context.Context) {
 		var ex sync.WaitGroup
 		ex.Go(func() { a.runExercises(dctx, l.Store) })
 		ex.Go(func() { a.recordRecipientChanges(dctx) })
+		ex.Go(func() { a.keepStore(dctx, l.Store) })
 		err = a.dispatcher.Run(dctx, l.Store)
 		cancel()
 		ex.Wait()

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/activation"
@@ -13,7 +12,7 @@ import (
 )
 
 // ExerciseUser is the name scheduled exercises are launched under.
-const ExerciseUser = "planification"
+const ExerciseUser = exercise.User
 
 // exerciseRetry is how soon the runner looks again after a failed look.
 const exerciseRetry = time.Minute
@@ -33,28 +32,24 @@ func (a *App) newExerciseRunner() (*exercise.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &exercise.Runner{Schedule: s, Node: a.cfg.NodeID, Log: a.log.With("component", "exercise"), Launch: a.launchExercise}, nil
+	return &exercise.Runner{Schedule: s, Node: a.cfg.NodeID, Log: a.log.With("component", "exercise"), Launch: a.launchExercise,
+		Playbook: a.cfg.ExercisePlaybook}, nil
 }
 
 // launchExercise launches the exercise playbook in exercise mode, or, when
-// none is configured, leaves the run for the duty officer to launch.
+// none is configured, leaves the run for the duty officer to launch. The
+// runner records the outcome in the trail with the run.
 func (a *App) launchExercise(ctx context.Context, due time.Time) (string, error) {
-	dueParis := due.In(tocsin.Paris()).Format("02/01/2006 15:04")
 	if a.cfg.ExercisePlaybook == "" {
-		a.audit.Record(ctx, ExerciseUser, tocsin.AuditExercise, "",
-			fmt.Sprintf("exercice prévu le %s : à lancer par l'officier de permanence", dueParis))
 		return "", nil
 	}
+	dueParis := due.In(tocsin.Paris()).Format("02/01/2006 15:04")
 	act, err := a.service.Create(ctx, tocsin.User{Name: ExerciseUser, Role: tocsin.RoleOfficer}, activation.Request{
 		Playbook: a.cfg.ExercisePlaybook, Exercise: true, Note: "Exercice programmé du " + dueParis, ExerciseDue: &due,
 	})
 	if err != nil {
-		a.audit.Record(ctx, ExerciseUser, tocsin.AuditExercise, "",
-			fmt.Sprintf("exercice prévu le %s : échec du lancement : %s", dueParis, tocsin.ErrorMessage(err)))
 		return "", err
 	}
-	a.audit.Record(ctx, ExerciseUser, tocsin.AuditExercise, act.ID,
-		fmt.Sprintf("exercice prévu le %s lancé avec le scénario %s", dueParis, a.cfg.ExercisePlaybook))
 	return act.ID, nil
 }
 
@@ -80,7 +75,9 @@ func (a *App) runExercises(ctx context.Context, st *etcd.Store) {
 	for ctx.Err() == nil {
 		now := a.cfg.Clock.Now()
 		wait := exerciseRetry
-		if err := a.exercises.Tick(ctx, st, now); err != nil {
+		err := a.exercises.Tick(ctx, st, now)
+		a.drainOnce(ctx) // the runs' entries show at once
+		if err != nil {
 			if exercise.IsNotLeader(err) || ctx.Err() != nil {
 				return
 			}

@@ -48,12 +48,26 @@ type Break struct {
 // Error returns the reason.
 func (b *Break) Error() string { return b.Reason }
 
-// Result is the outcome of a verification.
+// Result is the outcome of a verification: the chain, then the store's
+// records against it. OK requires an intact chain and nothing missing;
+// pending records do not fail it.
 type Result struct {
 	OK      bool   `json:"ok"`
 	Entries int    `json:"entries"`
 	Head    string `json:"head,omitempty"` // the last entry's hash
 	Break   *Break `json:"break,omitempty"`
+	// Missing names (up to 100 of MissingCount) the activations and
+	// informed recipients the trail does not account for.
+	Missing      []Unrecorded `json:"missing,omitempty"`
+	MissingCount int          `json:"missing_count"`
+	// Pending names (up to 100 of PendingCount) those whose entry is
+	// written but not chained yet, or whose change the leader has yet to
+	// record.
+	Pending      []Unrecorded `json:"pending,omitempty"`
+	PendingCount int          `json:"pending_count"`
+	// Outbox counts the entries written with their changes and waiting
+	// to be chained.
+	Outbox int `json:"outbox"`
 }
 
 // verifier recomputes the chain one entry at a time, in the order

@@ -11,8 +11,16 @@ import (
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
-// Store keeps the trail.
+// Store keeps the trail: the chain, the outbox of entries written with
+// their changes, and the records verify checks the trail against.
 type Store interface {
+	Chain
+	Outbox
+	Records
+}
+
+// Chain is the hash-chained trail.
+type Chain interface {
 	// AuditHead returns the last entry's number and hash (zero when empty).
 	AuditHead(ctx context.Context) (tocsin.AuditHead, error)
 	// AppendAudit stores e and makes it the head, only if the head is
@@ -23,6 +31,18 @@ type Store interface {
 	AuditPage(ctx context.Context, after uint64, limit int, rev int64) (tocsin.AuditPage, error)
 }
 
+// Outbox holds the entries that store writes put in the same transaction
+// as the change they record, until they are chained.
+type Outbox interface {
+	// AuditOutbox returns up to limit records (0: all) in the order they
+	// were committed, read at revision rev (0: the latest).
+	AuditOutbox(ctx context.Context, limit int, rev int64) ([]tocsin.AuditPending, error)
+	// ChainAudit puts es, sealed after head after, in place of the
+	// records from, one for one, in one transaction, only if the head is
+	// still after and every record still waits; it reports whether it did.
+	ChainAudit(ctx context.Context, es []tocsin.AuditEntry, after tocsin.AuditHead, from []tocsin.AuditPending) (bool, error)
+}
+
 // DefaultPageSize is how many entries one read of the store returns.
 const DefaultPageSize = 500
 
@@ -31,6 +51,9 @@ type Log struct {
 	store Store
 	now   func() time.Time
 	log   *slog.Logger
+	// draining holds a token while this replica drains the outbox:
+	// drains on one replica take turns rather than race on the head.
+	draining chan struct{}
 	// PageSize bounds the entries one read of the store returns, and so
 	// the memory a verification or an export holds; 0 means
 	// DefaultPageSize.
@@ -45,15 +68,18 @@ func New(store Store, now func() time.Time, logger *slog.Logger) *Log {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Log{store: store, now: now, log: logger.With("component", "audit")}
+	return &Log{store: store, now: now, log: logger.With("component", "audit"), draining: make(chan struct{}, 1)}
 }
 
 // maxTries bounds how often an append retries after another replica
 // appended first.
 const maxTries = 200
 
-// Append adds an entry by actor. It retries when another replica appended
-// at the same time, and returns the entry as stored.
+// Append adds an entry by actor, at once, outside any change of the
+// store: for an action that changes nothing but the trail (an export),
+// which is not to be done unless recorded. A change is recorded with its
+// store write instead (the outbox, Drain). It retries when another
+// replica appended at the same time, and returns the entry as stored.
 func (l *Log) Append(ctx context.Context, actor, action, activation, detail string) (tocsin.AuditEntry, error) {
 	for try := 0; try < maxTries; try++ {
 		head, err := l.store.AuditHead(ctx)
@@ -68,23 +94,24 @@ func (l *Log) Append(ctx context.Context, actor, action, activation, detail stri
 		if ok {
 			return e, nil
 		}
-		if try > 2 {
-			// Many replicas at once: spread the retries.
-			select {
-			case <-time.After(time.Duration(rand.IntN(5)+1) * time.Millisecond):
-			case <-ctx.Done():
-				return tocsin.AuditEntry{}, ctx.Err()
-			}
+		if err := spread(ctx, try); err != nil {
+			return tocsin.AuditEntry{}, err
 		}
 	}
 	return tocsin.AuditEntry{}, errors.New("append audit: too much contention")
 }
 
-// Record appends an entry and logs a failure instead of returning it: for
-// callers whose action already happened and must not be reported failed.
-func (l *Log) Record(ctx context.Context, actor, action, activation, detail string) {
-	if _, err := l.Append(context.WithoutCancel(ctx), actor, action, activation, detail); err != nil {
-		l.log.Error("audit entry lost", "action", action, "actor", actor, "activation", activation, "err", err)
+// spread waits a little before the next try, past the first few, so that
+// many replicas retrying at once do not keep colliding.
+func spread(ctx context.Context, try int) error {
+	if try <= 2 {
+		return nil
+	}
+	select {
+	case <-time.After(time.Duration(rand.IntN(5)+1) * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -92,12 +119,16 @@ func (l *Log) Record(ctx context.Context, actor, action, activation, detail stri
 type Filter struct {
 	From, To   time.Time // [From, To)
 	Activation string
+	// Before, when not 0, selects the entries numbered below it: those a
+	// count saw (Count), so that an export recorded before it is streamed
+	// holds what its entry says, and not itself.
+	Before uint64
 }
 
 // Match reports whether e is selected.
 func (f Filter) Match(e *tocsin.AuditEntry) bool {
 	return (f.From.IsZero() || !e.At.Before(f.From)) && (f.To.IsZero() || e.At.Before(f.To)) &&
-		(f.Activation == "" || e.Activation == f.Activation)
+		(f.Activation == "" || e.Activation == f.Activation) && (f.Before == 0 || e.Pos < f.Before)
 }
 
 func (l *Log) pageSize() int {
@@ -142,7 +173,7 @@ func (l *Log) List(ctx context.Context, f Filter, after uint64, limit int) (entr
 // trail page by page at one revision: memory stays bounded however long
 // the trail is. It stops at fn's first error and returns it.
 func (l *Log) Walk(ctx context.Context, f Filter, fn func(e *tocsin.AuditEntry) error) error {
-	_, err := l.walk(ctx, func(e *tocsin.AuditEntry) error {
+	_, _, err := l.walk(ctx, func(e *tocsin.AuditEntry) error {
 		if f.Match(e) {
 			return fn(e)
 		}
@@ -151,43 +182,61 @@ func (l *Log) Walk(ctx context.Context, f Filter, fn func(e *tocsin.AuditEntry) 
 	return err
 }
 
+// Count returns how many entries match f, and the number after the last
+// entry of the trail it read: a Walk with Before set to it selects the
+// same entries, whatever is appended meanwhile.
+func (l *Log) Count(ctx context.Context, f Filter) (n int, before uint64, err error) {
+	head, _, err := l.walk(ctx, func(e *tocsin.AuditEntry) error {
+		if f.Match(e) {
+			n++
+		}
+		return nil
+	})
+	return n, head.Seq + 1, err
+}
+
 // errStop ends a walk early without an error.
 var errStop = errors.New("stop")
 
 // walk reads every entry in storage order at one revision and returns the
-// head read with them.
-func (l *Log) walk(ctx context.Context, fn func(e *tocsin.AuditEntry) error) (tocsin.AuditHead, error) {
+// head read with them and that revision.
+func (l *Log) walk(ctx context.Context, fn func(e *tocsin.AuditEntry) error) (tocsin.AuditHead, int64, error) {
 	var after uint64
 	var rev int64
 	for {
 		p, err := l.store.AuditPage(ctx, after, l.pageSize(), rev)
 		if err != nil {
-			return tocsin.AuditHead{}, err
+			return tocsin.AuditHead{}, 0, err
 		}
 		rev = p.Rev
 		for i := range p.Entries {
 			if err := fn(&p.Entries[i]); err != nil {
-				return p.Head, err
+				return p.Head, rev, err
 			}
 			after = p.Entries[i].Pos
 		}
 		if !p.More || len(p.Entries) == 0 {
-			return p.Head, nil
+			return p.Head, rev, nil
 		}
 	}
 }
 
 // Verify recomputes the whole chain, page by page at one revision,
 // carrying the previous hash from one page to the next, and names the
-// first entry that does not match.
+// first entry that does not match. When the chain holds, it checks the
+// store's records at that revision against it: every activation has the
+// entry of its creation (or import), every informed recipient an entry
+// saying so; what is missing is named, and fails the verification.
 func (l *Log) Verify(ctx context.Context) (Result, error) {
 	var v verifier
 	var res Result
-	head, err := l.walk(ctx, func(e *tocsin.AuditEntry) error {
+	cov := newCoverage()
+	head, rev, err := l.walk(ctx, func(e *tocsin.AuditEntry) error {
 		if b := v.add(e); b != nil {
 			res = Result{Entries: int(v.n), Break: b}
 			return errStop
 		}
+		cov.add(e)
 		return nil
 	})
 	switch {
@@ -196,5 +245,12 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 	case err != nil:
 		return Result{}, err
 	}
-	return v.finish(head), nil
+	if res = v.finish(head); !res.OK {
+		return res, nil
+	}
+	if err := l.crosscheck(ctx, rev, cov, &res); err != nil {
+		return Result{}, err
+	}
+	res.OK = res.MissingCount == 0
+	return res, nil
 }

@@ -263,3 +263,16 @@ func Changes(prev, cur *tocsin.Recipient) []string {
 	}
 	return nil
 }
+
+// informedIn returns the officials a recipients.changed entry says were
+// informed: its lines, joined by " ; ", read "<official id> : <change>",
+// and ids hold neither spaces nor semicolons.
+func informedIn(detail string) []string {
+	var out []string
+	for _, line := range strings.Split(detail, " ; ") {
+		if id, change, ok := strings.Cut(line, " : "); ok && strings.HasPrefix(change, "informé·e") {
+			out = append(out, id)
+		}
+	}
+	return out
+}

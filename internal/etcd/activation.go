@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -23,9 +22,16 @@ import (
 const maxCASTries = 50
 
 // CreateActivation stores a new activation with its recipients and its
-// first event. Recipients and the number index go first, in batches; the
-// activation record last, so that it appears complete or not at all.
-func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, first tocsin.Event) error {
+// first event, and audit in the outbox with it. Recipients and the number
+// index go first, in batches; the activation record last, so that it
+// appears complete or not at all.
+//
+// Nothing is deleted on failure: what the batches wrote is unreachable
+// without the activation record, and the leader collects it later
+// (leftovers.go). A final transaction of unknown outcome (timeout, lost
+// quorum) may have committed: deleting its recipients would leave an
+// activation without them.
+func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, first tocsin.Event, audit ...tocsin.AuditEntry) error {
 	ak := s.key("act", a.ID)
 	resp, err := s.cli.Get(ctx, ak, clientv3.WithCountOnly())
 	if err != nil {
@@ -48,34 +54,41 @@ func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs [
 		sizes = append(sizes, len(v)+64)
 	}
 	if err := s.batches(ctx, ops, sizes); err != nil {
-		s.deleteActivationData(a.ID)
 		return fmt.Errorf("write recipients: %w", err)
 	}
-	ok, err := s.txn(ctx,
-		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(ak), "=", 0)},
-		clientv3.OpPut(ak, mustJSON(a)),
-		clientv3.OpPut(s.key("open", a.ID), strconv.Itoa(len(shards))),
-		s.eventOp(a.ID, &first),
-	)
-	if err != nil || !ok {
-		s.deleteActivationData(a.ID)
-		if err == nil {
-			err = tocsin.Errorf(tocsin.EConflict, "l'activation %s existe déjà", a.ID)
-		}
-		return err
-	}
-	return nil
+	act := mustJSON(a)
+	final := append([]clientv3.Op{clientv3.OpPut(ak, act), clientv3.OpPut(s.key("open", a.ID), strconv.Itoa(len(shards))),
+		s.eventOp(a.ID, &first)}, s.auditOps(audit)...)
+	// The first shard of the number index stands for what the batches
+	// wrote: gone means the collector took it for a leftover.
+	return s.commitRecord(ctx, a.ID, act, s.key("num", a.ID, "0"), final)
 }
 
-// deleteActivationData removes what a failed create wrote. It gives up
-// after a few seconds (quorum lost): what stays is unreachable, since the
-// activation record was never written.
-func (s *Store) deleteActivationData(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, p := range []string{"rcpt", "num", "evt"} {
-		s.cli.Delete(ctx, s.key(p, id)+"/", clientv3.WithPrefix())
+// commitRecord runs the final transaction of a write in several: it puts
+// the activation record (encoded as act) and the rest of final, if no
+// activation has the id and the key written key still exists. A
+// transaction that failed its compares is answered from what stands: the
+// same record means an earlier try of this one committed (success);
+// another one is a conflict; none means the collector deleted what the
+// batches wrote, and the write is to be made again.
+func (s *Store) commitRecord(ctx context.Context, id, act, written string, final []clientv3.Op) error {
+	ak := s.key("act", id)
+	resp, ok, err := s.txnElse(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(ak), "=", 0), exists(written)},
+		final, []clientv3.Op{clientv3.OpGet(ak)})
+	switch {
+	case err != nil:
+		return err // outcome unknown: nothing is deleted
+	case ok:
+		return nil
 	}
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	switch {
+	case len(kvs) > 0 && string(kvs[0].Value) == act:
+		return nil
+	case len(kvs) > 0:
+		return tocsin.Errorf(tocsin.EConflict, "l'activation %s existe déjà", id)
+	}
+	return unavailable(fmt.Errorf("activation %s: what was written before its record was collected as a leftover", id))
 }
 
 // eventOp writes e under a key that sorts by server time. It sets e.Seq,
@@ -278,8 +291,12 @@ type decodedActivation struct {
 // with other readers: fn must not change it. fn may be called several
 // times when other writers race, so it must have no side effects;
 // returning ErrNoChange writes nothing.
-func (s *Store) UpdateRecipient(ctx context.Context, activation, official string, fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Recipient, error) {
-	_, r, _, err := s.UpdateRecipientFrom(ctx, activation, official, nil, nil, 0, fn)
+//
+// audit goes in the outbox in the same transaction as the change, and not
+// at all when fn changes nothing.
+func (s *Store) UpdateRecipient(ctx context.Context, activation, official string, fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error),
+	audit ...tocsin.AuditEntry) (*tocsin.Recipient, error) {
+	_, r, _, err := s.updateRecipient(ctx, activation, official, nil, nil, 0, fn, audit)
 	return r, err
 }
 
@@ -294,6 +311,11 @@ func (s *Store) UpdateRecipient(ctx context.Context, activation, official string
 // is: what fn decided on an open activation is not written once it closed.
 func (s *Store) UpdateRecipientFrom(ctx context.Context, activation, official string, a *tocsin.Activation, r *tocsin.Recipient, rev int64,
 	fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Activation, *tocsin.Recipient, int64, error) {
+	return s.updateRecipient(ctx, activation, official, a, r, rev, fn, nil)
+}
+
+func (s *Store) updateRecipient(ctx context.Context, activation, official string, a *tocsin.Activation, r *tocsin.Recipient, rev int64,
+	fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error), audit []tocsin.AuditEntry) (*tocsin.Activation, *tocsin.Recipient, int64, error) {
 	rk, openKey := s.key("rcpt", activation, official), s.key("open", activation)
 	for range maxCASTries {
 		if rev == 0 || a == nil || r == nil {
@@ -316,6 +338,7 @@ func (s *Store) UpdateRecipientFrom(ctx context.Context, activation, official st
 			}
 			ops = append(ops, s.eventOp(activation, &events[i]))
 		}
+		ops = append(ops, s.auditOps(audit)...)
 		guard := ""
 		if a.State == tocsin.Open {
 			guard = openKey
@@ -373,8 +396,10 @@ func (s *Store) LoadRecipients(ctx context.Context, id string, pageSize int, fn 
 }
 
 // UpdateActivation applies fn to an activation by compare-and-swap, with
-// its events. When fn closes the activation, the open marker goes too.
-func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocsin.Activation) ([]tocsin.Event, error)) (*tocsin.Activation, error) {
+// its events and audit (in the outbox; not when fn changes nothing). When
+// fn closes the activation, the open marker goes too.
+func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocsin.Activation) ([]tocsin.Event, error),
+	audit ...tocsin.AuditEntry) (*tocsin.Activation, error) {
 	ak := s.key("act", id)
 	for range maxCASTries {
 		a, rev, err := s.activation(ctx, id)
@@ -395,6 +420,7 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 		for i := range events {
 			ops = append(ops, s.eventOp(id, &events[i]))
 		}
+		ops = append(ops, s.auditOps(audit)...)
 		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(ak), "=", rev)}, ops...)
 		if err != nil {
 			return nil, err

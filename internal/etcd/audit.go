@@ -3,11 +3,14 @@ package etcd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
@@ -222,4 +225,91 @@ func trailWorthy(data []byte) bool {
 		return true
 	}
 	return false
+}
+
+// What verify compares the trail with, read at the revision the trail was
+// read at, so that a change committed after it is not taken for one the
+// trail lacks.
+
+// AuditMarkAt returns the mark as it stood at revision rev, and false when
+// there was none: no leader had recorded recipients' changes yet.
+func (s *Store) AuditMarkAt(ctx context.Context, rev int64) (tocsin.AuditMark, bool, error) {
+	resp, err := s.cli.Get(ctx, s.auditMarkKey(), clientv3.WithRev(rev))
+	if err != nil {
+		return tocsin.AuditMark{}, false, unavailable(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return tocsin.AuditMark{}, false, nil
+	}
+	m, err := strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64)
+	if err != nil {
+		return tocsin.AuditMark{}, false, fmt.Errorf("decode audit mark: %w", err)
+	}
+	return tocsin.AuditMark{Rev: m, ModRev: resp.Kvs[0].ModRevision}, true, nil
+}
+
+// auditCheckPage is how many records one read returns when verify walks
+// the activations or the recipients of one.
+const auditCheckPage = 500
+
+// ActivationsAt calls fn with every activation stored at revision rev, in
+// key order, reading them page by page.
+func (s *Store) ActivationsAt(ctx context.Context, rev int64, fn func(a *tocsin.Activation) error) error {
+	return s.pagesAt(ctx, s.key("act")+"/", rev, func(key string, data []byte) error {
+		var a tocsin.Activation
+		if err := json.Unmarshal(data, &a); err != nil {
+			return fmt.Errorf("decode %s: %w", key, err)
+		}
+		return fn(&a)
+	})
+}
+
+// InformedAt returns, by official id, how each recipient of an activation
+// that was informed at revision rev was informed (sms, voice, manual).
+// It fails with a *tocsin.CompactedError when the store no longer holds
+// that revision.
+func (s *Store) InformedAt(ctx context.Context, activation string, rev int64) (map[string]string, error) {
+	out := map[string]string{}
+	err := s.pagesAt(ctx, s.key("rcpt", activation)+"/", rev, func(key string, data []byte) error {
+		var r struct {
+			Official struct {
+				ID string `json:"id"`
+			} `json:"official"`
+			InformedAt  *time.Time `json:"informed_at"`
+			InformedHow string     `json:"informed_how"`
+		}
+		if err := json.Unmarshal(data, &r); err != nil {
+			return fmt.Errorf("decode %s: %w", key, err)
+		}
+		if r.InformedAt != nil {
+			out[r.Official.ID] = r.InformedHow
+		}
+		return nil
+	})
+	return out, err
+}
+
+// pagesAt calls fn with every key under prefix at revision rev, in key
+// order, auditCheckPage at a time.
+func (s *Store) pagesAt(ctx context.Context, prefix string, rev int64, fn func(key string, data []byte) error) error {
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	from := prefix
+	for {
+		resp, err := s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithRev(rev), clientv3.WithLimit(auditCheckPage))
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			return &tocsin.CompactedError{Rev: rev + 1}
+		}
+		if err != nil {
+			return unavailable(err)
+		}
+		for _, kv := range resp.Kvs {
+			if err := fn(string(kv.Key), kv.Value); err != nil {
+				return err
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
@@ -60,10 +61,17 @@ type directoryCache struct {
 }
 
 // ReplaceOfficials makes officials the whole directory, all or nothing: the
-// new version is written aside and switched in by one operation, so readers
-// never see a mix, and a failure leaves the old directory in force.
-func (s *Store) ReplaceOfficials(ctx context.Context, officials []tocsin.Official) error {
-	cur, err := s.cli.Get(ctx, s.key("dir", "current"))
+// new version is written aside and switched in by one operation, with
+// audit in the outbox, so readers never see a mix, and a failure leaves
+// the old directory in force.
+//
+// A version that was not switched in is deleted only when the switch is
+// known to have failed (its compare did not hold); after a failure of
+// unknown outcome it stays, and the leader collects it later if it is not
+// the one in force (leftovers.go).
+func (s *Store) ReplaceOfficials(ctx context.Context, officials []tocsin.Official, audit ...tocsin.AuditEntry) error {
+	ck := s.key("dir", "current")
+	cur, err := s.cli.Get(ctx, ck)
 	if err != nil {
 		return unavailable(err)
 	}
@@ -81,22 +89,26 @@ func (s *Store) ReplaceOfficials(ctx context.Context, officials []tocsin.Officia
 		sizes = append(sizes, len(v)+len(base)+len(officials[i].ID))
 	}
 	if err := s.batches(ctx, ops, sizes); err != nil {
-		s.cli.Delete(context.WithoutCancel(ctx), base, clientv3.WithPrefix())
 		return fmt.Errorf("write directory: %w", err)
 	}
-	cmp := clientv3.Compare(clientv3.CreateRevision(s.key("dir", "current")), "=", 0)
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(ck), "=", 0)}
 	var old string
 	if len(cur.Kvs) > 0 {
-		cmp = clientv3.Compare(clientv3.ModRevision(s.key("dir", "current")), "=", cur.Kvs[0].ModRevision)
+		cmps[0] = clientv3.Compare(clientv3.ModRevision(ck), "=", cur.Kvs[0].ModRevision)
 		old = string(cur.Kvs[0].Value)
 	}
-	ok, err := s.txn(ctx, []clientv3.Cmp{cmp}, clientv3.OpPut(s.key("dir", "current"), version))
-	if err != nil || !ok {
-		s.cli.Delete(context.WithoutCancel(ctx), base, clientv3.WithPrefix())
-		if err == nil {
-			err = tocsin.Errorf(tocsin.EConflict, "l'annuaire a été modifié entre-temps ; recommencez l'import")
-		}
-		return err
+	if len(officials) > 0 {
+		// One official stands for the version: gone means the collector
+		// took it for a leftover.
+		cmps = append(cmps, exists(base+officials[0].ID))
+	}
+	resp, ok, err := s.txnElse(ctx, cmps, append([]clientv3.Op{clientv3.OpPut(ck, version)}, s.auditOps(audit)...),
+		[]clientv3.Op{clientv3.OpGet(ck)})
+	if err != nil {
+		return err // outcome unknown: the version may be in force
+	}
+	if !ok {
+		return s.notSwitched(ctx, version, cur.Kvs, resp.Responses[0].GetResponseRange().Kvs)
 	}
 	c := s.directory
 	c.mu.Lock()
@@ -104,8 +116,33 @@ func (s *Store) ReplaceOfficials(ctx context.Context, officials []tocsin.Officia
 	slices.SortFunc(c.officials, func(x, y tocsin.Official) int { return strings.Compare(x.ID, y.ID) })
 	c.mu.Unlock()
 	if old != "" {
-		// The old version is unreachable now; a failure here only leaves garbage.
+		// The old version is unreachable now; a failure here only leaves
+		// garbage, which the leader collects.
 		s.cli.Delete(ctx, s.key("dir", "v", old)+"/", clientv3.WithPrefix())
 	}
 	return nil
+}
+
+// notSwitched answers a directory switch whose compares failed, from
+// dir/current as it stood then (now) and before the import (before). An
+// earlier try that put version in force is a success; otherwise the
+// version is deleted, only while dir/current stays as it is.
+func (s *Store) notSwitched(ctx context.Context, version string, before, now []*mvccpb.KeyValue) error {
+	if len(now) > 0 && string(now[0].Value) == version {
+		return nil
+	}
+	var rev int64
+	if len(now) > 0 {
+		rev = now[0].ModRevision
+	}
+	s.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(s.key("dir", "current")), "=", rev)).
+		Then(clientv3.OpDelete(s.key("dir", "v", version)+"/", clientv3.WithPrefix())).Commit() // or the collector will
+	var was int64
+	if len(before) > 0 {
+		was = before[0].ModRevision
+	}
+	if rev == was {
+		return unavailable(fmt.Errorf("directory version %s was collected as a leftover before it was switched in", version))
+	}
+	return tocsin.Errorf(tocsin.EConflict, "l'annuaire a été modifié entre-temps ; recommencez l'import")
 }

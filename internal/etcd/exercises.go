@@ -34,17 +34,20 @@ func (s *Store) ExerciseSince(ctx context.Context, now time.Time) (time.Time, er
 	return time.Parse(time.RFC3339Nano, v)
 }
 
-// ClaimExerciseRun stores run if no run is recorded for its due instant.
-// On a leader's store the write is fenced. It reports whether this call
-// created it: exactly one claim wins, across replicas and failovers.
-func (s *Store) ClaimExerciseRun(ctx context.Context, run tocsin.ExerciseRun) (bool, error) {
+// ClaimExerciseRun stores run if no run is recorded for its due instant,
+// with audit in the outbox in the same transaction. On a leader's store
+// the write is fenced. It reports whether this call created it: exactly
+// one claim wins, across replicas and failovers.
+func (s *Store) ClaimExerciseRun(ctx context.Context, run tocsin.ExerciseRun, audit ...tocsin.AuditEntry) (bool, error) {
 	k := s.exerciseRunKey(run.Due)
-	return s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)}, clientv3.OpPut(k, mustJSON(run)))
+	return s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
+		append([]clientv3.Op{clientv3.OpPut(k, mustJSON(run))}, s.auditOps(audit)...)...)
 }
 
-// UpdateExerciseRun records what became of a claimed run.
-func (s *Store) UpdateExerciseRun(ctx context.Context, run tocsin.ExerciseRun) error {
-	_, err := s.txnOK(ctx, clientv3.OpPut(s.exerciseRunKey(run.Due), mustJSON(run)))
+// UpdateExerciseRun records what became of a claimed run, with audit in
+// the outbox in the same transaction.
+func (s *Store) UpdateExerciseRun(ctx context.Context, run tocsin.ExerciseRun, audit ...tocsin.AuditEntry) error {
+	_, err := s.txnOK(ctx, append([]clientv3.Op{clientv3.OpPut(s.exerciseRunKey(run.Due), mustJSON(run))}, s.auditOps(audit)...)...)
 	return err
 }
 

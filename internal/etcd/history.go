@@ -42,11 +42,12 @@ func (s *Store) LockImports(ctx context.Context) (unlock func(), err error) {
 }
 
 // ImportActivation stores a closed activation read from a history file,
-// with its recipients and its one event, if no activation has its id
-// (EConflict otherwise). Recipients and event go first, the activation
-// record last, as CreateActivation does; an activation small enough is
-// written in one transaction.
-func (s *Store) ImportActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, event tocsin.Event) error {
+// with its recipients and its one event, and audit in the outbox with
+// the activation record, if no activation has its id (EConflict
+// otherwise). Recipients and event go first, the activation record last,
+// as CreateActivation does, and as there nothing is deleted on failure;
+// an activation small enough is written in one transaction.
+func (s *Store) ImportActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, event tocsin.Event, audit ...tocsin.AuditEntry) error {
 	ak := s.key("act", a.ID)
 	ops := []clientv3.Op{s.eventOp(a.ID, &event)}
 	sizes := []int{len(event.Detail) + 256}
@@ -60,28 +61,18 @@ func (s *Store) ImportActivation(ctx context.Context, a *tocsin.Activation, rs [
 	for _, n := range sizes {
 		total += n
 	}
-	absent := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(ak), "=", 0)}
-	conflict := tocsin.Errorf(tocsin.EConflict, "l'activation %s existe déjà", a.ID)
-	if len(ops) < maxOps && total < maxBatchBytes {
-		ok, err := s.txn(ctx, absent, append(ops, clientv3.OpPut(ak, act))...)
+	auditOps := s.auditOps(audit)
+	if len(ops)+len(auditOps) < maxOps && total < maxBatchBytes {
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(ak), "=", 0)},
+			append(append(ops, clientv3.OpPut(ak, act)), auditOps...)...)
 		if err == nil && !ok {
-			err = conflict
+			err = tocsin.Errorf(tocsin.EConflict, "l'activation %s existe déjà", a.ID)
 		}
 		return err
 	}
 	if err := s.batches(ctx, ops, sizes); err != nil {
-		s.deleteActivationData(a.ID)
 		return fmt.Errorf("write imported recipients: %w", err)
 	}
-	ok, err := s.txn(ctx, absent, clientv3.OpPut(ak, act))
-	switch {
-	case err != nil:
-		s.deleteActivationData(a.ID)
-		return err
-	case !ok:
-		// An activation took the id meanwhile: what was written is its
-		// to keep, not ours to delete.
-		return conflict
-	}
-	return nil
+	// The event stands for what the batches wrote.
+	return s.commitRecord(ctx, a.ID, act, s.key("evt", a.ID, event.Seq), append([]clientv3.Op{clientv3.OpPut(ak, act)}, auditOps...))
 }

@@ -13,9 +13,10 @@ import (
 // Each exercise's RETEX lives at retex/<activation id>, apart from the
 // activation's own record.
 
-// SaveRetex stores r, replacing any earlier RETEX of its activation.
-func (s *Store) SaveRetex(ctx context.Context, r tocsin.Retex) error {
-	_, err := s.txnOK(ctx, clientv3.OpPut(s.key("retex", r.Activation), mustJSON(r)))
+// SaveRetex stores r, replacing any earlier RETEX of its activation, with
+// audit in the outbox in the same transaction.
+func (s *Store) SaveRetex(ctx context.Context, r tocsin.Retex, audit ...tocsin.AuditEntry) error {
+	_, err := s.txnOK(ctx, append([]clientv3.Op{clientv3.OpPut(s.key("retex", r.Activation), mustJSON(r))}, s.auditOps(audit)...)...)
 	return err
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
 // Console sessions and login throttling live in etcd, so that every replica
@@ -33,13 +35,16 @@ func leaseSeconds(ttl time.Duration) int64 {
 	return max(1, int64(math.Ceil(ttl.Seconds())))
 }
 
-// CreateSession stores a session's data under its id for ttl.
-func (s *Store) CreateSession(ctx context.Context, id string, data []byte, ttl time.Duration) error {
+// CreateSession stores a session's data under its id for ttl, with audit
+// in the outbox in the same transaction (not on the lease: the entry
+// outlives the session).
+func (s *Store) CreateSession(ctx context.Context, id string, data []byte, ttl time.Duration, audit ...tocsin.AuditEntry) error {
 	lease, err := s.cli.Grant(ctx, leaseSeconds(ttl))
 	if err != nil {
 		return unavailable(err)
 	}
-	if _, err := s.cli.Put(ctx, s.hashedKey("sess", id), string(data), clientv3.WithLease(lease.ID)); err != nil {
+	ops := append([]clientv3.Op{clientv3.OpPut(s.hashedKey("sess", id), string(data), clientv3.WithLease(lease.ID))}, s.auditOps(audit)...)
+	if _, err := s.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
 		return unavailable(err)
 	}
 	return nil
@@ -88,9 +93,10 @@ func (s *Store) LoginFailures(ctx context.Context, key string) (int, error) {
 }
 
 // AddLoginFailure counts one more failed login under key and returns the
-// count. The window opens at the first failure and lasts window: then the
-// count is forgotten.
-func (s *Store) AddLoginFailure(ctx context.Context, key string, window time.Duration) (int, error) {
+// count, with audit in the outbox in the same transaction. The window
+// opens at the first failure and lasts window: then the count is
+// forgotten.
+func (s *Store) AddLoginFailure(ctx context.Context, key string, window time.Duration, audit ...tocsin.AuditEntry) (int, error) {
 	k := s.hashedKey("throttle", key)
 	for range maxCASTries {
 		resp, err := s.cli.Get(ctx, k)
@@ -103,7 +109,7 @@ func (s *Store) AddLoginFailure(ctx context.Context, key string, window time.Dur
 				return 0, unavailable(err)
 			}
 			ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
-				clientv3.OpPut(k, "1", clientv3.WithLease(lease.ID)))
+				append([]clientv3.Op{clientv3.OpPut(k, "1", clientv3.WithLease(lease.ID))}, s.auditOps(audit)...)...)
 			if err != nil {
 				return 0, err
 			}
@@ -116,7 +122,7 @@ func (s *Store) AddLoginFailure(ctx context.Context, key string, window time.Dur
 		n, _ := strconv.Atoi(string(resp.Kvs[0].Value))
 		n++
 		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", resp.Kvs[0].ModRevision)},
-			clientv3.OpPut(k, strconv.Itoa(n), clientv3.WithIgnoreLease()))
+			append([]clientv3.Op{clientv3.OpPut(k, strconv.Itoa(n), clientv3.WithIgnoreLease())}, s.auditOps(audit)...)...)
 		if err != nil {
 			return 0, err
 		}

@@ -104,25 +104,35 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, ops ...clientv3.Op
 // txnAt is txn that also returns the revision the transaction wrote at:
 // the mod revision of every key it put.
 func (s *Store) txnAt(ctx context.Context, cmps []clientv3.Cmp, ops ...clientv3.Op) (int64, bool, error) {
-	var elseOps []clientv3.Op
-	if s.fence != nil {
-		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(s.fence.key), "=", s.fence.rev))
-		elseOps = append(elseOps, clientv3.OpGet(s.fence.key))
+	resp, ok, err := s.txnElse(ctx, cmps, ops, nil)
+	if !ok || err != nil {
+		return 0, ok, err
 	}
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
+	return resp.Header.Revision, true, nil
+}
+
+// txnElse is txn that also reads els when the compares fail, and returns
+// etcd's answer: when ok is false, resp.Responses holds els's answers in
+// order. It returns ErrNotLeader when the fence did not hold.
+func (s *Store) txnElse(ctx context.Context, cmps []clientv3.Cmp, ops, els []clientv3.Op) (*clientv3.TxnResponse, bool, error) {
+	if s.fence != nil {
+		cmps = append(cmps[:len(cmps):len(cmps)], clientv3.Compare(clientv3.CreateRevision(s.fence.key), "=", s.fence.rev))
+		els = append(els[:len(els):len(els)], clientv3.OpGet(s.fence.key))
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(els...).Commit()
 	if err != nil {
-		return 0, false, unavailable(err)
+		return nil, false, unavailable(err)
 	}
 	if resp.Succeeded {
-		return resp.Header.Revision, true, nil
+		return resp, true, nil
 	}
 	if s.fence != nil {
-		kvs := resp.Responses[0].GetResponseRange().Kvs
+		kvs := resp.Responses[len(resp.Responses)-1].GetResponseRange().Kvs
 		if len(kvs) == 0 || kvs[0].CreateRevision != s.fence.rev {
-			return 0, false, ErrNotLeader
+			return nil, false, ErrNotLeader
 		}
 	}
-	return 0, false, nil
+	return resp, false, nil
 }
 
 // unavailable marks an etcd failure as one users see as 503.
@@ -178,7 +188,10 @@ const batchWriters = 8
 // batches writes ops in transactions of at most maxOps operations and
 // maxBatchBytes bytes, several at once. It is not atomic as a whole:
 // callers write batches that are unreachable until one final switch, so
-// their order does not matter. On the first failure the rest is abandoned.
+// their order does not matter. On the first failure the rest is abandoned
+// and what was written stays, for the leader's collector (leftovers.go).
+// Store trouble, the end of ctx included, is returned as unavailable, so
+// that the caller's deadline expiring half-way is a 503, not a 500.
 func (s *Store) batches(ctx context.Context, ops []clientv3.Op, sizes []int) error {
 	var groups [][]clientv3.Op
 	start, bytes := 0, 0
@@ -192,15 +205,21 @@ func (s *Store) batches(ctx context.Context, ops []clientv3.Op, sizes []int) err
 	if start < len(ops) {
 		groups = append(groups, ops[start:])
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var once sync.Once
+	var first error
+	fail := func(err error) {
+		once.Do(func() { first = err })
+		cancel()
+	}
 	next := make(chan []clientv3.Op)
 	var wg sync.WaitGroup
 	for range min(batchWriters, len(groups)) {
 		wg.Go(func() {
 			for g := range next {
-				if _, err := s.txnOK(ctx, g...); err != nil {
-					cancel(err)
+				if _, err := s.txnOK(bctx, g...); err != nil {
+					fail(err)
 				}
 			}
 		})
@@ -209,22 +228,26 @@ feed:
 	for _, g := range groups {
 		select {
 		case next <- g:
-		case <-ctx.Done():
+		case <-bctx.Done():
 			break feed
 		}
 	}
 	close(next)
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
+	switch {
+	case ctx.Err() != nil:
+		// The caller's deadline or cancellation, whatever a batch met first.
+		return unavailable(context.Cause(ctx))
+	case first != nil:
+		return first
 	}
-	return ctx.Err()
+	return nil
 }
 
 func (s *Store) txnOK(ctx context.Context, ops ...clientv3.Op) (bool, error) {
 	ok, err := s.txn(ctx, nil, ops...)
 	if err == nil && !ok {
-		err = errors.New("transaction failed")
+		err = unavailable(errors.New("transaction failed"))
 	}
 	return ok, err
 }

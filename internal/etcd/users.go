@@ -74,12 +74,13 @@ type userRecord struct {
 }
 
 // CreateUser creates u with the hash of a console password (and no API
-// token). It fails with EConflict if the user exists.
-func (s *Store) CreateUser(ctx context.Context, u tocsin.User, passwordHash string) error {
+// token), with audit in the outbox in the same transaction. It fails with
+// EConflict if the user exists.
+func (s *Store) CreateUser(ctx context.Context, u tocsin.User, passwordHash string, audit ...tocsin.AuditEntry) error {
 	uk := s.key("user", u.Name)
 	ok, err := s.txn(ctx,
 		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(uk), "=", 0)},
-		clientv3.OpPut(uk, mustJSON(userRecord{User: u, PasswordHash: passwordHash})),
+		append([]clientv3.Op{clientv3.OpPut(uk, mustJSON(userRecord{User: u, PasswordHash: passwordHash}))}, s.auditOps(audit)...)...,
 	)
 	if err != nil {
 		return err
@@ -105,8 +106,9 @@ func (s *Store) UserPassword(ctx context.Context, name string) (tocsin.User, str
 }
 
 // SetPasswordHash replaces a user's console password hash by
-// compare-and-swap. It fails with ENotFound if the user does not exist.
-func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string) error {
+// compare-and-swap, with audit in the outbox in the same transaction. It
+// fails with ENotFound if the user does not exist.
+func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string, audit ...tocsin.AuditEntry) error {
 	uk := s.key("user", name)
 	for range maxCASTries {
 		var rec userRecord
@@ -119,7 +121,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string) 
 		}
 		rec.PasswordHash = passwordHash
 		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(uk), "=", rev)},
-			clientv3.OpPut(uk, mustJSON(rec)))
+			append([]clientv3.Op{clientv3.OpPut(uk, mustJSON(rec))}, s.auditOps(audit)...)...)
 		if err != nil {
 			return err
 		}

@@ -15,8 +15,10 @@ import (
 type Store interface {
 	ExerciseSince(ctx context.Context, now time.Time) (time.Time, error)
 	ExerciseRuns(ctx context.Context) ([]tocsin.ExerciseRun, error)
-	ClaimExerciseRun(ctx context.Context, run tocsin.ExerciseRun) (bool, error)
-	UpdateExerciseRun(ctx context.Context, run tocsin.ExerciseRun) error
+	// ClaimExerciseRun and UpdateExerciseRun write audit in the same
+	// transaction as the run.
+	ClaimExerciseRun(ctx context.Context, run tocsin.ExerciseRun, audit ...tocsin.AuditEntry) (bool, error)
+	UpdateExerciseRun(ctx context.Context, run tocsin.ExerciseRun, audit ...tocsin.AuditEntry) error
 }
 
 // LaunchFunc acts on a due exercise: it launches the exercise playbook and
@@ -31,6 +33,9 @@ type Runner struct {
 	Schedule *Schedule
 	Launch   LaunchFunc
 	Node     string
+	// Playbook is the playbook Launch launches, named in the trail; empty
+	// when runs are left to the duty officer.
+	Playbook string
 	// Grace: a run found later than this after its due time is recorded
 	// missed. 0 means DefaultGrace.
 	Grace time.Duration
@@ -66,7 +71,11 @@ func (r *Runner) Tick(ctx context.Context, st Store, now time.Time) error {
 		if late {
 			run.Status = tocsin.RunMissed
 		}
-		won, err := st.ClaimExerciseRun(ctx, run)
+		var entries []tocsin.AuditEntry
+		if late {
+			entries = append(entries, r.entry(run, now))
+		}
+		won, err := st.ClaimExerciseRun(ctx, run, entries...)
 		if err != nil {
 			return err
 		}
@@ -86,7 +95,7 @@ func (r *Runner) Tick(ctx context.Context, st Store, now time.Time) error {
 		default:
 			run.Status, run.Activation = tocsin.RunLaunched, id
 		}
-		if err := st.UpdateExerciseRun(ctx, run); err != nil {
+		if err := st.UpdateExerciseRun(ctx, run, r.entry(run, now)); err != nil {
 			return fmt.Errorf("record exercise run: %w", err)
 		}
 	}

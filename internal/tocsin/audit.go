@@ -44,6 +44,14 @@ type AuditPage struct {
 	More bool
 }
 
+// AuditPending is an entry written in the same transaction as the change
+// it records, waiting in the store's outbox to be chained: not yet
+// numbered nor hashed. Key names the record in the store.
+type AuditPending struct {
+	Key   string
+	Entry AuditEntry
+}
+
 // AuditMark is the store revision up to which recipients' state changes
 // are in the trail, and the mod revision to compare when moving it.
 type AuditMark struct {
@@ -84,4 +92,7 @@ const (
 	// AuditRecipients lists recipients' state changes of one activation:
 	// first delivery, failure, acknowledgement by SMS or key press.
 	AuditRecipients = "recipients.changed"
+	// AuditUnreadable stands in the chain for an outbox record that could
+	// not be decoded, with its raw content.
+	AuditUnreadable = "audit.unreadable"
 )

@@ -118,11 +118,13 @@ func (s *Server) importOfficials(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.ReplaceOfficials(r.Context(), officials); err != nil {
+	by := userFrom(r.Context()).Name
+	if err := s.cfg.Store.ReplaceOfficials(r.Context(), officials,
+		auditEntry(by, tocsin.AuditImport, fmt.Sprintf("annuaire importé par l'API : %d élus", len(officials)))); err != nil {
 		return err
 	}
-	s.log.Info("directory imported", "officials", len(officials), "by", userFrom(r.Context()).Name)
-	s.audit(r.Context(), userFrom(r.Context()).Name, tocsin.AuditImport, "", fmt.Sprintf("annuaire importé par l'API : %d élus", len(officials)))
+	s.log.Info("directory imported", "officials", len(officials), "by", by)
+	s.drainAudit(r.Context())
 	writeJSON(w, http.StatusOK, map[string]any{"imported": len(officials)})
 	return nil
 }

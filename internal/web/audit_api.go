@@ -13,11 +13,19 @@ import (
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
-// AuditLog is the audit trail.
+// AuditLog is the audit trail. A change's entry is written by the store
+// in the same transaction as the change (its outbox); the trail chains it.
 type AuditLog interface {
-	// Record appends an entry; a failure is logged, not returned, since
-	// the action it records already happened.
-	Record(ctx context.Context, actor, action, activation, detail string)
+	// Drain chains the entries waiting in the outbox; the server drains
+	// right after a change, best effort, and the leader drains the rest.
+	Drain(ctx context.Context) (int, error)
+	// Append records an action that changes nothing but the trail (an
+	// export), before it is carried out: it is not carried out unless
+	// recorded.
+	Append(ctx context.Context, actor, action, activation, detail string) (tocsin.AuditEntry, error)
+	// Count returns how many entries match, and the Before that selects
+	// the same ones whatever is appended meanwhile.
+	Count(ctx context.Context, f audit.Filter) (int, uint64, error)
 	// List returns one page of entries after entry n° after, and the
 	// cursor of the next page (0 when none).
 	List(ctx context.Context, f audit.Filter, after uint64, limit int) ([]tocsin.AuditEntry, uint64, error)
@@ -34,11 +42,39 @@ const (
 	MaxAuditLimit     = 5000
 )
 
-// audit records an entry when the server has a trail.
-func (s *Server) audit(ctx context.Context, actor, action, activation, detail string) {
-	if s.cfg.Audit != nil {
-		s.cfg.Audit.Record(ctx, actor, action, activation, detail)
+// auditEntry is the entry of a change, given to the store write that makes
+// it. The store stamps it with the time of the write.
+func auditEntry(actor, action, detail string) tocsin.AuditEntry {
+	return tocsin.AuditEntry{Actor: actor, Action: action, Detail: detail}
+}
+
+// auditDrainTimeout bounds the drain that follows a change: the change is
+// done and its entry safe in the outbox.
+const auditDrainTimeout = 3 * time.Second
+
+// drainAudit chains the entries of the change just made, best effort, so
+// that the trail shows them as soon as the change is answered; the leader
+// chains what it leaves.
+func (s *Server) drainAudit(ctx context.Context) {
+	if s.cfg.Audit == nil || ctx.Err() != nil {
+		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, auditDrainTimeout)
+	defer cancel()
+	if _, err := s.cfg.Audit.Drain(ctx); err != nil {
+		s.log.Warn("audit entries left in the outbox for the leader", "err", err)
+	}
+}
+
+// recordExport records an export before it is served. An export the trail
+// cannot record is refused: the store's error (503 when it does not
+// answer) is returned.
+func (s *Server) recordExport(ctx context.Context, actor, activation, detail string) error {
+	if s.cfg.Audit == nil {
+		return nil
+	}
+	_, err := s.cfg.Audit.Append(ctx, actor, tocsin.AuditExport, activation, detail)
+	return err
 }
 
 // parseInstant reads an RFC 3339 instant or a Paris date (2026-03-01,
@@ -118,8 +154,10 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if format != "" && !r.URL.Query().Has("after") {
-		s.audit(r.Context(), userFrom(r.Context()).Name, tocsin.AuditExport, f.Activation,
-			fmt.Sprintf("export du journal d'audit (%s, à partir du début, par pages de %d entrées)", format, limit))
+		if err := s.recordExport(r.Context(), userFrom(r.Context()).Name, f.Activation,
+			fmt.Sprintf("export du journal d'audit (%s, à partir du début, par pages de %d entrées)", format, limit)); err != nil {
+			return err
+		}
 	}
 	page := auditListing{Entries: entries, Count: len(entries)}
 	if next != 0 {
@@ -149,7 +187,9 @@ type auditListing struct {
 }
 
 // verifyAudit answers GET /api/v1/audit/verify: 200 with ok true, or 200
-// with ok false and the first entry that does not match.
+// with ok false and the first entry that does not match, or the records
+// of the store without their entry (missing); entries written but not
+// chained yet are pending and do not fail it.
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Audit == nil {
 		return tocsin.Errorf(tocsin.ENotFound, "journal d'audit non disponible")
@@ -158,8 +198,11 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !res.OK {
+	switch {
+	case res.Break != nil:
 		s.log.Warn("audit chain broken", "seq", res.Break.Seq, "reason", res.Break.Reason)
+	case !res.OK:
+		s.log.Warn("audit entries missing", "count", res.MissingCount)
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil

@@ -95,11 +95,12 @@ func (c *console) importDirectory(w http.ResponseWriter, r *http.Request, p *pag
 		}
 		return c.showDirectory(w, r, p, http.StatusBadRequest, b)
 	}
-	if err := c.cfg.Store.ReplaceOfficials(r.Context(), officials); err != nil {
+	if err := c.cfg.Store.ReplaceOfficials(r.Context(), officials,
+		auditEntry(p.User.User, tocsin.AuditImport, fmt.Sprintf("annuaire importé depuis la console : %d élus", len(officials)))); err != nil {
 		return err
 	}
 	c.srv.log.Info("directory imported", "officials", len(officials), "by", p.User.User)
-	c.srv.audit(r.Context(), p.User.User, tocsin.AuditImport, "", fmt.Sprintf("annuaire importé depuis la console : %d élus", len(officials)))
+	c.srv.drainAudit(r.Context())
 	http.Redirect(w, r, fmt.Sprintf("/annuaire?importe=%d", len(officials)), http.StatusSeeOther)
 	return nil
 }

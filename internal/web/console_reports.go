@@ -71,7 +71,9 @@ func (c *console) indicatorsExport(w http.ResponseWriter, r *http.Request, p *pa
 	if err != nil {
 		return err
 	}
-	c.srv.audit(r.Context(), p.User.User, tocsin.AuditExport, "", "export des indicateurs "+rep.From+" à "+rep.To+" ("+format+")")
+	if err := c.srv.recordExport(r.Context(), p.User.User, "", "export des indicateurs "+rep.From+" à "+rep.To+" ("+format+")"); err != nil {
+		return err
+	}
 	if format == "json" {
 		w.Header().Set("Content-Disposition", `attachment; filename="indicateurs-`+rep.From+"-"+rep.To+`.json"`)
 	}
@@ -156,10 +158,21 @@ func (c *console) auditExport(w http.ResponseWriter, r *http.Request, p *pageDat
 	if err != nil {
 		return err
 	}
+	// The export is recorded before it is served, with the number of
+	// entries it holds: counted first, then streamed up to the same entry,
+	// so that it holds neither its own entry nor any appended meanwhile.
+	n, before, err := c.cfg.Audit.Count(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if err := c.srv.recordExport(r.Context(), p.User.User, f.Activation, fmt.Sprintf("export du journal d'audit (%s, %d entrées)", format, n)); err != nil {
+		return err
+	}
+	f.Before = before
 	// The answer starts before the walk ends: an error met on the way can
 	// only cut it short, and is logged.
 	w.Header().Set("Content-Disposition", `attachment; filename="journal-audit.`+format+`"`)
-	n := 0
+	n = 0
 	if format == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		cw := newAuditCSV(w)
@@ -184,7 +197,6 @@ func (c *console) auditExport(w http.ResponseWriter, r *http.Request, p *pageDat
 	if err != nil {
 		c.srv.log.Error("audit export cut short", "err", err)
 	}
-	c.srv.audit(r.Context(), p.User.User, tocsin.AuditExport, f.Activation, fmt.Sprintf("export du journal d'audit (%s, %d entrées)", format, n))
 	return nil
 }
 

@@ -95,8 +95,9 @@ func (s *Server) writeHistory(w http.ResponseWriter, r *http.Request, user strin
 		b.Write(line)
 		b.WriteByte('\n')
 	}
-	s.audit(r.Context(), user, tocsin.AuditExport, "",
-		fmt.Sprintf("export de l'historique (%s, %d activations)", label, len(recs)))
+	if err := s.recordExport(r.Context(), user, "", fmt.Sprintf("export de l'historique (%s, %d activations)", label, len(recs))); err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", `attachment; filename="historique-`+strings.NewReplacer(" ", "", ":", "").Replace(label)+`.jsonl"`)

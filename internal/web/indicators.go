@@ -61,8 +61,9 @@ func (s *Server) indicators(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if format != "" && format != "json" {
-		s.audit(r.Context(), userFrom(r.Context()).Name, tocsin.AuditExport, "",
-			"export des indicateurs "+rep.From+" à "+rep.To+" ("+format+")")
+		if err := s.recordExport(r.Context(), userFrom(r.Context()).Name, "", "export des indicateurs "+rep.From+" à "+rep.To+" ("+format+")"); err != nil {
+			return err
+		}
 	}
 	return writeIndicators(w, rep, format)
 }

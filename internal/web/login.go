@@ -15,9 +15,10 @@ import (
 type Throttle interface {
 	// LoginFailures returns the failures counted under key in its window.
 	LoginFailures(ctx context.Context, key string) (int, error)
-	// AddLoginFailure counts one more and returns the count; the window
-	// opens at the first failure.
-	AddLoginFailure(ctx context.Context, key string, window time.Duration) (int, error)
+	// AddLoginFailure counts one more and returns the count, with audit
+	// written in the same transaction; the window opens at the first
+	// failure.
+	AddLoginFailure(ctx context.Context, key string, window time.Duration, audit ...tocsin.AuditEntry) (int, error)
 	ResetLoginFailures(ctx context.Context, key string) error
 }
 
@@ -114,13 +115,17 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 		return err
 	}
 	if !ok {
-		for _, key := range []string{userKey, ipKey} {
-			if _, err := c.cfg.Throttle.AddLoginFailure(ctx, key, failureWindow); err != nil {
-				return err
-			}
+		// The entry goes with the name's count; the address's count
+		// records nothing more.
+		failed := auditEntry(f.Name, tocsin.AuditLoginFailed, "échec de connexion à la console depuis "+c.clientIP(r))
+		if _, err := c.cfg.Throttle.AddLoginFailure(ctx, userKey, failureWindow, failed); err != nil {
+			return err
+		}
+		if _, err := c.cfg.Throttle.AddLoginFailure(ctx, ipKey, failureWindow); err != nil {
+			return err
 		}
 		c.srv.log.Warn("login failed", "user", f.Name, "remote", c.clientIP(r))
-		c.srv.audit(ctx, f.Name, tocsin.AuditLoginFailed, "", "échec de connexion à la console depuis "+c.clientIP(r))
+		c.srv.drainAudit(ctx)
 		f.Error = "Identifiant ou mot de passe incorrect."
 		c.showLogin(w, r, p, http.StatusUnauthorized, f)
 		return nil
@@ -128,12 +133,12 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 	if err := c.cfg.Throttle.ResetLoginFailures(ctx, userKey); err != nil {
 		return err
 	}
-	if _, err := c.newSession(ctx, w, u, hash); err != nil {
+	if _, err := c.newSession(ctx, w, u, hash, auditEntry(u.Name, tocsin.AuditLogin, "connexion à la console ("+string(u.Role)+")")); err != nil {
 		return err
 	}
 	c.setCookie(w, "tocsin_login", "", -1, http.SameSiteStrictMode)
 	c.srv.log.Info("login", "user", u.Name, "role", string(u.Role))
-	c.srv.audit(r.Context(), u.Name, tocsin.AuditLogin, "", "connexion à la console ("+string(u.Role)+")")
+	c.srv.drainAudit(ctx)
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
 	return nil
 }

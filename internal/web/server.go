@@ -37,7 +37,7 @@ type Activations interface {
 // Store is what the server reads directly.
 type Store interface {
 	Officials(ctx context.Context) ([]tocsin.Official, error)
-	ReplaceOfficials(ctx context.Context, officials []tocsin.Official) error
+	ReplaceOfficials(ctx context.Context, officials []tocsin.Official, audit ...tocsin.AuditEntry) error
 	UserByToken(ctx context.Context, token string) (tocsin.User, error)
 	Ping(ctx context.Context) error
 }

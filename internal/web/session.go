@@ -17,16 +17,18 @@ type Users interface {
 	// UserPassword returns a user and their password hash ("" when none
 	// was set), or ENotFound.
 	UserPassword(ctx context.Context, name string) (tocsin.User, string, error)
-	// CreateUser fails with EConflict when the name is taken.
-	CreateUser(ctx context.Context, u tocsin.User, passwordHash string) error
+	// CreateUser fails with EConflict when the name is taken. It and
+	// SetPasswordHash write audit in the same transaction as the change.
+	CreateUser(ctx context.Context, u tocsin.User, passwordHash string, audit ...tocsin.AuditEntry) error
 	// SetPasswordHash fails with ENotFound when the user does not exist.
-	SetPasswordHash(ctx context.Context, name, passwordHash string) error
+	SetPasswordHash(ctx context.Context, name, passwordHash string, audit ...tocsin.AuditEntry) error
 }
 
 // Sessions keeps console sessions where every replica finds them. A
 // session disappears by itself after its ttl.
 type Sessions interface {
-	CreateSession(ctx context.Context, id string, data []byte, ttl time.Duration) error
+	// CreateSession writes audit in the same transaction as the session.
+	CreateSession(ctx context.Context, id string, data []byte, ttl time.Duration, audit ...tocsin.AuditEntry) error
 	// Session returns nil data when there is no such session.
 	Session(ctx context.Context, id string) ([]byte, error)
 	DeleteSession(ctx context.Context, id string) error
@@ -70,8 +72,8 @@ func (c *console) setCookie(w http.ResponseWriter, name, value string, maxAge in
 }
 
 // newSession opens a session for u, logged in with the password whose
-// hash is hash, and sets its cookie.
-func (c *console) newSession(ctx context.Context, w http.ResponseWriter, u tocsin.User, hash string) (*session, error) {
+// hash is hash, and sets its cookie; audit is written with the session.
+func (c *console) newSession(ctx context.Context, w http.ResponseWriter, u tocsin.User, hash string, audit ...tocsin.AuditEntry) (*session, error) {
 	now := c.now()
 	s := &session{id: randomToken(32), User: u.Name, CSRF: randomToken(32), Stamp: passwordStamp(hash),
 		Created: now, Expires: now.Add(c.sessionTTL), role: u.Role}
@@ -79,7 +81,7 @@ func (c *console) newSession(ctx context.Context, w http.ResponseWriter, u tocsi
 	if err != nil {
 		return nil, err
 	}
-	if err := c.cfg.Sessions.CreateSession(ctx, s.id, data, c.sessionTTL); err != nil {
+	if err := c.cfg.Sessions.CreateSession(ctx, s.id, data, c.sessionTTL, audit...); err != nil {
 		return nil, err
 	}
 	// No Max-Age: the cookie goes when the browser closes; the server ends

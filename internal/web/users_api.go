@@ -50,12 +50,13 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Users.CreateUser(r.Context(), tocsin.User{Name: req.Name, Role: req.Role}, hash); err != nil {
+	by := userFrom(r.Context()).Name
+	if err := s.cfg.Users.CreateUser(r.Context(), tocsin.User{Name: req.Name, Role: req.Role}, hash,
+		auditEntry(by, tocsin.AuditConfig, "utilisateur "+req.Name+" créé ("+string(req.Role)+")")); err != nil {
 		return err
 	}
-	by := userFrom(r.Context()).Name
 	s.log.Info("user created", "user", req.Name, "role", string(req.Role), "by", by)
-	s.audit(r.Context(), by, tocsin.AuditConfig, "", "utilisateur "+req.Name+" créé ("+string(req.Role)+")")
+	s.drainAudit(r.Context())
 	writeJSON(w, http.StatusCreated, userAnswer{Name: req.Name, Role: req.Role, Password: generated})
 	return nil
 }
@@ -74,12 +75,12 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Users.SetPasswordHash(r.Context(), name, hash); err != nil {
+	by := userFrom(r.Context()).Name
+	if err := s.cfg.Users.SetPasswordHash(r.Context(), name, hash, auditEntry(by, tocsin.AuditConfig, "mot de passe de "+name+" changé")); err != nil {
 		return err
 	}
-	by := userFrom(r.Context()).Name
 	s.log.Info("password set", "user", name, "by", by)
-	s.audit(r.Context(), by, tocsin.AuditConfig, "", "mot de passe de "+name+" changé")
+	s.drainAudit(r.Context())
 	writeJSON(w, http.StatusOK, userAnswer{Name: name, Password: generated})
 	return nil
 }
