@@ -117,13 +117,16 @@ func (s *Store) collectVersions(ctx context.Context, upTo int64) (int, error) {
 // errStopCollect ends a walk of children early, without an error.
 var errStopCollect = errors.New("stop collecting")
 
-// writtenAfter reports whether a key under prefix was written after rev.
+// writtenAfter reports whether a key under prefix was written after rev:
+// whether the last written one was. (etcd counts before it filters by
+// revision, and limits before it filters: neither answers this.)
 func (s *Store) writtenAfter(ctx context.Context, prefix string, rev int64) (bool, error) {
-	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly(), clientv3.WithMinModRev(rev+1))
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(),
+		clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortDescend), clientv3.WithLimit(1))
 	if err != nil {
 		return false, unavailable(err)
 	}
-	return resp.Count > 0, nil
+	return len(resp.Kvs) > 0 && resp.Kvs[0].ModRevision > rev, nil
 }
 
 // children calls fn with the distinct first path segments of the keys
