@@ -23,6 +23,8 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/exercise"
+	"github.com/prefecture76/tocsin/internal/reconcile"
+	"github.com/prefecture76/tocsin/internal/web"
 )
 
 const usage = `usage:
@@ -211,6 +213,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Int(&cfg.MaxCalls, "max-calls", 5, "calls in progress at once (the account's limit)")
 	f.Bool(&cfg.FoldTypography, "sms-fold-typography", true, "replace typographic punctuation (’ « » …) by GSM-7 equivalents in SMS, never letters")
 	f.Int(&cfg.Workers, "workers", 32, "sends in flight at once")
+	f.Duration(&cfg.ReconcileInterval, "reconcile-interval", reconcile.DefaultInterval, "how often the leader reads back from Twilio the replies and statuses whose webhooks were lost (also at takeover and when etcd comes back)")
+	f.Duration(&cfg.WebhookTimeout, "webhook-timeout", web.DefaultWebhookTimeout, "bound on a Twilio webhook's handling; past it, or with etcd unavailable, the webhook answers 503 (Twilio's fallback URL is tried)")
 	f.Duration(&cfg.CIPDelay, "cip-delay", time.Hour, "announced delay to activate the public information cell (CIP)")
 	f.String(&exerciseSchedule, "exercise-schedule", strings.Join(exercise.DefaultSpecs, ";"), "scheduled exercises: cron specs (minute hour day month weekday) in Paris time, separated by ;")
 	f.String(&cfg.ExercisePlaybook, "exercise-playbook", "exercice-trimestriel", "playbook a due exercise launches in exercise mode; empty: the duty officer is told to launch it")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -560,32 +561,48 @@ type AttemptRef struct {
 	Activation, Official, Attempt string
 }
 
-// RecordStatus applies a delivery status callback. A callback for an
-// unknown attempt, or whose SID does not match, is refused with EInvalid.
-func (s *Service) RecordStatus(ctx context.Context, ref AttemptRef, sid string, status tocsin.AttemptStatus, errorCode int) error {
+// StatusReport is a delivery status of an attempt: from its callback, or
+// read from the provider's records when the callback was lost.
+type StatusReport struct {
+	SID       string
+	Status    tocsin.AttemptStatus
+	ErrorCode int
+	// Recovered is set when the status was read from the provider's
+	// records: the timeline says so.
+	Recovered bool
+}
+
+// RecordStatus applies a delivery status. A status for an unknown attempt,
+// or whose SID does not match, is refused with EInvalid; a repeated or late
+// one changes nothing.
+func (s *Service) RecordStatus(ctx context.Context, ref AttemptRef, st StatusReport) error {
 	_, err := s.store.UpdateRecipient(ctx, ref.Activation, ref.Official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
 		at := r.Attempt(ref.Attempt)
 		if at == nil {
 			return nil, tocsin.Errorf(tocsin.EInvalid, "tentative %s inconnue", ref.Attempt)
 		}
-		if at.SID != "" && at.SID != sid {
+		if at.SID != "" && at.SID != st.SID {
 			return nil, tocsin.Errorf(tocsin.EInvalid, "la tentative %s porte un autre identifiant Twilio", ref.Attempt)
 		}
-		if at.SID == sid && !at.Status.Advances(status) {
+		if at.SID == st.SID && !at.Status.Advances(st.Status) {
 			return nil, tocsin.ErrNoChange // repeated or late callback
 		}
 		now := s.now().UTC()
-		at.SID, at.UpdatedAt = sid, now
-		if at.Status.Advances(status) {
-			at.Status = status
+		at.SID, at.UpdatedAt = st.SID, now
+		if at.Status.Advances(st.Status) {
+			at.Status = st.Status
 			at.NextTry = nil
 		}
-		if errorCode != 0 {
-			at.ErrorCode = errorCode
+		if st.ErrorCode != 0 {
+			at.ErrorCode = st.ErrorCode
 		}
 		a.Refresh(r, now)
+		detail := statusDetail(st.Status, st.ErrorCode)
+		if st.Recovered {
+			detail += " (statut retrouvé chez l'opérateur)"
+		}
 		return []tocsin.Event{{At: now, Kind: tocsin.EventStatus, Attempt: at.ID, Channel: at.Channel,
-			Detail: statusDetail(status, errorCode)}}, nil
+			Detail: detail, Recovered: st.Recovered}}, nil
 	})
 	if errors.Is(err, tocsin.ErrNoChange) {
 		return nil
@@ -700,30 +717,53 @@ const (
 // Reply applies an SMS received from a number: if it acknowledges, the
 // officials the number answers for (as theirs or as a deputy's) are
 // informed in the activation it answers — the one whose code it carries,
-// or else the most recent open one.
-func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, error) {
-	acts, officials, err := s.store.OpenByNumber(ctx, from)
+// or else the most recent one open when it was received — at the time the
+// provider received it. A reply already applied (same SID) changes
+// nothing, so that the webhook and reconciliation with the provider may
+// both bring it.
+func (s *Service) Reply(ctx context.Context, in tocsin.Inbound) (ReplyOutcome, error) {
+	acts, officials, err := s.store.OpenByNumber(ctx, in.From)
 	if err != nil {
 		return "", err
+	}
+	at := in.At.UTC()
+	if in.At.IsZero() {
+		at = s.now().UTC()
+	}
+	// A reply answers an activation that existed when it was received.
+	for i := len(acts) - 1; i >= 0; i-- {
+		if acts[i].ActivatedAt.After(at) {
+			acts, officials = slices.Delete(acts, i, i+1), slices.Delete(officials, i, i+1)
+		}
 	}
 	if len(acts) == 0 {
 		return ReplyUnknownNumber, nil
 	}
 	pick := len(acts) - 1
 	for i := range acts {
-		if acts[i].Code != "" && strings.Contains(body, acts[i].Code) {
+		if acts[i].Code != "" && strings.Contains(in.Body, acts[i].Code) {
 			pick = i
 		}
 	}
-	ack := tocsin.IsAcknowledgement(body, acts[pick].Code)
+	ack := tocsin.IsAcknowledgement(in.Body, acts[pick].Code)
 	outcome := ReplyNotUnderstood
 	if ack {
 		outcome = ReplyAlready
 	}
-	quoted := fmt.Sprintf("« %s »", truncate(body, 160))
+	from := in.From
+	quoted := fmt.Sprintf("« %s »", truncate(in.Body, 160))
+	recovered := ""
+	if in.Recovered {
+		recovered = fmt.Sprintf(" (reçue à %s, retrouvée chez l'opérateur)", tocsin.ParisTime(at))
+	}
 	for i, official := range officials[pick] {
 		_, err = s.store.UpdateRecipient(ctx, acts[pick].ID, official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
-			now := s.now().UTC()
+			if in.SID != "" && slices.Contains(r.Replies, in.SID) {
+				if r.InformedAt != nil && ack {
+					outcome = ReplyAlready
+				}
+				return nil, tocsin.ErrNoChange // applied before
+			}
 			who := "de " + from
 			if d := deputyWith(r, from); d != "" && !ownNumber(r, from) {
 				// A deputy answers for the official only once the ladder
@@ -738,16 +778,18 @@ func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, e
 				if i > 0 {
 					return nil, tocsin.ErrNoChange // one event for the reply is enough
 				}
-				return []tocsin.Event{{At: now, Kind: tocsin.EventReply, Channel: tocsin.SMS,
-					Detail: "réponse non reconnue " + who + " : " + quoted}}, nil
+				r.Replies = appendReply(r.Replies, in.SID)
+				return []tocsin.Event{{At: at, Kind: tocsin.EventReply, Channel: tocsin.SMS, Recovered: in.Recovered,
+					Detail: "réponse non reconnue " + who + " : " + quoted + recovered}}, nil
 			case r.InformedAt != nil:
 				return nil, tocsin.ErrNoChange
 			}
 			outcome = ReplyInformed
-			r.InformedAt, r.InformedHow, r.InformedFrom = &now, "sms", from
-			a.Refresh(r, now)
-			return []tocsin.Event{{At: now, Kind: tocsin.EventInformed, Channel: tocsin.SMS,
-				Detail: fmt.Sprintf("%s informé·e : réponse %s %s", r.Official.Name, quoted, who)}}, nil
+			r.Replies = appendReply(r.Replies, in.SID)
+			r.InformedAt, r.InformedHow, r.InformedFrom = &at, "sms", from
+			a.Refresh(r, at)
+			return []tocsin.Event{{At: at, Kind: tocsin.EventInformed, Channel: tocsin.SMS, Recovered: in.Recovered,
+				Detail: fmt.Sprintf("%s informé·e : réponse %s %s%s", r.Official.Name, quoted, who, recovered)}}, nil
 		})
 		if err != nil && !errors.Is(err, tocsin.ErrNoChange) {
 			return "", err
@@ -755,9 +797,26 @@ func (s *Service) Reply(ctx context.Context, from, body string) (ReplyOutcome, e
 	}
 	if outcome == ReplyInformed {
 		// Audited from the store's history, as for a key press.
-		s.log.Info("officials informed", "activation", acts[pick].ID, "officials", len(officials[pick]), "how", "sms")
+		s.log.Info("officials informed", "activation", acts[pick].ID, "officials", len(officials[pick]), "how", "sms", "recovered", in.Recovered)
 	}
 	return outcome, nil
+}
+
+// maxReplies bounds the reply ids a recipient keeps: an official who
+// answers again and again must not grow the record without end.
+const maxReplies = 20
+
+// appendReply adds sid to the ids kept, dropping the oldest past
+// maxReplies.
+func appendReply(ids []string, sid string) []string {
+	if sid == "" {
+		return ids
+	}
+	ids = append(ids, sid)
+	if len(ids) > maxReplies {
+		ids = ids[len(ids)-maxReplies:]
+	}
+	return ids
 }
 
 func ownNumber(r *tocsin.Recipient, number string) bool {

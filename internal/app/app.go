@@ -85,6 +85,14 @@ type Config struct {
 	// (429, 5xx), doubled at each try; 0 means 2 s.
 	RetryBase time.Duration
 
+	// ReconcileInterval is how often the leader reconciles open
+	// activations with the provider's records (replies and statuses whose
+	// webhooks were lost); 0 means reconcile.DefaultInterval.
+	ReconcileInterval time.Duration
+	// WebhookTimeout bounds a Twilio webhook's handling; 0 means
+	// web.DefaultWebhookTimeout.
+	WebhookTimeout time.Duration
+
 	// CIPDelay is the public information cell's announced delay; 0 means 1 h.
 	CIPDelay time.Duration
 
@@ -307,6 +315,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ParseOfficials: directory.ParseCSV,
 		ValidSignature: validator.Valid,
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
+		WebhookTimeout: cfg.WebhookTimeout,
 		PublicURL:      a.publicURL,
 		Logger:         a.log,
 		Users:          a.store,
@@ -567,6 +576,7 @@ func (a *App) lead(ctx context.Context) {
 		ex.Go(func() { a.runExercises(dctx, l.Store) })
 		ex.Go(func() { a.recordRecipientChanges(dctx) })
 		ex.Go(func() { a.keepStore(dctx, l.Store) })
+		ex.Go(func() { a.reconcileWithProvider(dctx) })
 		err = a.dispatcher.Run(dctx, l.Store)
 		cancel()
 		ex.Wait()

@@ -99,6 +99,10 @@ type Recipient struct {
 	InformedFrom string          `json:"informed_from,omitempty"` // the number that answered, or the user who confirmed
 	// Confirmation is set when the duty officer confirmed by hand.
 	Confirmation *Confirmation `json:"confirmation,omitempty"`
+	// Replies holds the provider's ids (MessageSid) of the SMS replies
+	// applied to this recipient, so that a reply seen twice — by its
+	// webhook and by reconciliation with the provider — counts once.
+	Replies []string `json:"replies,omitempty"`
 	// External marks an official of an imported activation who is not (or
 	// no longer) in the directory.
 	External bool `json:"external,omitempty"`
@@ -374,6 +378,10 @@ type Event struct {
 	Attempt    string    `json:"attempt,omitempty"`
 	Channel    Channel   `json:"channel,omitempty"`
 	Detail     string    `json:"detail,omitempty"` // in French, for the timeline
+	// Recovered marks a step Tocsin learnt from the provider's records
+	// rather than from its webhook (lost while the store was unavailable,
+	// or never delivered): At is still the provider's time of the step.
+	Recovered bool `json:"recovered,omitempty"`
 }
 
 // Event kinds.

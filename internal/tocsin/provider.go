@@ -55,11 +55,29 @@ func (e *SendError) Error() string {
 func (e *SendError) Unwrap() error { return e.Err }
 
 // ProviderMessage is a message or a call as the provider's records show it,
-// used to settle an attempt whose outcome is unknown. A call has no Body.
+// used to settle an attempt whose outcome is unknown or whose status
+// callbacks were lost. A call has no Body.
 type ProviderMessage struct {
 	SID       string
 	To        string
 	Body      string
 	Status    AttemptStatus
 	CreatedAt time.Time
+	// ErrorCode is the provider's delivery error (30003, 30005…), 0 if none.
+	ErrorCode int
+}
+
+// Inbound is an SMS an official sent to Tocsin's number: from its webhook,
+// or found in the provider's records when the webhook was lost.
+type Inbound struct {
+	// SID is the provider's id of the message (MessageSid); a reply with
+	// the same SID is applied once.
+	SID  string
+	From string
+	Body string
+	// At is when the provider received it; zero means now.
+	At time.Time
+	// Recovered is set when it was found in the provider's records rather
+	// than received by its webhook.
+	Recovered bool
 }

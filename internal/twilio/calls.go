@@ -107,14 +107,14 @@ func (p *Provider) ListCalls(ctx context.Context, to string, since time.Time) ([
 	}
 	api, _ := p.sdk(ctx)
 	params := (&openapi.ListCallParams{}).SetTo(to).SetPageSize(p.pageSize)
-	return listSince(api, listing[openapi.ListCallResponse, openapi.ApiV2010Call]{
+	return listSince(api, listing[openapi.ListCallResponse, openapi.ApiV2010Call, tocsin.ProviderMessage]{
 		op:    "list calls",
 		first: func() (*openapi.ListCallResponse, error) { return api.PageCall(params, "", "") },
 		items: func(r *openapi.ListCallResponse) ([]openapi.ApiV2010Call, *string) {
 			return r.Calls, r.NextPageUri
 		},
-		convert: providerCall,
-	}, to, since)
+		convert: sentTo(to, providerCall),
+	}, since)
 }
 
 // providerCall converts a listed call.

@@ -15,19 +15,22 @@ import (
 const maxPages = 200
 
 // listing is one newest-first list resource of the 2010 API (Messages,
-// Calls) as listSince needs it. P is the SDK's page type, I its item type.
-type listing[P, I any] struct {
+// Calls) as listSince needs it. P is the SDK's page type, I its item type,
+// R what the listing returns of each item.
+type listing[P, I, R any] struct {
 	op string // for errors: "list messages"
-	// first fetches the first page, filtered by recipient.
+	// first fetches the first page, filtered by the server as it can.
 	first func() (*P, error)
 	// items returns a page's items and its next page URI (nil or empty on
 	// the last page).
 	items func(*P) ([]I, *string)
-	// convert reads an item; an item it cannot date is an error.
-	convert func(I) (tocsin.ProviderMessage, error)
+	// convert reads an item: what to return of it, when the provider
+	// created it, and whether it is wanted (a server may ignore a filter).
+	// An item it cannot date is an error.
+	convert func(I) (r R, created time.Time, keep bool, err error)
 }
 
-// listSince returns the items to `to` created at or after since (to the
+// listSince returns the wanted items created at or after since (to the
 // second, Twilio's precision), newest first.
 //
 // It filters on the creation date itself: Twilio's date filters are
@@ -35,11 +38,11 @@ type listing[P, I any] struct {
 // start_time. Pages come newest first, so paging stops at the first page
 // that reaches past since; a page URI seen twice, or more than maxPages
 // pages, is an error rather than an endless loop.
-func listSince[P, I any](api *openapi.ApiService, l listing[P, I], to string, since time.Time) ([]tocsin.ProviderMessage, error) {
+func listSince[P, I, R any](api *openapi.ApiService, l listing[P, I, R], since time.Time) ([]R, error) {
 	cutoff := since.Truncate(time.Second)
 	page, err := l.first()
 
-	var out []tocsin.ProviderMessage
+	var out []R
 	seen := map[string]bool{}
 	for n := 1; ; n++ {
 		if err != nil {
@@ -48,18 +51,17 @@ func listSince[P, I any](api *openapi.ApiService, l listing[P, I], to string, si
 		items, next := l.items(page)
 		older := false
 		for _, it := range items {
-			pm, err := l.convert(it)
+			r, created, keep, err := l.convert(it)
 			if err != nil {
 				return nil, fmt.Errorf("twilio: %s: %w", l.op, err)
 			}
-			if pm.To != to {
-				continue // a server that ignored the filter
-			}
-			if pm.CreatedAt.Before(cutoff) {
+			if created.Before(cutoff) {
 				older = true
 				continue
 			}
-			out = append(out, pm)
+			if keep {
+				out = append(out, r)
+			}
 		}
 		if older || next == nil || *next == "" {
 			return out, nil
@@ -78,6 +80,15 @@ func listSince[P, I any](api *openapi.ApiService, l listing[P, I], to string, si
 				return out, nil
 			}
 		}
+	}
+}
+
+// sentTo keeps the records sent to one number: a server that ignored the
+// filter must not make another number's message look like ours.
+func sentTo[I any](number string, convert func(I) (tocsin.ProviderMessage, error)) func(I) (tocsin.ProviderMessage, time.Time, bool, error) {
+	return func(it I) (tocsin.ProviderMessage, time.Time, bool, error) {
+		pm, err := convert(it)
+		return pm, pm.CreatedAt, pm.To == number, err
 	}
 }
 

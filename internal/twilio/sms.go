@@ -86,14 +86,16 @@ func (p *Provider) ListSMS(ctx context.Context, to string, since time.Time) ([]t
 	}
 	api, _ := p.sdk(ctx)
 	params := (&openapi.ListMessageParams{}).SetTo(to).SetPageSize(p.pageSize)
-	return listSince(api, listing[openapi.ListMessageResponse, openapi.ApiV2010Message]{
-		op:    "list messages",
-		first: func() (*openapi.ListMessageResponse, error) { return api.PageMessage(params, "", "") },
-		items: func(r *openapi.ListMessageResponse) ([]openapi.ApiV2010Message, *string) {
-			return r.Messages, r.NextPageUri
-		},
-		convert: providerMessage,
-	}, to, since)
+	return listSince(api, listing[openapi.ListMessageResponse, openapi.ApiV2010Message, tocsin.ProviderMessage]{
+		op:      "list messages",
+		first:   func() (*openapi.ListMessageResponse, error) { return api.PageMessage(params, "", "") },
+		items:   messageItems,
+		convert: sentTo(to, providerMessage),
+	}, since)
+}
+
+func messageItems(r *openapi.ListMessageResponse) ([]openapi.ApiV2010Message, *string) {
+	return r.Messages, r.NextPageUri
 }
 
 // providerMessage converts a listed message.
@@ -104,6 +106,9 @@ func providerMessage(m openapi.ApiV2010Message) (tocsin.ProviderMessage, error) 
 	}
 	if m.Body != nil {
 		pm.Body = *m.Body
+	}
+	if m.ErrorCode != nil {
+		pm.ErrorCode = *m.ErrorCode
 	}
 	pm.Status = tocsin.AttemptQueued
 	if m.Status != nil {

@@ -151,3 +151,13 @@ func (b *bucket) take(now time.Time) bool {
 	b.tokens--
 	return true
 }
+
+// LoseWebhooks makes the simulator drop every webhook it would post —
+// status callbacks and replies — while on, as when no replica of Tocsin
+// can be reached: the messages and calls stay in its records, as Twilio's
+// do, for Tocsin to reconcile. TwiML fetches of calls are not affected.
+func (s *Simulator) LoseWebhooks(on bool) {
+	s.mu.Lock()
+	s.lose = on
+	s.mu.Unlock()
+}

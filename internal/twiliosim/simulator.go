@@ -98,11 +98,13 @@ type Simulator struct {
 	log        *slog.Logger
 	client     *http.Client
 
-	mu        sync.Mutex
-	profile   Profile
-	smsURL    string
-	latency   time.Duration
-	faults    []Fault
+	mu      sync.Mutex
+	profile Profile
+	smsURL  string
+	latency time.Duration
+	faults  []Fault
+	// lose drops every webhook while set (LoseWebhooks).
+	lose      bool
 	messages  []*Message
 	msgBySID  map[string]*Message
 	calls     []*Call
@@ -269,6 +271,7 @@ type Stats struct {
 	Faults           map[string]int `json:"faults"`
 	Callbacks        int            `json:"callbacks"`         // webhooks posted and answered 2xx
 	CallbackFailures int            `json:"callback_failures"` // webhooks that failed or got another status
+	CallbacksLost    int            `json:"callbacks_lost"`    // webhooks dropped on purpose (LoseWebhooks)
 	TwiMLFetches     int            `json:"twiml_fetches"`     // TwiML documents requested over HTTP
 	TwiMLFailures    int            `json:"twiml_failures"`    // of those, the ones that failed or got another status than 2xx
 }

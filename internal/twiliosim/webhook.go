@@ -42,6 +42,16 @@ func (s *Simulator) post(kind, webhookURL string, params url.Values) {
 // notify sends a signed webhook with method (GET or POST), without
 // retry, and counts it. It runs without s.mu held.
 func (s *Simulator) notify(kind, method, webhookURL string, params url.Values) {
+	s.mu.Lock()
+	lose := s.lose
+	if lose {
+		s.stats.CallbacksLost++
+	}
+	s.mu.Unlock()
+	if lose {
+		s.log.Info("webhook lost on purpose", "kind", kind, "url", redactURL(webhookURL))
+		return
+	}
 	resp, err := s.send(method, webhookURL, params, 64<<10)
 	if err == nil && (resp.status < 200 || resp.status > 299) {
 		err = fmt.Errorf("answered %d %s", resp.status, http.StatusText(resp.status))

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -36,6 +39,7 @@ type errorDetail struct {
 // writeError answers err as JSON. Internal errors are logged in full and
 // shown as "erreur interne".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	err = unavailableIfLate(err)
 	code := tocsin.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
@@ -65,4 +69,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err := enc.Encode(v); err != nil {
 		slog.Debug("write response", "err", err)
 	}
+}
+
+// unavailableIfLate turns a request deadline that expired, wherever it
+// surfaced, into the store's unavailability: the only thing a request
+// waits on long enough to reach its deadline is etcd without a quorum.
+// Users see 503 « le stockage (etcd) ne répond pas », never a 500.
+func unavailableIfLate(err error) error {
+	if err == nil || tocsin.ErrorCode(err) != tocsin.EInternal || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", tocsin.Errorf(tocsin.EUnavailable, "le stockage (etcd) ne répond pas"), err)
 }

@@ -25,10 +25,10 @@ type Activations interface {
 	Close(ctx context.Context, by tocsin.User, id string) (*tocsin.Activation, error)
 	ActivateCIP(ctx context.Context, by tocsin.User, id, note string) (*tocsin.Activation, error)
 	Confirm(ctx context.Context, by tocsin.User, activationID, official string, req activation.ConfirmRequest) (*tocsin.Recipient, error)
-	RecordStatus(ctx context.Context, ref activation.AttemptRef, sid string, status tocsin.AttemptStatus, errorCode int) error
+	RecordStatus(ctx context.Context, ref activation.AttemptRef, st activation.StatusReport) error
 	Script(ctx context.Context, ref activation.AttemptRef, callSID string) (*activation.CallScript, error)
 	KeyPress(ctx context.Context, ref activation.AttemptRef, callSID, digits string) (bool, error)
-	Reply(ctx context.Context, from, body string) (activation.ReplyOutcome, error)
+	Reply(ctx context.Context, in tocsin.Inbound) (activation.ReplyOutcome, error)
 	SaveRetex(ctx context.Context, by tocsin.User, id, text string) (*tocsin.Retex, error)
 	Retex(ctx context.Context, id string) (*tocsin.Retex, error)
 	Retexes(ctx context.Context) (map[string]tocsin.Retex, error)
@@ -54,6 +54,9 @@ type Config struct {
 	ValidSignature func(pathWithQuery string, body []byte, signature string) bool
 	// Voice renders the TwiML of calls.
 	Voice VoiceTwiML
+	// WebhookTimeout bounds the handling of a Twilio webhook, store
+	// included; default DefaultWebhookTimeout.
+	WebhookTimeout time.Duration
 	// PublicURL is the address Twilio reaches Tocsin at, and browsers the
 	// console: its origin is the one allowed to post the console's forms and
 	// open its websocket, and an https URL makes the cookies Secure.

@@ -1,20 +1,35 @@
 package web
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
+	"github.com/prefecture76/tocsin/internal/activation"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
 // maxWebhook bounds a webhook body; Twilio's are a few hundred bytes.
 const maxWebhook = 64 << 10
 
+// DefaultWebhookTimeout bounds a webhook's handling. Twilio waits 15 s for
+// an answer and does not retry: a webhook that cannot be recorded by then
+// answers 503 well before, so that Twilio's fallback URL (another replica
+// or site) gets its chance; what neither records, reconciliation with
+// Twilio's records brings back (internal/reconcile).
+const DefaultWebhookTimeout = 5 * time.Second
+
 // webhook verifies X-Twilio-Signature over the raw body before the handler
 // sees the form: an unsigned or forged request gets 403 and changes nothing.
+// The handler runs under the webhook deadline; store trouble answers 503.
 func (s *Server) webhook(h func(w http.ResponseWriter, r *http.Request, form url.Values) error) http.HandlerFunc {
+	timeout := s.cfg.WebhookTimeout
+	if timeout <= 0 {
+		timeout = DefaultWebhookTimeout
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhook))
 		if err != nil {
@@ -32,18 +47,34 @@ func (s *Server) webhook(h func(w http.ResponseWriter, r *http.Request, form url
 			http.Error(w, "formulaire invalide", http.StatusBadRequest)
 			return
 		}
-		if err := h(w, r, form); err != nil {
-			code := tocsin.ErrorCode(err)
-			if code == tocsin.EInvalid || code == tocsin.ENotFound {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		if err := h(w, r.WithContext(ctx), form); err != nil {
+			switch code := tocsin.ErrorCode(unavailableIfLate(err)); code {
+			case tocsin.EInvalid, tocsin.ENotFound:
 				// Twilio retries nothing on 4xx; say what was wrong for its debugger.
 				s.log.Warn("webhook refused", "path", r.URL.Path, "err", err)
 				http.Error(w, tocsin.ErrorMessage(err), http.StatusBadRequest)
-				return
+			case tocsin.EUnavailable:
+				// Not recorded: Twilio's fallback URL may be tried, and
+				// reconciliation with Twilio's records recovers it later.
+				s.log.Warn("webhook not recorded: store unavailable", "path", r.URL.Path, "sid", webhookSID(form), "err", err)
+				w.Header().Set("Retry-After", "5")
+				http.Error(w, "stockage indisponible, réessayez", http.StatusServiceUnavailable)
+			default:
+				s.log.Error("webhook failed", "path", r.URL.Path, "err", err)
+				http.Error(w, "erreur interne", http.StatusInternalServerError)
 			}
-			s.log.Error("webhook failed", "path", r.URL.Path, "err", err)
-			http.Error(w, "erreur interne", http.StatusInternalServerError)
 		}
 	}
+}
+
+// webhookSID names the message or call a webhook is about, for logs.
+func webhookSID(form url.Values) string {
+	if sid := form.Get("MessageSid"); sid != "" {
+		return sid
+	}
+	return form.Get("CallSid")
 }
 
 // smsStatus applies a message status callback.
@@ -68,7 +99,7 @@ func (s *Server) recordStatus(w http.ResponseWriter, r *http.Request, sid, statu
 		return nil
 	}
 	code, _ := strconv.Atoi(errorCode)
-	if err := s.cfg.Activations.RecordStatus(r.Context(), ref, sid, status, code); err != nil {
+	if err := s.cfg.Activations.RecordStatus(r.Context(), ref, activation.StatusReport{SID: sid, Status: status, ErrorCode: code}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -81,7 +112,7 @@ func (s *Server) smsInbound(w http.ResponseWriter, r *http.Request, form url.Val
 	if from == "" {
 		return tocsin.Errorf(tocsin.EInvalid, "From requis")
 	}
-	outcome, err := s.cfg.Activations.Reply(r.Context(), from, form.Get("Body"))
+	outcome, err := s.cfg.Activations.Reply(r.Context(), tocsin.Inbound{SID: form.Get("MessageSid"), From: from, Body: form.Get("Body")})
 	if err != nil {
 		return err
 	}

@@ -97,6 +97,16 @@ func (p *proc) start(t *testing.T) {
 	p.mu.Unlock()
 }
 
+// signal sends sig to the running process (SIGSTOP, SIGCONT).
+func (p *proc) signal(sig syscall.Signal) {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd != nil {
+		cmd.Process.Signal(sig)
+	}
+}
+
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *proc) kill() {
 	p.mu.Lock()
@@ -122,7 +132,9 @@ type cluster struct {
 	store    *etcd.Store
 }
 
-func startCluster(t *testing.T, smsRate int) *cluster {
+// startCluster starts three etcd members, the simulator and three
+// replicas; env adds TOCSIN_* settings to the replicas'.
+func startCluster(t *testing.T, smsRate int, env ...string) *cluster {
 	dir := t.TempDir()
 	ports, err := etcd.FreePorts(12)
 	if err != nil {
@@ -207,6 +219,7 @@ message: "Alerte de test pour {{.Commune}}."
 				fmt.Sprintf("TOCSIN_SMS_RATE=%d", smsRate),
 				"TOCSIN_LOG_LEVEL=warn",
 			}}
+		p.env = append(p.env, env...)
 		c.replicas = append(c.replicas, p)
 		p.start(t)
 		// One at a time: the first one loads the directory.
@@ -321,6 +334,19 @@ func (c *cluster) activation(id string) (*view, bool) {
 // outbound returns the simulator's record of the messages sent.
 func (c *cluster) outbound() []twiliosim.Message {
 	c.t.Helper()
+	var out []twiliosim.Message
+	for _, m := range c.messages() {
+		if m.Direction != twiliosim.DirectionInbound {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// messages returns the simulator's record of every message, sent and
+// received.
+func (c *cluster) messages() []twiliosim.Message {
+	c.t.Helper()
 	req, _ := http.NewRequest("GET", c.simURL+"/sim/messages", nil)
 	req.SetBasicAuth(twiliosim.DefaultAccountSID, twiliosim.DefaultAuthToken)
 	resp, err := http.DefaultClient.Do(req)
@@ -332,11 +358,5 @@ func (c *cluster) outbound() []twiliosim.Message {
 	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
 		c.t.Fatal(err)
 	}
-	var out []twiliosim.Message
-	for _, m := range all {
-		if m.Direction != "inbound" {
-			out = append(out, m)
-		}
-	}
-	return out
+	return all
 }
