@@ -9,11 +9,28 @@
 //     changes in the same transaction as the append, by compare-and-swap:
 //     replicas appending at once retry, and no two entries share a number.
 //     The head also reveals a deleted last entry.
+//   - No change without its entry: a store write that records a change
+//     puts the entry, unsealed, in an outbox in the same transaction, so
+//     both commit or neither does. Drain moves outbox records into the
+//     chain in commit order, a batch per transaction that compares the
+//     head and every record it deletes: two replicas draining at once
+//     never chain a record twice. Entries keep the time of their change.
+//     The request path drains after its change (best effort); the leader
+//     drains at takeover and every few seconds, so a record whose drain
+//     failed is chained later, never lost.
+//   - An action that changes nothing but the trail (an export) is
+//     appended directly before it is carried out, and refused when the
+//     append fails.
 //   - Verify walks the chain page by page at one store revision, carrying
 //     the previous hash across pages, so memory stays bounded; it names
 //     the first entry that does not match: edited (hash), deleted (number
 //     missing from the keys), reordered (a key holding another number),
-//     re-hashed (the next entry's previous hash).
+//     re-hashed (the next entry's previous hash). Then it checks the
+//     store at that revision against the trail: every activation has its
+//     creation's entry (or its import's), every informed recipient an
+//     entry saying so; what is missing is named and fails verify, what
+//     waits in the outbox or for the recipients' recorder is pending.
+//     Memory: one set of official ids per activation.
 //   - Recipients' state changes (first delivery, failure, acknowledgement
 //     by SMS or key press) are not appended by the replica that received
 //     the webhook: Recipients, on the leader, reads them from the store's

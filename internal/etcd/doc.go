@@ -15,6 +15,7 @@
 //	throttle/<sha256>            failed logins of a name or an address, on a lease
 //	leader/                      the election
 //	audit/head, audit/e/<seq>    the audit trail's head and its hash-chained entries
+//	audit/out/<at>-<random>      the outbox: entries written with their change, not chained yet
 //	audit/mark                   the revision up to which recipients' changes are in the trail
 //	exercise/since, exercise/run/<due, UTC>  the exercise schedule's runs
 //	history/lock                 held while a history file is imported
@@ -26,6 +27,15 @@
 //     unreachable leftovers, never half an activation.
 //   - A directory import writes a new version, then switches dir/current in
 //     one operation: readers see the old directory or the new one, never a mix.
+//   - A write in several transactions deletes nothing after a failure of
+//     unknown outcome (timeout, lost quorum): it may have committed. Only
+//     a switch whose compares failed deletes its own version. The leader
+//     collects leftovers (data under rcpt/, num/, evt/ with no act/<id>;
+//     versions not in force) once nothing of them was written for 10
+//     minutes, each in a transaction that compares act/<id> still absent
+//     or dir/current unchanged (leftovers.go).
+//   - A write that records a change puts its audit entry in audit/out/ in
+//     the same transaction (outbox.go); the chain is appended later.
 //   - Records change by compare-and-swap on their mod revision. Writes made by
 //     the leader also compare the leader key's create revision (the fence):
 //     a deposed leader can write nothing.

@@ -40,9 +40,11 @@ type expiring struct {
 	once sync.Once
 }
 
-func newExpiring() *expiring { return &expiring{Context: context.Background(), done: make(chan struct{})} }
+func newExpiring() *expiring {
+	return &expiring{Context: context.Background(), done: make(chan struct{})}
+}
 
-func (c *expiring) expire()                { c.once.Do(func() { close(c.done) }) }
+func (c *expiring) expire()               { c.once.Do(func() { close(c.done) }) }
 func (c *expiring) Done() <-chan struct{} { return c.done }
 func (c *expiring) Err() error {
 	select {
