@@ -119,6 +119,17 @@ func TestWebsocketNeedsSessionAndOrigin(t *testing.T) {
 func TestWebsocketCatchesUpAfterReconnect(t *testing.T) {
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
+	// Every SMS handed over and delivered first: a late status of maire-1
+	// would be a change after the reconnection, rightly replayed.
+	waitFor(t, a, id, 10*time.Second, "every SMS delivered", func(v *view) bool {
+		accepted := 0
+		for _, e := range v.Timeline {
+			if e.Kind == tocsin.EventAccepted {
+				accepted++
+			}
+		}
+		return v.Summary.Delivered == 3 && accepted == 3
+	})
 	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
 	rev, err := a.Store().Revision(t.Context())
 	if err != nil {
