@@ -184,12 +184,12 @@ func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries in
 	key := lineKey(it, attemptID)
 	var se *tocsin.SendError
 	if sendErr != nil && !errors.As(sendErr, &se) {
-		se = &tocsin.SendError{Outcome: tocsin.Unknown, Reason: "error", Err: sendErr}
+		se = &tocsin.SendError{Outcome: tocsin.Unknown, Reason: tocsin.ReasonUnknown, Err: sendErr}
 	}
 	if se != nil {
 		r.d.log.Warn("send failed", "activation", it.activation, "official", it.official, "attempt", attemptID,
-			"channel", string(c.kind), "outcome", se.Outcome.String(), "reason", se.Reason, "code", se.Code)
-		if se.Reason == "rate_limited" {
+			"channel", string(c.kind), "outcome", se.Outcome.String(), "reason", se.Reason.String(), "code", se.Code)
+		if se.Reason == tocsin.ReasonRateLimited {
 			c.hold(max(se.RetryAfter, r.d.cfg.RetryBase))
 		}
 		if se.Outcome != tocsin.Unknown {
@@ -225,18 +225,18 @@ func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries in
 			return nil, tocsin.ErrNoChange
 		case se.Outcome == tocsin.NotSentPermanent:
 			at.Status = tocsin.AttemptRejected
-			at.ErrorCode, at.Error = se.Code, se.Reason
-			ev = tocsin.Event{Kind: tocsin.EventRejected, Detail: fmt.Sprintf("%s : refus définitif de l'opérateur (%s, code %d)", name, se.Reason, se.Code)}
+			at.ErrorCode, at.Error = se.Code, se.Reason.String()
+			ev = tocsin.Event{Kind: tocsin.EventRejected, Detail: fmt.Sprintf("%s : refus définitif de l'opérateur (%s, code %d)", name, se.Reason.String(), se.Code)}
 		case se.Outcome == tocsin.NotSentRetry:
 			at.Status = tocsin.AttemptRetry
 			next := now.Add(max(r.d.backoff(tries), se.RetryAfter))
 			at.NextTry = &next
-			at.ErrorCode, at.Error = se.Code, se.Reason
-			ev = tocsin.Event{Kind: tocsin.EventRetry, Detail: fmt.Sprintf("%s : refus temporaire de l'opérateur (%s), nouvel essai", name, se.Reason)}
+			at.ErrorCode, at.Error = se.Code, se.Reason.String()
+			ev = tocsin.Event{Kind: tocsin.EventRetry, Detail: fmt.Sprintf("%s : refus temporaire de l'opérateur (%s), nouvel essai", name, se.Reason.String())}
 		default: // Unknown: stays created without SID, to be settled before any resend.
 			next := now.Add(r.d.backoff(tries))
 			at.NextTry = &next
-			at.ErrorCode, at.Error = se.Code, se.Reason
+			at.ErrorCode, at.Error = se.Code, se.Reason.String()
 			ev = tocsin.Event{Kind: tocsin.EventRetry, Detail: fmt.Sprintf("%s : issue incertaine (%s), vérification auprès de l'opérateur avant tout nouvel essai", name, se.Reason)}
 		}
 		ev.Attempt, ev.Channel = attemptID, at.Channel

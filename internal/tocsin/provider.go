@@ -12,10 +12,8 @@ type SendError struct {
 	Outcome SendOutcome
 	// Code is the provider's error code (Twilio: 21211, 20429, …), 0 if none.
 	Code int
-	// Reason is a short label for logs and metrics: "rate_limited",
-	// "invalid_number", "not_mobile", "unsubscribed", "auth",
-	// "server_error", "timeout", "network".
-	Reason string
+	// Reason says why, for dispatch's decisions, logs and metrics.
+	Reason Reason
 	// RetryAfter is the provider's hint, 0 when it gave none.
 	RetryAfter time.Duration
 	Err        error
@@ -46,6 +44,66 @@ func (o SendOutcome) String() string {
 	default:
 		return "unknown"
 	}
+}
+
+// Reason is why a provider did not take a message or call. Its String is
+// the label logs and metrics carry.
+type Reason int
+
+// Reasons.
+const (
+	ReasonUnknown          Reason = iota // an error the provider did not explain
+	ReasonRateLimited                    // 429, or a queue overflow: the provider asks to slow down
+	ReasonInvalidNumber                  // the number does not exist or is malformed
+	ReasonNotMobile                      // a landline, or a number that cannot receive SMS
+	ReasonUnsubscribed                   // the recipient replied STOP
+	ReasonCannotRoute                    // the provider cannot route to that number
+	ReasonRegionNotEnabled               // the account may not reach that country
+	ReasonCallBlocked                    // the account may not call that number
+	ReasonAuth                           // credentials refused
+	ReasonServerError                    // 5xx
+	ReasonClientError                    // another 4xx
+	ReasonBadResponse                    // an answer that could not be read
+	ReasonTimeout                        // no answer in time
+	ReasonNetwork                        // the connection failed
+	ReasonCanceled                       // the caller gave up
+	ReasonNoCallerID                     // no number to call from
+)
+
+var reasonNames = [...]string{
+	ReasonUnknown:          "error",
+	ReasonRateLimited:      "rate_limited",
+	ReasonInvalidNumber:    "invalid_number",
+	ReasonNotMobile:        "not_mobile",
+	ReasonUnsubscribed:     "unsubscribed",
+	ReasonCannotRoute:      "cannot_route",
+	ReasonRegionNotEnabled: "region_not_enabled",
+	ReasonCallBlocked:      "call_blocked",
+	ReasonAuth:             "auth",
+	ReasonServerError:      "server_error",
+	ReasonClientError:      "client_error",
+	ReasonBadResponse:      "bad_response",
+	ReasonTimeout:          "timeout",
+	ReasonNetwork:          "network",
+	ReasonCanceled:         "canceled",
+	ReasonNoCallerID:       "no_caller_id",
+}
+
+// String returns the reason's label: "rate_limited", "invalid_number"…
+func (r Reason) String() string {
+	if r < 0 || int(r) >= len(reasonNames) {
+		return "error"
+	}
+	return reasonNames[r]
+}
+
+// Reasons returns every reason, for metrics that list them all.
+func Reasons() []Reason {
+	out := make([]Reason, len(reasonNames))
+	for i := range out {
+		out[i] = Reason(i)
+	}
+	return out
 }
 
 func (e *SendError) Error() string {

@@ -46,3 +46,21 @@ func TestFoldTypographyKeepsLetters(t *testing.T) {
 		t.Errorf("folded punctuation-only message still %s", enc)
 	}
 }
+
+// Every reason has its own label: metrics and logs tell them apart.
+func TestEveryReasonHasItsOwnLabel(t *testing.T) {
+	seen := map[string]Reason{}
+	for _, r := range Reasons() {
+		s := r.String()
+		if s == "" || (s == "error" && r != ReasonUnknown) {
+			t.Errorf("reason %d has no label", r)
+		}
+		if o, ok := seen[s]; ok {
+			t.Errorf("reasons %d and %d share the label %q", o, r, s)
+		}
+		seen[s] = r
+	}
+	if Reason(-1).String() != "error" || Reason(len(seen)).String() != "error" {
+		t.Error("a reason out of range must read as error")
+	}
+}

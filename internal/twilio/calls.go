@@ -45,12 +45,12 @@ func (p *Provider) Call(ctx context.Context, to, twimlURL, statusCallback string
 	const op = "create call"
 	if p.callerID == "" {
 		return "", tocsin.AttemptRetry, &tocsin.SendError{
-			Outcome: tocsin.NotSentRetry, Reason: "no_caller_id", Err: ErrNoCallerID,
+			Outcome: tocsin.NotSentRetry, Reason: tocsin.ReasonNoCallerID, Err: ErrNoCallerID,
 		}
 	}
 	if twimlURL == "" {
 		return "", tocsin.AttemptRetry, &tocsin.SendError{
-			Outcome: tocsin.NotSentRetry, Reason: "client_error",
+			Outcome: tocsin.NotSentRetry, Reason: tocsin.ReasonClientError,
 			Err: errors.New("twilio: create call: no TwiML URL given"),
 		}
 	}
@@ -74,7 +74,7 @@ func (p *Provider) Call(ctx context.Context, to, twimlURL, statusCallback string
 	if err != nil {
 		se := classify(ctx, op, err, x, p.now())
 		p.log.Debug("call not placed", "to", maskNumber(to), "outcome", se.Outcome.String(),
-			"reason", se.Reason, "code", se.Code, "http_status", x.status)
+			"reason", se.Reason.String(), "code", se.Code, "http_status", x.status)
 		return "", statusFor(se.Outcome), se
 	}
 	sid, status, err = created(op, c.Sid, c.Status, CallStatus)

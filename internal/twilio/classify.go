@@ -39,17 +39,17 @@ const (
 // their codes do not overlap, and one cause gets one reason whatever the
 // channel (a geographic permission missing for SMS or for calls is
 // region_not_enabled).
-var permanent = map[int]string{
-	codeInvalidTo:         "invalid_number",
-	codeNotMobile:         "not_mobile",
-	codeUnsubscribed:      "unsubscribed",
-	codeCannotRoute:       "cannot_route",
-	codeRegionNotEnabled:  "region_not_enabled",
-	codeCallGeoPermission: "region_not_enabled",
-	codeCallBlocked:       "call_blocked",
-	codeCallInvalidTo:     "invalid_number",
-	codeCallBadFormat:     "invalid_number",
-	codeCallUnsupported:   "invalid_number",
+var permanent = map[int]tocsin.Reason{
+	codeInvalidTo:         tocsin.ReasonInvalidNumber,
+	codeNotMobile:         tocsin.ReasonNotMobile,
+	codeUnsubscribed:      tocsin.ReasonUnsubscribed,
+	codeCannotRoute:       tocsin.ReasonCannotRoute,
+	codeRegionNotEnabled:  tocsin.ReasonRegionNotEnabled,
+	codeCallGeoPermission: tocsin.ReasonRegionNotEnabled,
+	codeCallBlocked:       tocsin.ReasonCallBlocked,
+	codeCallInvalidTo:     tocsin.ReasonInvalidNumber,
+	codeCallBadFormat:     tocsin.ReasonInvalidNumber,
+	codeCallUnsupported:   tocsin.ReasonInvalidNumber,
 }
 
 // classify turns what twilio-go returned for a create request into a
@@ -76,16 +76,16 @@ func classify(ctx context.Context, op string, err error, x *exchange, now time.T
 		}
 	case errors.As(err, &ue):
 		// The request failed on the wire, before or after it was written.
-		se.Outcome, se.Reason = tocsin.NotSentRetry, "network"
+		se.Outcome, se.Reason = tocsin.NotSentRetry, tocsin.ReasonNetwork
 		if x.wrote.Load() {
 			se.Outcome = tocsin.Unknown
 		}
 		var ne net.Error
 		switch cerr := ctx.Err(); {
 		case errors.Is(cerr, context.Canceled):
-			se.Reason = "canceled"
+			se.Reason = tocsin.ReasonCanceled
 		case cerr != nil, errors.As(err, &ne) && ne.Timeout():
-			se.Reason = "timeout"
+			se.Reason = tocsin.ReasonTimeout
 		}
 		return se
 	}
@@ -96,24 +96,24 @@ func classify(ctx context.Context, op string, err error, x *exchange, now time.T
 	}
 	switch {
 	case se.Code == codeTooManyRequests || status == http.StatusTooManyRequests:
-		se.Outcome, se.Reason = tocsin.NotSentRetry, "rate_limited"
+		se.Outcome, se.Reason = tocsin.NotSentRetry, tocsin.ReasonRateLimited
 		se.RetryAfter = retryAfter(x.header, now)
 	case se.Code == codeAuthenticate || se.Code == codeInvalidUsername ||
 		se.Code == codeInvalidPassword || status == http.StatusUnauthorized:
-		se.Outcome, se.Reason = tocsin.NotSentRetry, "auth"
+		se.Outcome, se.Reason = tocsin.NotSentRetry, tocsin.ReasonAuth
 	case status >= 500:
-		se.Outcome, se.Reason = tocsin.Unknown, "server_error"
+		se.Outcome, se.Reason = tocsin.Unknown, tocsin.ReasonServerError
 	case status >= 400:
-		se.Outcome, se.Reason = tocsin.NotSentRetry, "client_error"
+		se.Outcome, se.Reason = tocsin.NotSentRetry, tocsin.ReasonClientError
 	case status != 0:
 		// A success or a redirect whose body twilio-go could not read: the
 		// message may exist.
-		se.Outcome, se.Reason = tocsin.Unknown, "bad_response"
+		se.Outcome, se.Reason = tocsin.Unknown, tocsin.ReasonBadResponse
 	case x.wrote.Load():
-		se.Outcome, se.Reason = tocsin.Unknown, "network"
+		se.Outcome, se.Reason = tocsin.Unknown, tocsin.ReasonNetwork
 	default:
 		// twilio-go gave up before sending anything.
-		se.Outcome, se.Reason = tocsin.NotSentRetry, "client_error"
+		se.Outcome, se.Reason = tocsin.NotSentRetry, tocsin.ReasonClientError
 	}
 	return se
 }
@@ -121,9 +121,9 @@ func classify(ctx context.Context, op string, err error, x *exchange, now time.T
 // notStarted is the error of a create that was not attempted because its
 // context had already ended: nothing was sent.
 func notStarted(op string, ctxErr error) *tocsin.SendError {
-	reason := "canceled"
+	reason := tocsin.ReasonCanceled
 	if errors.Is(ctxErr, context.DeadlineExceeded) {
-		reason = "timeout"
+		reason = tocsin.ReasonTimeout
 	}
 	return &tocsin.SendError{
 		Outcome: tocsin.NotSentRetry, Reason: reason,

@@ -79,7 +79,7 @@ func TestClassify(t *testing.T) {
 				ctx = c
 			}
 			se := classify(ctx, "create message", tc.err, x, now)
-			if se.Outcome != tc.outcome || se.Reason != tc.reason || se.Code != tc.code || se.RetryAfter != tc.wantBackoff {
+			if se.Outcome != tc.outcome || se.Reason.String() != tc.reason || se.Code != tc.code || se.RetryAfter != tc.wantBackoff {
 				t.Errorf("got %s/%s code %d retry after %s, want %s/%s code %d retry after %s",
 					se.Outcome, se.Reason, se.Code, se.RetryAfter, tc.outcome, tc.reason, tc.code, tc.wantBackoff)
 			}

@@ -39,7 +39,7 @@ func (p *Provider) SendSMS(ctx context.Context, to, body, statusCallback string)
 	if err != nil {
 		se := classify(ctx, "create message", err, x, p.now())
 		p.log.Debug("sms not taken", "to", maskNumber(to), "outcome", se.Outcome.String(),
-			"reason", se.Reason, "code", se.Code, "http_status", x.status)
+			"reason", se.Reason.String(), "code", se.Code, "http_status", x.status)
 		return "", statusFor(se.Outcome), se
 	}
 	sid, status, err = created("create message", m.Sid, m.Status, MessageStatus)
@@ -55,7 +55,7 @@ func (p *Provider) SendSMS(ctx context.Context, to, body, statusCallback string)
 func created(op string, sid, st *string, known func(string) (tocsin.AttemptStatus, bool)) (string, tocsin.AttemptStatus, error) {
 	if sid == nil || *sid == "" {
 		return "", tocsin.AttemptCreated, &tocsin.SendError{
-			Outcome: tocsin.Unknown, Reason: "bad_response",
+			Outcome: tocsin.Unknown, Reason: tocsin.ReasonBadResponse,
 			Err: fmt.Errorf("twilio: %s: response has no sid", op),
 		}
 	}

@@ -63,7 +63,7 @@ func checkSendError(t *testing.T, err error, status tocsin.AttemptStatus, wantSt
 	if !errors.As(err, &se) {
 		t.Fatalf("send: got %v, want a *tocsin.SendError", err)
 	}
-	if se.Outcome != outcome || se.Reason != reason || status != wantStatus {
+	if se.Outcome != outcome || se.Reason.String() != reason || status != wantStatus {
 		t.Fatalf("send: got %s/%s and attempt status %q (%v), want %s/%s and %q",
 			se.Outcome, se.Reason, status, err, outcome, reason, wantStatus)
 	}
