@@ -160,8 +160,9 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 		c.release(key)
 		return snapshot{}, nil
 	}
+	start := time.Now()
 	sid, status, sendErr := c.send(r.ctx, cur.To, rc.Message, it, cur.ID)
-	return r.settle(it, c, snapshot{a, rc, rev}, cur.ID, cur.Tries, sid, status, sendErr)
+	return r.settle(it, c, snapshot{a, rc, rev}, cur.ID, cur.Tries, sid, status, sendErr, time.Since(start))
 }
 
 func attemptVerb(c tocsin.Channel) string {
@@ -180,12 +181,17 @@ func channelName(c tocsin.Channel) string {
 
 // settle records the outcome of a provider call on s, the state the
 // attempt was written in, and returns the recipient as written.
-func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error) (snapshot, error) {
+func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error, took time.Duration) (snapshot, error) {
 	key := lineKey(it, attemptID)
 	var se *tocsin.SendError
 	if sendErr != nil && !errors.As(sendErr, &se) {
 		se = &tocsin.SendError{Outcome: tocsin.Unknown, Reason: tocsin.ReasonUnknown, Err: sendErr}
 	}
+	reason := tocsin.ReasonUnknown
+	if se != nil {
+		reason = se.Reason
+	}
+	r.d.cfg.Observer.Sent(c.kind, c.route, resultOf(se), reason, took)
 	if se != nil {
 		r.d.log.Warn("send failed", "activation", it.activation, "official", it.official, "attempt", attemptID,
 			"channel", string(c.kind), "outcome", se.Outcome.String(), "reason", se.Reason.String(), "code", se.Code)
@@ -258,6 +264,7 @@ func (r *run) reconcile(it item, s snapshot, at *tocsin.Attempt) (*snapshot, err
 	if err != nil {
 		return nil, err
 	}
+	r.d.cfg.Observer.Settled(c.kind, c.route, found != nil)
 	if found == nil {
 		r.d.log.Info("unknown outcome settled: not sent", "activation", it.activation, "official", it.official, "attempt", at.ID)
 		c.release(lineKey(it, at.ID))

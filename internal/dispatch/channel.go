@@ -15,7 +15,10 @@ import (
 // bucket at the account's rate, a hold after the provider said 429, and for
 // calls the lines in use.
 type channel struct {
-	kind    tocsin.Channel
+	kind tocsin.Channel
+	// route names the provider account or region it goes through, for
+	// metrics: "primary".
+	route   string
 	limiter *rate.Limiter
 	// holdUntil (unix nanos, wall clock) pauses every send after a 429.
 	holdUntil atomic.Int64
@@ -33,6 +36,7 @@ type channel struct {
 func newSMSChannel(p SMS, perSecond float64, urls URLs) *channel {
 	return &channel{
 		kind:    tocsin.SMS,
+		route:   "primary",
 		limiter: rate.NewLimiter(rate.Limit(perSecond), 1),
 		send: func(ctx context.Context, to, body string, it item, attempt string) (string, tocsin.AttemptStatus, error) {
 			return p.SendSMS(ctx, to, body, urls.SMSStatus(it.activation, it.official, attempt))
@@ -44,6 +48,7 @@ func newSMSChannel(p SMS, perSecond float64, urls URLs) *channel {
 func newVoiceChannel(p Voice, perSecond float64, maxCalls int, ringTimeout time.Duration, urls URLs) *channel {
 	c := &channel{
 		kind:    tocsin.Voice,
+		route:   "primary",
 		limiter: rate.NewLimiter(rate.Limit(perSecond), 1),
 		send: func(ctx context.Context, to, _ string, it item, attempt string) (string, tocsin.AttemptStatus, error) {
 			return p.Call(ctx, to, urls.TwiML(it.activation, it.official, attempt),

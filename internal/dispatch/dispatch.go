@@ -80,6 +80,9 @@ type Config struct {
 	RetryBase time.Duration
 	Clock     Clock
 	Logger    *slog.Logger
+	// Observer is told every provider call and pace change, for metrics;
+	// nil observes nothing.
+	Observer Observer
 }
 
 // Dispatcher works the open activations while this replica leads.
@@ -119,6 +122,9 @@ func New(cfg Config) *Dispatcher {
 	}
 	if cfg.RetryBase <= 0 {
 		cfg.RetryBase = 2 * time.Second
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	d := &Dispatcher{cfg: cfg, log: cfg.Logger.With("component", "dispatch"), channels: map[tocsin.Channel]*channel{}}
 	if cfg.SMS != nil {
