@@ -58,3 +58,83 @@ func benchHandover(b *testing.B, n int, rate float64) {
 	b.ReportMetric(worst.Seconds()/floor.Seconds(), "worst/floor")
 	b.ReportMetric((1.02*floor.Seconds()+1)/worst.Seconds(), "target/worst")
 }
+
+// BenchmarkHandoverUnderProviderLimit measures the time to hand 728 SMS to
+// a provider that accepts fewer a second than Tocsin is set to send
+// (--sms-rate 50): 20/s throughout, then a limit that changes mid-run
+// (20/s for 240 messages, 5/s for the next 80, then 40/s). The floor is
+// what the provider accepts; the target is 1.1 × floor + 2 s.
+//
+//	go test ./internal/app -run '^$' -bench HandoverUnderProviderLimit -benchtime 1x
+func BenchmarkHandoverUnderProviderLimit(b *testing.B) {
+	b.Run("728sms_provider_20_per_s", func(b *testing.B) {
+		benchProviderLimit(b, 728, []limitStep{{until: 728, perSecond: 20}})
+	})
+	b.Run("728sms_provider_20_5_40_per_s", func(b *testing.B) {
+		benchProviderLimit(b, 728, []limitStep{{until: 240, perSecond: 20}, {until: 320, perSecond: 5}, {until: 728, perSecond: 40}})
+	})
+}
+
+// limitStep is the provider's limit until `until` messages were taken.
+type limitStep struct {
+	until     int
+	perSecond float64
+}
+
+func benchProviderLimit(b *testing.B, n int, steps []limitStep) {
+	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent},
+		Delivery: twiliosim.Range{Min: 100 * time.Millisecond, Max: 2 * time.Second}}
+	a := mustRunApp(b, app.Config{SimulatorProfile: &profile, SMSRate: 50})
+	officials := make([]tocsin.Official, n)
+	for i := range officials {
+		officials[i] = tocsin.Official{ID: fmt.Sprintf("o%04d", i), Name: "Maire", Role: "maire", Commune: "76217",
+			CommuneName: "Dieppe", Arrondissement: "Dieppe", Numbers: []tocsin.Number{{E164: fictionMobile(i), Kind: tocsin.Mobile}}}
+	}
+	if err := a.Store().ReplaceOfficials(b.Context(), officials); err != nil {
+		b.Fatal(err)
+	}
+	var floor time.Duration
+	prev := 0
+	for _, s := range steps {
+		floor += time.Duration(float64(s.until-prev) / s.perSecond * float64(time.Second))
+		prev = s.until
+	}
+	sim := a.Simulator()
+	var worst time.Duration
+	var refused int
+	b.ResetTimer()
+	for range b.N {
+		sent := len(sim.Messages())
+		before := sim.Stats().RateLimited
+		sim.SetRateLimits(steps[0].perSecond, 0)
+		start := time.Now()
+		var v view
+		if st := api(b, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous", "exercise": true}, &v); st != http.StatusCreated {
+			b.Fatalf("create: %d", st)
+		}
+		step := 0
+		for {
+			got := len(sim.Messages()) - sent
+			if got >= n {
+				break
+			}
+			if got >= steps[step].until {
+				step++
+				sim.SetRateLimits(steps[step].perSecond, 0)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		took := time.Since(start)
+		worst = max(worst, took)
+		refused += sim.Stats().RateLimited - before
+		b.StopTimer()
+		sim.SetRateLimits(0, 0)
+		api(b, a, "POST", "/api/v1/activations/"+v.ID+"/close", nil, nil)
+		b.StartTimer()
+	}
+	b.ReportMetric(worst.Seconds(), "worst_s")
+	b.ReportMetric(floor.Seconds(), "floor_s")
+	b.ReportMetric(worst.Seconds()/floor.Seconds(), "worst/floor")
+	b.ReportMetric((1.1*floor.Seconds()+2)/worst.Seconds(), "target/worst")
+	b.ReportMetric(float64(refused)/float64(b.N), "429/run")
+}

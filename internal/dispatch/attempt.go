@@ -118,6 +118,7 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 	if err := c.acquire(r.ctx, key, r.d.cfg.Clock.Now); err != nil {
 		return snapshot{}, err
 	}
+	paced := time.Now() // a refusal of this send slows the channel only if the slot was taken after the last slow-down
 	if err := c.wait(r.ctx); err != nil {
 		c.release(key)
 		return snapshot{}, err
@@ -162,7 +163,7 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 	}
 	start := time.Now()
 	sid, status, sendErr := c.send(r.ctx, cur.To, rc.Message, it, cur.ID)
-	return r.settle(it, c, snapshot{a, rc, rev}, cur.ID, cur.Tries, sid, status, sendErr, time.Since(start))
+	return r.settle(it, c, snapshot{a, rc, rev}, cur.ID, cur.Tries, sid, status, sendErr, sendTimes{paced, start})
 }
 
 func attemptVerb(c tocsin.Channel) string {
@@ -181,7 +182,11 @@ func channelName(c tocsin.Channel) string {
 
 // settle records the outcome of a provider call on s, the state the
 // attempt was written in, and returns the recipient as written.
-func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error, took time.Duration) (snapshot, error) {
+// sendTimes are when a send took its slot in the channel's pace, and when
+// its provider call started.
+type sendTimes struct{ paced, started time.Time }
+
+func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error, at sendTimes) (snapshot, error) {
 	key := lineKey(it, attemptID)
 	var se *tocsin.SendError
 	if sendErr != nil && !errors.As(sendErr, &se) {
@@ -191,18 +196,23 @@ func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries in
 	if se != nil {
 		reason = se.Reason
 	}
-	r.d.cfg.Observer.Sent(c.kind, c.route, resultOf(se), reason, took)
+	r.d.cfg.Observer.Sent(c.kind, c.route, resultOf(se), reason, time.Since(at.started))
 	if se != nil {
 		r.d.log.Warn("send failed", "activation", it.activation, "official", it.official, "attempt", attemptID,
 			"channel", string(c.kind), "outcome", se.Outcome.String(), "reason", se.Reason.String(), "code", se.Code)
 		if se.Reason == tocsin.ReasonRateLimited {
-			c.hold(max(se.RetryAfter, r.d.cfg.RetryBase))
+			// Slower from now on; a pause only when the provider asked for one.
+			c.rateLimited(at.paced)
+			if se.RetryAfter > 0 {
+				c.hold(se.RetryAfter)
+			}
 		}
 		if se.Outcome != tocsin.Unknown {
 			c.release(key) // proven not placed
 		}
 	} else {
 		r.d.handed.Add(1)
+		c.accepted()
 	}
 	// The write must happen even if the term is ending: it records a fact.
 	// The fence still refuses it if another replica leads.
@@ -236,6 +246,11 @@ func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries in
 		case se.Outcome == tocsin.NotSentRetry:
 			at.Status = tocsin.AttemptRetry
 			next := now.Add(max(r.d.backoff(tries), se.RetryAfter))
+			if se.Reason == tocsin.ReasonRateLimited {
+				// Not sent: it goes again at the slower pace, after any
+				// pause the provider asked for.
+				next = now.Add(se.RetryAfter)
+			}
 			at.NextTry = &next
 			at.ErrorCode, at.Error = se.Code, se.Reason.String()
 			ev = tocsin.Event{Kind: tocsin.EventRetry, Detail: fmt.Sprintf("%s : refus temporaire de l'opérateur (%s), nouvel essai", name, se.Reason.String())}

@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -18,8 +16,11 @@ type channel struct {
 	kind tocsin.Channel
 	// route names the provider account or region it goes through, for
 	// metrics: "primary".
-	route   string
-	limiter *rate.Limiter
+	route string
+	pacer *pacer
+	pace  *pace
+	// observe reports the pace when it changes.
+	observe func(perSecond, ceiling float64, limited bool)
 	// holdUntil (unix nanos, wall clock) pauses every send after a 429.
 	holdUntil atomic.Int64
 	send      func(ctx context.Context, to, body string, it item, attempt string) (string, tocsin.AttemptStatus, error)
@@ -35,9 +36,10 @@ type channel struct {
 
 func newSMSChannel(p SMS, perSecond float64, urls URLs) *channel {
 	return &channel{
-		kind:    tocsin.SMS,
-		route:   "primary",
-		limiter: rate.NewLimiter(rate.Limit(perSecond), 1),
+		kind:  tocsin.SMS,
+		route: "primary",
+		pacer: newPacer(perSecond),
+		pace:  newPace(perSecond),
 		send: func(ctx context.Context, to, body string, it item, attempt string) (string, tocsin.AttemptStatus, error) {
 			return p.SendSMS(ctx, to, body, urls.SMSStatus(it.activation, it.official, attempt))
 		},
@@ -47,9 +49,10 @@ func newSMSChannel(p SMS, perSecond float64, urls URLs) *channel {
 
 func newVoiceChannel(p Voice, perSecond float64, maxCalls int, ringTimeout time.Duration, urls URLs) *channel {
 	c := &channel{
-		kind:    tocsin.Voice,
-		route:   "primary",
-		limiter: rate.NewLimiter(rate.Limit(perSecond), 1),
+		kind:  tocsin.Voice,
+		route: "primary",
+		pacer: newPacer(perSecond),
+		pace:  newPace(perSecond),
 		send: func(ctx context.Context, to, _ string, it item, attempt string) (string, tocsin.AttemptStatus, error) {
 			return p.Call(ctx, to, urls.TwiML(it.activation, it.official, attempt),
 				urls.CallStatus(it.activation, it.official, attempt), ringTimeout)
@@ -65,9 +68,11 @@ func newVoiceChannel(p Voice, perSecond float64, maxCalls int, ringTimeout time.
 	return c
 }
 
-// reset forgets the lines of a previous term: the new term counts them
-// again from the store.
+// reset forgets the lines of a previous term, which the new term counts
+// again from the store, and starts the pace again at the ceiling.
 func (c *channel) reset() {
+	c.pace.reset()
+	c.setRate(c.pace.current())
 	if c.lines == nil {
 		return
 	}
@@ -83,7 +88,7 @@ func (c *channel) wake() {
 	}
 }
 
-// wait takes a token from the bucket, after any hold a 429 imposed.
+// wait takes the channel's next slot, after any hold a 429 imposed.
 func (c *channel) wait(ctx context.Context) error {
 	if hold := time.Until(time.Unix(0, c.holdUntil.Load())); hold > 0 {
 		select {
@@ -92,12 +97,36 @@ func (c *channel) wait(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	return c.limiter.Wait(ctx)
+	return c.pacer.wait(ctx)
 }
 
-// hold pauses the channel for d (a 429).
+// hold pauses the channel for d (a 429 that said how long to wait).
 func (c *channel) hold(d time.Duration) {
 	c.holdUntil.Store(time.Now().Add(d).UnixNano())
+}
+
+// rateLimited slows the channel down: the provider refused a send that
+// started at `started` for exceeding its rate.
+func (c *channel) rateLimited(started time.Time) {
+	if r, changed := c.pace.refused(started, time.Now()); changed {
+		c.setRate(r, true)
+	}
+}
+
+// accepted lets the channel speed up again after a slow-down.
+func (c *channel) accepted() {
+	if r, changed := c.pace.accepted(); changed {
+		_, limited := c.pace.current()
+		c.setRate(r, limited)
+	}
+}
+
+// setRate paces the sends at r per second.
+func (c *channel) setRate(r float64, limited bool) {
+	c.pacer.setRate(r)
+	if c.observe != nil {
+		c.observe(r, c.pace.ceiling, limited)
+	}
 }
 
 func lineKey(it item, attempt string) string {

@@ -133,6 +133,11 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Voice != nil {
 		d.channels[tocsin.Voice] = newVoiceChannel(cfg.Voice, cfg.Rates.CallsPerSecond, cfg.Rates.MaxCalls, cfg.RingTimeout, cfg.URLs)
 	}
+	for kind, c := range d.channels {
+		c.observe = func(perSecond, ceiling float64, limited bool) { cfg.Observer.Pace(kind, perSecond, ceiling, limited) }
+		r, limited := c.pace.current()
+		c.observe(r, c.pace.ceiling, limited)
+	}
 	return d
 }
 
@@ -153,6 +158,25 @@ func (d *Dispatcher) Loaded(id string) bool {
 	r.kmu.Lock()
 	defer r.kmu.Unlock()
 	return r.loaded[id]
+}
+
+// Pace is a channel's effective rate.
+type Pace struct {
+	// PerSecond is the rate sends go at now; Ceiling the configured one.
+	PerSecond, Ceiling float64
+	// Limited is set while the provider's refusals hold the rate below
+	// the ceiling.
+	Limited bool
+}
+
+// Pace returns the effective rate of each channel.
+func (d *Dispatcher) Pace() map[tocsin.Channel]Pace {
+	out := map[tocsin.Channel]Pace{}
+	for kind, c := range d.channels {
+		r, limited := c.pace.current()
+		out[kind] = Pace{PerSecond: r, Ceiling: c.pace.ceiling, Limited: limited}
+	}
+	return out
 }
 
 // Handed returns how many attempts the provider accepted since start.

@@ -76,12 +76,25 @@ func (h *harness) activate(t *testing.T, n int) *tocsin.Activation {
 // stop is called; done receives Run's result.
 func (h *harness) lead(t *testing.T, rate float64) (stop func(), done <-chan error) {
 	t.Helper()
+	_, stop, done = h.run(t, rate)
+	return stop, done
+}
+
+// leadWith is lead returning the dispatcher.
+func (h *harness) leadWith(t *testing.T, rate float64) *dispatch.Dispatcher {
+	t.Helper()
+	d, _, _ := h.run(t, rate)
+	return d
+}
+
+func (h *harness) run(t *testing.T, rate float64) (d *dispatch.Dispatcher, stop func(), done <-chan error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l, err := h.store.Campaign(ctx, "test", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := dispatch.New(dispatch.Config{SMS: h.sms, Rates: tocsin.Rates{SMSPerSecond: rate}, RetryBase: 20 * time.Millisecond, URLs: nowhere{}})
+	d = dispatch.New(dispatch.Config{SMS: h.sms, Rates: tocsin.Rates{SMSPerSecond: rate}, RetryBase: 20 * time.Millisecond, URLs: nowhere{}})
 	ch := make(chan error, 1)
 	go func() { ch <- d.Run(ctx, l.Store) }()
 	stop = func() {
@@ -94,7 +107,7 @@ func (h *harness) lead(t *testing.T, rate float64) (stop func(), done <-chan err
 			stop()
 		}
 	})
-	return stop, ch
+	return d, stop, ch
 }
 
 func (h *harness) waitAttempt(t *testing.T, act, official string, what string, cond func(at tocsin.Attempt) bool) tocsin.Recipient {
@@ -264,5 +277,30 @@ func TestDeposedLeaderStopsDispatching(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if later := len(h.sim.Messages()); later != sent || sent >= n {
 		t.Errorf("messages: %d when stopped, %d later (of %d); want no send after deposition", sent, later, n)
+	}
+}
+
+// The provider accepts 20 SMS a second while dispatch may send 50: its
+// 429s slow dispatch down to about what it accepts, and every official is
+// still texted exactly once.
+func TestRateLimitedSlowsTheChannelDown(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SetRateLimits(20, 0)
+	a := h.activate(t, 60)
+	d := h.leadWith(t, 50)
+	for i := 1; i <= 60; i++ {
+		h.waitAttempt(t, a.ID, fmt.Sprintf("o%04d", i), "a SID", hasSID)
+	}
+	for i := 1; i <= 60; i++ {
+		if n := sentTo(h.sim, number(i)); n != 1 {
+			t.Errorf("%s got %d SMS, want exactly 1", number(i), n)
+		}
+	}
+	if h.sim.Stats().RateLimited == 0 {
+		t.Fatal("the simulator refused nothing: the test does not test")
+	}
+	p := d.Pace()[tocsin.SMS]
+	if p.Ceiling != 50 || p.PerSecond >= 50 || !p.Limited {
+		t.Errorf("pace after 429s: %+v, want below the ceiling of 50 and limited", p)
 	}
 }

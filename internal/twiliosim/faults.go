@@ -161,3 +161,20 @@ func (s *Simulator) LoseWebhooks(on bool) {
 	s.lose = on
 	s.mu.Unlock()
 }
+
+// SetRateLimits changes, from now on, how many messages and calls a second
+// the account accepts (0: unlimited), as a provider whose limit changes
+// under load: creates beyond get 429 with code 20429.
+func (s *Simulator) SetRateLimits(messagesPerSecond, callsPerSecond float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgLimit.setRate(messagesPerSecond)
+	s.callLimit.setRate(callsPerSecond)
+}
+
+// setRate changes the bucket's rate, keeping at most one second's worth of
+// tokens at the new rate.
+func (b *bucket) setRate(r float64) {
+	b.rate = max(0, r)
+	b.tokens = min(b.tokens, b.rate)
+}
