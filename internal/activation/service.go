@@ -60,6 +60,9 @@ type Service struct {
 	audit     AuditTrail
 	retex     RetexStore
 
+	readPace  PaceFunc
+	paceCache paceCache
+
 	// settled keeps the summaries of closed activations, by activation,
 	// with the store revision their recipients were read at (listView).
 	mu      sync.Mutex
@@ -105,6 +108,9 @@ type Config struct {
 	// Audit chains the entries written with the changes at once; nil
 	// leaves them to the leader's periodic drain.
 	Audit AuditTrail
+	// Pace reads the effective sending rates the leader publishes; nil:
+	// the configured rates always hold.
+	Pace PaceFunc
 	// Retex keeps the exercises' RETEX; nil keeps none.
 	Retex RetexStore
 }
@@ -121,7 +127,7 @@ func New(cfg Config) *Service {
 		cfg.CIPDelay = tocsin.DefaultCIPDelay
 	}
 	return &Service{cipDelay: cfg.CIPDelay, store: cfg.Store, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
-		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex}
+		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace}
 }
 
 // Request asks for a new activation.
@@ -251,6 +257,9 @@ type Preview struct {
 	// NonGSM lists the characters that force UCS-2 (70 characters a segment).
 	NonGSM   []string        `json:"non_gsm,omitempty"`
 	Forecast tocsin.Forecast `json:"forecast"`
+	// Pace is set while the provider holds the sending rates below the
+	// configured ones; the forecast goes by it.
+	Pace *tocsin.Pace `json:"pace,omitempty"`
 }
 
 // Preview resolves a request as Create would, and stores nothing.
@@ -264,12 +273,16 @@ func (s *Service) Preview(ctx context.Context, by tocsin.User, req Request) (*Pr
 	return &Preview{
 		Playbook: *p.playbook, Exercise: p.activation.Exercise, Targeted: len(p.recipients),
 		Sample: sample, Segments: n, Encoding: enc, NonGSM: tocsin.NonGSM(sample),
-		Forecast: s.forecast(p.activation, p.recipients),
+		Forecast: s.forecast(p.activation, p.recipients, s.pace(ctx)),
+		Pace:     s.pace(ctx),
 	}, nil
 }
 
-func (s *Service) forecast(a *tocsin.Activation, rs []tocsin.Recipient) tocsin.Forecast {
-	return tocsin.ForecastLadder(a.Ladder, rs, a.Deadline.Sub(a.ActivatedAt), s.rates)
+// forecast goes by the rates dispatch achieves: the configured ones,
+// lowered to what the provider allows while it limits them (pace, nil
+// when it does not).
+func (s *Service) forecast(a *tocsin.Activation, rs []tocsin.Recipient, pace *tocsin.Pace) tocsin.Forecast {
+	return tocsin.ForecastLadder(a.Ladder, rs, a.Deadline.Sub(a.ActivatedAt), s.rates.Apply(pace))
 }
 
 // Create resolves the audience, renders each official's message, and
@@ -294,7 +307,7 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*Vie
 	}
 	s.log.Info("activation created", "activation", a.ID, "playbook", a.Playbook, "exercise", a.Exercise, "targeted", a.Targeted, "by", by.Name)
 	s.drain(ctx)
-	v := s.newView(a, p.recipients)
+	v := s.newView(ctx, a, p.recipients)
 	v.Recipients = p.recipients
 	v.Timeline = []TimelineEvent{{Event: first, AtParis: tocsin.ParisTime(first.At)}}
 	return &v, nil
@@ -320,12 +333,15 @@ func randInt(n int64) int64 {
 // UTC; the *_paris fields give them in Paris time for people.
 type View struct {
 	tocsin.Activation
-	ActivatedAtParis string             `json:"activated_at_paris"`
-	DeadlineParis    string             `json:"deadline_paris"`
-	Summary          tocsin.Summary     `json:"summary"`
-	Forecast         tocsin.Forecast    `json:"forecast"`
-	Recipients       []tocsin.Recipient `json:"recipients,omitempty"`
-	Timeline         []TimelineEvent    `json:"timeline,omitempty"`
+	ActivatedAtParis string          `json:"activated_at_paris"`
+	DeadlineParis    string          `json:"deadline_paris"`
+	Summary          tocsin.Summary  `json:"summary"`
+	Forecast         tocsin.Forecast `json:"forecast"`
+	// Pace is set while the provider holds the sending rates below the
+	// configured ones: « débit réel : 19,6 SMS/s, limité par Twilio ».
+	Pace       *tocsin.Pace       `json:"pace,omitempty"`
+	Recipients []tocsin.Recipient `json:"recipients,omitempty"`
+	Timeline   []TimelineEvent    `json:"timeline,omitempty"`
 }
 
 // TimelineEvent is an event with its time in Paris.
@@ -334,8 +350,16 @@ type TimelineEvent struct {
 	AtParis string `json:"at_paris"`
 }
 
-func (s *Service) newView(a *tocsin.Activation, rs []tocsin.Recipient) View {
-	return viewOf(a, a.Summarize(rs, s.now()), s.forecast(a, rs))
+// newView is an activation with its summary and forecast; an open one
+// also with the effective rates while the provider limits them.
+func (s *Service) newView(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient) View {
+	var pace *tocsin.Pace
+	if a.State == tocsin.Open {
+		pace = s.pace(ctx)
+	}
+	v := viewOf(a, a.Summarize(rs, s.now()), s.forecast(a, rs, pace))
+	v.Pace = pace
+	return v
 }
 
 // viewOf is an activation with its summary and forecast.
@@ -358,7 +382,7 @@ func (s *Service) Get(ctx context.Context, id string) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := s.newView(a, rs)
+	v := s.newView(ctx, a, rs)
 	v.Recipients = rs
 	for _, e := range ev {
 		v.Timeline = append(v.Timeline, TimelineEvent{Event: e, AtParis: tocsin.ParisTime(e.At)})
@@ -411,7 +435,7 @@ func (s *Service) listView(ctx context.Context, a *tocsin.Activation) (View, err
 	if err != nil {
 		return View{}, err
 	}
-	v := s.newView(a, rs)
+	v := s.newView(ctx, a, rs)
 	if settled {
 		s.mu.Lock()
 		if s.settled == nil {

@@ -288,6 +288,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Logger:         a.log,
 		Audit:          a.audit,
 		Retex:          a.store,
+		Pace:           a.store.Pace,
 	})
 	if a.demoLoaded && cfg.DemoActivation && cfg.ExercisePlaybook != "" {
 		if err := a.demoActivation(ctx); err != nil {
@@ -577,6 +578,7 @@ func (a *App) lead(ctx context.Context) {
 		ex.Go(func() { a.recordRecipientChanges(dctx) })
 		ex.Go(func() { a.keepStore(dctx, l.Store) })
 		ex.Go(func() { a.reconcileWithProvider(dctx) })
+		ex.Go(func() { a.publishPace(dctx, l.Store) })
 		err = a.dispatcher.Run(dctx, l.Store)
 		cancel()
 		ex.Wait()

@@ -201,6 +201,9 @@ type run struct {
 	known  map[item]snapshot
 	acts   map[string]*tocsin.Activation
 	loaded map[string]bool // activations whose every recipient is queued
+	// overflowed holds the attempts whose queue overflow slowed a
+	// channel down already.
+	overflowed map[string]bool
 }
 
 // snapshot is a recipient as it stood at its mod revision rev, with its
@@ -257,7 +260,7 @@ func (d *Dispatcher) Run(ctx context.Context, st Store) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r := &run{d: d, st: st, q: newQueue(), ctx: ctx, cancel: cancel, timers: map[item]func() bool{},
-		known: map[item]snapshot{}, acts: map[string]*tocsin.Activation{}, loaded: map[string]bool{}}
+		known: map[item]snapshot{}, acts: map[string]*tocsin.Activation{}, loaded: map[string]bool{}, overflowed: map[string]bool{}}
 	d.current.Store(r)
 	defer d.current.Store(nil)
 	for _, c := range d.channels {
@@ -359,6 +362,7 @@ func (r *run) watchRecipients() {
 			if c := r.d.channels[tocsin.Voice]; c != nil {
 				c.track(activation, rc, r.d.cfg.Clock.Now())
 			}
+			r.overflows(activation, rc)
 			again := rc.InformedAt == nil && hasFreshFailure(rc)
 			r.seen(activation, rc, rev) // rc is the worker's from here on
 			if again {
@@ -366,6 +370,30 @@ func (r *run) watchRecipients() {
 			}
 		})
 	})
+}
+
+// codeQueueOverflow is Twilio's error for a message that waited in the
+// account's queue too long (30001): sent faster than the account's
+// throughput, like a 429 that arrives late, in a status callback.
+const codeQueueOverflow = 30001
+
+// overflows slows a channel down for each of rc's messages that failed
+// with a queue overflow, once each.
+func (r *run) overflows(activation string, rc *tocsin.Recipient) {
+	for _, at := range rc.Attempts {
+		c := r.d.channels[at.Channel]
+		if at.ErrorCode != codeQueueOverflow || !at.Status.Failed() || c == nil {
+			continue
+		}
+		key := lineKey(item{activation, rc.Official.ID}, at.ID)
+		r.kmu.Lock()
+		seen := r.overflowed[key]
+		r.overflowed[key] = true
+		r.kmu.Unlock()
+		if !seen {
+			c.rateLimited(at.CreatedAt)
+		}
+	}
 }
 
 // hasFreshFailure reports whether r's latest settled attempt failed: the

@@ -304,3 +304,25 @@ func TestRateLimitedSlowsTheChannelDown(t *testing.T) {
 		t.Errorf("pace after 429s: %+v, want below the ceiling of 50 and limited", p)
 	}
 }
+
+// A message that Twilio reports failed for a queue overflow (30001), in a
+// status callback, slows the channel down like a 429.
+func TestQueueOverflowSlowsTheChannelDown(t *testing.T) {
+	h := newHarness(t)
+	a := h.activate(t, 1)
+	d := h.leadWith(t, 50)
+	h.waitAttempt(t, a.ID, "o0001", "a SID", hasSID)
+	if _, err := h.store.UpdateRecipient(context.Background(), a.ID, "o0001", func(_ *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		r.Attempts[0].Status, r.Attempts[0].ErrorCode = tocsin.AttemptUndelivered, 30001
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !d.Pace()[tocsin.SMS].Limited {
+		if time.Now().After(deadline) {
+			t.Fatalf("pace %+v after a queue overflow, want limited", d.Pace()[tocsin.SMS])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

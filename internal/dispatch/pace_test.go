@@ -3,6 +3,8 @@ package dispatch
 import (
 	"testing"
 	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
 var t0 = time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC)
@@ -63,5 +65,21 @@ func TestPaceNeverStops(t *testing.T) {
 	small.refused(t0, t0)
 	if r, _ := small.current(); r != 0.1 {
 		t.Errorf("ceiling 0.1: cut to %v, want it kept at 0.1 (the floor is never above the ceiling)", r)
+	}
+}
+
+// The watch reports a recipient at each change: a queue overflow seen
+// again with a later change slows the channel once.
+func TestQueueOverflowSeenTwiceCutsOnce(t *testing.T) {
+	c := &channel{kind: "sms", pace: newPace(50), pacer: newPacer(50)}
+	r := &run{d: &Dispatcher{channels: map[tocsin.Channel]*channel{tocsin.SMS: c}}, overflowed: map[string]bool{}}
+	rc := &tocsin.Recipient{Official: tocsin.Official{ID: "o1"}, Attempts: []tocsin.Attempt{
+		{ID: "r0-1", Channel: tocsin.SMS, Status: tocsin.AttemptUndelivered, ErrorCode: 30001, CreatedAt: time.Now()},
+		{ID: "r0-2", Channel: tocsin.SMS, Status: tocsin.AttemptUndelivered, ErrorCode: 30003, CreatedAt: time.Now()},
+	}}
+	r.overflows("a1", rc)
+	r.overflows("a1", rc)
+	if got, _ := c.pace.current(); got != 40 {
+		t.Errorf("one overflow seen twice: rate %v, want 40 (one cut)", got)
 	}
 }

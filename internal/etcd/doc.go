@@ -19,6 +19,7 @@
 //	audit/mark                   the revision up to which recipients' changes are in the trail
 //	exercise/since, exercise/run/<due, UTC>  the exercise schedule's runs
 //	history/lock                 held while a history file is imported
+//	pace                         the leader's effective sending rates (adaptive pacing), for every replica
 //
 // Invariants:
 //   - An activation exists once act/<id> exists. Its recipients, number

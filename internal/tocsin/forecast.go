@@ -11,6 +11,9 @@ type Rates struct {
 	CallsPerSecond float64
 	MaxCalls       int           // calls in progress at once
 	CallDuration   time.Duration // how long a call holds a line on average; 0 means 60 s
+	// Observed is set when a rate is what the provider allows, below the
+	// configured one (Rates.Apply).
+	Observed bool
 }
 
 // RungForecast is when a rung of the ladder can at best be done.
@@ -66,8 +69,12 @@ func ForecastLadder(ladder []Rung, rs []Recipient, deadline time.Duration, rates
 		f.Rungs = append(f.Rungs, RungForecast{Rung: i, Channel: rung.Channel, After: rung.After, Contacts: n, Done: done})
 		if rung.After < deadline && done > deadline && f.MeetsDeadline {
 			f.MeetsDeadline = false
-			f.Warning = fmt.Sprintf("aux débits configurés (%.4g SMS/s, %.4g appel(s)/s, %d appels simultanés), le palier %d (%s, %d contacts) ne serait achevé qu'à T+%s, au-delà du délai de %s",
-				rates.SMSPerSecond, rates.CallsPerSecond, rates.MaxCalls, i+1, rung.Channel, n, Clock(done), Clock(deadline))
+			which := "configurés"
+			if rates.Observed {
+				which = "réels, limités par l'opérateur"
+			}
+			f.Warning = fmt.Sprintf("aux débits %s (%.4g SMS/s, %.4g appel(s)/s, %d appels simultanés), le palier %d (%s, %d contacts) ne serait achevé qu'à T+%s, au-delà du délai de %s",
+				which, rates.SMSPerSecond, rates.CallsPerSecond, rates.MaxCalls, i+1, rung.Channel, n, Clock(done), Clock(deadline))
 		}
 	}
 	return f
