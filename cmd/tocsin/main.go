@@ -194,7 +194,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&cfg.EtcdUsername, "etcd-username", "", "etcd user")
 	f.Secret(&cfg.EtcdPassword, "etcd-password", "etcd password (prefer the environment variable)")
 	f.String(&cfg.NodeID, "node-id", "", "name of this replica in the leader election (default host-pid)")
-	f.Int(&cfg.LeaseTTL, "lease-ttl", 5, "leader session lease, seconds: how long a crashed leader holds the role")
+	f.Int(&cfg.LeaseTTL, "lease-ttl", app.DefaultLeaseTTL, "leader session lease, seconds: how long a crashed leader holds the role")
 	f.String(&provider, "provider", "", "sms provider: simulator or twilio (default: twilio when an account SID is given, else simulator)")
 	f.String(&cfg.TwilioAccountSID, "twilio-account-sid", "", "Twilio account SID")
 	f.Secret(&cfg.TwilioAuthToken, "twilio-auth-token", "Twilio auth token (prefer the environment variable; never printed)")

@@ -52,7 +52,7 @@ type Config struct {
 	EtcdUsername, EtcdPassword string
 	EtcdUnsafeNoFsync          bool // tests only
 	NodeID                     string
-	LeaseTTL                   int // leader session lease in seconds, default 5
+	LeaseTTL                   int // leader session lease in seconds, default DefaultLeaseTTL
 
 	// Simulator runs the Twilio simulator in-process and sends to it; the
 	// Twilio settings below are then ignored.
@@ -117,6 +117,14 @@ type Config struct {
 	Out    io.Writer // where a generated admin token is printed, once; default os.Stdout
 }
 
+// DefaultLeaseTTL is the leader's session lease, in seconds: how long a
+// crashed leader holds the role before another replica takes over. Two
+// seconds keep failover under three (the lease, then the new leader's first
+// send); the session's keep-alive goes every third of it, so a replica
+// must stall for the whole lease to lose the role, and then the fence
+// keeps it from writing.
+const DefaultLeaseTTL = 2
+
 // App is a running Tocsin replica.
 type App struct {
 	cfg Config
@@ -163,7 +171,7 @@ func New(cfg Config) (*App, error) {
 		cfg.PlaybooksDir = "playbooks"
 	}
 	if cfg.LeaseTTL == 0 {
-		cfg.LeaseTTL = 5
+		cfg.LeaseTTL = DefaultLeaseTTL
 	}
 	if cfg.SMSRate == 0 {
 		cfg.SMSRate = 10
@@ -390,11 +398,17 @@ func (a *App) bootstrap(ctx context.Context) error {
 		}
 		if len(os) == 0 {
 			demo := directory.Demo()
-			if err := a.store.ReplaceOfficials(ctx, demo); err != nil {
+			err := a.store.ReplaceOfficials(ctx, demo)
+			switch {
+			case tocsin.ErrorCode(err) == tocsin.EConflict:
+				// Replicas started together: another one loaded it.
+				a.log.Info("demo directory loaded by another replica")
+			case err != nil:
 				return fmt.Errorf("load demo directory: %w", err)
+			default:
+				a.log.Info("demo directory loaded", "officials", len(demo))
+				a.demoLoaded = true
 			}
-			a.log.Info("demo directory loaded", "officials", len(demo))
-			a.demoLoaded = true
 		}
 	}
 	return nil
