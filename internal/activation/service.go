@@ -44,8 +44,8 @@ type Store interface {
 
 // Renderer prepares a playbook's message for an activation and returns
 // what fills it for one official: the SMS text, or with spoken the text a
-// call says.
-type Renderer func(pb *tocsin.Playbook, a *tocsin.Activation) (func(o *tocsin.Official, spoken bool) (string, error), error)
+// call says; with deputy, the text for the official's deputies.
+type Renderer func(pb *tocsin.Playbook, a *tocsin.Activation) (func(o *tocsin.Official, spoken, deputy bool) (string, error), error)
 
 // Service runs activations.
 type Service struct {
@@ -217,24 +217,21 @@ func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*pr
 		if !pb.Audience.Match(o) {
 			continue
 		}
-		msg, err := fill(o, false)
-		if err != nil {
-			return nil, fmt.Errorf("render message for %s: %w", o.ID, err)
-		}
-		speech, err := fill(o, true)
-		if err != nil {
-			return nil, fmt.Errorf("render speech for %s: %w", o.ID, err)
-		}
-		if s.fold {
-			msg = tocsin.FoldTypography(msg)
-		}
-		r := tocsin.Recipient{Official: *o, Message: msg, Speech: speech}
-		r.Segments, r.Encoding = tocsin.Segments(msg)
+		r := tocsin.Recipient{Official: *o}
 		for _, id := range o.Deputies {
 			if d, ok := byID[id]; ok {
 				r.Deputies = append(r.Deputies, tocsin.Contact{ID: d.ID, Name: d.Name, Role: d.Role, Numbers: d.Numbers})
 			}
 		}
+		if r.Message, r.Speech, err = s.texts(fill, o, false); err != nil {
+			return nil, err
+		}
+		if len(r.Deputies) > 0 {
+			if r.DeputyMessage, r.DeputySpeech, err = s.texts(fill, o, true); err != nil {
+				return nil, err
+			}
+		}
+		r.Segments, r.Encoding = tocsin.Segments(r.Message)
 		a.Refresh(&r, now)
 		rs = append(rs, r)
 	}
@@ -245,15 +242,33 @@ func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*pr
 	return &prepared{playbook: pb, activation: a, recipients: rs}, nil
 }
 
+// texts renders what an official (or, with deputy, their deputies) get:
+// the SMS, folded to GSM-7 punctuation when asked, and what a call says.
+func (s *Service) texts(fill func(o *tocsin.Official, spoken, deputy bool) (string, error), o *tocsin.Official, deputy bool) (msg, speech string, err error) {
+	if msg, err = fill(o, false, deputy); err != nil {
+		return "", "", fmt.Errorf("render message for %s: %w", o.ID, err)
+	}
+	if speech, err = fill(o, true, deputy); err != nil {
+		return "", "", fmt.Errorf("render speech for %s: %w", o.ID, err)
+	}
+	if s.fold {
+		msg = tocsin.FoldTypography(msg)
+	}
+	return msg, speech, nil
+}
+
 // Preview is what the duty officer checks before anything is sent.
 type Preview struct {
 	Playbook tocsin.Playbook `json:"playbook"`
 	Exercise bool            `json:"exercise"`
 	Targeted int             `json:"targeted"`
 	// Sample is the message as the first official will receive it.
-	Sample   string          `json:"sample"`
-	Segments int             `json:"segments"`
-	Encoding tocsin.Encoding `json:"encoding"`
+	Sample string `json:"sample"`
+	// DeputySample is the message as the first deputy will receive it on
+	// behalf of their official; empty when nobody has a deputy.
+	DeputySample string          `json:"deputy_sample,omitempty"`
+	Segments     int             `json:"segments"`
+	Encoding     tocsin.Encoding `json:"encoding"`
 	// NonGSM lists the characters that force UCS-2 (70 characters a segment).
 	NonGSM   []string        `json:"non_gsm,omitempty"`
 	Forecast tocsin.Forecast `json:"forecast"`
@@ -270,7 +285,14 @@ func (s *Service) Preview(ctx context.Context, by tocsin.User, req Request) (*Pr
 	}
 	sample := p.recipients[0].Message
 	n, enc := tocsin.Segments(sample)
-	return &Preview{
+	var deputySample string
+	for i := range p.recipients {
+		if m := p.recipients[i].DeputyMessage; m != "" {
+			deputySample = m
+			break
+		}
+	}
+	return &Preview{DeputySample: deputySample,
 		Playbook: *p.playbook, Exercise: p.activation.Exercise, Targeted: len(p.recipients),
 		Sample: sample, Segments: n, Encoding: enc, NonGSM: tocsin.NonGSM(sample),
 		Forecast: s.forecast(p.activation, p.recipients, s.pace(ctx)),
@@ -689,11 +711,7 @@ func (s *Service) Script(ctx context.Context, ref AttemptRef, callSID string) (*
 	if err != nil {
 		return nil, err
 	}
-	speech := r.Speech
-	if speech == "" {
-		speech = r.Message
-	}
-	return &CallScript{Message: speech, AlreadyInformed: r.InformedAt != nil || a.State != tocsin.Open}, nil
+	return &CallScript{Message: r.SpeechFor(at.To), AlreadyInformed: r.InformedAt != nil || a.State != tocsin.Open}, nil
 }
 
 // KeyPress applies the key an official pressed during a call: 1 informs

@@ -543,16 +543,16 @@ func (u webhookURLs) TwiML(activation, official, attempt string) string {
 
 // render compiles a playbook's message once per activation and fills it
 // for each official.
-func render(pb *tocsin.Playbook, act *tocsin.Activation) (func(o *tocsin.Official, spoken bool) (string, error), error) {
+func render(pb *tocsin.Playbook, act *tocsin.Activation) (func(o *tocsin.Official, spoken, deputy bool) (string, error), error) {
 	t, err := playbook.Compile(pb)
 	if err != nil {
 		return nil, err
 	}
-	return func(o *tocsin.Official, spoken bool) (string, error) {
+	return func(o *tocsin.Official, spoken, deputy bool) (string, error) {
 		return t.Render(playbook.MessageData{
 			Commune: o.CommuneName, INSEE: o.Commune, Name: o.Name, Role: o.Role,
 			Title: act.Title, Code: act.Code, At: act.ActivatedAt, Exercise: act.Exercise, Note: act.Note,
-			Spoken: spoken,
+			Spoken: spoken, ForDeputy: deputy,
 		})
 	}, nil
 }

@@ -212,6 +212,17 @@ func TestUnreachableMayorWhoseDeputyAcknowledges(t *testing.T) {
 	if dr := e.recipient("bourg-adjoint"); dr.InformedAt == nil {
 		t.Errorf("the deputy is not informed by their own reply")
 	}
+	// Their SMS on the mayor's behalf says so: whom they stand in for, and
+	// that their answer counts for the commune.
+	var onBehalf []string
+	for _, msg := range e.app.Simulator().MessagesTo(d) {
+		if strings.HasPrefix(msg.Direction, "outbound") && strings.Contains(msg.Body, "Faute d'avoir pu joindre Maire bourg, maire de Dieppe") {
+			onBehalf = append(onBehalf, msg.Body)
+		}
+	}
+	if len(onBehalf) != 1 || !strings.Contains(onBehalf[0], "au nom de la commune") {
+		t.Errorf("SMS to the deputy on the mayor's behalf: %q; want one saying whom they stand in for", onBehalf)
+	}
 }
 
 func TestNobodyReachableGoesOnTheManualListThenIsConfirmedByHand(t *testing.T) {

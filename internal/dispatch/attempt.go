@@ -162,7 +162,7 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 		return snapshot{}, nil
 	}
 	start := time.Now()
-	sid, status, sendErr := c.send(r.ctx, cur.To, rc.Message, it, cur.ID)
+	sid, status, sendErr := c.send(r.ctx, cur.To, rc.MessageFor(cur.To), it, cur.ID)
 	return r.settle(it, c, snapshot{a, rc, rev}, cur.ID, cur.Tries, sid, status, sendErr, sendTimes{paced, start})
 }
 
@@ -329,7 +329,7 @@ func findAttempt(ctx context.Context, c *channel, rc *tocsin.Recipient, at *tocs
 		}
 	}
 	for i := range got {
-		if claimed[got[i].SID] || (at.Channel == tocsin.SMS && got[i].Body != rc.Message) {
+		if claimed[got[i].SID] || (at.Channel == tocsin.SMS && got[i].Body != rc.MessageFor(at.To)) {
 			continue
 		}
 		return &got[i], nil

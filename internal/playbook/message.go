@@ -35,6 +35,10 @@ type MessageData struct {
 	// Spoken renders the text a call says: without the SMS reply line, as
 	// the call asks for the key 1 itself.
 	Spoken bool
+	// ForDeputy renders the message for a deputy of the official: it says
+	// first whom they stand in for, and that their answer counts for the
+	// commune.
+	ForDeputy bool
 }
 
 // templateFields are the fields a message template may use, in the order
@@ -134,14 +138,25 @@ func (t *Template) Render(d MessageData) (string, error) {
 		return "", fmt.Errorf("render message: %w", err)
 	}
 	msg := strings.TrimSpace(buf.String())
-	if t.exercise || d.Exercise {
-		msg = ExercisePrefix + exerciseMark.ReplaceAllString(msg, "")
+	exercise := t.exercise || d.Exercise
+	if exercise {
+		msg = exerciseMark.ReplaceAllString(msg, "")
+	}
+	if d.ForDeputy {
+		msg = fmt.Sprintf("Faute d'avoir pu joindre %s, %s de %s, ce message vous est adressé en tant que suppléant(e). ", d.Name, fonction, d.Commune) + msg
+	}
+	if exercise {
+		msg = ExercisePrefix + msg
 	}
 	if !t.usesCode && !d.Spoken {
+		reply := " Répondez OK"
 		if d.Code != "" {
-			msg += " Répondez OK (ou " + d.Code + ") pour accuser réception."
+			reply += " (ou " + d.Code + ")"
+		}
+		if d.ForDeputy {
+			msg += reply + " pour accuser réception au nom de la commune."
 		} else {
-			msg += " Répondez OK pour accuser réception."
+			msg += reply + " pour accuser réception."
 		}
 	}
 	return msg, nil

@@ -53,6 +53,12 @@ func TestRender(t *testing.T) {
 			"EXERCICE - vérification. Répondez OK (ou K7P2) pour accuser réception."},
 		{"exercise as a word", "{{.Titre}}.", true, func(d *MessageData) { d.Title = "Exercice trimestriel" },
 			"EXERCICE - Exercice trimestriel. Répondez OK (ou K7P2) pour accuser réception."},
+		{"for a deputy", "Crue à {{.Commune}}.", false, func(d *MessageData) { d.ForDeputy, d.Role = true, "maire" },
+			"Faute d'avoir pu joindre Claire Aubrelin, maire de Dieppe, ce message vous est adressé en tant que suppléant(e). Crue à Dieppe. Répondez OK (ou K7P2) pour accuser réception au nom de la commune."},
+		{"for a deputy, exercise", "Exercice : crue.", false, func(d *MessageData) { d.ForDeputy, d.Exercise, d.Role = true, true, "maire" },
+			"EXERCICE - Faute d'avoir pu joindre Claire Aubrelin, maire de Dieppe, ce message vous est adressé en tant que suppléant(e). crue. Répondez OK (ou K7P2) pour accuser réception au nom de la commune."},
+		{"for a deputy, spoken", "Crue.", false, func(d *MessageData) { d.ForDeputy, d.Spoken, d.Role = true, true, "maire" },
+			"Faute d'avoir pu joindre Claire Aubrelin, maire de Dieppe, ce message vous est adressé en tant que suppléant(e). Crue."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

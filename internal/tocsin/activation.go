@@ -92,6 +92,11 @@ type Recipient struct {
 	Segments     int             `json:"segments"` // SMS segments of Message
 	Encoding     Encoding        `json:"encoding"` // GSM-7, or UCS-2 (70 characters a segment)
 	Speech       string          `json:"speech"`   // what a call says: the message without the SMS reply line
+	// DeputyMessage and DeputySpeech are what the official's deputies get:
+	// the message, said to stand in for the official, for the commune.
+	// Empty in activations made before deputies had their own.
+	DeputyMessage string `json:"deputy_message,omitempty"`
+	DeputySpeech  string `json:"deputy_speech,omitempty"`
 	Status       RecipientStatus `json:"status"`
 	Attempts     []Attempt       `json:"attempts"`
 	InformedAt   *time.Time      `json:"informed_at,omitempty"`
@@ -226,6 +231,44 @@ type Attempt struct {
 	CreatedAt time.Time     `json:"created_at"`
 	UpdatedAt time.Time     `json:"updated_at"`
 	NextTry   *time.Time    `json:"next_try,omitempty"`
+}
+
+// forDeputy reports whether number is one of r's deputies' and not the
+// official's own.
+func (r *Recipient) forDeputy(number string) bool {
+	for _, n := range r.Official.Numbers {
+		if n.E164 == number {
+			return false
+		}
+	}
+	for _, d := range r.Deputies {
+		for _, n := range d.Numbers {
+			if n.E164 == number {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// MessageFor returns the SMS text for a number of r: the deputies' own
+// text for a deputy's number, the official's message otherwise.
+func (r *Recipient) MessageFor(number string) string {
+	if r.DeputyMessage != "" && r.forDeputy(number) {
+		return r.DeputyMessage
+	}
+	return r.Message
+}
+
+// SpeechFor returns what a call to a number of r says, as MessageFor.
+func (r *Recipient) SpeechFor(number string) string {
+	if r.DeputySpeech != "" && r.forDeputy(number) {
+		return r.DeputySpeech
+	}
+	if r.Speech == "" {
+		return r.Message
+	}
+	return r.Speech
 }
 
 // Attempt returns the attempt with id, or nil.

@@ -139,3 +139,30 @@ func TestAudienceMatch(t *testing.T) {
 		}
 	}
 }
+
+// A deputy's number gets the deputies' text; the official's own numbers,
+// and a number both have, the official's.
+func TestDeputiesGetTheirOwnText(t *testing.T) {
+	r := &Recipient{
+		Official:      Official{Numbers: []Number{{E164: "+33639980001"}, {E164: "+33639980009"}}},
+		Deputies:      []Contact{{Numbers: []Number{{E164: "+33639980002"}, {E164: "+33639980009"}}}},
+		Message:       "msg", Speech: "speech",
+		DeputyMessage: "deputy msg", DeputySpeech: "deputy speech",
+	}
+	for _, c := range []struct{ to, msg, speech string }{
+		{"+33639980001", "msg", "speech"},
+		{"+33639980002", "deputy msg", "deputy speech"},
+		{"+33639980009", "msg", "speech"},
+	} {
+		if got := r.MessageFor(c.to); got != c.msg {
+			t.Errorf("MessageFor(%s) = %q, want %q", c.to, got, c.msg)
+		}
+		if got := r.SpeechFor(c.to); got != c.speech {
+			t.Errorf("SpeechFor(%s) = %q, want %q", c.to, got, c.speech)
+		}
+	}
+	old := &Recipient{Message: "msg", Deputies: r.Deputies}
+	if old.MessageFor("+33639980002") != "msg" || old.SpeechFor("+33639980002") != "msg" {
+		t.Error("an activation made before deputies had their own text: the official's message")
+	}
+}
