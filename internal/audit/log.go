@@ -58,6 +58,9 @@ type Log struct {
 	// the memory a verification or an export holds; 0 means
 	// DefaultPageSize.
 	PageSize int
+	// Observer is told the entries appended and the verifications, for
+	// metrics; nil: nobody is. Set it before the log is used.
+	Observer Observer
 }
 
 // New returns a log over store; now stamps entries (nil: time.Now).
@@ -92,6 +95,7 @@ func (l *Log) Append(ctx context.Context, actor, action, activation, detail stri
 			return tocsin.AuditEntry{}, fmt.Errorf("append audit: %w", err)
 		}
 		if ok {
+			appended(l.Observer, ViaDirect, 1)
 			return e, nil
 		}
 		if err := spread(ctx, try); err != nil {
@@ -228,6 +232,14 @@ func (l *Log) walk(ctx context.Context, fn func(e *tocsin.AuditEntry) error) (to
 // entry of its creation (or import), every informed recipient an entry
 // saying so; what is missing is named, and fails the verification.
 func (l *Log) Verify(ctx context.Context) (Result, error) {
+	res, err := l.verify(ctx)
+	if l.Observer != nil {
+		l.Observer.Verified(res, err)
+	}
+	return res, err
+}
+
+func (l *Log) verify(ctx context.Context) (Result, error) {
 	var v verifier
 	var res Result
 	cov := newCoverage()

@@ -56,6 +56,7 @@ func (l *Log) Drain(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("chain audit outbox: %w", err)
 		}
 		if ok {
+			appended(l.Observer, ViaOutbox, len(es))
 			n += len(es)
 			try = 0
 			continue

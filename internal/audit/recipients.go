@@ -36,6 +36,8 @@ type Recipients struct {
 	Every time.Duration
 	Now   func() time.Time
 	Log   *slog.Logger
+	// Observer is told the entries appended, for metrics; nil: nobody is.
+	Observer Observer
 }
 
 // change is one line of an entry.
@@ -87,7 +89,11 @@ func (r *Recipients) recordGap(ctx context.Context, compacted int64) error {
 		e := Seal(tocsin.AuditEntry{At: r.now().UTC(), Actor: "tocsin", Action: tocsin.AuditRecipients,
 			Detail: fmt.Sprintf("changements d'état des destinataires des révisions %d à %d non audités : l'historique d'etcd est compacté ; la chronologie de chaque activation les garde",
 				mark.Rev+1, compacted-1)}, head)
-		if ok, err := r.Store.AppendAuditMarked(ctx, []tocsin.AuditEntry{e}, head, mark, compacted-1); err != nil || ok {
+		ok, err := r.Store.AppendAuditMarked(ctx, []tocsin.AuditEntry{e}, head, mark, compacted-1)
+		if ok {
+			appended(r.Observer, ViaRecipients, 1)
+		}
+		if err != nil || ok {
 			return err
 		}
 	}
@@ -197,6 +203,9 @@ func (r *Recipients) flush(ctx context.Context, batch []change, mark tocsin.Audi
 			ok, err := r.Store.AppendAuditMarked(ctx, es, head, mark, to)
 			if err != nil {
 				return mark, err
+			}
+			if ok {
+				appended(r.Observer, ViaRecipients, n)
 			}
 			if mark, err = r.Store.AuditMark(ctx); err != nil {
 				return mark, err

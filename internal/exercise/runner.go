@@ -40,6 +40,10 @@ type Runner struct {
 	// missed. 0 means DefaultGrace.
 	Grace time.Duration
 	Log   *slog.Logger
+	// Observe is told what became of each run this runner acted on
+	// (tocsin.RunLaunched, RunNotified, RunFailed, RunMissed), for
+	// metrics; nil: nobody is.
+	Observe func(status string)
 }
 
 // Tick acts on every run due up to now that no replica has recorded yet.
@@ -82,6 +86,7 @@ func (r *Runner) Tick(ctx context.Context, st Store, now time.Time) error {
 		if !won || late {
 			if late && won {
 				log.Warn("exercise missed", "due", due)
+				r.observe(run.Status)
 			}
 			continue
 		}
@@ -95,11 +100,18 @@ func (r *Runner) Tick(ctx context.Context, st Store, now time.Time) error {
 		default:
 			run.Status, run.Activation = tocsin.RunLaunched, id
 		}
+		r.observe(run.Status)
 		if err := st.UpdateExerciseRun(ctx, run, r.entry(run, now)); err != nil {
 			return fmt.Errorf("record exercise run: %w", err)
 		}
 	}
 	return nil
+}
+
+func (r *Runner) observe(status string) {
+	if r.Observe != nil {
+		r.Observe(status)
+	}
 }
 
 // Missed returns the due times of runs in [from, to) that did not happen

@@ -63,6 +63,9 @@ type Config struct {
 	ApplyStatus func(ctx context.Context, ref Ref, pm tocsin.ProviderMessage) error
 	// Healthy checks that the store answers; nil: no probe.
 	Healthy func(ctx context.Context) error
+	// Observe is told what each pass recovered, and the error that ended
+	// it, for metrics; nil: nobody is.
+	Observe func(res Result, err error)
 	// Interval: DefaultInterval when 0. Grace: DefaultGrace when 0.
 	Interval, Grace time.Duration
 	Now             func() time.Time
@@ -165,6 +168,14 @@ func (r *Reconciler) Run(ctx context.Context) {
 
 // Pass reconciles every open activation once.
 func (r *Reconciler) Pass(ctx context.Context) (Result, error) {
+	res, err := r.pass(ctx)
+	if r.cfg.Observe != nil {
+		r.cfg.Observe(res, err)
+	}
+	return res, err
+}
+
+func (r *Reconciler) pass(ctx context.Context) (Result, error) {
 	acts, err := r.cfg.Store.OpenActivations(ctx)
 	if err != nil {
 		return Result{}, err

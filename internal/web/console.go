@@ -117,6 +117,14 @@ func (s *Server) Run(ctx context.Context) {
 	}
 }
 
+// LiveClients returns how many websocket clients the server feeds.
+func (s *Server) LiveClients() int {
+	if s.console == nil {
+		return 0
+	}
+	return s.console.hub.clientCount()
+}
+
 // allowedOrigin reports whether a browser origin is the console's own.
 func (c *console) allowedOrigin(origin string) bool {
 	return c.origins[strings.TrimSuffix(origin, "/")]

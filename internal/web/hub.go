@@ -411,6 +411,13 @@ func (h *hub) register(c *client, since int64) (int64, bool) {
 	return h.rev, true
 }
 
+// clientCount returns how many clients the hub feeds.
+func (h *hub) clientCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
 func (h *hub) unregister(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

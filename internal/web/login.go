@@ -104,6 +104,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 			return err
 		}
 		if n >= k.max {
+			c.cfg.Observer.Login(LoginLocked)
 			c.srv.log.Warn("login throttled", "user", f.Name, "remote", c.clientIP(r))
 			f.Error = "Trop de tentatives de connexion échouées : réessayez dans un quart d'heure, ou demandez à l'administrateur de réinitialiser votre mot de passe."
 			c.showLogin(w, r, p, http.StatusTooManyRequests, f)
@@ -118,13 +119,22 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 		// The entry goes with the name's count; the address's count
 		// records nothing more.
 		failed := auditEntry(f.Name, tocsin.AuditLoginFailed, "échec de connexion à la console depuis "+c.clientIP(r))
-		if _, err := c.cfg.Throttle.AddLoginFailure(ctx, userKey, failureWindow, failed); err != nil {
+		byName, err := c.cfg.Throttle.AddLoginFailure(ctx, userKey, failureWindow, failed)
+		if err != nil {
 			return err
 		}
-		if _, err := c.cfg.Throttle.AddLoginFailure(ctx, ipKey, failureWindow); err != nil {
+		byIP, err := c.cfg.Throttle.AddLoginFailure(ctx, ipKey, failureWindow)
+		if err != nil {
 			return err
 		}
-		c.srv.log.Warn("login failed", "user", f.Name, "remote", c.clientIP(r))
+		if byName == maxFailuresPerUser || byIP == maxFailuresPerIP {
+			c.cfg.Observer.Login(LoginLockout)
+			c.srv.log.Warn("login failed: locked out for a quarter of an hour", "user", f.Name, "remote", c.clientIP(r),
+				"failures_for_name", byName, "failures_from_address", byIP)
+		} else {
+			c.cfg.Observer.Login(LoginFailure)
+			c.srv.log.Warn("login failed", "user", f.Name, "remote", c.clientIP(r))
+		}
 		c.srv.drainAudit(ctx)
 		f.Error = "Identifiant ou mot de passe incorrect."
 		c.showLogin(w, r, p, http.StatusUnauthorized, f)
@@ -137,6 +147,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 		return err
 	}
 	c.setCookie(w, "tocsin_login", "", -1, http.SameSiteStrictMode)
+	c.cfg.Observer.Login(LoginSuccess)
 	c.srv.log.Info("login", "user", u.Name, "role", string(u.Role))
 	c.srv.drainAudit(ctx)
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)

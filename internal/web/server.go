@@ -87,6 +87,13 @@ type Config struct {
 	Exercises ExercisesFunc
 	// History imports and exports past activations; nil hides it.
 	History History
+
+	// Observer is told webhooks, logins and websocket drops, for metrics;
+	// nil observes nothing.
+	Observer Observer
+	// Metrics serves GET /metrics, outside the API's authentication
+	// (restrict it at the network level); nil serves none.
+	Metrics http.Handler
 }
 
 // Server is Tocsin's HTTP handler.
@@ -99,6 +106,9 @@ type Server struct {
 
 // NewServer returns the handler with every route.
 func NewServer(cfg Config) *Server {
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), mux: http.NewServeMux()}
 	s.routes()
 	return s
@@ -107,12 +117,15 @@ func NewServer(cfg Config) *Server {
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
 
-	s.mux.HandleFunc("POST /twilio/sms/status", s.webhook(s.smsStatus))
-	s.mux.HandleFunc("POST /twilio/sms/inbound", s.webhook(s.smsInbound))
-	s.mux.HandleFunc("POST /twilio/voice/twiml", s.webhook(s.voiceTwiML))
-	s.mux.HandleFunc("POST /twilio/voice/gather", s.webhook(s.voiceGather))
-	s.mux.HandleFunc("POST /twilio/voice/status", s.webhook(s.voiceStatus))
+	s.mux.HandleFunc("POST /twilio/sms/status", s.webhook(KindSMSStatus, s.smsStatus))
+	s.mux.HandleFunc("POST /twilio/sms/inbound", s.webhook(KindSMSInbound, s.smsInbound))
+	s.mux.HandleFunc("POST /twilio/voice/twiml", s.webhook(KindVoiceTwiML, s.voiceTwiML))
+	s.mux.HandleFunc("POST /twilio/voice/gather", s.webhook(KindVoiceGather, s.voiceGather))
+	s.mux.HandleFunc("POST /twilio/voice/status", s.webhook(KindVoiceStatus, s.voiceStatus))
 
 	s.mux.HandleFunc("GET /api/v1/activations", s.api(anyRole, s.listActivations))
 	s.mux.HandleFunc("POST /api/v1/activations", s.api(canActivate, s.createActivation))

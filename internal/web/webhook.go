@@ -25,47 +25,60 @@ const DefaultWebhookTimeout = 5 * time.Second
 // webhook verifies X-Twilio-Signature over the raw body before the handler
 // sees the form: an unsigned or forged request gets 403 and changes nothing.
 // The handler runs under the webhook deadline; store trouble answers 503.
-func (s *Server) webhook(h func(w http.ResponseWriter, r *http.Request, form url.Values) error) http.HandlerFunc {
+// The observer is told the webhook's kind and result.
+func (s *Server) webhook(kind string, h func(w http.ResponseWriter, r *http.Request, form url.Values) error) http.HandlerFunc {
 	timeout := s.cfg.WebhookTimeout
 	if timeout <= 0 {
 		timeout = DefaultWebhookTimeout
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhook))
-		if err != nil {
-			http.Error(w, "corps illisible", http.StatusBadRequest)
-			return
-		}
-		sig := r.Header.Get("X-Twilio-Signature")
-		if sig == "" || !s.cfg.ValidSignature(r.URL.RequestURI(), body, sig) {
-			s.log.Warn("webhook refused: bad signature", "path", r.URL.Path, "remote", r.RemoteAddr)
-			http.Error(w, "signature Twilio invalide", http.StatusForbidden)
-			return
-		}
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			http.Error(w, "formulaire invalide", http.StatusBadRequest)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		defer cancel()
-		if err := h(w, r.WithContext(ctx), form); err != nil {
-			switch code := tocsin.ErrorCode(unavailableIfLate(err)); code {
-			case tocsin.EInvalid, tocsin.ENotFound:
-				// Twilio retries nothing on 4xx; say what was wrong for its debugger.
-				s.log.Warn("webhook refused", "path", r.URL.Path, "err", err)
-				http.Error(w, tocsin.ErrorMessage(err), http.StatusBadRequest)
-			case tocsin.EUnavailable:
-				// Not recorded: Twilio's fallback URL may be tried, and
-				// reconciliation with Twilio's records recovers it later.
-				s.log.Warn("webhook not recorded: store unavailable", "path", r.URL.Path, "sid", webhookSID(form), "err", err)
-				w.Header().Set("Retry-After", "5")
-				http.Error(w, "stockage indisponible, réessayez", http.StatusServiceUnavailable)
-			default:
-				s.log.Error("webhook failed", "path", r.URL.Path, "err", err)
-				http.Error(w, "erreur interne", http.StatusInternalServerError)
-			}
-		}
+		start := time.Now()
+		result := s.handleWebhook(w, r, timeout, h)
+		s.cfg.Observer.Webhook(kind, result, time.Since(start))
+	}
+}
+
+// handleWebhook answers a webhook and says how.
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, timeout time.Duration, h func(w http.ResponseWriter, r *http.Request, form url.Values) error) WebhookResult {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhook))
+	if err != nil {
+		http.Error(w, "corps illisible", http.StatusBadRequest)
+		return WebhookInvalid
+	}
+	sig := r.Header.Get("X-Twilio-Signature")
+	if sig == "" || !s.cfg.ValidSignature(r.URL.RequestURI(), body, sig) {
+		s.log.Warn("webhook refused: bad signature", "path", r.URL.Path, "remote", r.RemoteAddr)
+		http.Error(w, "signature Twilio invalide", http.StatusForbidden)
+		return WebhookBadSignature
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "formulaire invalide", http.StatusBadRequest)
+		return WebhookInvalid
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	err = h(w, r.WithContext(ctx), form)
+	if err == nil {
+		return WebhookOK
+	}
+	switch code := tocsin.ErrorCode(unavailableIfLate(err)); code {
+	case tocsin.EInvalid, tocsin.ENotFound:
+		// Twilio retries nothing on 4xx; say what was wrong for its debugger.
+		s.log.Warn("webhook refused", "path", r.URL.Path, "err", err)
+		http.Error(w, tocsin.ErrorMessage(err), http.StatusBadRequest)
+		return WebhookInvalid
+	case tocsin.EUnavailable:
+		// Not recorded: Twilio's fallback URL may be tried, and
+		// reconciliation with Twilio's records recovers it later.
+		s.log.Warn("webhook not recorded: store unavailable", "path", r.URL.Path, "sid", webhookSID(form), "err", err)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "stockage indisponible, réessayez", http.StatusServiceUnavailable)
+		return WebhookUnavailable
+	default:
+		s.log.Error("webhook failed", "path", r.URL.Path, "err", err)
+		http.Error(w, "erreur interne", http.StatusInternalServerError)
+		return WebhookError
 	}
 }
 

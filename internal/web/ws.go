@@ -156,6 +156,9 @@ func (c *console) websocket(w http.ResponseWriter, r *http.Request) {
 	cl.close(closeGoingAway)
 	cancel()
 	wg.Wait()
+	if why := cl.reason.label(); why != "" {
+		c.cfg.Observer.LiveDropped(why)
+	}
 }
 
 // readLoop reads until the connection fails, so that pongs and the

@@ -1,0 +1,24 @@
+package prometheus
+
+import "time"
+
+// Webhook counts a Twilio webhook of a kind (sms_status, sms_inbound, voice_twiml, voice_gather, voice_status) and its result
+// ("ok", "bad_signature", "invalid", "unavailable", "error"), and how long
+// it took to answer.
+func (m *Metrics) Webhook(kind, result string, took time.Duration) {
+	m.webhooks.WithLabelValues(kind, result).Inc()
+	m.webhookDuration.WithLabelValues(kind).Observe(took.Seconds())
+}
+
+// Login counts a console login by result: "success", "failure",
+// "lockout" (a failure that locked a name or an address out), "locked"
+// (refused while locked out).
+func (m *Metrics) Login(result string) {
+	m.logins.WithLabelValues(result).Inc()
+}
+
+// LiveDropped counts a websocket client the replica disconnected, by
+// reason ("too_slow", "reload", "session").
+func (m *Metrics) LiveDropped(reason string) {
+	m.liveDrops.WithLabelValues(reason).Inc()
+}
