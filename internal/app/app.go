@@ -33,6 +33,7 @@ import (
 	"github.com/prefecture76/tocsin/internal/exercise"
 	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/playbook"
+	"github.com/prefecture76/tocsin/internal/prometheus"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twilio"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
@@ -105,9 +106,17 @@ type Config struct {
 
 	// SessionTTL is how long a console session lasts; default 12 h.
 	SessionTTL time.Duration
+	// AllowedOrigins adds origins (scheme://host[:port]) the console may be
+	// opened from to PublicURL's.
+	AllowedOrigins []string
 	// ClientIPHeader names the header a trusted proxy sets to the client's
 	// address, for login throttling; empty: the peer's address.
 	ClientIPHeader string
+
+	// MetricsCacheFor is how long /metrics serves the open activations'
+	// figures before reading them from the store again; 0 means
+	// prometheus.DefaultCacheFor.
+	MetricsCacheFor time.Duration
 
 	// Clock drives everything that waits or stamps time: dispatch's
 	// timers, the timeline, the simulator's virtual officials. Default the
@@ -146,6 +155,7 @@ type App struct {
 	listener   net.Listener
 	http       *http.Server
 	publicURL  string
+	metrics    *prometheus.Metrics
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -210,7 +220,7 @@ func New(cfg Config) (*App, error) {
 	if cfg.LeaseTTL < 2 {
 		problems = append(problems, "lease-ttl must be at least 2 seconds")
 	}
-	a := &App{cfg: cfg, log: cfg.Logger}
+	a := &App{cfg: cfg, log: cfg.Logger, metrics: prometheus.New(cfg.NodeID)}
 	var err error
 	if a.exercises, err = a.newExerciseRunner(); err != nil {
 		problems = append(problems, "exercise-schedule: "+tocsin.ErrorMessage(err))
@@ -256,7 +266,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		a.log.Info("embedded etcd started", "dir", dir)
 	}
 	a.cli, err = etcd.Connect(etcd.ClientConfig{Endpoints: endpoints, CAFile: cfg.EtcdCA, CertFile: cfg.EtcdCert,
-		KeyFile: cfg.EtcdKey, Username: cfg.EtcdUsername, Password: cfg.EtcdPassword})
+		KeyFile: cfg.EtcdKey, Username: cfg.EtcdUsername, Password: cfg.EtcdPassword, Observe: a.metrics.EtcdRequest})
 	if err != nil {
 		return err
 	}
@@ -285,6 +295,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 
 	a.audit = audit.New(a.store, cfg.Clock.Now, a.log)
+	a.audit.Observer = auditObserver{a.metrics}
 	a.service = activation.New(activation.Config{
 		Store:          a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
@@ -312,6 +323,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		RetryBase: cfg.RetryBase,
 		Clock:     dispatchClock{cfg.Clock},
 		Logger:    a.log,
+		Observer:  dispatchObserver{a.metrics},
 	})
 	validator, err := twilio.NewValidator(a.authToken(), a.publicURL)
 	if err != nil {
@@ -333,13 +345,17 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Activity:       a.store,
 		Watch:          a.watchActivity,
 		ClientIPHeader: cfg.ClientIPHeader,
+		AllowedOrigins: cfg.AllowedOrigins,
 		SessionTTL:     cfg.SessionTTL,
 		Now:            cfg.Clock.Now,
 		Indicators:     a.indicators,
 		Audit:          a.audit,
 		Exercises:      a.exerciseCalendar,
 		History:        a.service,
+		Observer:       webObserver{a.metrics},
+		Metrics:        a.metrics.Handler(),
 	})
+	a.metrics.Watch(a.metricsState(srv.LiveClients))
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	a.wg.Add(1)
 	go func() {
@@ -592,6 +608,7 @@ func (a *App) lead(ctx context.Context) {
 		ex.Go(func() { a.recordRecipientChanges(dctx) })
 		ex.Go(func() { a.keepStore(dctx, l.Store) })
 		ex.Go(func() { a.reconcileWithProvider(dctx) })
+		ex.Go(func() { a.verifyAuditTrail(dctx) })
 		ex.Go(func() { a.publishPace(dctx, l.Store) })
 		err = a.dispatcher.Run(dctx, l.Store)
 		cancel()
@@ -610,6 +627,7 @@ func (a *App) setLeader(v bool) {
 	a.leader.Lock()
 	a.isLead = v
 	a.leader.Unlock()
+	a.metrics.Leader(v)
 }
 
 // IsLeader reports whether this replica dispatches.

@@ -33,7 +33,7 @@ func (a *App) newExerciseRunner() (*exercise.Runner, error) {
 		return nil, err
 	}
 	return &exercise.Runner{Schedule: s, Node: a.cfg.NodeID, Log: a.log.With("component", "exercise"), Launch: a.launchExercise,
-		Playbook: a.cfg.ExercisePlaybook}, nil
+		Playbook: a.cfg.ExercisePlaybook, Observe: a.metrics.ExerciseRun}, nil
 }
 
 // launchExercise launches the exercise playbook in exercise mode, or, when

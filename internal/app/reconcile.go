@@ -24,6 +24,9 @@ func (a *App) reconcileWithProvider(ctx context.Context) {
 			return a.service.RecordStatus(ctx, activation.AttemptRef(ref),
 				activation.StatusReport{SID: pm.SID, Status: pm.Status, ErrorCode: pm.ErrorCode, Recovered: true})
 		},
+		Observe: func(res reconcile.Result, err error) {
+			a.metrics.Reconciled(res.Replies, res.Informed, res.Statuses, err)
+		},
 		Healthy:  a.store.Ping,
 		Interval: a.cfg.ReconcileInterval,
 		Now:      a.cfg.Clock.Now,

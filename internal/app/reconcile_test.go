@@ -82,6 +82,16 @@ func TestRepliesAndStatusesLostOnTheWayAreRecoveredFromTwilio(t *testing.T) {
 	if recovered[tocsin.EventInformed] != 3 || recovered[tocsin.EventStatus] < 3 {
 		t.Errorf("recovered events %v, want 3 informed and at least 3 statuses", recovered)
 	}
+	scraped := scrape(t, a)
+	if got := scraped.sum("tocsin_reconcile_recovered_total", "kind", "reply"); got != 3 {
+		t.Errorf("/metrics: %v replies recovered, want 3", got)
+	}
+	if got := scraped.sum("tocsin_reconcile_informed_total"); got != 3 {
+		t.Errorf("/metrics: %v officials informed by recovered replies, want 3", got)
+	}
+	if got := scraped.sum("tocsin_reconcile_recovered_total", "kind", "status"); got != float64(recovered[tocsin.EventStatus]) {
+		t.Errorf("/metrics: %v statuses recovered, the timeline says %d", got, recovered[tocsin.EventStatus])
+	}
 
 	// The webhook of a reply already recovered comes at last: nothing changes.
 	sim.LoseWebhooks(false)
