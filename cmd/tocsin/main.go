@@ -182,7 +182,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.SetOutput(stderr)
 	f := &envFlags{fs: fs, getenv: getenv}
 	var cfg app.Config
-	var endpoints, provider, logLevel, logFormat, exerciseSchedule string
+	var endpoints, provider, logLevel, logFormat, exerciseSchedule, origins string
 	f.String(&cfg.DataDir, "data-dir", "tocsin-data", "folder of the embedded etcd member")
 	f.String(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP address")
 	f.String(&cfg.PublicURL, "public-url", "", "address Tocsin is reached at, used by Twilio's callbacks (default http://<listen>)")
@@ -218,6 +218,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Duration(&cfg.CIPDelay, "cip-delay", time.Hour, "announced delay to activate the public information cell (CIP)")
 	f.String(&exerciseSchedule, "exercise-schedule", strings.Join(exercise.DefaultSpecs, ";"), "scheduled exercises: cron specs (minute hour day month weekday) in Paris time, separated by ;")
 	f.String(&cfg.ExercisePlaybook, "exercise-playbook", "exercice-trimestriel", "playbook a due exercise launches in exercise mode; empty: the duty officer is told to launch it")
+	f.String(&origins, "allowed-origins", "", "other origins (scheme://host[:port], comma-separated) the console may be opened from, besides --public-url's: e.g. the address browsers use when Twilio reaches Tocsin by another name")
 	f.String(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted proxy sets to the client's address (e.g. X-Real-IP), for login throttling; empty: the peer's address")
 	f.Duration(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "how long a console session lasts")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
@@ -240,6 +241,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for _, e := range strings.Split(endpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
 			cfg.EtcdEndpoints = append(cfg.EtcdEndpoints, e)
+		}
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
 		}
 	}
 	for _, spec := range strings.Split(exerciseSchedule, ";") {

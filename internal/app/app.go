@@ -109,6 +109,9 @@ type Config struct {
 	// AllowedOrigins adds origins (scheme://host[:port]) the console may be
 	// opened from to PublicURL's.
 	AllowedOrigins []string
+	// AllowedOrigins adds origins (scheme://host[:port]) the console may be
+	// opened from to PublicURL's.
+	AllowedOrigins []string
 	// ClientIPHeader names the header a trusted proxy sets to the client's
 	// address, for login throttling; empty: the peer's address.
 	ClientIPHeader string
@@ -345,6 +348,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Activity:       a.store,
 		Watch:          a.watchActivity,
 		ClientIPHeader: cfg.ClientIPHeader,
+		AllowedOrigins: cfg.AllowedOrigins,
 		AllowedOrigins: cfg.AllowedOrigins,
 		SessionTTL:     cfg.SessionTTL,
 		Now:            cfg.Clock.Now,
