@@ -123,6 +123,9 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 		c.release(key)
 		return snapshot{}, err
 	}
+	// The route is written with the attempt: an outcome left unknown is
+	// settled on the route it went by, never resent by another first.
+	route := r.d.router.pick()
 	// written tells whether the last call of fn, the one that counts,
 	// asked for a write: fn runs again after a lost race.
 	written := false
@@ -139,9 +142,15 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 			rc.Attempts = append(rc.Attempts, at)
 			cur = &rc.Attempts[len(rc.Attempts)-1]
 			events = append(events, tocsin.Event{Kind: tocsin.EventAttempt, Attempt: at.ID, Channel: at.Channel,
-				Detail: fmt.Sprintf("%s au %s (échelon %d)", attemptVerb(at.Channel), at.To, at.Rung+1)})
+				Detail: fmt.Sprintf("%s au %s (échelon %d)%s", attemptVerb(at.Channel), at.To, at.Rung+1, routeNote(route))})
 		} else if !cur.Status.Unsettled() || (cur.NextTry != nil && cur.NextTry.After(now)) {
 			return nil, tocsin.ErrNoChange // settled meanwhile (a status callback), or not due
+		}
+		// A try proven not sent (refused, or settled with its route's
+		// records) may go by another route.
+		cur.Route = ""
+		if route != Primary {
+			cur.Route = route
 		}
 		cur.Status = tocsin.AttemptCreated
 		cur.Tries++
@@ -162,8 +171,24 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 		return snapshot{}, nil
 	}
 	start := time.Now()
-	sid, status, sendErr := c.send(r.ctx, cur.To, rc.MessageFor(cur.To), it, cur.ID)
-	return r.settle(it, c, snapshot{a, rc, rev}, cur.ID, cur.Tries, sid, status, sendErr, sendTimes{paced, start})
+	sid, status, sendErr := c.on(cur.Route).send(r.ctx, cur.To, rc.MessageFor(cur.To), it, cur.ID)
+	return r.settle(it, c, snapshot{a, rc, rev}, cur.ID, cur.Tries, sid, status, sendErr, sendTimes{paced, start, routeName(cur.Route)})
+}
+
+// routeName names an attempt's route; attempts on the primary record none.
+func routeName(route string) string {
+	if route == "" {
+		return Primary
+	}
+	return route
+}
+
+// routeNote says in the timeline that an attempt took the secondary route.
+func routeNote(route string) string {
+	if route == Secondary {
+		return ", route de secours"
+	}
+	return ""
 }
 
 func attemptVerb(c tocsin.Channel) string {
@@ -182,9 +207,12 @@ func channelName(c tocsin.Channel) string {
 
 // settle records the outcome of a provider call on s, the state the
 // attempt was written in, and returns the recipient as written.
-// sendTimes are when a send took its slot in the channel's pace, and when
-// its provider call started.
-type sendTimes struct{ paced, started time.Time }
+// sendTimes are when a send took its slot in the channel's pace, when its
+// provider call started, and the route it took.
+type sendTimes struct {
+	paced, started time.Time
+	route          string
+}
 
 func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries int, sid string, status tocsin.AttemptStatus, sendErr error, at sendTimes) (snapshot, error) {
 	key := lineKey(it, attemptID)
@@ -196,7 +224,8 @@ func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries in
 	if se != nil {
 		reason = se.Reason
 	}
-	r.d.cfg.Observer.Sent(c.kind, c.route, resultOf(se), reason, time.Since(at.started))
+	r.d.cfg.Observer.Sent(c.kind, at.route, resultOf(se), reason, time.Since(at.started))
+	r.d.router.result(at.route, se, time.Now())
 	if se != nil {
 		r.d.log.Warn("send failed", "activation", it.activation, "official", it.official, "attempt", attemptID,
 			"channel", string(c.kind), "outcome", se.Outcome.String(), "reason", se.Reason.String(), "code", se.Code)
@@ -279,7 +308,7 @@ func (r *run) reconcile(it item, s snapshot, at *tocsin.Attempt) (*snapshot, err
 	if err != nil {
 		return nil, err
 	}
-	r.d.cfg.Observer.Settled(c.kind, c.route, found != nil)
+	r.d.cfg.Observer.Settled(c.kind, routeName(at.Route), found != nil)
 	if found == nil {
 		r.d.log.Info("unknown outcome settled: not sent", "activation", it.activation, "official", it.official, "attempt", at.ID)
 		c.release(lineKey(it, at.ID))
@@ -318,7 +347,7 @@ func (r *run) reconcile(it item, s snapshot, at *tocsin.Attempt) (*snapshot, err
 // call to the same number since the attempt, with the same body for an
 // SMS, that no other attempt of the recipient claims.
 func findAttempt(ctx context.Context, c *channel, rc *tocsin.Recipient, at *tocsin.Attempt) (*tocsin.ProviderMessage, error) {
-	got, err := c.list(ctx, at.To, at.CreatedAt.Add(-5*time.Second))
+	got, err := c.on(at.Route).list(ctx, at.To, at.CreatedAt.Add(-5*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("list provider records: %w", err)
 	}

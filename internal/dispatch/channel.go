@@ -9,6 +9,12 @@ import (
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
+// routeFuncs send and list on one route.
+type routeFuncs struct {
+	send func(ctx context.Context, to, body string, it item, attempt string) (string, tocsin.AttemptStatus, error)
+	list func(ctx context.Context, to string, since time.Time) ([]tocsin.ProviderMessage, error)
+}
+
 // channel is one way of reaching a number, with its own pace: a token
 // bucket at the account's rate, a hold after the provider said 429, and for
 // calls the lines in use.
@@ -23,8 +29,8 @@ type channel struct {
 	observe func(perSecond, ceiling float64, limited bool)
 	// holdUntil (unix nanos, wall clock) pauses every send after a 429.
 	holdUntil atomic.Int64
-	send      func(ctx context.Context, to, body string, it item, attempt string) (string, tocsin.AttemptStatus, error)
-	list      func(ctx context.Context, to string, since time.Time) ([]tocsin.ProviderMessage, error)
+	// routes send and list on each route the channel has.
+	routes map[string]routeFuncs
 
 	// Calls in progress, by attempt, with when they were placed; nil for SMS.
 	maxCalls int
@@ -34,12 +40,13 @@ type channel struct {
 	lines    map[string]time.Time
 }
 
-func newSMSChannel(p SMS, perSecond float64, urls URLs) *channel {
-	return &channel{
-		kind:  tocsin.SMS,
-		route: "primary",
-		pacer: newPacer(perSecond),
-		pace:  newPace(perSecond),
+func newSMSChannel(perSecond float64) *channel {
+	return &channel{kind: tocsin.SMS, pacer: newPacer(perSecond), pace: newPace(perSecond), routes: map[string]routeFuncs{}}
+}
+
+// addSMSRoute sends the channel's messages through p on route.
+func (c *channel) addSMSRoute(route string, p SMS, urls URLs) {
+	c.routes[route] = routeFuncs{
 		send: func(ctx context.Context, to, body string, it item, attempt string) (string, tocsin.AttemptStatus, error) {
 			return p.SendSMS(ctx, to, body, urls.SMSStatus(it.activation, it.official, attempt))
 		},
@@ -47,17 +54,12 @@ func newSMSChannel(p SMS, perSecond float64, urls URLs) *channel {
 	}
 }
 
-func newVoiceChannel(p Voice, perSecond float64, maxCalls int, ringTimeout time.Duration, urls URLs) *channel {
+func newVoiceChannel(perSecond float64, maxCalls int, ringTimeout time.Duration) *channel {
 	c := &channel{
-		kind:  tocsin.Voice,
-		route: "primary",
-		pacer: newPacer(perSecond),
-		pace:  newPace(perSecond),
-		send: func(ctx context.Context, to, _ string, it item, attempt string) (string, tocsin.AttemptStatus, error) {
-			return p.Call(ctx, to, urls.TwiML(it.activation, it.official, attempt),
-				urls.CallStatus(it.activation, it.official, attempt), ringTimeout)
-		},
-		list:     p.ListCalls,
+		kind:     tocsin.Voice,
+		pacer:    newPacer(perSecond),
+		pace:     newPace(perSecond),
+		routes:   map[string]routeFuncs{},
 		maxCalls: maxCalls,
 		// A call whose end was never reported stops holding a line after
 		// the longest a call can take.
@@ -66,6 +68,26 @@ func newVoiceChannel(p Voice, perSecond float64, maxCalls int, ringTimeout time.
 	}
 	c.cond = sync.NewCond(&c.mu)
 	return c
+}
+
+// addVoiceRoute places the channel's calls through p on route.
+func (c *channel) addVoiceRoute(route string, p Voice, ringTimeout time.Duration, urls URLs) {
+	c.routes[route] = routeFuncs{
+		send: func(ctx context.Context, to, _ string, it item, attempt string) (string, tocsin.AttemptStatus, error) {
+			return p.Call(ctx, to, urls.TwiML(it.activation, it.official, attempt),
+				urls.CallStatus(it.activation, it.official, attempt), ringTimeout)
+		},
+		list: p.ListCalls,
+	}
+}
+
+// on returns the functions of route, falling back to the primary's (an
+// attempt recorded before routes existed, or a route this replica lacks).
+func (c *channel) on(route string) routeFuncs {
+	if f, ok := c.routes[route]; ok {
+		return f
+	}
+	return c.routes[Primary]
 }
 
 // reset forgets the lines of a previous term, which the new term counts

@@ -83,6 +83,21 @@ type Config struct {
 	// Observer is told every provider call and pace change, for metrics;
 	// nil observes nothing.
 	Observer Observer
+
+	// Ping checks the primary route (SMS and Voice above) without sending:
+	// it tells when a failed primary is back.
+	Ping func(ctx context.Context) error
+	// Secondary is another account, region or edge, with its own sender,
+	// that takes over when the primary fails every send for FailoverAfter
+	// (default DefaultFailoverAfter); nil: the primary only. An attempt of
+	// unknown outcome is always settled on the route it went by.
+	Secondary     *Route
+	FailoverAfter time.Duration
+	// RouteMode returns the duty officer's choice of route; nil: automatic.
+	RouteMode func() RouteMode
+	// RouteChanged is told when the active route changes, and why (in
+	// French); nil tells nobody.
+	RouteChanged func(from, to, why string)
 }
 
 // Dispatcher works the open activations while this replica leads.
@@ -90,6 +105,7 @@ type Dispatcher struct {
 	cfg      Config
 	log      *slog.Logger
 	channels map[tocsin.Channel]*channel
+	router   *router
 	handed   atomic.Int64
 	current  atomic.Pointer[run] // the running term, nil between terms
 }
@@ -128,11 +144,28 @@ func New(cfg Config) *Dispatcher {
 	}
 	d := &Dispatcher{cfg: cfg, log: cfg.Logger.With("component", "dispatch"), channels: map[tocsin.Channel]*channel{}}
 	if cfg.SMS != nil {
-		d.channels[tocsin.SMS] = newSMSChannel(cfg.SMS, cfg.Rates.SMSPerSecond, cfg.URLs)
+		c := newSMSChannel(cfg.Rates.SMSPerSecond)
+		c.addSMSRoute(Primary, cfg.SMS, cfg.URLs)
+		if cfg.Secondary != nil && cfg.Secondary.SMS != nil {
+			c.addSMSRoute(Secondary, cfg.Secondary.SMS, cfg.URLs)
+		}
+		d.channels[tocsin.SMS] = c
 	}
 	if cfg.Voice != nil {
-		d.channels[tocsin.Voice] = newVoiceChannel(cfg.Voice, cfg.Rates.CallsPerSecond, cfg.Rates.MaxCalls, cfg.RingTimeout, cfg.URLs)
+		c := newVoiceChannel(cfg.Rates.CallsPerSecond, cfg.Rates.MaxCalls, cfg.RingTimeout)
+		c.addVoiceRoute(Primary, cfg.Voice, cfg.RingTimeout, cfg.URLs)
+		if cfg.Secondary != nil && cfg.Secondary.Voice != nil {
+			c.addVoiceRoute(Secondary, cfg.Secondary.Voice, cfg.RingTimeout, cfg.URLs)
+		}
+		d.channels[tocsin.Voice] = c
 	}
+	changed := cfg.RouteChanged
+	d.router = newRouter(cfg.Secondary != nil, cfg.FailoverAfter, cfg.RouteMode, func(from, to, why string) {
+		d.log.Warn("provider route changed", "from", from, "to", to, "why", why)
+		if changed != nil {
+			changed(from, to, why)
+		}
+	})
 	for kind, c := range d.channels {
 		c.observe = func(perSecond, ceiling float64, limited bool) { cfg.Observer.Pace(kind, perSecond, ceiling, limited) }
 		r, limited := c.pace.current()
@@ -159,6 +192,9 @@ func (d *Dispatcher) Loaded(id string) bool {
 	defer r.kmu.Unlock()
 	return r.loaded[id]
 }
+
+// Route returns the route sends take now: Primary or Secondary.
+func (d *Dispatcher) Route() string { return d.router.current() }
 
 // Pace is a channel's effective rate.
 type Pace struct {
@@ -272,6 +308,7 @@ func (d *Dispatcher) Run(ctx context.Context, st Store) error {
 	}
 	wg.Go(r.watchOpen)
 	wg.Go(r.watchRecipients)
+	wg.Go(r.probeRoutes)
 	<-ctx.Done()
 	r.q.stop()
 	r.stopTimers()
@@ -283,6 +320,23 @@ func (d *Dispatcher) Run(ctx context.Context, st Store) error {
 		return cause
 	}
 	return nil
+}
+
+// probeRoutes tries a failed primary again every failover delay.
+func (r *run) probeRoutes() {
+	if r.d.cfg.Secondary == nil {
+		return
+	}
+	t := time.NewTicker(r.d.router.after)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+			r.d.router.probe(r.ctx, r.d.cfg.Ping)
+		}
+	}
 }
 
 // retryWatch runs a watch again and again until ctx ends.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -324,5 +325,83 @@ func TestQueueOverflowSlowsTheChannelDown(t *testing.T) {
 			t.Fatalf("pace %+v after a queue overflow, want limited", d.Pace()[tocsin.SMS])
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// secondary starts a second account (another simulator) for a secondary
+// route.
+func (h *harness) secondary(t *testing.T) (*twiliosim.Server, *twilio.Provider) {
+	t.Helper()
+	sim := twiliosim.MustStart(t, twiliosim.Config{
+		AccountSID: "AC00000000000000000000000000000002", AuthToken: "secondarytoken000000000000000002",
+		Profile: twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}},
+	})
+	p, err := twilio.New(twilio.Config{AccountSID: sim.AccountSID(), AuthToken: sim.AuthToken(),
+		From: "+33639980099", APIURL: sim.URL(), Timeout: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, p
+}
+
+func (h *harness) leadTwoRoutes(t *testing.T, second *twilio.Provider, changed func(from, to, why string)) *dispatch.Dispatcher {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	l, err := h.store.Campaign(ctx, "test", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dispatch.New(dispatch.Config{SMS: h.sms, Rates: tocsin.Rates{SMSPerSecond: 100}, RetryBase: 20 * time.Millisecond, URLs: nowhere{},
+		Ping: h.sms.Ping, Secondary: &dispatch.Route{SMS: second, Ping: second.Ping}, FailoverAfter: 300 * time.Millisecond, RouteChanged: changed})
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, l.Store) }()
+	t.Cleanup(func() { cancel(); <-done; l.Resign(context.Background()) })
+	return d
+}
+
+// The primary account creates every message but answers 500: dispatch
+// cannot know they went out. After the failover delay the secondary takes
+// over; the messages of unknown outcome are found in the primary's records
+// and not sent again. Every official gets exactly one SMS across both
+// accounts, and each attempt says which route it took.
+func TestPrimaryFailingHandsOverToTheSecondaryNobodyTextedTwice(t *testing.T) {
+	h := newHarness(t)
+	sim2, second := h.secondary(t)
+	if err := h.sim.InjectFault(twiliosim.Fault{Status: http.StatusInternalServerError, AfterCreate: true, Count: 1000, Resource: twiliosim.ResourceMessages}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var switches []string
+	a := h.activate(t, 40)
+	h.leadTwoRoutes(t, second, func(from, to, why string) {
+		mu.Lock()
+		switches = append(switches, from+"→"+to)
+		mu.Unlock()
+	})
+	for i := 1; i <= 40; i++ {
+		h.waitAttempt(t, a.ID, fmt.Sprintf("o%04d", i), "a SID", hasSID)
+	}
+	onSecondary := 0
+	for i := 1; i <= 40; i++ {
+		n1, n2 := sentTo(h.sim, number(i)), sentTo(sim2, number(i))
+		if n1+n2 != 1 {
+			t.Errorf("%s got %d SMS on the primary and %d on the secondary, want exactly 1 in all", number(i), n1, n2)
+		}
+		r, err := h.store.Recipient(context.Background(), a.ID, fmt.Sprintf("o%04d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := r.Attempts[0]
+		if want := map[bool]string{true: "secondary", false: ""}[n2 == 1]; at.Route != want {
+			t.Errorf("%s: attempt recorded on route %q, sent on the secondary: %v", number(i), at.Route, n2 == 1)
+		}
+		if n2 == 1 {
+			onSecondary++
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(switches) != 1 || switches[0] != "primary→secondary" || onSecondary == 0 {
+		t.Errorf("route changes %v, %d sent on the secondary; want one change to the secondary, which sent the rest", switches, onSecondary)
 	}
 }

@@ -87,21 +87,21 @@ type Recipient struct {
 	Official Official `json:"official"`
 	// Deputies are the officials who stand in, frozen with the activation
 	// like the official.
-	Deputies     []Contact       `json:"deputies,omitempty"`
-	Message      string          `json:"message"`  // the rendered text sent to this official
-	Segments     int             `json:"segments"` // SMS segments of Message
-	Encoding     Encoding        `json:"encoding"` // GSM-7, or UCS-2 (70 characters a segment)
-	Speech       string          `json:"speech"`   // what a call says: the message without the SMS reply line
+	Deputies []Contact `json:"deputies,omitempty"`
+	Message  string    `json:"message"`  // the rendered text sent to this official
+	Segments int       `json:"segments"` // SMS segments of Message
+	Encoding Encoding  `json:"encoding"` // GSM-7, or UCS-2 (70 characters a segment)
+	Speech   string    `json:"speech"`   // what a call says: the message without the SMS reply line
 	// DeputyMessage and DeputySpeech are what the official's deputies get:
 	// the message, said to stand in for the official, for the commune.
 	// Empty in activations made before deputies had their own.
-	DeputyMessage string `json:"deputy_message,omitempty"`
-	DeputySpeech  string `json:"deputy_speech,omitempty"`
-	Status       RecipientStatus `json:"status"`
-	Attempts     []Attempt       `json:"attempts"`
-	InformedAt   *time.Time      `json:"informed_at,omitempty"`
-	InformedHow  string          `json:"informed_how,omitempty"`  // sms, voice, manual
-	InformedFrom string          `json:"informed_from,omitempty"` // the number that answered, or the user who confirmed
+	DeputyMessage string          `json:"deputy_message,omitempty"`
+	DeputySpeech  string          `json:"deputy_speech,omitempty"`
+	Status        RecipientStatus `json:"status"`
+	Attempts      []Attempt       `json:"attempts"`
+	InformedAt    *time.Time      `json:"informed_at,omitempty"`
+	InformedHow   string          `json:"informed_how,omitempty"`  // sms, voice, manual
+	InformedFrom  string          `json:"informed_from,omitempty"` // the number that answered, or the user who confirmed
 	// Confirmation is set when the duty officer confirmed by hand.
 	Confirmation *Confirmation `json:"confirmation,omitempty"`
 	// Replies holds the provider's ids (MessageSid) of the SMS replies
@@ -219,18 +219,21 @@ func (s AttemptStatus) Advances(next AttemptStatus) bool {
 
 // Attempt is one message (or call) to one number.
 type Attempt struct {
-	ID        string        `json:"id"` // unique within the recipient: "r<rung>-<n>"
-	Rung      int           `json:"rung"`
-	Channel   Channel       `json:"channel"`
-	To        string        `json:"to"`
-	Status    AttemptStatus `json:"status"`
-	Tries     int           `json:"tries"` // provider calls made for this attempt
-	SID       string        `json:"sid,omitempty"`
-	ErrorCode int           `json:"error_code,omitempty"`
-	Error     string        `json:"error,omitempty"`
-	CreatedAt time.Time     `json:"created_at"`
-	UpdatedAt time.Time     `json:"updated_at"`
-	NextTry   *time.Time    `json:"next_try,omitempty"`
+	ID      string        `json:"id"` // unique within the recipient: "r<rung>-<n>"
+	Rung    int           `json:"rung"`
+	Channel Channel       `json:"channel"`
+	To      string        `json:"to"`
+	Status  AttemptStatus `json:"status"`
+	Tries   int           `json:"tries"` // provider calls made for this attempt
+	SID     string        `json:"sid,omitempty"`
+	// Route is the provider route the attempt went by: "secondary", or
+	// empty for the primary.
+	Route     string     `json:"route,omitempty"`
+	ErrorCode int        `json:"error_code,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	NextTry   *time.Time `json:"next_try,omitempty"`
 }
 
 // forDeputy reports whether number is one of r's deputies' and not the

@@ -104,3 +104,17 @@ func fetchError(op string, err error, x *exchange) error {
 	}
 	return fmt.Errorf("twilio: %s: %w", op, scrub(err))
 }
+
+// Ping checks that the account answers and takes its credentials, with
+// the cheapest read there is (one message of the listing): it sends
+// nothing.
+func (p *Provider) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("twilio: ping: %w", err)
+	}
+	api, _ := p.sdk(ctx)
+	if _, err := api.PageMessage((&openapi.ListMessageParams{}).SetPageSize(1), "", ""); err != nil {
+		return fmt.Errorf("twilio: ping: %w", scrub(err))
+	}
+	return nil
+}
