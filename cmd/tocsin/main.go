@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/dispatch"
 	"github.com/prefecture76/tocsin/internal/exercise"
 	"github.com/prefecture76/tocsin/internal/reconcile"
 	"github.com/prefecture76/tocsin/internal/web"
@@ -201,6 +202,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&cfg.TwilioFrom, "twilio-from", "", "sender number, E.164, able to receive replies")
 	f.String(&cfg.TwilioMessagingSID, "twilio-messaging-service-sid", "", "Messaging Service SID, instead of --twilio-from")
 	f.String(&cfg.TwilioCallerID, "twilio-caller-id", "", "number calls come from, E.164 (default --twilio-from)")
+	f.String(&cfg.SecondaryRoute.AccountSID, "twilio-secondary-account-sid", "", "secondary route: another Twilio account (or the same one with --twilio-secondary-api-url for another region/edge) that takes over when the primary fails")
+	f.Secret(&cfg.SecondaryRoute.AuthToken, "twilio-secondary-auth-token", "secondary route's auth token (never printed)")
+	f.String(&cfg.SecondaryRoute.From, "twilio-secondary-from", "", "secondary route's two-way sending number, E.164")
+	f.String(&cfg.SecondaryRoute.MessagingSID, "twilio-secondary-messaging-service-sid", "", "secondary route's Messaging Service, instead of --twilio-secondary-from")
+	f.String(&cfg.SecondaryRoute.CallerID, "twilio-secondary-caller-id", "", "number the secondary route's calls come from (default --twilio-secondary-from)")
+	f.String(&cfg.SecondaryRoute.APIURL, "twilio-secondary-api-url", "https://api.twilio.com", "secondary route's API base URL: another region or edge, e.g. https://api.dublin.ie1.twilio.com")
+	f.Duration(&cfg.FailoverAfter, "route-failover-after", dispatch.DefaultFailoverAfter, "how long the primary route must fail every send (5xx, timeouts, refused credentials) before the secondary takes over; also how often a failed primary is tried again")
 	f.String(&cfg.TwilioVoice, "twilio-voice", "", "voice calls speak with, e.g. Polly.Lea (default Twilio's fr-FR voice)")
 	f.String(&cfg.TwilioAPIURL, "twilio-api-url", "https://api.twilio.com", "Twilio API base URL (any Twilio-compatible endpoint)")
 	f.Float(&cfg.SimulatorDelayScale, "sim-delay-scale", 0, "simulator: scale of the virtual officials' reply delays (0.1 = ten times faster; 0 keeps the profile's)")

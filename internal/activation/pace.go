@@ -22,8 +22,9 @@ type paceCache struct {
 	pace *tocsin.Pace
 }
 
-// pace returns the pace while the provider limits a channel and the leader
-// published it recently, nil otherwise: then the configured rates hold.
+// pace returns the pace while the provider limits a channel or sends go
+// by the secondary route, and the leader published it recently; nil
+// otherwise: then the configured rates and the primary hold.
 // A pace that cannot be read counts as none: views do not fail for it.
 func (s *Service) pace(ctx context.Context) *tocsin.Pace {
 	if s.readPace == nil {
@@ -38,7 +39,7 @@ func (s *Service) pace(ctx context.Context) *tocsin.Pace {
 		c.at, c.pace = now, nil
 		if err != nil {
 			s.log.Debug("pace unreadable", "err", err)
-		} else if p.Fresh(now) && p.Limited() {
+		} else if p.Fresh(now) && p.Notable() {
 			c.pace = &p
 		}
 	}

@@ -67,6 +67,11 @@ type Config struct {
 	TwilioAPIURL        string
 	TwilioCallerID      string // the number calls come from; default TwilioFrom
 	TwilioVoice         string // the voice calls speak with, e.g. Polly.Lea; default Twilio's fr-FR voice
+	// SecondaryRoute takes over when the primary account fails every send
+	// for FailoverAfter (default dispatch.DefaultFailoverAfter); unused
+	// with the simulator.
+	SecondaryRoute SecondaryRoute
+	FailoverAfter  time.Duration
 
 	PlaybooksDir  string // default ./playbooks
 	AdminToken    string // the first administrator's token when the store has no user
@@ -106,9 +111,6 @@ type Config struct {
 
 	// SessionTTL is how long a console session lasts; default 12 h.
 	SessionTTL time.Duration
-	// AllowedOrigins adds origins (scheme://host[:port]) the console may be
-	// opened from to PublicURL's.
-	AllowedOrigins []string
 	// AllowedOrigins adds origins (scheme://host[:port]) the console may be
 	// opened from to PublicURL's.
 	AllowedOrigins []string
@@ -158,6 +160,7 @@ type App struct {
 	listener   net.Listener
 	http       *http.Server
 	publicURL  string
+	routes     routes
 	metrics    *prometheus.Metrics
 
 	cancel context.CancelFunc
@@ -296,6 +299,9 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err := a.openProvider(); err != nil {
 		return err
 	}
+	if err := a.openSecondary(); err != nil {
+		return err
+	}
 
 	a.audit = audit.New(a.store, cfg.Clock.Now, a.log)
 	a.audit.Observer = auditObserver{a.metrics}
@@ -318,17 +324,26 @@ func (a *App) Open(ctx context.Context) (err error) {
 		}
 	}
 	a.dispatcher = dispatch.New(dispatch.Config{
-		SMS:       a.provider,
-		Voice:     a.provider,
-		URLs:      webhookURLs{a.publicURL},
-		Rates:     a.rates(),
-		Workers:   cfg.Workers,
-		RetryBase: cfg.RetryBase,
-		Clock:     dispatchClock{cfg.Clock},
-		Logger:    a.log,
-		Observer:  dispatchObserver{a.metrics},
+		SMS:           a.provider,
+		Voice:         a.provider,
+		URLs:          webhookURLs{a.publicURL},
+		Rates:         a.rates(),
+		Workers:       cfg.Workers,
+		RetryBase:     cfg.RetryBase,
+		Clock:         dispatchClock{cfg.Clock},
+		Logger:        a.log,
+		Ping:          a.provider.Ping,
+		Secondary:     a.dispatchSecondary(),
+		FailoverAfter: cfg.FailoverAfter,
+		RouteMode:     a.routeMode,
+		RouteChanged:  a.routeChanged,
+		Observer:      dispatchObserver{a.metrics},
 	})
 	validator, err := twilio.NewValidator(a.authToken(), a.publicURL)
+	if err != nil {
+		return err
+	}
+	validSignature, err := a.validSignature(validator)
 	if err != nil {
 		return err
 	}
@@ -337,7 +352,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Store:          a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		ParseOfficials: directory.ParseCSV,
-		ValidSignature: validator.Valid,
+		ValidSignature: validSignature,
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
 		WebhookTimeout: cfg.WebhookTimeout,
 		PublicURL:      a.publicURL,
@@ -349,13 +364,14 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Watch:          a.watchActivity,
 		ClientIPHeader: cfg.ClientIPHeader,
 		AllowedOrigins: cfg.AllowedOrigins,
-		AllowedOrigins: cfg.AllowedOrigins,
 		SessionTTL:     cfg.SessionTTL,
 		Now:            cfg.Clock.Now,
 		Indicators:     a.indicators,
 		Audit:          a.audit,
 		Exercises:      a.exerciseCalendar,
 		History:        a.service,
+		Routes:         a.store,
+		SecondaryRoute: a.routes.secondary != nil,
 		Observer:       webObserver{a.metrics},
 		Metrics:        a.metrics.Handler(),
 	})
@@ -614,6 +630,7 @@ func (a *App) lead(ctx context.Context) {
 		ex.Go(func() { a.reconcileWithProvider(dctx) })
 		ex.Go(func() { a.verifyAuditTrail(dctx) })
 		ex.Go(func() { a.publishPace(dctx, l.Store) })
+		ex.Go(func() { a.followRouteChoice(dctx) })
 		err = a.dispatcher.Run(dctx, l.Store)
 		cancel()
 		ex.Wait()
@@ -680,6 +697,9 @@ func (a *App) Close() error {
 	}
 	if a.provider != nil {
 		a.provider.Close()
+	}
+	if a.routes.secondary != nil {
+		a.routes.secondary.Close()
 	}
 	if a.cli != nil {
 		a.cli.Close()

@@ -28,8 +28,8 @@ func (a *App) publishPace(ctx context.Context, st *etcd.Store) {
 	var lastAt time.Time
 	for {
 		now := a.cfg.Clock.Now()
-		p := paceOf(a.dispatcher.Pace(), now)
-		if last == nil || paceChanged(last, &p) || (p.Limited() && now.Sub(lastAt) >= paceHeartbeat) {
+		p := paceOf(a.dispatcher.Pace(), a.dispatcher.Route(), now)
+		if last == nil || paceChanged(last, &p) || ((p.Limited() || p.Route == dispatch.Secondary) && now.Sub(lastAt) >= paceHeartbeat) {
 			if err := st.SetPace(ctx, p); err == nil {
 				last, lastAt = &p, now
 			} else if ctx.Err() == nil {
@@ -44,8 +44,8 @@ func (a *App) publishPace(ctx context.Context, st *etcd.Store) {
 	}
 }
 
-func paceOf(ps map[tocsin.Channel]dispatch.Pace, now time.Time) tocsin.Pace {
-	p := tocsin.Pace{At: now.UTC()}
+func paceOf(ps map[tocsin.Channel]dispatch.Pace, route string, now time.Time) tocsin.Pace {
+	p := tocsin.Pace{Route: route, At: now.UTC()}
 	for kind, c := range ps {
 		cp := &tocsin.ChannelPace{PerSecond: c.PerSecond, Ceiling: c.Ceiling, Limited: c.Limited}
 		switch kind {
@@ -58,8 +58,8 @@ func paceOf(ps map[tocsin.Channel]dispatch.Pace, now time.Time) tocsin.Pace {
 	return p
 }
 
-// paceChanged reports whether a channel became limited or free, or its
-// rate moved by more than 2 %.
+// paceChanged reports whether the route changed, a channel became limited
+// or free, or its rate moved by more than 2 %.
 func paceChanged(a, b *tocsin.Pace) bool {
 	differ := func(x, y *tocsin.ChannelPace) bool {
 		if x == nil || y == nil {
@@ -67,5 +67,5 @@ func paceChanged(a, b *tocsin.Pace) bool {
 		}
 		return x.Limited != y.Limited || math.Abs(x.PerSecond-y.PerSecond) > 0.02*max(x.PerSecond, y.PerSecond)
 	}
-	return differ(a.SMS, b.SMS) || differ(a.Voice, b.Voice)
+	return a.Route != b.Route || differ(a.SMS, b.SMS) || differ(a.Voice, b.Voice)
 }

@@ -13,9 +13,9 @@ import (
 func (a *App) reconcileWithProvider(ctx context.Context) {
 	reconcile.New(reconcile.Config{
 		Store:     a.store,
-		Replies:   a.provider.ListReplies,
-		FetchSMS:  a.provider.FetchSMS,
-		FetchCall: a.provider.FetchCall,
+		Replies:   a.listReplies,
+		FetchSMS:  a.fetchSMS,
+		FetchCall: a.fetchCall,
 		ApplyReply: func(ctx context.Context, in tocsin.Inbound) (bool, error) {
 			outcome, err := a.service.Reply(ctx, in)
 			return outcome == activation.ReplyInformed, err

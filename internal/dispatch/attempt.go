@@ -125,7 +125,11 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 	}
 	// The route is written with the attempt: an outcome left unknown is
 	// settled on the route it went by, never resent by another first.
-	route := r.d.router.pick()
+	route, err := r.route()
+	if err != nil {
+		c.release(key)
+		return snapshot{}, err
+	}
 	// written tells whether the last call of fn, the one that counts,
 	// asked for a write: fn runs again after a lost race.
 	written := false
@@ -147,11 +151,16 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 			return nil, tocsin.ErrNoChange // settled meanwhile (a status callback), or not due
 		}
 		// A try proven not sent (refused, or settled with its route's
-		// records) may go by another route.
-		cur.Route = ""
+		// records) may go by another route: the timeline says so.
+		stored := ""
 		if route != Primary {
-			cur.Route = route
+			stored = route
 		}
+		if cur.Tries > 0 && cur.Route != stored {
+			events = append(events, tocsin.Event{Kind: tocsin.EventRetry, Attempt: cur.ID, Channel: cur.Channel,
+				Detail: fmt.Sprintf("%s au %s : nouvel essai par la route %s", attemptVerb(cur.Channel), cur.To, routeLabel(route))})
+		}
+		cur.Route = stored
 		cur.Status = tocsin.AttemptCreated
 		cur.Tries++
 		cur.NextTry = nil
@@ -183,12 +192,38 @@ func routeName(route string) string {
 	return route
 }
 
+// routeLabel names a route in French.
+func routeLabel(route string) string {
+	if route == Secondary {
+		return "de secours"
+	}
+	return "principale"
+}
+
 // routeNote says in the timeline that an attempt took the secondary route.
 func routeNote(route string) string {
 	if route == Secondary {
 		return ", route de secours"
 	}
 	return ""
+}
+
+// route waits, while the primary route is failing, for the failover
+// decision, and returns the route the send takes.
+func (r *run) route() (string, error) {
+	for {
+		route, wait := r.d.router.pick(time.Now())
+		if wait <= 0 {
+			return route, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			t.Stop()
+			return "", r.ctx.Err()
+		}
+	}
 }
 
 func attemptVerb(c tocsin.Channel) string {
@@ -306,7 +341,7 @@ func (r *run) reconcile(it item, s snapshot, at *tocsin.Attempt) (*snapshot, err
 	c := r.d.channels[at.Channel]
 	found, err := findAttempt(r.ctx, c, s.rc, at)
 	if err != nil {
-		return nil, err
+		return r.deferSettling(it, s, at, err)
 	}
 	r.d.cfg.Observer.Settled(c.kind, routeName(at.Route), found != nil)
 	if found == nil {
@@ -340,6 +375,28 @@ func (r *run) reconcile(it item, s snapshot, at *tocsin.Attempt) (*snapshot, err
 		return &snapshot{a, rc, rev}, nil // settled meanwhile
 	}
 	r.d.handed.Add(1)
+	return &snapshot{a, rc, rev}, nil
+}
+
+// deferSettling puts off settling an attempt whose route cannot list its
+// records (that route is down): nothing goes to that number on this rung
+// meanwhile — it may have been sent — but the ladder goes on, and the
+// next rungs may take another route. It returns the recipient as written.
+func (r *run) deferSettling(it item, s snapshot, at *tocsin.Attempt, cause error) (*snapshot, error) {
+	r.d.log.Warn("unknown outcome not settled yet: its route's records are unreadable", "activation", it.activation,
+		"official", it.official, "attempt", at.ID, "route", routeName(at.Route), "err", cause)
+	a, rc, rev, err := r.st.UpdateRecipientFrom(r.ctx, it.activation, it.official, s.a, s.rc, s.rev, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
+		cur := rc.Attempt(at.ID)
+		if cur == nil || cur.SID != "" || cur.Status != tocsin.AttemptCreated {
+			return nil, tocsin.ErrNoChange
+		}
+		next := r.d.cfg.Clock.Now().UTC().Add(r.d.backoff(cur.Tries + 2))
+		cur.NextTry = &next
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return &snapshot{a, rc, rev}, nil
 }
 

@@ -56,6 +56,7 @@ type router struct {
 	active   string
 	since    time.Time // first failure of the active route's current streak
 	failures int
+	reason   tocsin.Reason // of the streak's last failure
 }
 
 func newRouter(hasSecondary bool, after time.Duration, mode func() RouteMode, changed func(from, to, why string)) *router {
@@ -71,22 +72,35 @@ func newRouter(hasSecondary bool, after time.Duration, mode func() RouteMode, ch
 	return &router{hasSecondary: hasSecondary, after: after, mode: mode, changed: changed, active: Primary}
 }
 
-// pick returns the route the next send takes.
-func (r *router) pick() string {
+// pick returns the route the next send takes, or how long to wait first:
+// while the primary fails every send, sends wait for the failover instead
+// of piling up attempts whose outcome is unknown on it.
+func (r *router) pick(now time.Time) (string, time.Duration) {
 	if !r.hasSecondary {
-		return Primary
+		return Primary, 0
 	}
 	switch r.mode() {
 	case RoutePrimary:
 		r.switchTo(Primary, "route principale imposée par l'officier de permanence")
-		return Primary
+		return Primary, 0
 	case RouteSecondary:
 		r.switchTo(Secondary, "route de secours imposée par l'officier de permanence")
-		return Secondary
+		return Secondary, 0
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.active
+	if r.active != Primary || r.failures < minFailures {
+		defer r.mu.Unlock()
+		return r.active, 0
+	}
+	if wait := r.since.Add(r.after).Sub(now); wait > 0 {
+		r.mu.Unlock()
+		return Primary, wait
+	}
+	// Nothing succeeded on the primary for the whole delay: the secondary.
+	failing, reason := now.Sub(r.since), r.reason
+	r.mu.Unlock()
+	r.switchTo(Secondary, "la route principale échoue depuis "+tocsin.Clock(failing)+" ("+reason.String()+")")
+	return r.current(), 0
 }
 
 // current returns the active route.
@@ -140,8 +154,9 @@ func (r *router) result(route string, se *tocsin.SendError, now time.Time) {
 		r.since = now
 	}
 	r.failures++
+	r.reason = se.Reason
 	failing := now.Sub(r.since)
-	down := route == Primary && r.failures >= minFailures && failing >= r.after
+	down := route == Primary && r.failures >= minFailures && failing >= r.after-time.Millisecond
 	r.mu.Unlock()
 	if down && r.mode() == RouteAuto {
 		r.switchTo(Secondary, "la route principale échoue depuis "+tocsin.Clock(failing)+" ("+se.Reason.String()+")")

@@ -24,12 +24,12 @@ func TestRouterFailsOverAfterTheDelayAndComesBack(t *testing.T) {
 	r.result(Primary, refused, t0.Add(8*time.Second)) // this number's fault, not the route's: the streak ends
 	r.result(Primary, down, t0.Add(9*time.Second))
 	r.result(Primary, down, t0.Add(18*time.Second))
-	if got := r.pick(); got != Primary || len(changes) != 0 {
+	if got := r.pickNow(t0.Add(30 * time.Second)); got != Primary || len(changes) != 0 {
 		t.Fatalf("after broken streaks: route %s, changes %v; want the primary still", got, changes)
 	}
 	// Three failures spanning the delay: the secondary.
 	r.result(Primary, down, t0.Add(20*time.Second))
-	if got := r.pick(); got != Secondary || len(changes) != 1 {
+	if got := r.pickNow(t0.Add(30 * time.Second)); got != Secondary || len(changes) != 1 {
 		t.Fatalf("after 10 s of failures: route %s, changes %v; want the secondary", got, changes)
 	}
 	// A late failure of a send that went by the primary changes nothing.
@@ -45,7 +45,7 @@ func TestRouterFailsOverAfterTheDelayAndComesBack(t *testing.T) {
 	}
 	// The duty officer forces the secondary: it holds whatever happens.
 	mode = RouteSecondary
-	if got := r.pick(); got != Secondary {
+	if got := r.pickNow(t0.Add(30 * time.Second)); got != Secondary {
 		t.Fatalf("forced: %s, want the secondary", got)
 	}
 	r.probe(context.Background(), func(context.Context) error { return nil })
@@ -60,7 +60,30 @@ func TestWithoutASecondaryEverythingGoesByThePrimary(t *testing.T) {
 	for i := range 10 {
 		r.result(Primary, &tocsin.SendError{Outcome: tocsin.Unknown, Reason: tocsin.ReasonTimeout}, t0.Add(time.Duration(i)*time.Second))
 	}
-	if r.pick() != Primary {
+	if r.pickNow(t0.Add(30*time.Second)) != Primary {
 		t.Error("no secondary: want the primary")
+	}
+}
+
+func (r *router) pickNow(now time.Time) string {
+	route, _ := r.pick(now)
+	return route
+}
+
+// While the primary fails every send, sends wait for the failover instead
+// of piling up attempts of unknown outcome on it.
+func TestSendsWaitWhileThePrimaryIsFailing(t *testing.T) {
+	r := newRouter(true, 10*time.Second, nil, nil)
+	down := &tocsin.SendError{Outcome: tocsin.Unknown, Reason: tocsin.ReasonServerError}
+	for i := range minFailures {
+		r.result(Primary, down, t0.Add(time.Duration(i)*time.Second))
+	}
+	if route, wait := r.pick(t0.Add(3 * time.Second)); route != Primary || wait != 7*time.Second {
+		t.Errorf("failing for 3 s: %s, wait %v; want to wait 7 s more", route, wait)
+	}
+	// Past the delay with nothing accepted: the waiting sends go by the
+	// secondary, none by the primary.
+	if route, wait := r.pick(t0.Add(11 * time.Second)); route != Secondary || wait != 0 {
+		t.Errorf("past the delay: %s, wait %v; want the secondary", route, wait)
 	}
 }

@@ -19,7 +19,8 @@
 //	audit/mark                   the revision up to which recipients' changes are in the trail
 //	exercise/since, exercise/run/<due, UTC>  the exercise schedule's runs
 //	history/lock                 held while a history file is imported
-//	pace                         the leader's effective sending rates (adaptive pacing), for every replica
+//	pace                         the leader's effective sending rates (adaptive pacing) and route, for every replica
+//	route                        the duty officer's choice of provider route (auto, primary, secondary)
 //
 // Invariants:
 //   - An activation exists once act/<id> exists. Its recipients, number

@@ -27,3 +27,20 @@ func (s *Store) Pace(ctx context.Context) (tocsin.Pace, error) {
 	_, err := s.getJSON(ctx, s.paceKey(), &p)
 	return p, err
 }
+
+func (s *Store) routeKey() string { return s.key("route") }
+
+// SetRouteChoice records the duty officer's choice of provider route, with
+// its audit entry.
+func (s *Store) SetRouteChoice(ctx context.Context, c tocsin.RouteChoice, audit ...tocsin.AuditEntry) error {
+	_, err := s.txnOK(ctx, append([]clientv3.Op{clientv3.OpPut(s.routeKey(), mustJSON(c))}, s.auditOps(audit)...)...)
+	return err
+}
+
+// RouteChoice returns the duty officer's choice of route; mode "auto" when
+// none was made.
+func (s *Store) RouteChoice(ctx context.Context) (tocsin.RouteChoice, error) {
+	c := tocsin.RouteChoice{Mode: tocsin.RouteAuto}
+	_, err := s.getJSON(ctx, s.routeKey(), &c)
+	return c, err
+}

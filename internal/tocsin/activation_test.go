@@ -144,9 +144,9 @@ func TestAudienceMatch(t *testing.T) {
 // and a number both have, the official's.
 func TestDeputiesGetTheirOwnText(t *testing.T) {
 	r := &Recipient{
-		Official:      Official{Numbers: []Number{{E164: "+33639980001"}, {E164: "+33639980009"}}},
-		Deputies:      []Contact{{Numbers: []Number{{E164: "+33639980002"}, {E164: "+33639980009"}}}},
-		Message:       "msg", Speech: "speech",
+		Official: Official{Numbers: []Number{{E164: "+33639980001"}, {E164: "+33639980009"}}},
+		Deputies: []Contact{{Numbers: []Number{{E164: "+33639980002"}, {E164: "+33639980009"}}}},
+		Message:  "msg", Speech: "speech",
 		DeputyMessage: "deputy msg", DeputySpeech: "deputy speech",
 	}
 	for _, c := range []struct{ to, msg, speech string }{

@@ -89,6 +89,9 @@ const (
 	AuditExport            = "export"
 	AuditExercise          = "exercise"
 	AuditConfig            = "config"
+	// AuditRoute records that sends changed provider route, or the duty
+	// officer's choice of route.
+	AuditRoute = "route"
 	// AuditRecipients lists recipients' state changes of one activation:
 	// first delivery, failure, acknowledgement by SMS or key press.
 	AuditRecipients = "recipients.changed"

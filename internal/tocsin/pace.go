@@ -19,7 +19,9 @@ type ChannelPace struct {
 type Pace struct {
 	SMS   *ChannelPace `json:"sms,omitempty"`
 	Voice *ChannelPace `json:"voice,omitempty"`
-	At    time.Time    `json:"at"`
+	// Route is the provider route sends take: "primary" or "secondary".
+	Route string    `json:"route,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // PaceFreshFor is how long a published pace holds: past it (a leader that
@@ -51,12 +53,25 @@ func (r Rates) Apply(p *Pace) Rates {
 	return r
 }
 
-// Describe says in French how fast each limited channel goes: « débit
-// réel : 19,6 SMS/s, limité par Twilio (réglé à 50) ». Empty when no
-// channel is limited.
+// Notable reports whether the duty officer should know: a channel held
+// below its rate, or sends by the secondary route.
+func (p *Pace) Notable() bool {
+	return p.Limited() || (p != nil && p.Route == RouteSecondary)
+}
+
+// Describe says in French how fast each limited channel goes, and which
+// route sends take when it is the secondary: « débit réel : 19,6 SMS/s,
+// limité par Twilio (réglé à 50) ». Empty when nothing is notable.
 func (p *Pace) Describe() string {
-	if !p.Limited() {
+	if !p.Notable() {
 		return ""
+	}
+	var out []string
+	if p.Route == RouteSecondary {
+		out = append(out, "envois par la route de secours (la route principale a échoué ou a été écartée)")
+	}
+	if !p.Limited() {
+		return strings.Join(out, " ; ")
 	}
 	var parts []string
 	if c := p.SMS; c != nil && c.Limited {
@@ -65,7 +80,7 @@ func (p *Pace) Describe() string {
 	if c := p.Voice; c != nil && c.Limited {
 		parts = append(parts, fmt.Sprintf("%s appel(s)/s, limité par Twilio (réglé à %s)", frenchNumber(c.PerSecond), frenchNumber(c.Ceiling)))
 	}
-	return "débit réel : " + strings.Join(parts, " ; ")
+	return strings.Join(append(out, "débit réel : "+strings.Join(parts, " ; ")), " ; ")
 }
 
 // frenchNumber writes a rate with one decimal, a decimal comma, and none
@@ -75,3 +90,18 @@ func frenchNumber(v float64) string {
 	s = strings.TrimSuffix(s, ".0")
 	return strings.Replace(s, ".", ",", 1)
 }
+
+// RouteChoice is the duty officer's choice of provider route: "auto" (the
+// secondary takes over when the primary fails), "primary" or "secondary".
+type RouteChoice struct {
+	Mode string    `json:"mode"`
+	By   string    `json:"by,omitempty"`
+	At   time.Time `json:"at,omitzero"`
+}
+
+// Route modes a RouteChoice may hold.
+const (
+	RouteAuto      = "auto"
+	RoutePrimary   = "primary"
+	RouteSecondary = "secondary"
+)

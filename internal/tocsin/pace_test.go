@@ -45,3 +45,14 @@ func TestForecastAtObservedRatesSaysSo(t *testing.T) {
 		t.Errorf("3,000 SMS at 0.5/s: %+v, want the hour missed, at the real rates", f)
 	}
 }
+
+func TestPaceSaysWhenSendsGoByTheSecondaryRoute(t *testing.T) {
+	p := &Pace{Route: RouteSecondary, SMS: &ChannelPace{PerSecond: 10, Ceiling: 10}}
+	if !p.Notable() || !strings.Contains(p.Describe(), "route de secours") || strings.Contains(p.Describe(), "débit réel") {
+		t.Errorf("secondary route, rates at their ceiling: %q", p.Describe())
+	}
+	p.SMS = &ChannelPace{PerSecond: 4, Ceiling: 10, Limited: true}
+	if d := p.Describe(); !strings.Contains(d, "route de secours") || !strings.Contains(d, "débit réel : 4 SMS/s") {
+		t.Errorf("secondary route, limited: %q", d)
+	}
+}

@@ -87,6 +87,11 @@ type Config struct {
 	Exercises ExercisesFunc
 	// History imports and exports past activations; nil hides it.
 	History History
+	// Routes keeps the choice of provider route; nil hides it.
+	Routes Routes
+	// SecondaryRoute tells whether a secondary provider route is
+	// configured.
+	SecondaryRoute bool
 
 	// Observer is told webhooks, logins and websocket drops, for metrics;
 	// nil observes nothing.
@@ -146,6 +151,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/history", s.api(anyRole, s.exportHistory))
 	s.mux.HandleFunc("POST /api/v1/history", s.api(adminOnly, s.importHistory))
 	s.mux.HandleFunc("GET /api/v1/exercises", s.api(anyRole, s.listExercises))
+	if s.cfg.Routes != nil {
+		s.mux.HandleFunc("GET /api/v1/route", s.api(anyRole, s.getRoute))
+		s.mux.HandleFunc("PUT /api/v1/route", s.api(canActivate, s.putRoute))
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, tocsin.Errorf(tocsin.ENotFound, "pas de route %s %s", r.Method, r.URL.Path))
 	})
