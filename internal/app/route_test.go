@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,6 +125,17 @@ func TestPrimaryAccountFailsTheSecondaryTakesOver(t *testing.T) {
 	}
 	if st := api(t, a, "PUT", "/api/v1/route", map[string]string{"mode": "primary"}, &route); st != http.StatusOK || route.Choice.Mode != "primary" || route.Choice.By != "admin" {
 		t.Errorf("PUT route primary: %d %+v", st, route)
+	}
+	// From the console, the duty officer sees the route and chooses.
+	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
+	if st, html := b.get("/"); st != http.StatusOK || !strings.Contains(html, "Route d'envoi") || !strings.Contains(html, `value="primary" checked`) {
+		t.Errorf("dashboard (status %d) does not show the route panel with the primary chosen", st)
+	}
+	if st, _, _ := b.postCSRF("/route", url.Values{"mode": {"auto"}}); st != http.StatusSeeOther {
+		t.Errorf("POST /route: status %d, want 303", st)
+	}
+	if api(t, a, "GET", "/api/v1/route", nil, &route); route.Choice.Mode != "auto" || route.Choice.By != "permanence" {
+		t.Errorf("after the console's choice: %+v, want auto by permanence", route.Choice)
 	}
 	var trail struct {
 		Entries []tocsin.AuditEntry `json:"entries"`

@@ -102,6 +102,7 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /journal/export", c.page(anyRole, c.auditExport))
 	s.mux.HandleFunc("GET /indicateurs/export", c.page(anyRole, c.indicatorsExport))
 	s.mux.HandleFunc("GET /indicateurs/historique", c.page(anyRole, c.historyExport))
+	s.mux.HandleFunc("POST /route", c.page(canActivate, c.chooseRoute))
 	s.mux.HandleFunc("GET /ws", c.websocket)
 	s.mux.HandleFunc("/", c.public(c.notFound))
 

@@ -66,6 +66,8 @@ type dashboardBody struct {
 	// ExerciseDue is set while a scheduled exercise waits for the duty
 	// officer to launch it.
 	ExerciseDue *exerciseDue
+	// Route shows the provider routes when a secondary is configured.
+	Route *routePanel
 }
 
 func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData) error {
@@ -88,6 +90,9 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData)
 		}
 	}
 	if err := c.dashboardReports(r, &b); err != nil {
+		return err
+	}
+	if b.Route, err = c.routePanel(r.Context()); err != nil {
 		return err
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = "Tableau de bord", "tableau", b, dashboardTopic, rev

@@ -106,3 +106,56 @@ func (s *Server) now() time.Time {
 	}
 	return time.Now()
 }
+
+// routePanel is the dashboard's view of the provider routes, shown when a
+// secondary route is configured.
+type routePanel struct {
+	Active  string // "principale", "de secours", or "" when no leader said lately
+	Choice  tocsin.RouteChoice
+	ByAt    string // who chose, when (Paris)
+	Options []routeOption
+}
+
+type routeOption struct {
+	Value, Label string
+	Current      bool
+}
+
+// routePanel reads the routes for the dashboard; nil without a secondary.
+func (c *console) routePanel(ctx context.Context) (*routePanel, error) {
+	if c.cfg.Routes == nil || !c.cfg.SecondaryRoute {
+		return nil, nil
+	}
+	st, err := c.srv.routeState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &routePanel{Choice: st.Choice}
+	switch st.Active {
+	case tocsin.RoutePrimary:
+		p.Active = "principale"
+	case tocsin.RouteSecondary:
+		p.Active = "de secours"
+	}
+	if !st.Choice.At.IsZero() {
+		p.ByAt = st.Choice.By + ", " + tocsin.ParisTime(st.Choice.At)
+	}
+	for _, o := range []routeOption{{tocsin.RouteAuto, "Automatique : la route de secours prend le relais si la principale échoue", false},
+		{tocsin.RoutePrimary, "Route principale seulement", false}, {tocsin.RouteSecondary, "Route de secours seulement", false}} {
+		o.Current = o.Value == st.Choice.Mode
+		p.Options = append(p.Options, o)
+	}
+	return p, nil
+}
+
+// chooseRoute: POST /route from the dashboard's form.
+func (c *console) chooseRoute(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	if c.cfg.Routes == nil {
+		return tocsin.Errorf(tocsin.ENotFound, "pas de choix de route")
+	}
+	if err := c.srv.setRoute(r.Context(), userFrom(r.Context()).Name, r.PostFormValue("mode")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/#route", http.StatusSeeOther)
+	return nil
+}
