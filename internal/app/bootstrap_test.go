@@ -7,13 +7,13 @@ import (
 	"testing"
 
 	"github.com/prefecture76/tocsin/internal/app"
-	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 )
 
 // Three replicas started at once on an empty store, each asked to load
 // the demo directory: all of them start, and the directory is loaded once.
 func TestReplicasStartedTogetherOnAnEmptyStoreAllStart(t *testing.T) {
-	m := etcd.MustStartEmbedded(t)
+	m := testingutil.MustStartEtcd(t)
 	var wg sync.WaitGroup
 	apps := make([]*app.App, 3)
 	errs := make([]error, 3)

@@ -13,7 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/prefecture76/tocsin/internal/app"
-	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -161,7 +161,7 @@ func recorded(b *testing.B, a *app.App) <-chan time.Time {
 // against the simulator unthrottled with silent officials whose SMS are
 // delivered after delivery, with a directory of n mayors.
 func unthrottledApp(b *testing.B, n int, delivery twiliosim.Range) *app.App {
-	cluster := etcd.MustStartCluster(b, 3)
+	cluster := testingutil.MustStartCluster(b, 3)
 	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}, Delivery: delivery}
 	a := mustRunApp(b, app.Config{EtcdEndpoints: cluster.Endpoints(), SimulatorProfile: &profile, SMSRate: 1e6, Workers: 64})
 	officials := make([]tocsin.Official, n)

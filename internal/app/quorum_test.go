@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
-	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 )
 
 // readyz returns /readyz's status.
@@ -23,7 +23,7 @@ func readyz(t *testing.T, a *app.App) int {
 }
 
 func TestQuorumLostRefusesActivationsThenResumes(t *testing.T) {
-	c := etcd.MustStartCluster(t, 3)
+	c := testingutil.MustStartCluster(t, 3)
 	a := mustRunApp(t, app.Config{EtcdEndpoints: c.Endpoints(), NodeID: "a", DemoDirectory: true})
 	if got := readyz(t, a); got != http.StatusOK {
 		t.Fatalf("readyz with the whole cluster: got %d, want 200", got)
@@ -48,7 +48,7 @@ func TestQuorumLostRefusesActivationsThenResumes(t *testing.T) {
 		t.Fatalf("activation without quorum answered in %v, want under 20 s", took)
 	}
 
-	c.MustRestart(1, 2)
+	testingutil.MustRestart(t, c, 1, 2)
 	deadline := time.Now().Add(30 * time.Second)
 	for readyz(t, a) != http.StatusOK {
 		if time.Now().After(deadline) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -30,8 +31,8 @@ import (
 func TestPrimaryAccountFailsTheSecondaryTakesOver(t *testing.T) {
 	reply := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(200 * time.Millisecond)},
 		Delivery: twiliosim.Fixed(100 * time.Millisecond)}
-	primary := twiliosim.MustStart(t, twiliosim.Config{Profile: reply})
-	secondary := twiliosim.MustStart(t, twiliosim.Config{AccountSID: "AC00000000000000000000000000000002",
+	primary := testingutil.MustStartSimulator(t, twiliosim.Config{Profile: reply})
+	secondary := testingutil.MustStartSimulator(t, twiliosim.Config{AccountSID: "AC00000000000000000000000000000002",
 		AuthToken: "secondarytoken000000000000000002", Profile: reply})
 	if err := primary.InjectFault(twiliosim.Fault{Status: http.StatusServiceUnavailable, Count: 100000, Resource: twiliosim.ResourceMessages}); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/audit"
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -49,7 +50,7 @@ func names(us []audit.Unrecorded) []string {
 // by verify, which fails although the chain holds; one whose entry waits
 // in the outbox is only pending.
 func TestVerifyNamesAnActivationWrittenWithoutItsEntry(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	ctx := context.Background()
 	l := audit.New(st, nil, nil)
 	activate(t, st, "A1", "maire-1")
@@ -92,7 +93,7 @@ func TestVerifyNamesAnActivationWrittenWithoutItsEntry(t *testing.T) {
 // straight into etcd is named; one acknowledged by SMS after the leader's
 // mark is pending, not missing.
 func TestVerifyNamesAnInformedRecipientWithoutItsEntry(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	ctx := context.Background()
 	l := audit.New(st, nil, nil)
 	officials := []string{"par-sms", "par-touche", "a-la-main", "ancien-sms", "ancienne-touche", "en-douce", "apres-la-marque"}

@@ -11,12 +11,13 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/audit"
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 )
 
 // trail appends n entries and returns the log and the raw etcd client.
 func trail(t *testing.T, n int) (*audit.Log, *clientv3.Client) {
 	t.Helper()
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	l := audit.New(st, nil, nil)
 	for i := range n {
 		if _, err := l.Append(context.Background(), "agent", "test", "", fmt.Sprintf("entrée %d", i+1)); err != nil {
@@ -110,7 +111,7 @@ func TestRechainedEditIsNamedWhereTheChainBreaks(t *testing.T) {
 }
 
 func TestReplicasAppendingAtOnceKeepOneChain(t *testing.T) {
-	m := etcd.MustStartEmbedded(t)
+	m := testingutil.MustStartEtcd(t)
 	const replicas, each = 3, 15
 	var wg sync.WaitGroup
 	var logs []*audit.Log

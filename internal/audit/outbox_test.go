@@ -10,6 +10,7 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/audit"
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -42,7 +43,7 @@ func mustVerify(t *testing.T, l *audit.Log) audit.Result {
 // with the close, and the leader's drain chains it later, once, with the
 // time of the close.
 func TestAChangeWhoseDrainFailedIsChainedLaterOnceWithItsTime(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	ctx := context.Background()
 	l := audit.New(st, nil, nil)
 	activate(t, st, "A1", "maire-1")
@@ -87,7 +88,7 @@ func TestAChangeWhoseDrainFailedIsChainedLaterOnceWithItsTime(t *testing.T) {
 // A write whose transaction failed its compares leaves no entry: the
 // entry goes with the change or not at all.
 func TestARefusedChangeLeavesNoEntry(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	ctx := context.Background()
 	l := audit.New(st, nil, nil)
 	activate(t, st, "A1", "maire-1")
@@ -108,7 +109,7 @@ func TestARefusedChangeLeavesNoEntry(t *testing.T) {
 // exports and the changes keep coming: every record is chained exactly
 // once, and the chain holds.
 func TestTwoReplicasDrainingAtOnceChainEachRecordOnce(t *testing.T) {
-	m := etcd.MustStartEmbedded(t)
+	m := testingutil.MustStartEtcd(t)
 	store := func() *etcd.Store {
 		cli, err := etcd.Connect(etcd.ClientConfig{Endpoints: m.Endpoints()})
 		if err != nil {
@@ -184,7 +185,7 @@ func TestTwoReplicasDrainingAtOnceChainEachRecordOnce(t *testing.T) {
 // An outbox record that cannot be read is chained as an entry that says
 // so, with its content: never dropped, never blocking the rest.
 func TestAnUnreadableOutboxRecordIsChainedAsSuch(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	ctx := context.Background()
 	l := audit.New(st, nil, nil)
 	if _, err := st.Client().Put(ctx, "/test/audit/out/0000000000000000001-deadbeef", "{pas du JSON"); err != nil {

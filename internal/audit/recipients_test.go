@@ -10,6 +10,7 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/audit"
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -61,7 +62,7 @@ func runFor(t *testing.T, st *etcd.Store, every time.Duration) (stop func()) {
 // activation, even when the replica recording them dies before a flush:
 // the next one replays them from the mark.
 func TestRecipientChangesAreRecordedOnceAndSurviveADeathBeforeTheFlush(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	l := audit.New(st, nil, nil)
 	ctx := context.Background()
 	activate(t, st, "A1", "maire-1", "maire-2")
@@ -122,7 +123,7 @@ func TestRecipientChangesAreRecordedOnceAndSurviveADeathBeforeTheFlush(t *testin
 // Changes the store compacted away before anyone recorded them: the trail
 // says which revisions it could not record, and records the next changes.
 func TestCompactedChangesLeaveANamedGap(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	l := audit.New(st, nil, nil)
 	ctx := context.Background()
 	activate(t, st, "A1", "maire-1")
@@ -159,7 +160,7 @@ func TestCompactedChangesLeaveANamedGap(t *testing.T) {
 // recipients change at one revision: a flush, however often it comes,
 // records all of them or none.
 func TestRecipientsChangedInOneRevisionAreAllRecorded(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	l := audit.New(st, nil, nil)
 	ctx := context.Background()
 	var officials []string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/dispatch"
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twilio"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
@@ -26,7 +27,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	sim := twiliosim.MustStart(t, twiliosim.Config{
+	sim := testingutil.MustStartSimulator(t, twiliosim.Config{
 		Profile: twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}},
 	})
 	p, err := twilio.New(twilio.Config{AccountSID: sim.AccountSID(), AuthToken: sim.AuthToken(),
@@ -34,7 +35,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{store: etcd.MustStore(t), sim: sim, sms: p}
+	return &harness{store: testingutil.MustStore(t), sim: sim, sms: p}
 }
 
 // nowhere gives webhook URLs that no server answers: these tests read the
@@ -332,7 +333,7 @@ func TestQueueOverflowSlowsTheChannelDown(t *testing.T) {
 // route.
 func (h *harness) secondary(t *testing.T) (*twiliosim.Server, *twilio.Provider) {
 	t.Helper()
-	sim := twiliosim.MustStart(t, twiliosim.Config{
+	sim := testingutil.MustStartSimulator(t, twiliosim.Config{
 		AccountSID: "AC00000000000000000000000000000002", AuthToken: "secondarytoken000000000000000002",
 		Profile: twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}},
 	})

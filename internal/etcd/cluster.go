@@ -1,35 +1,21 @@
 package etcd
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
 )
 
 // Cluster is a cluster of embedded members on fixed loopback ports, for
 // tests: any member can be stopped and started again with its data, so a
 // test can take quorum away and give it back.
 type Cluster struct {
-	tb      testing.TB
 	mu      sync.Mutex
 	cfgs    []EmbeddedConfig
 	members []*Embedded // nil while stopped
-}
-
-// MustStartCluster starts n embedded members on free loopback ports, in
-// tb's temporary folder, and stops them when the test ends.
-func MustStartCluster(tb testing.TB, n int) *Cluster {
-	tb.Helper()
-	c, err := StartCluster(tb.TempDir(), n)
-	if err != nil {
-		tb.Fatalf("start etcd cluster: %v", err)
-	}
-	c.tb = tb
-	tb.Cleanup(c.Close)
-	return c
 }
 
 // StartCluster starts n embedded members with data under dir, on free
@@ -96,7 +82,7 @@ func (c *Cluster) Stop(i int) {
 
 // Restart starts member i again with its data. It returns once the member
 // serves, which with quorum lost needs the other members back too: use
-// MustRestart with them all then.
+// RestartAll with them all then.
 func (c *Cluster) Restart(i int) error {
 	c.mu.Lock()
 	running := c.members[i] != nil
@@ -114,21 +100,20 @@ func (c *Cluster) Restart(i int) error {
 	return nil
 }
 
-// MustRestart restarts the given members together and fails the test if
-// one does not come back.
-func (c *Cluster) MustRestart(members ...int) {
-	c.tb.Helper()
+// RestartAll restarts the given members together (with quorum lost, none
+// serves until enough are back) and reports those that did not come back.
+func (c *Cluster) RestartAll(members ...int) error {
 	errs := make([]error, len(members))
 	var wg sync.WaitGroup
 	for k, i := range members {
-		wg.Go(func() { errs[k] = c.Restart(i) })
+		wg.Go(func() {
+			if err := c.Restart(i); err != nil {
+				errs[k] = fmt.Errorf("restart etcd member %d: %w", i, err)
+			}
+		})
 	}
 	wg.Wait()
-	for k, err := range errs {
-		if err != nil {
-			c.tb.Fatalf("restart etcd member %d: %v", members[k], err)
-		}
-	}
+	return errors.Join(errs...)
 }
 
 // Close stops every member.

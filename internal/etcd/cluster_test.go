@@ -8,6 +8,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -22,7 +23,7 @@ func clusterStore(t *testing.T, c *etcd.Cluster) *etcd.Store {
 }
 
 func TestOneMemberOfThreeDownChangesNothing(t *testing.T) {
-	c := etcd.MustStartCluster(t, 3)
+	c := testingutil.MustStartCluster(t, 3)
 	s := clusterStore(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -47,7 +48,7 @@ func TestOneMemberOfThreeDownChangesNothing(t *testing.T) {
 }
 
 func TestQuorumLostWritesNothingHalfAndResumes(t *testing.T) {
-	c := etcd.MustStartCluster(t, 3)
+	c := testingutil.MustStartCluster(t, 3)
 	s := clusterStore(t, c)
 	ctx := context.Background()
 
@@ -78,7 +79,7 @@ func TestQuorumLostWritesNothingHalfAndResumes(t *testing.T) {
 	}
 	cancel()
 
-	c.MustRestart(1, 2)
+	testingutil.MustRestart(t, c, 1, 2)
 	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	for s.Ping(rctx) != nil && rctx.Err() == nil {

@@ -9,6 +9,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -61,7 +62,7 @@ func (c *expiring) Err() error {
 // current — and the leader's collector takes the leftovers once they are
 // past the grace, after which the activation can be created whole.
 func TestADeadlineDuringACreateLeavesLeftoversForTheCollector(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	a, rs := testActivation(10000) // 200 batches
 	w := s.Client().Watch(context.Background(), "/test/rcpt/", clientv3.WithPrefix())
 	ctx := newExpiring()
@@ -106,7 +107,7 @@ func TestADeadlineDuringACreateLeavesLeftoversForTheCollector(t *testing.T) {
 // in force; never an existing activation's recipients, the current
 // directory, or anything written after the revision it is given.
 func TestTheCollectorTakesOnlyLeftoversPastTheGrace(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	a, rs := testActivation(3)
 	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
@@ -152,7 +153,7 @@ func TestTheCollectorTakesOnlyLeftoversPastTheGrace(t *testing.T) {
 // Two directory imports at once: whichever loses its switch deletes its
 // own version, and only the one in force stays.
 func TestConcurrentDirectoryImportsLeaveOnlyTheVersionInForce(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	mk := func(tag string) []tocsin.Official {
 		os := make([]tocsin.Official, 1500)
@@ -191,7 +192,7 @@ func TestConcurrentDirectoryImportsLeaveOnlyTheVersionInForce(t *testing.T) {
 // Store trouble during a directory import is the store's "unavailable",
 // and the directory in force stays whole.
 func TestADeadlineDuringADirectoryImportKeepsTheDirectory(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	bg := context.Background()
 	if err := s.ReplaceOfficials(bg, []tocsin.Official{{ID: "maire-dieppe", Name: "Maire"}}); err != nil {
 		t.Fatal(err)

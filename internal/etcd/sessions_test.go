@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
 func TestSessionsExpireWithTheirLease(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	if err := s.CreateSession(ctx, "id-1", []byte(`{"user":"marie"}`), 2*time.Second); err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func TestSessionsExpireWithTheirLease(t *testing.T) {
 }
 
 func TestLoginFailuresCountInAWindow(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	for i := 1; i <= 3; i++ {
 		if n, err := s.AddLoginFailure(ctx, "user:marie", time.Hour); err != nil || n != i {
@@ -67,7 +68,7 @@ func TestLoginFailuresCountInAWindow(t *testing.T) {
 }
 
 func TestUserPasswords(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	if err := s.CreateUser(ctx, tocsin.User{Name: "marie", Role: tocsin.RoleOfficer}, "$argon2id$1"); err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func TestUserPasswords(t *testing.T) {
 }
 
 func TestWatchActivityInRevisionOrderAndCompaction(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rev, err := s.Revision(ctx)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -27,7 +28,7 @@ func testActivation(n int) (*tocsin.Activation, []tocsin.Recipient) {
 }
 
 func TestCreateActivationLargerThanOneTransaction(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	a, rs := testActivation(450) // 900 operations: several batches
 	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
@@ -54,7 +55,7 @@ func TestCreateActivationLargerThanOneTransaction(t *testing.T) {
 }
 
 func TestUpdateRecipientUnderContentionLosesNothing(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	a, rs := testActivation(1)
 	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
@@ -86,7 +87,7 @@ func TestUpdateRecipientUnderContentionLosesNothing(t *testing.T) {
 }
 
 func TestDeposedLeaderCannotWrite(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	a, rs := testActivation(1)
 	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
@@ -125,7 +126,7 @@ func TestDeposedLeaderCannotWrite(t *testing.T) {
 }
 
 func TestReplaceOfficialsSwitchesWholeDirectory(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	mk := func(n int, name string) []tocsin.Official {
 		out := make([]tocsin.Official, n)
@@ -150,7 +151,7 @@ func TestReplaceOfficialsSwitchesWholeDirectory(t *testing.T) {
 }
 
 func TestUpdateRecipientFromAStaleStateReadsAgain(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	a, rs := testActivation(3)
 	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
@@ -204,7 +205,7 @@ func TestUpdateRecipientFromAStaleStateReadsAgain(t *testing.T) {
 }
 
 func TestWriteDecidedOnAnOpenActivationIsRefusedOnceClosed(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	a, rs := testActivation(1)
 	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
@@ -247,7 +248,7 @@ func TestWriteDecidedOnAnOpenActivationIsRefusedOnceClosed(t *testing.T) {
 // (another writer's change to the same recipient, a closed activation)
 // must not take the others down with it, and none may be lost.
 func TestConcurrentWritesToManyRecipientsAllLand(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	a, rs := testActivation(150)
 	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
@@ -283,7 +284,7 @@ func TestConcurrentWritesToManyRecipientsAllLand(t *testing.T) {
 }
 
 func TestDeposedLeaderWritesNothingWhenWritesAreCombined(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	a, rs := testActivation(40)
 	if err := s.CreateActivation(ctx, a, rs, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
@@ -323,7 +324,7 @@ func TestDeposedLeaderWritesNothingWhenWritesAreCombined(t *testing.T) {
 // A number may answer for several officials (a deputy standing in for
 // two mayors), in several open activations; closed ones no longer count.
 func TestOpenByNumberFindsEveryOfficialANumberAnswersFor(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	deputy := tocsin.Contact{ID: "adjoint", Numbers: []tocsin.Number{{E164: "+33639990000", Kind: tocsin.Mobile}}}
 	for i, id := range []string{"act-a", "act-b", "act-c"} {
@@ -366,7 +367,7 @@ func TestOpenByNumberFindsEveryOfficialANumberAnswersFor(t *testing.T) {
 // Two imports at one instant of the store's clock (a manual clock, a
 // coarse one) must not take the directory down with the old version.
 func TestReplaceOfficialsTwiceAtOneInstantKeepsTheSecond(t *testing.T) {
-	cli, err := etcd.Connect(etcd.ClientConfig{Endpoints: etcd.MustStartEmbedded(t).Endpoints()})
+	cli, err := etcd.Connect(etcd.ClientConfig{Endpoints: testingutil.MustStartEtcd(t).Endpoints()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +391,7 @@ func TestReplaceOfficialsTwiceAtOneInstantKeepsTheSecond(t *testing.T) {
 // The directory in force is kept decoded; a new import replaces it, here
 // and on a replica that only reads.
 func TestOfficialsFollowTheVersionInForce(t *testing.T) {
-	s := etcd.MustStore(t)
+	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	other := etcd.NewStore(s.Client(), "/test/", nil) // another replica
 	official := func(id string) tocsin.Official {

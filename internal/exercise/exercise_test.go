@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prefecture76/tocsin/internal/etcd"
 	"github.com/prefecture76/tocsin/internal/exercise"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -54,7 +54,7 @@ func runner(launches *atomic.Int32) *exercise.Runner {
 }
 
 func TestDueExerciseFiresOnceWhenTheLeaderFailsOver(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	ctx := context.Background()
 	var launches atomic.Int32
 	r := runner(&launches)
@@ -105,7 +105,7 @@ func TestDueExerciseFiresOnceWhenTheLeaderFailsOver(t *testing.T) {
 }
 
 func TestMissedExerciseIsReported(t *testing.T) {
-	st := etcd.MustStore(t)
+	st := testingutil.MustStore(t)
 	ctx := context.Background()
 	var launches atomic.Int32
 	r := runner(&launches)

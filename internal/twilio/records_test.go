@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -16,7 +17,7 @@ import (
 func TestListRepliesReadsWhatTheAccountReceived(t *testing.T) {
 	t0 := time.Date(2026, 4, 30, 23, 50, 0, 0, time.UTC)
 	clock := twiliosim.NewManualClock(t0)
-	sim := twiliosim.MustStart(t, twiliosim.Config{AccountSID: testSID, AuthToken: testToken, Clock: clock,
+	sim := testingutil.MustStartSimulator(t, twiliosim.Config{AccountSID: testSID, AuthToken: testToken, Clock: clock,
 		Profile: twiliosim.Profile{
 			Default:  twiliosim.Persona{Behaviour: twiliosim.Reply, Reply: "OK bien reçu", Delay: twiliosim.Fixed(time.Minute)},
 			Delivery: twiliosim.Fixed(time.Second),
@@ -71,7 +72,7 @@ func TestListRepliesReadsWhatTheAccountReceived(t *testing.T) {
 // does not know is ErrNoRecord.
 func TestFetchSMSReadsTheCurrentStatus(t *testing.T) {
 	clock := twiliosim.NewManualClock(time.Date(2026, 4, 30, 10, 0, 0, 0, time.UTC))
-	sim := twiliosim.MustStart(t, twiliosim.Config{AccountSID: testSID, AuthToken: testToken, Clock: clock,
+	sim := testingutil.MustStartSimulator(t, twiliosim.Config{AccountSID: testSID, AuthToken: testToken, Clock: clock,
 		Profile: twiliosim.Profile{Numbers: map[string]twiliosim.Persona{
 			mayor:  {Behaviour: twiliosim.Silent},
 			deputy: {Behaviour: twiliosim.CarrierFailure, ErrorCode: 30005},

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -30,7 +31,7 @@ const (
 
 func startSim(t *testing.T, clock twiliosim.Clock) *twiliosim.Server {
 	t.Helper()
-	return twiliosim.MustStart(t, twiliosim.Config{
+	return testingutil.MustStartSimulator(t, twiliosim.Config{
 		AccountSID: testSID,
 		AuthToken:  testToken,
 		Clock:      clock,

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -164,7 +165,7 @@ func TestVoiceCallScenarios(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := twiliosim.NewManualClock(time.Date(2026, 4, 30, 3, 0, 0, 0, time.UTC))
-			sim := twiliosim.MustStart(t, twiliosim.Config{
+			sim := testingutil.MustStartSimulator(t, twiliosim.Config{
 				AccountSID: testSID, AuthToken: testToken, Clock: clock,
 				Profile: twiliosim.Profile{Numbers: map[string]twiliosim.Persona{mayor: tc.persona}},
 			})

@@ -65,7 +65,7 @@ func twilioAPIWith(t testing.TB, srv *Server, sid, token string, timeout time.Du
 func start(t testing.TB, cfg Config) (*Server, *openapi.ApiService) {
 	t.Helper()
 	cfg.AccountSID, cfg.AuthToken = testSID, testToken
-	srv := MustStart(t, cfg)
+	srv := mustStart(t, cfg)
 	return srv, twilioAPI(t, srv, testSID, testToken)
 }
 
@@ -206,4 +206,17 @@ func str(p *string) string {
 
 func smsParams(to string) *openapi.CreateMessageParams {
 	return (&openapi.CreateMessageParams{}).SetTo(to).SetFrom(testFrom).SetBody("x")
+}
+
+// mustStart starts a simulator on a free loopback port and closes it when
+// the test ends (testingutil.MustStartSimulator, which this package's own
+// tests cannot import).
+func mustStart(tb testing.TB, cfg Config) *Server {
+	tb.Helper()
+	s, err := Start("127.0.0.1:0", cfg)
+	if err != nil {
+		tb.Fatalf("start Twilio simulator: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
 }

@@ -27,7 +27,7 @@ func TestStartRefusesBadConfig(t *testing.T) {
 }
 
 func TestDefaultsAndClose(t *testing.T) {
-	srv := MustStart(t, Config{})
+	srv := mustStart(t, Config{})
 	if !strings.HasPrefix(srv.URL(), "http://127.0.0.1:") {
 		t.Errorf("URL = %s", srv.URL())
 	}
