@@ -109,8 +109,10 @@ func New(node string) *Metrics {
 		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}, "method")
 	m.etcdErrors = m.counterVec("tocsin_etcd_request_errors_total", "etcd requests that failed, by method and gRPC code.", "method", "code")
 
-	m.stateErrors = m.counterVec("tocsin_state_read_errors_total",
-		"Scrapes that served the figures of an earlier read: the store read failed, or etcd did not answer; by part (activations, exercises).", "part")
+	// Collected by the state collector, after its reads (Watch).
+	m.stateErrors = prom.NewCounterVec(prom.CounterOpts{Name: "tocsin_state_read_errors_total",
+		Help: "Scrapes that served the figures of an earlier read: the store read failed, or etcd did not answer; by part (activations, exercises)."},
+		[]string{"part"})
 
 	m.zero()
 	return m

@@ -115,6 +115,7 @@ func (c *stateCollector) Describe(ch chan<- *prom.Desc) {
 		descToCall, descFailed, descSecondsLeft, descDeadline, descForecast, descExMissed, descExAwaiting, descExNext} {
 		ch <- d
 	}
+	c.errs.Describe(ch)
 }
 
 func (c *stateCollector) Collect(ch chan<- prom.Metric) {
@@ -163,6 +164,9 @@ func (c *stateCollector) Collect(ch chan<- prom.Metric) {
 			gauge(descExNext, float64(ex.Next.Unix()))
 		}
 	}
+	// After the reads: the registry collects collectors concurrently, so
+	// the failures of this scrape show in this scrape only this way.
+	c.errs.Collect(ch)
 }
 
 func kindOf(exercise bool) string {
