@@ -684,31 +684,41 @@ func (a *App) Close() error {
 	if a.cancel != nil {
 		a.cancel()
 	}
+	var errs []error
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		a.http.Shutdown(ctx)
+		if err := a.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop http server: %w", err))
+		}
 		cancel()
 	} else if a.listener != nil {
-		a.listener.Close()
+		if err := a.listener.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close listener: %w", err))
+		}
 	}
 	a.wg.Wait()
+	closeWith := func(what string, close func() error) {
+		if err := close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", what, err))
+		}
+	}
 	if a.sim != nil {
-		a.sim.Close()
+		closeWith("simulator", a.sim.Close)
 	}
 	if a.provider != nil {
-		a.provider.Close()
+		closeWith("twilio provider", a.provider.Close)
 	}
 	if a.routes.secondary != nil {
-		a.routes.secondary.Close()
+		closeWith("secondary twilio provider", a.routes.secondary.Close)
 	}
 	if a.cli != nil {
-		a.cli.Close()
+		closeWith("etcd client", a.cli.Close)
 	}
 	if a.embedded != nil {
 		a.embedded.Close()
 	}
 	if a.lock != nil {
-		a.lock.Close()
+		closeWith("data folder lock", a.lock.Close)
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -83,10 +83,11 @@ func tlsConfig(cfg ClientConfig) (*tls.Config, error) {
 		t.RootCAs = pool
 	}
 	if cfg.CertFile != "" || cfg.KeyFile != "" {
-		// The error names the files only: never the key's content.
+		// crypto/tls's errors say what is wrong (no file, no PEM data, a
+		// key that does not match), never the key's content.
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("etcd client certificate %s / key %s: cannot load", cfg.CertFile, cfg.KeyFile)
+			return nil, fmt.Errorf("etcd client certificate %s / key %s: %w", cfg.CertFile, cfg.KeyFile, err)
 		}
 		t.Certificates = []tls.Certificate{cert}
 	}

@@ -147,7 +147,7 @@
 //	DELETE /sim/faults
 //	GET    /sim/latency
 //	PUT    /sim/latency  {"latency":"250ms"}
-//	PUT    /sim/sms-url  {"url":"http://127.0.0.1:8080/webhooks/twilio/sms"}
+//	PUT    /sim/sms-url  {"url":"http://127.0.0.1:8080/twilio/sms/inbound"}
 //
 // # Time
 //

@@ -1,0 +1,41 @@
+package app
+
+import (
+	"github.com/prefecture76/tocsin/internal/activation"
+	"github.com/prefecture76/tocsin/internal/audit"
+	"github.com/prefecture76/tocsin/internal/dispatch"
+	"github.com/prefecture76/tocsin/internal/etcd"
+	"github.com/prefecture76/tocsin/internal/exercise"
+	"github.com/prefecture76/tocsin/internal/indicator"
+	"github.com/prefecture76/tocsin/internal/reconcile"
+	"github.com/prefecture76/tocsin/internal/twilio"
+	"github.com/prefecture76/tocsin/internal/web"
+)
+
+// What each engine and the HTTP layer need, checked at compile time
+// against what the wiring gives them: the store serves a dozen small
+// interfaces, each declared where it is used.
+var (
+	_ activation.Store      = (*etcd.Store)(nil)
+	_ activation.RetexStore = (*etcd.Store)(nil)
+	_ activation.AuditTrail = (*audit.Log)(nil)
+	_ audit.Store           = (*etcd.Store)(nil)
+	_ audit.RecipientStore  = (*etcd.Store)(nil)
+	_ dispatch.Store        = (*etcd.Store)(nil)
+	_ dispatch.SMS          = (*twilio.Provider)(nil)
+	_ dispatch.Voice        = (*twilio.Provider)(nil)
+	_ dispatch.URLs         = webhookURLs{}
+	_ exercise.Store        = (*etcd.Store)(nil)
+	_ indicator.Source      = (*etcd.Store)(nil)
+	_ reconcile.Store       = (*etcd.Store)(nil)
+	_ web.Activations       = (*activation.Service)(nil)
+	_ web.Store             = (*etcd.Store)(nil)
+	_ web.Users             = (*etcd.Store)(nil)
+	_ web.Sessions          = (*etcd.Store)(nil)
+	_ web.Throttle          = (*etcd.Store)(nil)
+	_ web.Activity          = (*etcd.Store)(nil)
+	_ web.AuditLog          = (*audit.Log)(nil)
+	_ web.History           = (*activation.Service)(nil)
+	_ web.Routes            = (*etcd.Store)(nil)
+	_ web.VoiceTwiML        = voiceTwiML{}
+)
