@@ -124,10 +124,10 @@ func TestWhatAReplyDoes(t *testing.T) {
 		{name: "a second acknowledgement changes nothing",
 			in: tocsin.Inbound{SID: "SM2", From: mayorNumber, Body: "OK"}, already: "SM1", want: ReplyAlready, informedIn: "crue", wantAt: t0.Add(time.Minute)},
 		{name: "a reply recovered from Twilio informs at the time Twilio received it",
-			in: tocsin.Inbound{SID: "SM1", From: mayorNumber, Body: "OK", At: t0.Add(2 * time.Minute), Recovered: true},
+			in:   tocsin.Inbound{SID: "SM1", From: mayorNumber, Body: "OK", At: t0.Add(2 * time.Minute), Recovered: true},
 			want: ReplyInformed, informedIn: "crue", wantAt: t0.Add(2 * time.Minute), detail: "retrouvée chez l'opérateur"},
 		{name: "a reply received before an activation opened does not answer it",
-			in: tocsin.Inbound{SID: "SM1", From: mayorNumber, Body: "OK", At: t0.Add(-time.Minute), Recovered: true},
+			in:   tocsin.Inbound{SID: "SM1", From: mayorNumber, Body: "OK", At: t0.Add(-time.Minute), Recovered: true},
 			want: ReplyInformed, informedIn: "ancienne", wantAt: t0.Add(-time.Minute)},
 	}
 	for _, tt := range tests {
