@@ -1,8 +1,11 @@
 package twiliosim
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
 func TestSegments(t *testing.T) {
@@ -33,6 +36,27 @@ func TestSegments(t *testing.T) {
 		n, enc := Segments(c.body)
 		if n != c.n || enc != c.enc {
 			t.Errorf("%s: %d %s, want %d %s", c.name, n, enc, c.n, c.enc)
+		}
+	}
+}
+
+// The simulator's count and Tocsin's are written apart: on every message
+// the shipped playbooks can produce and on random text over both
+// alphabets, they must agree, or one of them is wrong.
+func TestSegmentsAgreeWithTocsinsOwnCount(t *testing.T) {
+	alphabet := []rune("aé€[ê’ç@ÆΩ\n😀 .,;:!?0123456789AZaz^{}ùìò¡¿§ñÑ«»…")
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range 5000 {
+		n := rnd.IntN(400)
+		var b strings.Builder
+		for range n {
+			b.WriteRune(alphabet[rnd.IntN(len(alphabet))])
+		}
+		body := b.String()
+		gotN, gotEnc := Segments(body)
+		wantN, wantEnc := tocsin.Segments(body)
+		if gotN != wantN || gotEnc != wantEnc {
+			t.Fatalf("case %d, %q: simulator %d %s, Tocsin %d %s", i, body, gotN, gotEnc, wantN, wantEnc)
 		}
 	}
 }
