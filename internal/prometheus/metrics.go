@@ -164,10 +164,13 @@ func (m *Metrics) zero() {
 // webhookKinds are the Twilio webhooks, as the kind label names them.
 var webhookKinds = []string{"sms_status", "sms_inbound", "voice_twiml", "voice_gather", "voice_status"}
 
+// maxScrapes bounds the scrapes served at once; more are answered 503.
+const maxScrapes = 4
+
 // Handler serves the metrics in Prometheus' text format. It asks for no
 // authentication: restrict /metrics at the network level.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, MaxRequestsInFlight: maxScrapes})
 }
 
 // Gatherer returns the registry, for tests.

@@ -148,11 +148,13 @@ type fakeStore struct {
 	acts  []prometheus.Activation
 	down  bool
 	reads int
+	pings int
 }
 
 func (f *fakeStore) ping(context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.pings++
 	if f.down {
 		return errors.New("no quorum")
 	}
@@ -182,7 +184,7 @@ func TestOpenActivationSeriesLiveAsLongAsTheActivation(t *testing.T) {
 	st := &fakeStore{acts: []prometheus.Activation{{ID: "20260301-1000-ab", Exercise: true, Targeted: 708, Informed: 600, ToCall: 3, Failed: 2,
 		ActivatedAt: activated, Deadline: activated.Add(time.Hour), ForecastLastInformed: 50 * time.Minute}}}
 	m := prometheus.New("tocsin-a")
-	m.Watch(prometheus.State{Ping: st.ping, Activations: st.activations, Now: clock, CacheFor: time.Hour})
+	m.Watch(prometheus.State{Ping: st.ping, Activations: st.activations, Now: clock, CacheFor: time.Hour, PingEvery: time.Nanosecond})
 
 	got := gather(t, m)
 	l := "{activation=20260301-1000-ab,kind=exercise}"
@@ -228,5 +230,19 @@ func TestOpenActivationSeriesLiveAsLongAsTheActivation(t *testing.T) {
 	}
 	if got["tocsin_activations_open{kind=exercise}"] != 0 {
 		t.Errorf("open exercises: %v, want 0", got["tocsin_activations_open{kind=exercise}"])
+	}
+}
+
+// /metrics asks for no token: a burst of scrapes reads the store once and
+// asks etcd once.
+func TestABurstOfScrapesDoesNotLoadEtcd(t *testing.T) {
+	st := &fakeStore{acts: []prometheus.Activation{{ID: "a1"}}}
+	m := prometheus.New("tocsin-a")
+	m.Watch(prometheus.State{Ping: st.ping, Activations: st.activations})
+	for range 50 {
+		gather(t, m)
+	}
+	if st.reads != 1 || st.pings != 1 {
+		t.Errorf("50 scrapes in a row: %d reads of the activations and %d quorum reads; want 1 and 1", st.reads, st.pings)
 	}
 }

@@ -53,12 +53,17 @@ type State struct {
 	CacheFor time.Duration
 	// Timeout bounds the reads of one scrape; DefaultScrapeTimeout when 0.
 	Timeout time.Duration
+	// PingEvery bounds how often scrapes ask etcd for a quorum read
+	// (wall-clock time): /metrics asks for no token, and scraping must not
+	// become a way to load etcd. DefaultPingEvery when 0.
+	PingEvery time.Duration
 }
 
 // Defaults of State.
 const (
 	DefaultCacheFor      = 15 * time.Second
 	DefaultScrapeTimeout = 3 * time.Second
+	DefaultPingEvery     = time.Second
 )
 
 // Watch registers the gauges computed at scrape time from st.
@@ -71,6 +76,9 @@ func (m *Metrics) Watch(st State) {
 	}
 	if st.Timeout <= 0 {
 		st.Timeout = DefaultScrapeTimeout
+	}
+	if st.PingEvery <= 0 {
+		st.PingEvery = DefaultPingEvery
 	}
 	m.reg.MustRegister(&stateCollector{st: st, errs: m.stateErrors})
 }
@@ -101,6 +109,10 @@ type stateCollector struct {
 	st   State
 	errs *prom.CounterVec
 
+	pingMu sync.Mutex
+	pingAt time.Time
+	pingOK bool
+
 	mu            sync.Mutex
 	acts          []Activation
 	actsAt        time.Time // when acts were read; zero before the first read
@@ -126,7 +138,7 @@ func (c *stateCollector) Collect(ch chan<- prom.Metric) {
 	}
 	reachable := true
 	if c.st.Ping != nil {
-		reachable = c.st.Ping(ctx) == nil
+		reachable = c.ping(ctx)
 		up := 0.0
 		if reachable {
 			up = 1
@@ -174,6 +186,16 @@ func kindOf(exercise bool) string {
 		return "exercise"
 	}
 	return "real"
+}
+
+// ping reports whether etcd answers, asking it at most every PingEvery.
+func (c *stateCollector) ping(ctx context.Context) bool {
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	if c.pingAt.IsZero() || time.Since(c.pingAt) >= c.st.PingEvery {
+		c.pingOK, c.pingAt = c.st.Ping(ctx) == nil, time.Now()
+	}
+	return c.pingOK
 }
 
 // read returns the figures, read again when the cache is past its time
