@@ -122,6 +122,10 @@ type Config struct {
 	// figures before reading them from the store again; 0 means
 	// prometheus.DefaultCacheFor.
 	MetricsCacheFor time.Duration
+	// AuditVerifyAfter and AuditVerifyEvery say when the leader verifies
+	// the audit trail: once after taking the lead, then periodically; 0
+	// means DefaultAuditVerifyAfter and DefaultAuditVerifyEvery.
+	AuditVerifyAfter, AuditVerifyEvery time.Duration
 
 	// Clock drives everything that waits or stamps time: dispatch's
 	// timers, the timeline, the simulator's virtual officials. Default the

@@ -30,20 +30,27 @@ func (a *App) recordRecipientChanges(ctx context.Context) {
 }
 
 // The leader verifies the audit trail a while after taking the lead, then
-// every auditVerifyEvery, so that a trail rewritten or cut in etcd is
-// found without anyone asking, and the metrics say when the trail was
-// last found whole. Wall-clock time: it is housekeeping. The first
-// verification waits, so that a takeover during an activation resumes
-// dispatch before reading the whole trail.
+// periodically, so that a trail rewritten or cut in etcd is found without
+// anyone asking, and the metrics say when the trail was last found whole.
+// Wall-clock time: it is housekeeping. The first verification waits, so
+// that a takeover during an activation resumes dispatch before reading
+// the whole trail.
 const (
-	auditVerifyFirst = 10 * time.Minute
-	auditVerifyEvery = 6 * time.Hour
+	DefaultAuditVerifyAfter = 10 * time.Minute
+	DefaultAuditVerifyEvery = 6 * time.Hour
 )
 
 // verifyAuditTrail verifies the audit trail while ctx lasts (this replica
 // leads). A broken trail is logged as an error; the metrics count it.
 func (a *App) verifyAuditTrail(ctx context.Context) {
-	t := time.NewTimer(auditVerifyFirst)
+	after, every := a.cfg.AuditVerifyAfter, a.cfg.AuditVerifyEvery
+	if after <= 0 {
+		after = DefaultAuditVerifyAfter
+	}
+	if every <= 0 {
+		every = DefaultAuditVerifyEvery
+	}
+	t := time.NewTimer(after)
 	defer t.Stop()
 	for {
 		select {
@@ -58,7 +65,7 @@ func (a *App) verifyAuditTrail(ctx context.Context) {
 				return
 			}
 			a.log.Warn("audit trail not verified", "err", err)
-			t.Reset(time.Minute)
+			t.Reset(min(time.Minute, every))
 			continue
 		case res.Break != nil:
 			a.log.Error("audit trail broken", "seq", res.Break.Seq, "reason", res.Break.Reason)
@@ -67,6 +74,6 @@ func (a *App) verifyAuditTrail(ctx context.Context) {
 		default:
 			a.log.Info("audit trail verified", "entries", res.Entries, "pending", res.PendingCount)
 		}
-		t.Reset(auditVerifyEvery)
+		t.Reset(every)
 	}
 }

@@ -233,3 +233,39 @@ func TestMetricsCountWhatTheSimulatorRecorded(t *testing.T) {
 		t.Errorf("series of closed activations left: %v", left)
 	}
 }
+
+// Nobody asks: the leader verifies the audit trail after taking the lead
+// and then periodically, and /metrics says it found it whole. Then an
+// activation is slipped into etcd behind Tocsin's back: the next
+// verification names it missing, and /metrics says the trail is no longer
+// intact while keeping when it was last found whole.
+func TestLeaderVerifiesTheAuditTrailUnasked(t *testing.T) {
+	a := mustRunApp(t, app.Config{AuditVerifyAfter: time.Millisecond, AuditVerifyEvery: 50 * time.Millisecond})
+	if err := a.Store().ReplaceOfficials(t.Context(), []tocsin.Official{mayorOf("dieppe", mobile(fictionMobile(72)))}); err != nil {
+		t.Fatal(err)
+	}
+	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous"}, nil); st != http.StatusCreated {
+		t.Fatalf("create: status %d", st)
+	}
+	var m *metrics
+	until(t, 10*time.Second, "a verification that finds the trail whole, with the activation's entry", func() bool {
+		m = scrape(t, a)
+		return m.sum("tocsin_audit_chain_intact") == 1 && m.sum("tocsin_audit_verified_entries") >= 2
+	})
+	verifiedAt := m.sum("tocsin_audit_last_verified_timestamp_seconds")
+	if now := float64(time.Now().Unix()); verifiedAt < now-60 || verifiedAt > now+1 {
+		t.Errorf("last verified at %v, want about now (%v)", verifiedAt, now)
+	}
+
+	if _, err := a.Store().Client().Put(t.Context(), "/tocsin/act/en-douce",
+		`{"id":"en-douce","title":"crue","state":"closed","activated_at":"2026-03-01T07:00:00Z"}`); err != nil {
+		t.Fatal(err)
+	}
+	until(t, 10*time.Second, "a verification that finds the activation without its entry", func() bool {
+		m = scrape(t, a)
+		return m.sum("tocsin_audit_chain_intact") == 0 && m.sum("tocsin_audit_verifications_total", "result", "missing") >= 1
+	})
+	if m.sum("tocsin_audit_last_verified_timestamp_seconds") < verifiedAt {
+		t.Error("the time the trail was last found whole went back")
+	}
+}

@@ -15,6 +15,9 @@
 //     do not weigh on etcd; when a read fails, the last figures read are
 //     served and tocsin_state_read_errors_total counts the failure. The
 //     time left is computed at each scrape.
+//   - /metrics asks for no token, so scraping cannot load etcd: a quorum
+//     read at most every State.PingEvery, the figures at most every
+//     State.CacheFor, at most four scrapes served at once.
 //   - Counters of what only the leader does (provider calls, pace,
 //     reconciliation, exercise runs) count on the replica that did it: sum
 //     them over the replicas.
