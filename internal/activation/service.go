@@ -513,7 +513,7 @@ func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note stri
 	now := s.now().UTC()
 	cip := cur.NewCIP(now, by.Name, s.cipDelay, note)
 	entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditCIP, Activation: id, Detail: fmt.Sprintf("CIP activée %s après l'activation, délai annoncé %s, dans le délai : %t",
-		tocsin.Clock(time.Duration(cip.DelaySeconds*float64(time.Second))), tocsin.Clock(s.cipDelay), cip.WithinDelay)}
+		tocsin.FormatDuration(time.Duration(cip.DelaySeconds*float64(time.Second))), tocsin.FormatDuration(s.cipDelay), cip.WithinDelay)}
 	a, err := s.store.UpdateActivation(ctx, id, func(a *tocsin.Activation) ([]tocsin.Event, error) {
 		switch {
 		case a.Imported != nil:
@@ -529,7 +529,7 @@ func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note stri
 			verdict = "hors du délai annoncé"
 		}
 		return []tocsin.Event{{At: now, Kind: tocsin.EventCIP, Detail: fmt.Sprintf("CIP activée par %s, %s après l'activation : %s (%s)",
-			by.Name, tocsin.Clock(now.Sub(a.ActivatedAt)), verdict, tocsin.Clock(s.cipDelay))}}, nil
+			by.Name, tocsin.FormatDuration(now.Sub(a.ActivatedAt)), verdict, tocsin.FormatDuration(s.cipDelay))}}, nil
 	}, entry)
 	if err != nil {
 		return nil, err

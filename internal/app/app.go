@@ -130,7 +130,7 @@ type Config struct {
 	// Clock drives everything that waits or stamps time: dispatch's
 	// timers, the timeline, the simulator's virtual officials. Default the
 	// wall clock; tests move a twiliosim.ManualClock.
-	Clock  twiliosim.Clock
+	Clock  tocsin.Clock
 	Logger *slog.Logger
 	Out    io.Writer // where a generated admin token is printed, once; default os.Stdout
 }
@@ -203,7 +203,7 @@ func New(cfg Config) (*App, error) {
 		cfg.MaxCalls = 5
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = twiliosim.RealClock{}
+		cfg.Clock = tocsin.WallClock{}
 	}
 	if cfg.NodeID == "" {
 		host, _ := os.Hostname()
@@ -334,7 +334,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Rates:         a.rates(),
 		Workers:       cfg.Workers,
 		RetryBase:     cfg.RetryBase,
-		Clock:         dispatchClock{cfg.Clock},
+		Clock:         cfg.Clock,
 		Logger:        a.log,
 		Ping:          a.provider.Ping,
 		Secondary:     a.dispatchSecondary(),
@@ -527,13 +527,6 @@ func (a *App) authToken() string {
 		return a.sim.AuthToken()
 	}
 	return a.cfg.TwilioAuthToken
-}
-
-// dispatchClock lets dispatch run on the app's clock.
-type dispatchClock struct{ twiliosim.Clock }
-
-func (c dispatchClock) AfterFunc(d time.Duration, f func()) func() bool {
-	return c.Clock.AfterFunc(d, f).Stop
 }
 
 // voiceTwiML renders calls with the Twilio provider's builders.

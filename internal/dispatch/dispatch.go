@@ -227,7 +227,7 @@ type run struct {
 	cancel context.CancelCauseFunc
 
 	mu     sync.Mutex
-	timers map[item]func() bool
+	timers map[item]tocsin.Timer
 
 	// known holds the latest state seen of each recipient waiting for its
 	// next step (loaded, written by this run, or seen by the watch), so
@@ -295,7 +295,7 @@ func (r *run) seen(activation string, rc *tocsin.Recipient, rev int64) {
 func (d *Dispatcher) Run(ctx context.Context, st Store) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	r := &run{d: d, st: st, q: newQueue(), ctx: ctx, cancel: cancel, timers: map[item]func() bool{},
+	r := &run{d: d, st: st, q: newQueue(), ctx: ctx, cancel: cancel, timers: map[item]tocsin.Timer{},
 		known: map[item]snapshot{}, acts: map[string]*tocsin.Activation{}, loaded: map[string]bool{}, overflowed: map[string]bool{}}
 	d.current.Store(r)
 	defer d.current.Store(nil)
@@ -528,8 +528,8 @@ func (r *run) after(it item, d time.Duration) {
 	if r.ctx.Err() != nil {
 		return
 	}
-	if stop, ok := r.timers[it]; ok {
-		stop()
+	if t, ok := r.timers[it]; ok {
+		t.Stop()
 	}
 	r.timers[it] = r.d.cfg.Clock.AfterFunc(d, func() {
 		r.mu.Lock()
@@ -542,8 +542,8 @@ func (r *run) after(it item, d time.Duration) {
 func (r *run) stopTimers() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for it, stop := range r.timers {
-		stop()
+	for it, t := range r.timers {
+		t.Stop()
 		delete(r.timers, it)
 	}
 }

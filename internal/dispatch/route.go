@@ -99,7 +99,7 @@ func (r *router) pick(now time.Time) (string, time.Duration) {
 	// Nothing succeeded on the primary for the whole delay: the secondary.
 	failing, reason := now.Sub(r.since), r.reason
 	r.mu.Unlock()
-	r.switchTo(Secondary, "la route principale échoue depuis "+tocsin.Clock(failing)+" ("+reason.String()+")")
+	r.switchTo(Secondary, "la route principale échoue depuis "+tocsin.FormatDuration(failing)+" ("+reason.String()+")")
 	return r.current(), 0
 }
 
@@ -159,7 +159,7 @@ func (r *router) result(route string, se *tocsin.SendError, now time.Time) {
 	down := route == Primary && r.failures >= minFailures && failing >= r.after-time.Millisecond
 	r.mu.Unlock()
 	if down && r.mode() == RouteAuto {
-		r.switchTo(Secondary, "la route principale échoue depuis "+tocsin.Clock(failing)+" ("+se.Reason.String()+")")
+		r.switchTo(Secondary, "la route principale échoue depuis "+tocsin.FormatDuration(failing)+" ("+se.Reason.String()+")")
 	}
 }
 

@@ -80,9 +80,9 @@ func worst(f *Figures) string {
 	}
 	d := seconds(*f.WorstDelaySeconds)
 	if d <= Target {
-		return tocsin.Clock(d)
+		return tocsin.FormatDuration(d)
 	}
-	return tocsin.Clock(d) + " (hors délai)"
+	return tocsin.FormatDuration(d) + " (hors délai)"
 }
 
 func each(f *Figures) string {
@@ -94,7 +94,7 @@ func each(f *Figures) string {
 		v := "en cours"
 		switch {
 		case r.DelaySeconds != nil:
-			v = tocsin.Clock(seconds(*r.DelaySeconds))
+			v = tocsin.FormatDuration(seconds(*r.DelaySeconds))
 		case !r.Pending:
 			v = fmt.Sprintf("jamais (%d élu(s) sur %d non informé(s))", r.Targeted-r.Informed, r.Targeted)
 		}

@@ -53,7 +53,7 @@ func (r RungForecast) MarshalJSON() ([]byte, error) {
 		Contacts     int     `json:"contacts"`
 		DoneSeconds  float64 `json:"done_seconds"`
 		Done         string  `json:"done"`
-	}{r.Rung, r.Channel, r.After.Seconds(), r.Contacts, r.Done.Seconds(), "T+" + Clock(r.Done)})
+	}{r.Rung, r.Channel, r.After.Seconds(), r.Contacts, r.Done.Seconds(), "T+" + FormatDuration(r.Done)})
 }
 
 // MarshalJSON writes the deadline in seconds.

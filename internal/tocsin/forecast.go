@@ -74,7 +74,7 @@ func ForecastLadder(ladder []Rung, rs []Recipient, deadline time.Duration, rates
 				which = "réels, limités par l'opérateur"
 			}
 			f.Warning = fmt.Sprintf("aux débits %s (%.4g SMS/s, %.4g appel(s)/s, %d appels simultanés), le palier %d (%s, %d contacts) ne serait achevé qu'à T+%s, au-delà du délai de %s",
-				which, rates.SMSPerSecond, rates.CallsPerSecond, rates.MaxCalls, i+1, rung.Channel, n, Clock(done), Clock(deadline))
+				which, rates.SMSPerSecond, rates.CallsPerSecond, rates.MaxCalls, i+1, rung.Channel, n, FormatDuration(done), FormatDuration(deadline))
 		}
 	}
 	return f
@@ -91,8 +91,8 @@ func perSecond(n int, rate float64) time.Duration {
 	return time.Duration(float64(n-1) / rate * float64(time.Second))
 }
 
-// Clock writes a duration the French way: "1 h 05", "12 min", "45 s".
-func Clock(d time.Duration) string {
+// FormatDuration writes a duration the French way: "1 h 05", "12 min", "45 s".
+func FormatDuration(d time.Duration) string {
 	switch {
 	case d >= 1<<62:
 		return "jamais"

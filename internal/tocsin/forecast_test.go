@@ -46,12 +46,12 @@ func TestForecastMeetsTheHour(t *testing.T) {
 	}
 }
 
-func TestClock(t *testing.T) {
+func TestFormatDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		45 * time.Second: "45 s", 12 * time.Minute: "12 min", 65 * time.Minute: "1 h 05", 1<<63 - 1: "jamais",
 	} {
-		if got := Clock(d); got != want {
-			t.Errorf("Clock(%s): got %q, want %q", d, got, want)
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%s): got %q, want %q", d, got, want)
 		}
 	}
 }

@@ -4,32 +4,20 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
-// Clock is the simulator's source of time. Every delay (delivery, reply,
-// ringing) is scheduled with AfterFunc, so a test can drive them with a
-// ManualClock instead of sleeping.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine (or, for a ManualClock, from
-	// Advance) once d has elapsed. f must not be called synchronously.
-	AfterFunc(d time.Duration, f func()) Timer
-}
+// Clock is the simulator's source of time: tocsin.Clock. Every delay
+// (delivery, reply, ringing) is scheduled with AfterFunc, so a test can
+// drive them with a ManualClock instead of sleeping.
+type Clock = tocsin.Clock
 
-// Timer is a pending AfterFunc. Stop reports whether it stopped the timer
-// before f started.
-type Timer interface {
-	Stop() bool
-}
+// Timer is a pending AfterFunc.
+type Timer = tocsin.Timer
 
 // RealClock is the wall clock; a zero Config uses it.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// AfterFunc wraps time.AfterFunc.
-func (RealClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+type RealClock = tocsin.WallClock
 
 // ManualClock is a Clock that moves only when Advance is called. Timers run
 // in the goroutine that calls Advance, one after another, in the order they

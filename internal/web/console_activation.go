@@ -38,7 +38,7 @@ func newCard(v *activation.View, now time.Time) card {
 		c.Counters.Percent = 100 * s.Informed / s.Targeted
 	}
 	if s.InformDelay != nil {
-		c.Delay = tocsin.Clock(time.Duration(*s.InformDelay * float64(time.Second)))
+		c.Delay = tocsin.FormatDuration(time.Duration(*s.InformDelay * float64(time.Second)))
 	}
 	if v.Imported != nil {
 		c.Imported = v.Imported.Source
@@ -55,7 +55,7 @@ func timeLeft(deadline, now time.Time) string {
 	if d <= 0 {
 		return "délai dépassé"
 	}
-	return tocsin.Clock(d)
+	return tocsin.FormatDuration(d)
 }
 
 type dashboardBody struct {
@@ -190,10 +190,10 @@ func (c *console) showPreview(w http.ResponseWriter, r *http.Request, p *pageDat
 		return err
 	}
 	f.Exercise = pv.Exercise
-	b := previewBody{Form: f, Preview: pv, Deadline: tocsin.Clock(pv.Forecast.Deadline), Error: problem}
+	b := previewBody{Form: f, Preview: pv, Deadline: tocsin.FormatDuration(pv.Forecast.Deadline), Error: problem}
 	for _, rf := range pv.Forecast.Rungs {
-		b.Rungs = append(b.Rungs, forecastRung{Rung: rf.Rung + 1, After: "T+" + tocsin.Clock(rf.After), Channel: rungChannel(rf.Channel),
-			Contacts: rf.Contacts, Done: "T+" + tocsin.Clock(rf.Done), Late: rf.After < pv.Forecast.Deadline && rf.Done > pv.Forecast.Deadline})
+		b.Rungs = append(b.Rungs, forecastRung{Rung: rf.Rung + 1, After: "T+" + tocsin.FormatDuration(rf.After), Channel: rungChannel(rf.Channel),
+			Contacts: rf.Contacts, Done: "T+" + tocsin.FormatDuration(rf.Done), Late: rf.After < pv.Forecast.Deadline && rf.Done > pv.Forecast.Deadline})
 	}
 	p.Title, p.Nav, p.Body = "Vérifier avant l'envoi", "nouvelle", b
 	c.render(w, r, status, "apercu", p)
@@ -302,7 +302,7 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 		names[v.Recipients[i].Official.ID] = v.Recipients[i].Official.Name
 	}
 	for i := len(v.Timeline) - 1; i >= 0; i-- {
-		b.Timeline = append(b.Timeline, *newLiveEvent(&v.Timeline[i].Event, names))
+		b.Timeline = append(b.Timeline, *newLiveEvent(&v.Timeline[i].Event, names, c.now()))
 	}
 	if b.Retex, err = c.cfg.Activations.Retex(r.Context(), v.ID); err != nil {
 		return err

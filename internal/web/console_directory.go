@@ -123,7 +123,7 @@ var targetLabels = map[tocsin.Target]string{
 }
 
 func newPlaybookView(pb *tocsin.Playbook) playbookView {
-	v := playbookView{ID: pb.ID, Title: pb.Title, File: pb.File, Deadline: tocsin.Clock(pb.Deadline), Message: pb.Message, Exercise: pb.Exercise}
+	v := playbookView{ID: pb.ID, Title: pb.Title, File: pb.File, Deadline: tocsin.FormatDuration(pb.Deadline), Message: pb.Message, Exercise: pb.Exercise}
 	a := pb.Audience
 	if a.Everyone {
 		v.Audience = append(v.Audience, "tous les élus de l'annuaire")
@@ -157,7 +157,7 @@ func newPlaybookView(pb *tocsin.Playbook) playbookView {
 				ts = append(ts, string(t))
 			}
 		}
-		v.Ladder = append(v.Ladder, rungView{After: "T+" + tocsin.Clock(rung.After), Channel: rungChannel(rung.Channel),
+		v.Ladder = append(v.Ladder, rungView{After: "T+" + tocsin.FormatDuration(rung.After), Channel: rungChannel(rung.Channel),
 			Targets: strings.Join(ts, ", "), Retries: rung.Retries})
 	}
 	return v

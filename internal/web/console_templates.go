@@ -40,7 +40,7 @@ var templateFuncs = template.FuncMap{
 		return m.Label()
 	},
 	// seconds writes a duration given in seconds the French way: "1 h 05".
-	"seconds": func(s float64) string { return tocsin.Clock(time.Duration(s * float64(time.Second))) },
+	"seconds": func(s float64) string { return tocsin.FormatDuration(time.Duration(s * float64(time.Second))) },
 	"back": func(r *http.Request) string {
 		if r == nil {
 			return "/"

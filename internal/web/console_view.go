@@ -93,9 +93,9 @@ func newRow(a *tocsin.Activation, r *tocsin.Recipient, now time.Time) row {
 			w.Last += fmt.Sprintf(" (code %d)", at.ErrorCode)
 		}
 		if !at.UpdatedAt.IsZero() {
-			w.Last += ", " + parisClock(at.UpdatedAt)
+			w.Last += ", " + parisClock(at.UpdatedAt, now)
 		} else if !at.CreatedAt.IsZero() {
-			w.Last += ", " + parisClock(at.CreatedAt)
+			w.Last += ", " + parisClock(at.CreatedAt, now)
 		}
 	}
 	if r.InformedAt != nil {
@@ -103,7 +103,7 @@ func newRow(a *tocsin.Activation, r *tocsin.Recipient, now time.Time) row {
 		if how == "" {
 			how = r.InformedHow
 		}
-		w.Informed = parisClock(*r.InformedAt) + " — " + how
+		w.Informed = parisClock(*r.InformedAt, now) + " — " + how
 		if c := r.Confirmation; c != nil {
 			w.Informed += fmt.Sprintf(" : %s joint·e (%s) par %s", c.Reached, c.How, c.By)
 		}
@@ -153,10 +153,11 @@ func displayNumber(e164 string) string {
 	return d[0:2] + " " + d[2:4] + " " + d[4:6] + " " + d[6:8] + " " + d[8:10]
 }
 
-// parisClock is a time of day in Paris, with the date when it is not today.
-func parisClock(t time.Time) string {
+// parisClock is a time of day in Paris, with the date when it is not the
+// day of now.
+func parisClock(t, now time.Time) string {
 	p := t.In(tocsin.Paris())
-	if now := time.Now().In(tocsin.Paris()); p.YearDay() == now.YearDay() && p.Year() == now.Year() {
+	if now := now.In(tocsin.Paris()); p.YearDay() == now.YearDay() && p.Year() == now.Year() {
 		return p.Format("15:04:05")
 	}
 	return p.Format("02/01 15:04:05")

@@ -129,12 +129,12 @@ type liveEvent struct {
 // newLiveEvent words an event for the timeline. An event about one
 // official whose detail does not name them (a delivery status, an attempt)
 // is prefixed with their name, when known.
-func newLiveEvent(e *tocsin.Event, names map[string]string) *liveEvent {
+func newLiveEvent(e *tocsin.Event, names map[string]string, now time.Time) *liveEvent {
 	detail := e.Detail
 	if name := names[e.Official]; name != "" && !strings.Contains(detail, name) {
 		detail = name + " — " + detail
 	}
-	return &liveEvent{Seq: e.Seq, At: parisClock(e.At), Kind: e.Kind, Detail: detail}
+	return &liveEvent{Seq: e.Seq, At: parisClock(e.At, now), Kind: e.Kind, Detail: detail}
 }
 
 // frame is an encoded message and whom it is for.
@@ -278,7 +278,7 @@ func (h *hub) frames(ctx context.Context, cs []Change, live bool) []frame {
 		case c.Event != nil:
 			h.mu.Lock()
 			names := h.names[c.Activation]
-			m.Type, m.Event = "event", newLiveEvent(c.Event, names)
+			m.Type, m.Event = "event", newLiveEvent(c.Event, names, now)
 			h.mu.Unlock()
 		default:
 			// Nobody follows it: its counters still change.
