@@ -58,8 +58,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	f := &envFlags{fs: fs, getenv: getenv}
 	var base, token, format, from, to, activation string
 	var limit int
-	f.String(&base, "url", "http://127.0.0.1:8080", "address of a running Tocsin replica")
-	f.Secret(&token, "token", "an API token (prefer TOCSIN_TOKEN)")
+	f.server(&base, &token)
 	if sub == "export" {
 		fs.StringVar(&format, "format", "csv", "csv or json")
 		fs.StringVar(&from, "from", "", "first instant")

@@ -44,8 +44,7 @@ func exercises(ctx context.Context, args []string, getenv func(string) string, s
 	fs.Usage = func() { fmt.Fprintln(stderr, exercisesUsage) }
 	f := &envFlags{fs: fs, getenv: getenv}
 	var base, token, format string
-	f.String(&base, "url", "http://127.0.0.1:8080", "address of a running Tocsin replica")
-	f.Secret(&token, "token", "an API token (prefer TOCSIN_TOKEN)")
+	f.server(&base, &token)
 	fs.StringVar(&format, "format", "table", "table or json")
 	if err := fs.Parse(args); err != nil {
 		return err

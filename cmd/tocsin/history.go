@@ -48,8 +48,7 @@ func historyCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs.Usage = func() { fmt.Fprintln(stderr, historyUsage) }
 	f := &envFlags{fs: fs, getenv: getenv}
 	var base, token, from, to, out string
-	f.String(&base, "url", "http://127.0.0.1:8080", "address of a running Tocsin replica")
-	f.Secret(&token, "token", "an API token (prefer TOCSIN_TOKEN)")
+	f.server(&base, &token)
 	if sub == "export" {
 		fs.StringVar(&from, "from", "", "first month AAAA-MM, or an RFC 3339 instant")
 		fs.StringVar(&to, "to", "", "last month AAAA-MM (included), or an RFC 3339 instant (excluded)")

@@ -31,8 +31,7 @@ func indicators(ctx context.Context, args []string, getenv func(string) string, 
 	fs.Usage = func() { fmt.Fprintln(stderr, indicatorsUsage) }
 	f := &envFlags{fs: fs, getenv: getenv}
 	var base, token, from, to, format string
-	f.String(&base, "url", "http://127.0.0.1:8080", "address of a running Tocsin replica")
-	f.Secret(&token, "token", "an API token (prefer TOCSIN_TOKEN)")
+	f.server(&base, &token)
 	fs.StringVar(&from, "from", "", "first month, AAAA-MM")
 	fs.StringVar(&to, "to", "", "last month, AAAA-MM")
 	fs.StringVar(&format, "format", "table", "table, csv, json or html")

@@ -25,6 +25,7 @@ import (
 	"github.com/prefecture76/tocsin/internal/dispatch"
 	"github.com/prefecture76/tocsin/internal/exercise"
 	"github.com/prefecture76/tocsin/internal/reconcile"
+	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/web"
 )
 
@@ -118,6 +119,14 @@ type secret struct {
 }
 
 // applySecrets fills the secrets not given on the command line.
+// server declares --url and --token, the flags of every subcommand that
+// asks a running replica: by default the one a default `tocsin serve`
+// listens on.
+func (e *envFlags) server(base, token *string) {
+	e.String(base, "url", "http://"+app.DefaultListen, "address of a running Tocsin replica")
+	e.Secret(token, "token", "an API token (prefer TOCSIN_TOKEN)")
+}
+
 func (e *envFlags) applySecrets() {
 	set := map[string]bool{}
 	e.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -184,8 +193,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f := &envFlags{fs: fs, getenv: getenv}
 	var cfg app.Config
 	var endpoints, provider, logLevel, logFormat, exerciseSchedule, origins string
-	f.String(&cfg.DataDir, "data-dir", "tocsin-data", "folder of the embedded etcd member")
-	f.String(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP address")
+	f.String(&cfg.DataDir, "data-dir", app.DefaultDataDir, "folder of the embedded etcd member")
+	f.String(&cfg.Listen, "listen", app.DefaultListen, "HTTP address")
 	f.String(&cfg.PublicURL, "public-url", "", "address Tocsin is reached at, used by Twilio's callbacks (default http://<listen>)")
 	f.String(&endpoints, "etcd-endpoints", "", "comma-separated etcd endpoints; empty starts an embedded member in --data-dir")
 	f.String(&cfg.EtcdPrefix, "etcd-prefix", "/tocsin/", "key prefix in etcd")
@@ -216,9 +225,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Secret(&cfg.AdminToken, "admin-token", "token of the first administrator, used only when the store has no user")
 	f.Bool(&cfg.DemoDirectory, "demo-directory", false, "load the demo directory (fictional mayors of Seine-Maritime) when the directory is empty; on by default with the simulator")
 	f.Bool(&cfg.DemoActivation, "demo-activation", false, "with the demo directory just loaded, launch an exercise of --exercise-playbook on it; on by default with the simulator")
-	f.Float(&cfg.SMSRate, "sms-rate", 10, "SMS per second handed to the provider (the account's limit)")
-	f.Float(&cfg.CallRate, "call-rate", 1, "calls per second placed (the account's limit)")
-	f.Int(&cfg.MaxCalls, "max-calls", 5, "calls in progress at once (the account's limit)")
+	f.Float(&cfg.SMSRate, "sms-rate", tocsin.DefaultRates.SMSPerSecond, "SMS per second handed to the provider (the account's limit)")
+	f.Float(&cfg.CallRate, "call-rate", tocsin.DefaultRates.CallsPerSecond, "calls per second placed (the account's limit)")
+	f.Int(&cfg.MaxCalls, "max-calls", tocsin.DefaultRates.MaxCalls, "calls in progress at once (the account's limit)")
 	f.Bool(&cfg.FoldTypography, "sms-fold-typography", true, "replace typographic punctuation (’ « » …) by GSM-7 equivalents in SMS, never letters")
 	f.Int(&cfg.Workers, "workers", 32, "sends in flight at once")
 	f.Duration(&cfg.ReconcileInterval, "reconcile-interval", reconcile.DefaultInterval, "how often the leader reads back from Twilio the replies and statuses whose webhooks were lost (also at takeover and when etcd comes back)")
@@ -322,7 +331,7 @@ func health(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.SetOutput(stderr)
 	f := &envFlags{fs: fs, getenv: getenv}
 	var listen, target string
-	f.String(&listen, "listen", "127.0.0.1:8080", "address the replica listens on")
+	f.String(&listen, "listen", app.DefaultListen, "address the replica listens on")
 	fs.StringVar(&target, "url", "", "readiness URL (default http://<listen>/readyz)")
 	if err := fs.Parse(args); err != nil {
 		return err

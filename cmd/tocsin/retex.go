@@ -41,8 +41,7 @@ func retexCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Usage = func() { fmt.Fprintln(stderr, retexUsage) }
 	f := &envFlags{fs: fs, getenv: getenv}
 	var base, token, file, format string
-	f.String(&base, "url", "http://127.0.0.1:8080", "address of a running Tocsin replica")
-	f.Secret(&token, "token", "an API token (prefer TOCSIN_TOKEN)")
+	f.server(&base, &token)
 	fs.StringVar(&file, "file", "", "text file of the RETEX to record (- for standard input)")
 	fs.StringVar(&format, "format", "text", "text or json, when printing")
 	id, err := parseNamed(f, args, retexUsage)

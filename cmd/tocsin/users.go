@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/prefecture76/tocsin/internal/app"
 )
 
 const usersUsage = `usage:
@@ -37,7 +39,7 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	f := &envFlags{fs: fs, getenv: getenv}
 	var base, token, role string
 	var fromStdin bool
-	f.String(&base, "url", "http://127.0.0.1:8080", "address of a running Tocsin replica")
+	f.String(&base, "url", "http://"+app.DefaultListen, "address of a running Tocsin replica")
 	f.Secret(&token, "token", "an administrator's API token (prefer TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)")
 	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input instead of generating one")
 	if sub == "add" {

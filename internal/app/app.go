@@ -43,8 +43,8 @@ import (
 // Config is everything Tocsin needs to run. cmd/tocsin fills it from flags
 // and TOCSIN_* variables.
 type Config struct {
-	DataDir   string // embedded etcd's data, default ./tocsin-data
-	Listen    string // HTTP address, default 127.0.0.1:8080
+	DataDir   string // embedded etcd's data, default DefaultDataDir
+	Listen    string // HTTP address, default DefaultListen
 	PublicURL string // the address Twilio calls back; default http://<listen address>
 
 	EtcdEndpoints              []string // external cluster; empty starts an embedded member in DataDir
@@ -135,6 +135,12 @@ type Config struct {
 	Out    io.Writer // where a generated admin token is printed, once; default os.Stdout
 }
 
+// Defaults of a replica on one machine.
+const (
+	DefaultDataDir = "tocsin-data"
+	DefaultListen  = "127.0.0.1:8080"
+)
+
 // DefaultLeaseTTL is the leader's session lease, in seconds: how long a
 // crashed leader holds the role before another replica takes over. Two
 // seconds keep failover under three (the lease, then the new leader's first
@@ -182,10 +188,10 @@ func New(cfg Config) (*App, error) {
 		cfg.Out = os.Stdout
 	}
 	if cfg.DataDir == "" {
-		cfg.DataDir = "tocsin-data"
+		cfg.DataDir = DefaultDataDir
 	}
 	if cfg.Listen == "" {
-		cfg.Listen = "127.0.0.1:8080"
+		cfg.Listen = DefaultListen
 	}
 	if cfg.PlaybooksDir == "" {
 		cfg.PlaybooksDir = "playbooks"
@@ -194,13 +200,13 @@ func New(cfg Config) (*App, error) {
 		cfg.LeaseTTL = DefaultLeaseTTL
 	}
 	if cfg.SMSRate == 0 {
-		cfg.SMSRate = 10
+		cfg.SMSRate = tocsin.DefaultRates.SMSPerSecond
 	}
 	if cfg.CallRate == 0 {
-		cfg.CallRate = 1
+		cfg.CallRate = tocsin.DefaultRates.CallsPerSecond
 	}
 	if cfg.MaxCalls == 0 {
-		cfg.MaxCalls = 5
+		cfg.MaxCalls = tocsin.DefaultRates.MaxCalls
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = tocsin.WallClock{}

@@ -66,7 +66,7 @@ type Config struct {
 	Voice Voice // nil: voice rungs are left alone
 	URLs  URLs
 	// Rates are the account's limits: SMS and calls per second, calls in
-	// progress at once. Zero values mean 10 SMS/s, 1 call/s, 5 calls.
+	// progress at once. Zero values take tocsin.DefaultRates.
 	Rates tocsin.Rates
 	// RingTimeout is how long a call rings before no-answer; 0 means 30 s.
 	RingTimeout time.Duration
@@ -113,13 +113,13 @@ type Dispatcher struct {
 // New returns a dispatcher.
 func New(cfg Config) *Dispatcher {
 	if cfg.Rates.SMSPerSecond <= 0 {
-		cfg.Rates.SMSPerSecond = 10
+		cfg.Rates.SMSPerSecond = tocsin.DefaultRates.SMSPerSecond
 	}
 	if cfg.Rates.CallsPerSecond <= 0 {
-		cfg.Rates.CallsPerSecond = 1
+		cfg.Rates.CallsPerSecond = tocsin.DefaultRates.CallsPerSecond
 	}
 	if cfg.Rates.MaxCalls <= 0 {
-		cfg.Rates.MaxCalls = 5
+		cfg.Rates.MaxCalls = tocsin.DefaultRates.MaxCalls
 	}
 	if cfg.RingTimeout <= 0 {
 		cfg.RingTimeout = 30 * time.Second

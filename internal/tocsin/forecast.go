@@ -16,6 +16,10 @@ type Rates struct {
 	Observed bool
 }
 
+// DefaultRates are a Twilio account's usual limits, the rates assumed when
+// none are set: 10 SMS and 1 call a second, 5 calls in progress.
+var DefaultRates = Rates{SMSPerSecond: 10, CallsPerSecond: 1, MaxCalls: 5}
+
 // RungForecast is when a rung of the ladder can at best be done.
 type RungForecast struct {
 	Rung     int           `json:"rung"`
