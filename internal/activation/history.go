@@ -46,7 +46,10 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 	if len(recs) == 0 {
 		return nil, tocsin.Errorf(tocsin.EUnprocessable, "fichier vide : aucune activation à importer")
 	}
-	unlock, err := s.store.LockImports(ctx)
+	if s.history == nil {
+		return nil, tocsin.Errorf(tocsin.ENotFound, "import d'historique non disponible")
+	}
+	unlock, err := s.history.LockImports(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +116,7 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 					Detail: fmt.Sprintf("activation importée de l'historique par %s%s — source : « %s »", by.Name, from, rec.Source)}
 				entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditHistoryImported, Activation: a.ID,
 					Detail: ev.Detail + " ; empreinte " + imp.Digest}
-				err := s.store.ImportActivation(ctx, a, rs, ev, entry)
+				err := s.history.ImportActivation(ctx, a, rs, ev, entry)
 				mu.Lock()
 				if err == nil {
 					res.ImportedIDs = append(res.ImportedIDs, rec.ID)

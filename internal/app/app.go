@@ -317,6 +317,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.audit.Observer = auditObserver{a.metrics}
 	a.service = activation.New(activation.Config{
 		Store:          a.store,
+		History:        a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		Render:         render,
 		Rates:          a.rates(),
@@ -359,6 +360,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	srv := web.NewServer(web.Config{
 		Activations:    a.service,
+		Inbound:        a.service,
+		Retexes:        a.service,
 		Store:          a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		ParseOfficials: directory.ParseCSV,

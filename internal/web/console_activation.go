@@ -304,7 +304,7 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	for i := len(v.Timeline) - 1; i >= 0; i-- {
 		b.Timeline = append(b.Timeline, *newLiveEvent(&v.Timeline[i].Event, names, c.now()))
 	}
-	if b.Retex, err = c.cfg.Activations.Retex(r.Context(), v.ID); err != nil {
+	if b.Retex, err = c.cfg.Retexes.Retex(r.Context(), v.ID); err != nil {
 		return err
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = v.Title, "activations", b, v.ID, rev

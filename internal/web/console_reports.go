@@ -252,7 +252,7 @@ func (c *console) exercisesPage(w http.ResponseWriter, r *http.Request, p *pageD
 	if err != nil {
 		return err
 	}
-	retexes, err := c.cfg.Activations.Retexes(r.Context())
+	retexes, err := c.cfg.Retexes.Retexes(r.Context())
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func (s *Server) exerciseCalendar(r *http.Request) (exerciseSchedule, error) {
 	if err != nil {
 		return exerciseSchedule{}, err
 	}
-	retexes, err := s.cfg.Activations.Retexes(r.Context())
+	retexes, err := s.cfg.Retexes.Retexes(r.Context())
 	if err != nil {
 		return exerciseSchedule{}, err
 	}

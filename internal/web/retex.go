@@ -16,7 +16,7 @@ func (s *Server) putRetex(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	rx, err := s.cfg.Activations.SaveRetex(r.Context(), userFrom(r.Context()), r.PathValue("id"), req.Text)
+	rx, err := s.cfg.Retexes.SaveRetex(r.Context(), userFrom(r.Context()), r.PathValue("id"), req.Text)
 	if err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func (s *Server) putRetex(w http.ResponseWriter, r *http.Request) error {
 // entered.
 func (s *Server) getRetex(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	rx, err := s.cfg.Activations.Retex(r.Context(), id)
+	rx, err := s.cfg.Retexes.Retex(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func (s *Server) getRetex(w http.ResponseWriter, r *http.Request) error {
 // retexForm records the RETEX entered on the activation page.
 func (c *console) retexForm(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	id := r.PathValue("id")
-	if _, err := c.cfg.Activations.SaveRetex(r.Context(), userFrom(r.Context()), id, r.PostFormValue("retex")); err != nil {
+	if _, err := c.cfg.Retexes.SaveRetex(r.Context(), userFrom(r.Context()), id, r.PostFormValue("retex")); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/activations/"+url.PathEscape(id)+"?info=retex", http.StatusSeeOther)

@@ -16,7 +16,8 @@ import (
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
-// Activations is the activation service.
+// Activations runs activations for the API and the console: what the
+// duty officer launches, reads and does.
 type Activations interface {
 	Create(ctx context.Context, by tocsin.User, req activation.Request) (*activation.View, error)
 	Preview(ctx context.Context, by tocsin.User, req activation.Request) (*activation.Preview, error)
@@ -25,10 +26,19 @@ type Activations interface {
 	Close(ctx context.Context, by tocsin.User, id string) (*tocsin.Activation, error)
 	ActivateCIP(ctx context.Context, by tocsin.User, id, note string) (*tocsin.Activation, error)
 	Confirm(ctx context.Context, by tocsin.User, activationID, official string, req activation.ConfirmRequest) (*tocsin.Recipient, error)
+}
+
+// Inbound applies what Twilio's webhooks bring: statuses, replies, the
+// script of a call and the key pressed.
+type Inbound interface {
 	RecordStatus(ctx context.Context, ref activation.AttemptRef, st activation.StatusReport) error
 	Script(ctx context.Context, ref activation.AttemptRef, callSID string) (*activation.CallScript, error)
 	KeyPress(ctx context.Context, ref activation.AttemptRef, callSID, digits string) (bool, error)
 	Reply(ctx context.Context, in tocsin.Inbound) (activation.ReplyOutcome, error)
+}
+
+// Retexes keeps the exercises' lessons learned.
+type Retexes interface {
 	SaveRetex(ctx context.Context, by tocsin.User, id, text string) (*tocsin.Retex, error)
 	Retex(ctx context.Context, id string) (*tocsin.Retex, error)
 	Retexes(ctx context.Context) (map[string]tocsin.Retex, error)
@@ -45,6 +55,8 @@ type Store interface {
 // Config configures a Server.
 type Config struct {
 	Activations Activations
+	Inbound     Inbound
+	Retexes     Retexes
 	Store       Store
 	Playbooks   func() []tocsin.Playbook
 	// ParseOfficials parses a directory CSV; errors name line and column.

@@ -76,7 +76,7 @@ func (s *Server) voiceGather(w http.ResponseWriter, r *http.Request, form url.Va
 	if callSID == "" {
 		return tocsin.Errorf(tocsin.EInvalid, "CallSid requis")
 	}
-	ok, err := s.cfg.Activations.KeyPress(r.Context(), ref, callSID, form.Get("Digits"))
+	ok, err := s.cfg.Inbound.KeyPress(r.Context(), ref, callSID, form.Get("Digits"))
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (s *Server) voiceGather(w http.ResponseWriter, r *http.Request, form url.Va
 // alert is already confirmed.
 func (s *Server) speak(w http.ResponseWriter, r *http.Request, ref activation.AttemptRef, callSID string, play int,
 	say func(text, twimlURL, gatherURL string, play int) (string, error)) error {
-	script, err := s.cfg.Activations.Script(r.Context(), ref, callSID)
+	script, err := s.cfg.Inbound.Script(r.Context(), ref, callSID)
 	if err != nil {
 		return err
 	}

@@ -112,7 +112,7 @@ func (s *Server) recordStatus(w http.ResponseWriter, r *http.Request, sid, statu
 		return nil
 	}
 	code, _ := strconv.Atoi(errorCode)
-	if err := s.cfg.Activations.RecordStatus(r.Context(), ref, activation.StatusReport{SID: sid, Status: status, ErrorCode: code}); err != nil {
+	if err := s.cfg.Inbound.RecordStatus(r.Context(), ref, activation.StatusReport{SID: sid, Status: status, ErrorCode: code}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -125,7 +125,7 @@ func (s *Server) smsInbound(w http.ResponseWriter, r *http.Request, form url.Val
 	if from == "" {
 		return tocsin.Errorf(tocsin.EInvalid, "From requis")
 	}
-	outcome, err := s.cfg.Activations.Reply(r.Context(), tocsin.Inbound{SID: form.Get("MessageSid"), From: from, Body: form.Get("Body")})
+	outcome, err := s.cfg.Inbound.Reply(r.Context(), tocsin.Inbound{SID: form.Get("MessageSid"), From: from, Body: form.Get("Body")})
 	if err != nil {
 		return err
 	}
