@@ -114,20 +114,22 @@ func (h *harness) run(t *testing.T, rate float64) (d *dispatch.Dispatcher, stop 
 
 func (h *harness) waitAttempt(t *testing.T, act, official string, what string, cond func(at tocsin.Attempt) bool) tocsin.Recipient {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r, err := h.store.Recipient(context.Background(), act, official)
-		if err != nil {
+	var r *tocsin.Recipient
+	testingutil.Eventually(t, 10*time.Second, official+": "+what, func() bool {
+		var err error
+		if r, err = h.store.Recipient(context.Background(), act, official); err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Attempts) > 0 && cond(r.Attempts[0]) {
-			return *r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: waiting for %s; attempts %+v", official, what, r.Attempts)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(r.Attempts) > 0 && cond(r.Attempts[0])
+	})
+	return *r
+}
+
+// idle waits until the dispatcher has nothing queued and nothing under
+// way: past it, whatever it was going to send is sent.
+func idle(t *testing.T, d *dispatch.Dispatcher) {
+	t.Helper()
+	testingutil.Eventually(t, 10*time.Second, "dispatch idle", d.Idle)
 }
 
 func sentTo(sim *twiliosim.Server, n string) int {
@@ -150,16 +152,14 @@ func TestServerErrorAfterCreateIsReconciledNotResent(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := h.activate(t, 1)
-	h.lead(t, 100)
+	d := h.leadWith(t, 100)
 	r := h.waitAttempt(t, a.ID, "o0001", "a SID", hasSID)
 	at := r.Attempts[0]
 	if at.Tries != 1 || !at.Status.Accepted() {
 		t.Errorf("attempt: tries %d status %s; want 1 try, accepted", at.Tries, at.Status)
 	}
-	time.Sleep(200 * time.Millisecond) // room for a wrong resend
-	if n := sentTo(h.sim, number(1)); n != 1 {
-		t.Fatalf("%s got %d SMS, want exactly 1", number(1), n)
-	}
+	idle(t, d)
+	testingutil.ExpectSMSCounts(t, h.sim, map[string]int{number(1): 1})
 	if m, ok := h.sim.Message(at.SID); !ok || m.To != number(1) {
 		t.Errorf("attempt SID %s is not the simulator's message to %s", at.SID, number(1))
 	}
@@ -173,15 +173,13 @@ func TestServerErrorBeforeCreateIsResentOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := h.activate(t, 1)
-	h.lead(t, 100)
+	d := h.leadWith(t, 100)
 	r := h.waitAttempt(t, a.ID, "o0001", "a SID", hasSID)
 	if r.Attempts[0].Tries != 2 {
 		t.Errorf("tries: got %d, want 2 (one refused, one sent)", r.Attempts[0].Tries)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if n := sentTo(h.sim, number(1)); n != 1 {
-		t.Fatalf("%s got %d SMS, want exactly 1", number(1), n)
-	}
+	idle(t, d)
+	testingutil.ExpectSMSCounts(t, h.sim, map[string]int{number(1): 1})
 }
 
 func TestRateLimitedIsRetried(t *testing.T) {
@@ -226,16 +224,12 @@ func TestTakeoverSettlesAttemptsLeftWithoutSID(t *testing.T) {
 	if _, _, err := h.sms.SendSMS(ctx, number(1), r1.Message, ""); err != nil {
 		t.Fatal(err)
 	}
-	h.lead(t, 100)
+	d := h.leadWith(t, 100)
 	for _, o := range []string{"o0001", "o0002"} {
 		h.waitAttempt(t, a.ID, o, "a SID", hasSID)
 	}
-	time.Sleep(200 * time.Millisecond)
-	for i := 1; i <= 2; i++ {
-		if n := sentTo(h.sim, number(i)); n != 1 {
-			t.Errorf("%s got %d SMS, want exactly 1", number(i), n)
-		}
-	}
+	idle(t, d)
+	testingutil.ExpectSMSCounts(t, h.sim, map[string]int{number(1): 1, number(2): 1})
 	r1, _ = h.store.Recipient(ctx, a.ID, "o0001")
 	if r1.Attempts[0].Tries != 1 {
 		t.Errorf("o0001: tries %d, want 1 (found at the provider, not resent)", r1.Attempts[0].Tries)
@@ -275,10 +269,9 @@ func TestDeposedLeaderStopsDispatching(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("leadership not reported lost after its key was deleted")
 	}
-	sent := len(h.sim.Messages())
-	time.Sleep(500 * time.Millisecond)
-	if later := len(h.sim.Messages()); later != sent || sent >= n {
-		t.Errorf("messages: %d when stopped, %d later (of %d); want no send after deposition", sent, later, n)
+	// Run returned once every worker had ended: nothing can be sent after.
+	if sent := len(h.sim.Messages()); sent >= n {
+		t.Errorf("messages: %d of %d; want the deposed leader stopped before the end", sent, n)
 	}
 }
 
@@ -320,13 +313,7 @@ func TestQueueOverflowSlowsTheChannelDown(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !d.Pace()[tocsin.SMS].Limited {
-		if time.Now().After(deadline) {
-			t.Fatalf("pace %+v after a queue overflow, want limited", d.Pace()[tocsin.SMS])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testingutil.Eventually(t, 10*time.Second, "the pace limited after a queue overflow", func() bool { return d.Pace()[tocsin.SMS].Limited })
 }
 
 // secondary starts a second account (another simulator) for a secondary

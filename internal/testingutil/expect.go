@@ -1,0 +1,77 @@
+package testingutil
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/twiliosim"
+)
+
+// Eventually waits until cond holds, looking again every few milliseconds
+// (backing off to 50 ms), and fails the test with what it waited for past
+// timeout. Tests wait on conditions, never for a fixed time.
+func Eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	pause := time.Millisecond
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited %v for %s", timeout, what)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
+// Outbound returns the SMS the simulator sent to number, oldest first.
+func Outbound(sim *twiliosim.Server, number string) []twiliosim.Message {
+	var out []twiliosim.Message
+	for _, m := range sim.MessagesTo(number) {
+		if m.Direction != twiliosim.DirectionInbound {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ExpectSMS waits until number got an SMS containing every one of
+// contains, and returns it.
+func ExpectSMS(tb testing.TB, sim *twiliosim.Server, number string, contains ...string) twiliosim.Message {
+	tb.Helper()
+	var got twiliosim.Message
+	Eventually(tb, 10*time.Second, "an SMS to "+number+" saying "+strings.Join(contains, ", "), func() bool {
+		for _, m := range Outbound(sim, number) {
+			if !slices.ContainsFunc(contains, func(s string) bool { return !strings.Contains(m.Body, s) }) {
+				got = m
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// ExpectSMSCounts checks that each number got exactly the SMS want says,
+// and that no other number got any: "nothing else was sent". Call it once
+// the sender is idle.
+func ExpectSMSCounts(tb testing.TB, sim *twiliosim.Server, want map[string]int) {
+	tb.Helper()
+	got := map[string]int{}
+	for _, m := range sim.Messages() {
+		if m.Direction != twiliosim.DirectionInbound {
+			got[m.To]++
+		}
+	}
+	for n, w := range want {
+		if got[n] != w {
+			tb.Errorf("%s got %d SMS, want %d", n, got[n], w)
+		}
+	}
+	for n, g := range got {
+		if _, ok := want[n]; !ok {
+			tb.Errorf("%s got %d SMS, want none", n, g)
+		}
+	}
+}
