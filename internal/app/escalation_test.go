@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -214,15 +215,7 @@ func TestUnreachableMayorWhoseDeputyAcknowledges(t *testing.T) {
 	}
 	// Their SMS on the mayor's behalf says so: whom they stand in for, and
 	// that their answer counts for the commune.
-	var onBehalf []string
-	for _, msg := range e.app.Simulator().MessagesTo(d) {
-		if strings.HasPrefix(msg.Direction, "outbound") && strings.Contains(msg.Body, "Faute d'avoir pu joindre Maire bourg, maire de Dieppe") {
-			onBehalf = append(onBehalf, msg.Body)
-		}
-	}
-	if len(onBehalf) != 1 || !strings.Contains(onBehalf[0], "au nom de la commune") {
-		t.Errorf("SMS to the deputy on the mayor's behalf: %q; want one saying whom they stand in for", onBehalf)
-	}
+	testingutil.ExpectSMS(t, e.app.Simulator(), d, "Faute d'avoir pu joindre Maire bourg, maire de Dieppe", "au nom de la commune")
 }
 
 func TestNobodyReachableGoesOnTheManualListThenIsConfirmedByHand(t *testing.T) {

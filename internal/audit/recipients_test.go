@@ -86,9 +86,10 @@ func TestRecipientChangesAreRecordedOnceAndSurviveADeathBeforeTheFlush(t *testin
 
 	stop = runFor(t, st, 10*time.Millisecond)
 	var got []tocsin.AuditEntry
-	for deadline := time.Now().Add(5 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testingutil.Eventually(t, 5*time.Second, "2 entries in the trail", func() bool {
 		got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
-	}
+		return len(got) >= 2
+	})
 	stop()
 	want := map[string]string{
 		"A1": "maire-1 : message distribué ; maire-2 : échec, plus rien à tenter sur l'échelle",
@@ -106,9 +107,10 @@ func TestRecipientChangesAreRecordedOnceAndSurviveADeathBeforeTheFlush(t *testin
 	// Another recorder, as after a failover: nothing is recorded twice.
 	stop = runFor(t, st, 10*time.Millisecond)
 	setStatus(t, st, "A1", "maire-1", tocsin.StatusInformed, "voice", "")
-	for deadline := time.Now().Add(5 * time.Second); len(got) < 3 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testingutil.Eventually(t, 5*time.Second, "3 entries in the trail", func() bool {
 		got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
-	}
+		return len(got) >= 3
+	})
 	time.Sleep(50 * time.Millisecond)
 	stop()
 	got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
@@ -141,16 +143,18 @@ func TestCompactedChangesLeaveANamedGap(t *testing.T) {
 	stop := runFor(t, st, 10*time.Millisecond)
 	defer stop()
 	var got []tocsin.AuditEntry
-	for deadline := time.Now().Add(5 * time.Second); len(got) < 1 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testingutil.Eventually(t, 5*time.Second, "1 entries in the trail", func() bool {
 		got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
-	}
+		return len(got) >= 1
+	})
 	if len(got) != 1 || !strings.Contains(got[0].Detail, "non audités : l'historique d'etcd est compacté") {
 		t.Fatalf("after a compaction: %+v, want the gap named", got)
 	}
 	setStatus(t, st, "A1", "maire-1", tocsin.StatusInformed, "sms", "")
-	for deadline := time.Now().Add(5 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testingutil.Eventually(t, 5*time.Second, "2 entries in the trail", func() bool {
 		got, _, _ = l.List(ctx, audit.Filter{}, 0, 10)
-	}
+		return len(got) >= 2
+	})
 	if len(got) != 2 || got[1].Detail != "maire-1 : informé·e par réponse SMS" {
 		t.Errorf("after the gap: %+v", got)
 	}
@@ -185,8 +189,7 @@ func TestRecipientsChangedInOneRevisionAreAllRecorded(t *testing.T) {
 		}
 		return n
 	}
-	for deadline := time.Now().Add(5 * time.Second); count() < 60 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-	}
+	testingutil.Eventually(t, 5*time.Second, "60 acknowledgements in the trail", func() bool { return count() >= 60 })
 	time.Sleep(20 * time.Millisecond)
 	stop()
 	if n := count(); n != 60 {
