@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -421,4 +422,58 @@ func TestFirstStartPrintsTheAdministratorsPassword(t *testing.T) {
 	if st, loc := newBrowser(t, a).login("admin", m[1]); st != http.StatusSeeOther || loc != "/" {
 		t.Errorf("login with the printed password: status %d to %q", st, loc)
 	}
+}
+
+// 150 wrong passwords for one name from one address, sent at once: the
+// attempt is counted before the password is checked, in one step with the
+// check of the limit, so at most five passwords are checked; the others
+// are refused (429), none with a 500, and each check is audited.
+func TestConcurrentWrongPasswordsAreThrottledBeforeBeingChecked(t *testing.T) {
+	a := silentApp(t, app.Config{})
+	mustCreateUser(t, a, "victime", tocsin.RoleOfficer)
+	const n = 150
+	forms := make([]url.Values, n)
+	browsers := make([]*browser, n)
+	for i := range n {
+		browsers[i] = newBrowser(t, a)
+		_, page := browsers[i].get("/connexion")
+		forms[i] = url.Values{"csrf": {csrfOf(page)}, "identifiant": {"victime"}, "motdepasse": {"mauvais mot de passe"}, "suivant": {"/"}}
+	}
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", a.URL()+"/connexion", strings.NewReader(forms[i].Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", a.URL())
+			resp, err := browsers[i].http.Do(req)
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, st := range statuses {
+		count[st]++
+	}
+	if count[http.StatusUnauthorized] > 5 || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != n {
+		t.Errorf("statuses %v: want at most 5 passwords checked (401), every other attempt refused (429)", count)
+	}
+	var trail struct {
+		Entries []tocsin.AuditEntry `json:"entries"`
+	}
+	api(t, a, "GET", "/api/v1/audit?limit=1000", nil, &trail)
+	failed := 0
+	for _, e := range trail.Entries {
+		if e.Action == tocsin.AuditLoginFailed && e.Actor == "victime" {
+			failed++
+		}
+	}
+	if failed != count[http.StatusUnauthorized] {
+		t.Errorf("%d failed logins in the audit trail, %d answered 401", failed, count[http.StatusUnauthorized])
+	}
+	t.Logf("150 attempts at once: %v", count)
 }

@@ -4,8 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -92,45 +93,105 @@ func (s *Store) LoginFailures(ctx context.Context, key string) (int, error) {
 	return n, nil
 }
 
-// AddLoginFailure counts one more failed login under key and returns the
-// count, with audit in the outbox in the same transaction. The window
-// opens at the first failure and lasts window: then the count is
-// forgotten.
-func (s *Store) AddLoginFailure(ctx context.Context, key string, window time.Duration, audit ...tocsin.AuditEntry) (int, error) {
-	k := s.hashedKey("throttle", key)
-	for range maxCASTries {
-		resp, err := s.cli.Get(ctx, k)
+// TakeLoginAttempt counts one login attempt under every key, in one
+// transaction, if each is still below its limit, and returns how many
+// more the tightest key allows; it reports false, and counts nothing,
+// when one has reached its limit. It is taken before the
+// password is checked, so that attempts made at once cannot all slip
+// under the limit. A key's window opens at its first attempt and lasts
+// window. Concurrent attempts retry until ctx ends: store trouble is
+// unavailable (503), never a give-up.
+func (s *Store) TakeLoginAttempt(ctx context.Context, limits map[string]int, window time.Duration) (remaining int, ok bool, err error) {
+	keys := make([]string, 0, len(limits))
+	for k := range limits {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for try := 0; ; try++ {
+		ops := make([]clientv3.Op, len(keys))
+		for i, k := range keys {
+			ops[i] = clientv3.OpGet(s.hashedKey("throttle", k))
+		}
+		got, err := s.cli.Txn(ctx).Then(ops...).Commit()
 		if err != nil {
-			return 0, unavailable(err)
+			return 0, false, unavailable(err)
 		}
-		if len(resp.Kvs) == 0 {
-			lease, err := s.cli.Grant(ctx, leaseSeconds(window))
-			if err != nil {
-				return 0, unavailable(err)
+		remaining = math.MaxInt
+		var cmps []clientv3.Cmp
+		var puts []clientv3.Op
+		var lease clientv3.LeaseID
+		for i, k := range keys {
+			hk := s.hashedKey("throttle", k)
+			kvs := got.Responses[i].GetResponseRange().Kvs
+			if len(kvs) == 0 {
+				if lease == 0 {
+					l, err := s.cli.Grant(ctx, leaseSeconds(window))
+					if err != nil {
+						return 0, false, unavailable(err)
+					}
+					lease = l.ID
+				}
+				remaining = min(remaining, limits[k]-1)
+				cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(hk), "=", 0))
+				puts = append(puts, clientv3.OpPut(hk, "1", clientv3.WithLease(lease)))
+				continue
 			}
-			ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
-				append([]clientv3.Op{clientv3.OpPut(k, "1", clientv3.WithLease(lease.ID))}, s.auditOps(audit)...)...)
-			if err != nil {
-				return 0, err
+			n, _ := strconv.Atoi(string(kvs[0].Value))
+			if n >= limits[k] {
+				if lease != 0 {
+					s.cli.Revoke(ctx, lease)
+				}
+				return 0, false, nil
 			}
-			if ok {
-				return 1, nil
-			}
-			s.cli.Revoke(ctx, lease.ID)
-			continue
+			remaining = min(remaining, limits[k]-n-1)
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(hk), "=", kvs[0].ModRevision))
+			puts = append(puts, clientv3.OpPut(hk, strconv.Itoa(n+1), clientv3.WithIgnoreLease()))
 		}
-		n, _ := strconv.Atoi(string(resp.Kvs[0].Value))
-		n++
-		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", resp.Kvs[0].ModRevision)},
-			append([]clientv3.Op{clientv3.OpPut(k, strconv.Itoa(n), clientv3.WithIgnoreLease())}, s.auditOps(audit)...)...)
+		resp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Commit()
 		if err != nil {
-			return 0, err
+			return 0, false, unavailable(err)
 		}
-		if ok {
-			return n, nil
+		if resp.Succeeded {
+			return remaining, true, nil
+		}
+		if lease != 0 {
+			s.cli.Revoke(ctx, lease)
+		}
+		// Another attempt counted first: look again, a little later each
+		// time so that many attempts at once spread out.
+		select {
+		case <-time.After(time.Duration(rand.IntN(1+min(try, 20))) * time.Millisecond):
+		case <-ctx.Done():
+			return 0, false, unavailable(ctx.Err())
 		}
 	}
-	return 0, fmt.Errorf("count login failure: too much contention")
+}
+
+// ReturnLoginAttempt gives back an attempt counted under key (a login that
+// succeeded), so that a busy address is not locked by its valid logins.
+func (s *Store) ReturnLoginAttempt(ctx context.Context, key string) error {
+	k := s.hashedKey("throttle", key)
+	for {
+		resp, err := s.cli.Get(ctx, k)
+		if err != nil {
+			return unavailable(err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil
+		}
+		n, _ := strconv.Atoi(string(resp.Kvs[0].Value))
+		if n <= 0 {
+			return nil
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", resp.Kvs[0].ModRevision)},
+			clientv3.OpPut(k, strconv.Itoa(n-1), clientv3.WithIgnoreLease()))
+		if err != nil || ok {
+			return err
+		}
+		if ctx.Err() != nil {
+			return unavailable(ctx.Err())
+		}
+	}
 }
 
 // ResetLoginFailures forgets the failures counted under key.

@@ -3,6 +3,8 @@ package etcd_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,8 +51,8 @@ func TestLoginFailuresCountInAWindow(t *testing.T) {
 	s := testingutil.MustStore(t)
 	ctx := context.Background()
 	for i := 1; i <= 3; i++ {
-		if n, err := s.AddLoginFailure(ctx, "user:marie", time.Hour); err != nil || n != i {
-			t.Fatalf("failure %d: count %d, %v", i, n, err)
+		if left, ok, err := s.TakeLoginAttempt(ctx, map[string]int{"user:marie": 5}, time.Hour); err != nil || !ok || left != 5-i {
+			t.Fatalf("attempt %d: %d left, granted %v, %v; want %d left", i, left, ok, err, 5-i)
 		}
 	}
 	if n, _ := s.LoginFailures(ctx, "user:marie"); n != 3 {
@@ -162,5 +164,38 @@ func TestWatchActivityInRevisionOrderAndCompaction(t *testing.T) {
 	err = s.WatchActivity(ctx, rev, nil, func([]etcd.Change) {})
 	if !errors.Is(err, etcd.ErrCompacted) {
 		t.Errorf("watch from a compacted revision: %v; want ErrCompacted", err)
+	}
+}
+
+// Attempts taken at once never pass the limit: checking it and counting
+// is one transaction; and a key at its limit refuses the other keys'
+// counting too.
+func TestLoginAttemptsTakenAtOnceKeepTheLimit(t *testing.T) {
+	s := testingutil.MustStore(t)
+	ctx := context.Background()
+	limits := map[string]int{"user:marie@10.0.0.1": 5, "ip:10.0.0.1": 30}
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if _, ok, err := s.TakeLoginAttempt(ctx, limits, time.Hour); err == nil && ok {
+				granted.Add(1)
+			} else if err != nil {
+				t.Errorf("take: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if g := granted.Load(); g != 5 {
+		t.Errorf("%d attempts granted, want 5", g)
+	}
+	if n, _ := s.LoginFailures(ctx, "ip:10.0.0.1"); n != 5 {
+		t.Errorf("the address counted %d attempts, want 5 (refused ones count nothing)", n)
+	}
+	if err := s.ReturnLoginAttempt(ctx, "ip:10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.LoginFailures(ctx, "ip:10.0.0.1"); n != 4 {
+		t.Errorf("after giving one back: %d, want 4", n)
 	}
 }

@@ -11,22 +11,25 @@ import (
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
-// Throttle counts failed logins where every replica sees them.
+// Throttle counts login attempts where every replica sees them.
 type Throttle interface {
-	// LoginFailures returns the failures counted under key in its window.
-	LoginFailures(ctx context.Context, key string) (int, error)
-	// AddLoginFailure counts one more and returns the count, with audit
-	// written in the same transaction; the window opens at the first
-	// failure.
-	AddLoginFailure(ctx context.Context, key string, window time.Duration, audit ...tocsin.AuditEntry) (int, error)
+	// TakeLoginAttempt counts one attempt under every key if each is below
+	// its limit, in one step taken before the password is checked, and
+	// returns how many more the tightest key allows; false when one has
+	// reached its limit (nothing counted).
+	TakeLoginAttempt(ctx context.Context, limits map[string]int, window time.Duration) (remaining int, ok bool, err error)
+	// ReturnLoginAttempt gives back an attempt that succeeded.
+	ReturnLoginAttempt(ctx context.Context, key string) error
 	ResetLoginFailures(ctx context.Context, key string) error
 }
 
-// Login throttling: past these failures in the window, logins for that
-// name, or from that address, are refused, even with the right password,
-// until the window ends. The counts are kept in etcd, shared by the
-// replicas. A name's count is reset by a successful login; an address's
-// is not, so that one valid account does not clear the way for guessing
+// Login throttling: every attempt is counted, in etcd where every replica
+// sees it, before its password is checked, in one step with the check of
+// the limits; a success is given back. Past these many attempts in the
+// window, logins for that name from that address, or from that address,
+// are refused, even with the right password, until the window ends. A
+// name's count is reset by a successful login; an address's keeps its
+// failures, so that one valid account does not clear the way for guessing
 // others.
 const (
 	maxFailuresPerUser = 5
@@ -95,52 +98,45 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 	// still log in, so nobody can lock the duty officer out by failing
 	// logins in their name. An address is locked across names.
 	userKey, ipKey := "user:"+strings.ToLower(f.Name)+"@"+c.clientIP(r), "ip:"+c.clientIP(r)
-	for _, k := range []struct {
-		key string
-		max int
-	}{{userKey, maxFailuresPerUser}, {ipKey, maxFailuresPerIP}} {
-		n, err := c.cfg.Throttle.LoginFailures(ctx, k.key)
-		if err != nil {
-			return err
-		}
-		if n >= k.max {
-			c.cfg.Observer.Login(LoginLocked)
-			c.srv.log.Warn("login throttled", "user", f.Name, "remote", c.clientIP(r))
-			f.Error = "Trop de tentatives de connexion échouées : réessayez dans un quart d'heure, ou demandez à l'administrateur de réinitialiser votre mot de passe."
-			c.showLogin(w, r, p, http.StatusTooManyRequests, f)
-			return nil
-		}
+	// The attempt is counted before the password is checked, in one step
+	// with the check of the limits: attempts made at once cannot all slip
+	// under them. A failure stays counted; a success is given back.
+	remaining, allowed, err := c.cfg.Throttle.TakeLoginAttempt(ctx, map[string]int{userKey: maxFailuresPerUser, ipKey: maxFailuresPerIP}, failureWindow)
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		c.cfg.Observer.Login(LoginLocked)
+		c.srv.log.Warn("login throttled", "user", f.Name, "remote", c.clientIP(r))
+		f.Error = "Trop de tentatives de connexion échouées : réessayez dans un quart d'heure, ou demandez à l'administrateur de réinitialiser votre mot de passe."
+		c.showLogin(w, r, p, http.StatusTooManyRequests, f)
+		return nil
 	}
 	u, hash, ok, err := c.verify(ctx, f.Name, password)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		// The entry goes with the name's count; the address's count
-		// records nothing more.
-		failed := auditEntry(f.Name, tocsin.AuditLoginFailed, "échec de connexion à la console depuis "+c.clientIP(r))
-		byName, err := c.cfg.Throttle.AddLoginFailure(ctx, userKey, failureWindow, failed)
-		if err != nil {
-			return err
+		if a := c.srv.cfg.Audit; a != nil {
+			if _, err := a.Append(ctx, f.Name, tocsin.AuditLoginFailed, "", "échec de connexion à la console depuis "+c.clientIP(r)); err != nil {
+				return err
+			}
 		}
-		byIP, err := c.cfg.Throttle.AddLoginFailure(ctx, ipKey, failureWindow)
-		if err != nil {
-			return err
-		}
-		if byName == maxFailuresPerUser || byIP == maxFailuresPerIP {
+		if remaining == 0 {
 			c.cfg.Observer.Login(LoginLockout)
-			c.srv.log.Warn("login failed: locked out for a quarter of an hour", "user", f.Name, "remote", c.clientIP(r),
-				"failures_for_name", byName, "failures_from_address", byIP)
+			c.srv.log.Warn("login failed: locked out for a quarter of an hour", "user", f.Name, "remote", c.clientIP(r))
 		} else {
 			c.cfg.Observer.Login(LoginFailure)
 			c.srv.log.Warn("login failed", "user", f.Name, "remote", c.clientIP(r))
 		}
-		c.srv.drainAudit(ctx)
 		f.Error = "Identifiant ou mot de passe incorrect."
 		c.showLogin(w, r, p, http.StatusUnauthorized, f)
 		return nil
 	}
 	if err := c.cfg.Throttle.ResetLoginFailures(ctx, userKey); err != nil {
+		return err
+	}
+	if err := c.cfg.Throttle.ReturnLoginAttempt(ctx, ipKey); err != nil {
 		return err
 	}
 	if _, err := c.newSession(ctx, w, u, hash, auditEntry(u.Name, tocsin.AuditLogin, "connexion à la console ("+string(u.Role)+")")); err != nil {
