@@ -189,3 +189,33 @@ func TestListFollowsALateChangeToAClosedActivation(t *testing.T) {
 		t.Errorf("after a late change: %+v; want informed", s)
 	}
 }
+
+// The authentication scheme is case-insensitive; a route asked with a
+// method it does not take answers 405 and says which it takes; a path no
+// route has, 404.
+func TestAPISchemeCaseAndMethods(t *testing.T) {
+	a := mustRunApp(t, app.Config{})
+	do := func(method, path, auth string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, a.URL()+path, nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := do("GET", "/api/v1/me", "bearer "+adminToken); resp.StatusCode != http.StatusOK {
+		t.Errorf("lower-case bearer: %d, want 200", resp.StatusCode)
+	}
+	if resp := do("GET", "/api/v1/me", "Basic "+adminToken); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another scheme: %d, want 401", resp.StatusCode)
+	}
+	if resp := do("DELETE", "/api/v1/activations", "Bearer "+adminToken); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, POST" {
+		t.Errorf("DELETE /api/v1/activations: %d, Allow %q; want 405, GET, POST", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	if resp := do("GET", "/api/v1/nulle-part", "Bearer "+adminToken); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown path: %d, want 404", resp.StatusCode)
+	}
+}

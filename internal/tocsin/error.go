@@ -12,6 +12,7 @@ const (
 	EForbidden    = "forbidden"    // authenticated, not allowed: 403
 	ENotFound     = "not_found"    // 404
 	EConflict     = "conflict"     // state forbids it: 409
+	EMethod       = "method"       // the route exists, not with this method: 405
 	EUnavailable  = "unavailable"  // etcd or leader unreachable: 503
 	EInternal     = "internal"     // anything else: 500, logged, shown as "erreur interne"
 

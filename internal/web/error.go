@@ -18,6 +18,7 @@ var statusOf = map[string]int{
 	tocsin.EForbidden:    http.StatusForbidden,
 	tocsin.ENotFound:     http.StatusNotFound,
 	tocsin.EConflict:     http.StatusConflict,
+	tocsin.EMethod:       http.StatusMethodNotAllowed,
 	tocsin.EUnavailable:  http.StatusServiceUnavailable,
 	tocsin.EInternal:     http.StatusInternalServerError,
 

@@ -167,10 +167,27 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /api/v1/route", s.api(anyRole, s.getRoute))
 		s.mux.HandleFunc("PUT /api/v1/route", s.api(canActivate, s.putRoute))
 	}
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, tocsin.Errorf(tocsin.ENotFound, "pas de route %s %s", r.Method, r.URL.Path))
-	})
+	s.mux.HandleFunc("/api/", s.noRoute)
 	s.consoleRoutes()
+}
+
+// noRoute answers an API request no route takes: 405 with the methods the
+// path takes, when it takes some; 404 otherwise.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.writeError(w, r, tocsin.Errorf(tocsin.EMethod, "%s %s : méthode non prise en charge (%s)", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+		return
+	}
+	s.writeError(w, r, tocsin.Errorf(tocsin.ENotFound, "pas de route %s %s", r.Method, r.URL.Path))
 }
 
 // ServeHTTP recovers from panics so that none reaches a user as a dropped
@@ -235,8 +252,10 @@ func adminOnly(r tocsin.Role) bool   { return r == tocsin.RoleAdmin }
 // handler's error into a JSON answer.
 func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
+		// Authentication schemes are case-insensitive (RFC 9110): Bearer,
+		// bearer, BEARER.
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			s.writeError(w, r, tocsin.Errorf(tocsin.EUnauthorized, "authentification requise (Authorization: Bearer <jeton>)"))
 			return
 		}
