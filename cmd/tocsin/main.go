@@ -43,7 +43,9 @@ const usage = `usage:
   tocsin exercises [--format table|json]
                            the exercise calendar: next scheduled, past runs, missed
   tocsin retex ACTIVATION [--file retex.txt]
-                           print an exercise's RETEX, or record it from a file`
+                           print an exercise's RETEX, or record it from a file
+  tocsin tokens list | tokens create NAME [--role auditor] [--days N] | tokens revoke ID
+                           your personal API tokens`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exercises(ctx, args, getenv, stdout, stderr)
 	case "retex":
 		return retexCmd(ctx, args, getenv, os.Stdin, stdout, stderr)
+	case "tokens":
+		return tokensCmd(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

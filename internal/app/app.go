@@ -384,6 +384,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Exercises:      a.exerciseCalendar,
 		History:        a.service,
 		Routes:         a.store,
+		Tokens:         a.store,
 		SecondaryRoute: a.routes.secondary != nil,
 		Observer:       webObserver{a.metrics},
 		Metrics:        a.metrics.Handler(),

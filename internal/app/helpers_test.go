@@ -79,6 +79,12 @@ func mustRunApp(tb testing.TB, cfg app.Config) *app.App {
 // into out (when not nil). It returns the HTTP status.
 func api(tb testing.TB, a *app.App, method, path string, body, out any) int {
 	tb.Helper()
+	return apiAs(tb, a, adminToken, method, path, body, out)
+}
+
+// apiAs is api with another token.
+func apiAs(tb testing.TB, a *app.App, token, method, path string, body, out any) int {
+	tb.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -91,7 +97,7 @@ func api(tb testing.TB, a *app.App, method, path string, body, out any) int {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)

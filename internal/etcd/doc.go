@@ -10,7 +10,8 @@
 //	rcpt/<activation>/<official> a recipient, with its attempts
 //	num/<activation>/<shard>     the number index: which officials each number answers for, shard by hash of the number
 //	evt/<activation>/<seq>       the timeline; seq sorts by server time
-//	user/<name>, token/<sha256>  users (with their console password hash) and API token hashes
+//	user/<name>, token/<sha256>  users (with their console password hash) and API tokens by the hash of their secret
+//	tokenid/<user>/<id>          a user's personal tokens, to list and revoke them
 //	sess/<sha256>                a console session, under the hash of its id, on a lease
 //	throttle/<sha256>            failed logins of a name or an address, on a lease
 //	leader/                      the election

@@ -44,6 +44,8 @@ type Store struct {
 	decoded *activationCache
 	// directory keeps the directory in force decoded, by version.
 	directory *directoryCache
+	// tokenUses spaces the writes of tokens' last use.
+	tokenUses *tokenUses
 }
 
 type fence struct {
@@ -64,7 +66,7 @@ func NewStore(cli *clientv3.Client, prefix string, now func() time.Time) *Store 
 		now = time.Now
 	}
 	s := &Store{cli: cli, prefix: prefix, now: now, decoded: &activationCache{acts: map[string]decodedActivation{}},
-		directory: &directoryCache{}}
+		directory: &directoryCache{}, tokenUses: &tokenUses{at: map[string]time.Time{}}}
 	s.writes, s.reads = newCombiner(s.commitWrites), newCombiner(s.commitReads)
 	return s
 }

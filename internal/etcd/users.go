@@ -45,26 +45,6 @@ func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 	return resp.Count > 0, nil
 }
 
-// UserByToken returns the user a token belongs to, or EUnauthorized.
-func (s *Store) UserByToken(ctx context.Context, token string) (tocsin.User, error) {
-	resp, err := s.cli.Get(ctx, s.tokenKey(token))
-	if err != nil {
-		return tocsin.User{}, unavailable(err)
-	}
-	if len(resp.Kvs) == 0 {
-		return tocsin.User{}, tocsin.Errorf(tocsin.EUnauthorized, "jeton inconnu")
-	}
-	var u tocsin.User
-	rev, err := s.getJSON(ctx, s.key("user", string(resp.Kvs[0].Value)), &u)
-	if err != nil {
-		return tocsin.User{}, err
-	}
-	if rev == 0 {
-		return tocsin.User{}, tocsin.Errorf(tocsin.EUnauthorized, "jeton inconnu")
-	}
-	return u, nil
-}
-
 // userRecord is a user as stored: the domain's user and the hash of the
 // console password, when one was set. Readers that decode a tocsin.User
 // ignore the hash.

@@ -1,5 +1,7 @@
 package tocsin
 
+import "time"
+
 // Role is what a user of the API and console may do.
 type Role string
 
@@ -19,4 +21,30 @@ func (r Role) CanActivate() bool { return r == RoleAdmin || r == RoleOfficer }
 type User struct {
 	Name string `json:"name"`
 	Role Role   `json:"role"`
+}
+
+// rank orders roles by what they may do.
+var rank = map[Role]int{RoleAuditor: 1, RoleOfficer: 2, RoleAdmin: 3}
+
+// AtMost returns the narrower of r and limit: a token narrowed to
+// auditor reads only, whatever its user may do.
+func (r Role) AtMost(limit Role) Role {
+	if limit.Valid() && rank[limit] < rank[r] {
+		return limit
+	}
+	return r
+}
+
+// APIToken is a personal API token: what the store keeps of it (never
+// the secret, only its hash).
+type APIToken struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	User string `json:"user"`
+	// Role narrows what the token may do below its user's role; empty:
+	// the user's role.
+	Role      Role       `json:"role,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	LastUsed  *time.Time `json:"last_used,omitempty"`
 }

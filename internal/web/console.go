@@ -103,6 +103,11 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /indicateurs/export", c.page(anyRole, c.indicatorsExport))
 	s.mux.HandleFunc("GET /indicateurs/historique", c.page(anyRole, c.historyExport))
 	s.mux.HandleFunc("POST /route", c.page(canActivate, c.chooseRoute))
+	if c.cfg.Tokens != nil {
+		s.mux.HandleFunc("GET /jetons", c.page(anyRole, c.tokensPage))
+		s.mux.HandleFunc("POST /jetons", c.page(anyRole, c.createTokenForm))
+		s.mux.HandleFunc("POST /jetons/{id}/revoquer", c.page(anyRole, c.revokeTokenForm))
+	}
 	s.mux.HandleFunc("GET /ws", c.websocket)
 	s.mux.HandleFunc("/", c.public(c.notFound))
 

@@ -99,6 +99,8 @@ type Config struct {
 	Exercises ExercisesFunc
 	// History imports and exports past activations; nil hides it.
 	History History
+	// Tokens keeps personal API tokens; nil hides them.
+	Tokens Tokens
 	// Routes keeps the choice of provider route; nil hides it.
 	Routes Routes
 	// SecondaryRoute tells whether a secondary provider route is
@@ -163,6 +165,11 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/history", s.api(anyRole, s.exportHistory))
 	s.mux.HandleFunc("POST /api/v1/history", s.api(adminOnly, s.importHistory))
 	s.mux.HandleFunc("GET /api/v1/exercises", s.api(anyRole, s.listExercises))
+	if s.cfg.Tokens != nil {
+		s.mux.HandleFunc("GET /api/v1/tokens", s.api(anyRole, s.listTokens))
+		s.mux.HandleFunc("POST /api/v1/tokens", s.api(anyRole, s.postToken))
+		s.mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.api(anyRole, s.deleteToken))
+	}
 	if s.cfg.Routes != nil {
 		s.mux.HandleFunc("GET /api/v1/route", s.api(anyRole, s.getRoute))
 		s.mux.HandleFunc("PUT /api/v1/route", s.api(canActivate, s.putRoute))
