@@ -74,8 +74,9 @@ type Result struct {
 // storage holds them, so that a trail of any length is checked page by
 // page with only the previous hash in memory.
 type verifier struct {
-	n    uint64 // entries checked
-	prev string // the last checked entry's hash
+	n       uint64 // entries checked
+	prev    string // the last checked entry's hash
+	created int64  // the store revision that created it
 }
 
 // add checks the next entry and returns where the chain breaks, if it does.
@@ -90,8 +91,15 @@ func (v *verifier) add(e *tocsin.AuditEntry) *Break {
 		return &Break{Seq: want, Reason: fmt.Sprintf("l'entrée n° %d a été modifiée : son empreinte ne correspond plus à son contenu", want)}
 	case e.Prev != v.prev:
 		return &Break{Seq: want, Reason: fmt.Sprintf("l'entrée n° %d ne suit pas l'entrée n° %d : l'empreinte précédente ne correspond pas (modifiée, supprimée ou déplacée)", want, want-1)}
+	case e.Writes > 1:
+		return &Break{Seq: want, Reason: fmt.Sprintf("l'entrée n° %d a été réécrite dans etcd après sa création (%d écritures) : modifiée à la main, même si son empreinte a été recalculée", want, e.Writes)}
+	case e.Created != 0 && e.Created < v.created:
+		return &Break{Seq: want, Reason: fmt.Sprintf("l'entrée n° %d a été créée dans etcd avant l'entrée n° %d : l'une des deux a été recréée à la main", want, want-1)}
 	}
 	v.n, v.prev = want, e.Hash
+	if e.Created != 0 {
+		v.created = e.Created
+	}
 	return nil
 }
 

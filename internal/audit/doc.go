@@ -25,7 +25,9 @@
 //     the previous hash across pages, so memory stays bounded; it names
 //     the first entry that does not match: edited (hash), deleted (number
 //     missing from the keys), reordered (a key holding another number),
-//     re-hashed (the next entry's previous hash). Then it checks the
+//     re-hashed (the next entry's previous hash); and from etcd's own
+//     record of the keys, an entry rewritten after its creation, or
+//     deleted and created again, even with every hash recomputed. Then it checks the
 //     store at that revision against the trail: every activation has its
 //     creation's entry (or its import's), every informed recipient an
 //     entry saying so; what is missing is named and fails verify, what

@@ -93,9 +93,9 @@ func TestReorderedEntriesAreNamed(t *testing.T) {
 	mustBreakAt(t, l, 2, "hors de sa place")
 }
 
-func TestRechainedEditIsNamedWhereTheChainBreaks(t *testing.T) {
-	// An entry edited with its own hash recomputed still breaks the next
-	// entry's link.
+func TestRechainedEditIsNamedByEtcdsRecord(t *testing.T) {
+	// An entry edited with its own hash recomputed: etcd's record of the
+	// key (written twice) names it, before the next entry's link would.
 	l, cli := trail(t, 4)
 	st := etcd.NewStore(cli, "/test/", nil)
 	p, err := st.AuditPage(context.Background(), 1, 1, 0)
@@ -107,7 +107,19 @@ func TestRechainedEditIsNamedWhereTheChainBreaks(t *testing.T) {
 	e.Hash = audit.Hash(&e)
 	put(t, cli, key(2), fmt.Sprintf(`{"seq":2,"at":%q,"actor":%q,"action":%q,"detail":%q,"prev":%q,"hash":%q}`,
 		e.At.Format("2006-01-02T15:04:05.999999999Z07:00"), e.Actor, e.Action, e.Detail, e.Prev, e.Hash))
-	mustBreakAt(t, l, 3, "ne suit pas")
+	mustBreakAt(t, l, 2, "réécrite dans etcd")
+}
+
+func TestEntryDeletedAndWrittenAgainIsNamed(t *testing.T) {
+	// Deleted and put back, unchanged: written once since, but after the
+	// entries that follow it.
+	l, cli := trail(t, 4)
+	two := get(t, cli, key(2))
+	if _, err := cli.Delete(context.Background(), key(2)); err != nil {
+		t.Fatal(err)
+	}
+	put(t, cli, key(2), two)
+	mustBreakAt(t, l, 3, "recréée")
 }
 
 func TestReplicasAppendingAtOnceKeepOneChain(t *testing.T) {

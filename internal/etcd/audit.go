@@ -93,7 +93,7 @@ func (s *Store) AuditPage(ctx context.Context, after uint64, limit int, rev int6
 			// verification names it rather than failing.
 			e = tocsin.AuditEntry{Seq: pos, Detail: "entrée illisible"}
 		}
-		e.Pos = pos
+		e.Pos, e.Writes, e.Created = pos, kv.Version, kv.CreateRevision
 		p.Entries = append(p.Entries, e)
 	}
 	return p, nil

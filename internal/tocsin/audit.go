@@ -22,6 +22,13 @@ type AuditEntry struct {
 	// Pos is where storage holds the entry: the number in its key, set
 	// when read. It equals Seq unless the trail was tampered with.
 	Pos uint64 `json:"-"`
+	// Writes is how many times storage wrote the entry's key since it was
+	// created (1 unless it was rewritten), and Created the store revision
+	// that created it: entries are written once, in order, so anything
+	// else betrays a hand edit even when every hash was recomputed. Zero
+	// when the store keeps no such record.
+	Writes  int64 `json:"-"`
+	Created int64 `json:"-"`
 }
 
 // AuditHead is the last entry of the trail as storage knows it: its number
