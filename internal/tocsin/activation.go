@@ -1,9 +1,7 @@
 package tocsin
 
 import (
-	"strings"
 	"time"
-	"unicode"
 )
 
 // ActivationState is open while Tocsin works to inform, closed after.
@@ -391,27 +389,6 @@ func (a *Activation) Summarize(rs []Recipient, now time.Time) Summary {
 		s.WithinDeadline = &missed
 	}
 	return s
-}
-
-// IsAcknowledgement reports whether an SMS reply acknowledges the message:
-// it starts with OK (or OUI, RECU), or carries the activation's code.
-func IsAcknowledgement(body, code string) bool {
-	words := strings.FieldsFunc(strings.ToUpper(body), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-	if len(words) == 0 {
-		return false
-	}
-	switch words[0] {
-	case "OK", "OUI", "RECU", "REÇU", "BIEN":
-		return true
-	}
-	for _, w := range words {
-		if code != "" && w == code {
-			return true
-		}
-	}
-	return false
 }
 
 // Event is one timestamped step of an activation's timeline.

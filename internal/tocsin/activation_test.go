@@ -97,6 +97,8 @@ func TestSummarizeDeadline(t *testing.T) {
 	}
 }
 
+// Replies as officials write them: acknowledgements among greetings and
+// thanks count; refusals, corrections and questions do not.
 func TestIsAcknowledgement(t *testing.T) {
 	cases := []struct {
 		body string
@@ -104,7 +106,13 @@ func TestIsAcknowledgement(t *testing.T) {
 	}{
 		{"OK", true}, {"ok", true}, {" Ok. ", true}, {"ok merci", true}, {"OUI", true}, {"Reçu", true},
 		{"1234", true}, {"code 1234 bien reçu", true},
+		{"Merci, bien reçu", true}, {"Bonjour, bien reçu", true}, {"J'ai bien reçu", true}, {"C'est noté", true},
+		{"D'accord", true}, {"Pris en compte", true}, {"Okay", true}, {"👍", true}, {"Bien noté, merci !", true},
+		{"RECU 5/5", true}, {"Bonsoir, message reçu, je préviens les adjoints", true}, {"Vu, merci", true},
 		{"PAS OK", false}, {"non", false}, {"", false}, {"12345", false}, {"STOP", false},
+		{"Mauvais numéro", false}, {"Je ne suis plus maire", false}, {"Je n'ai pas reçu le message", false},
+		{"C'est quoi ?", false}, {"Qui êtes-vous ?", false}, {"Merci", false}, {"Bonjour", false},
+		{"stop 1234", false},
 	}
 	for _, c := range cases {
 		if got := IsAcknowledgement(c.body, "1234"); got != c.want {
