@@ -477,3 +477,37 @@ func TestConcurrentWrongPasswordsAreThrottledBeforeBeingChecked(t *testing.T) {
 	}
 	t.Logf("150 attempts at once: %v", count)
 }
+
+// Someone who can set the client-address header fails logins for the duty
+// officer's name from ever new addresses: past ten failures, each attempt
+// for that name waits a delay that doubles from one second — never a
+// lock: once the delay has passed, the right password gets in.
+func TestFailuresForANameFromManyAddressesSlowItDownWithoutLockingIt(t *testing.T) {
+	clock := twiliosim.NewManualClock(night)
+	a := silentApp(t, app.Config{ClientIPHeader: "X-Real-IP", Clock: clock})
+	mustCreateUser(t, a, "permanence", tocsin.RoleOfficer)
+	login := func(from, password string) (int, string) {
+		t.Helper()
+		b := newBrowser(t, a)
+		_, page := b.get("/connexion")
+		req, _ := http.NewRequest("POST", a.URL()+"/connexion", strings.NewReader(url.Values{"csrf": {csrfOf(page)},
+			"identifiant": {"permanence"}, "motdepasse": {password}, "suivant": {"/"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", a.URL())
+		req.Header.Set("X-Real-IP", from)
+		st, body, _ := b.do(req)
+		return st, body
+	}
+	for i := range 10 {
+		if st, _ := login(fmt.Sprintf("203.0.113.%d", i+1), "mauvais mot de passe"); st != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d, want 401", i+1, st)
+		}
+	}
+	if st, body := login("203.0.113.99", consolePassword); st != http.StatusTooManyRequests || !strings.Contains(body, "réessayez dans 1 s") {
+		t.Errorf("right password right after ten failures from ten addresses: status %d, want 429 asking to wait 1 s", st)
+	}
+	clock.Advance(2 * time.Second)
+	if st, _ := login("203.0.113.99", consolePassword); st != http.StatusSeeOther {
+		t.Errorf("right password once the delay passed: status %d, want logged in", st)
+	}
+}

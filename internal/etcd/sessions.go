@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -200,4 +201,62 @@ func (s *Store) ResetLoginFailures(ctx context.Context, key string) error {
 		return unavailable(err)
 	}
 	return nil
+}
+
+// nameFailures is a name's failed logins from every address, with the
+// time of the last: past a threshold, each new attempt waits a growing
+// delay (web decides how long), rather than being locked.
+type nameFailures struct {
+	N    int       `json:"n"`
+	Last time.Time `json:"last"`
+}
+
+// NameFailures returns the failed logins counted for a name across
+// addresses in its window, and when the last one was.
+func (s *Store) NameFailures(ctx context.Context, key string) (int, time.Time, error) {
+	var f nameFailures
+	if _, err := s.getJSON(ctx, s.hashedKey("throttle", key), &f); err != nil {
+		return 0, time.Time{}, err
+	}
+	return f.N, f.Last, nil
+}
+
+// AddNameFailure counts one more failed login for a name across
+// addresses, at now; the window opens at the first and lasts window.
+func (s *Store) AddNameFailure(ctx context.Context, key string, window time.Duration, now time.Time) error {
+	k := s.hashedKey("throttle", key)
+	for {
+		resp, err := s.cli.Get(ctx, k)
+		if err != nil {
+			return unavailable(err)
+		}
+		var f nameFailures
+		var cmp clientv3.Cmp
+		var lease clientv3.LeaseID
+		opts := []clientv3.OpOption{clientv3.WithIgnoreLease()}
+		if len(resp.Kvs) == 0 {
+			l, err := s.cli.Grant(ctx, leaseSeconds(window))
+			if err != nil {
+				return unavailable(err)
+			}
+			lease = l.ID
+			cmp, opts = clientv3.Compare(clientv3.CreateRevision(k), "=", 0), []clientv3.OpOption{clientv3.WithLease(lease)}
+		} else {
+			if json.Unmarshal(resp.Kvs[0].Value, &f) != nil {
+				f = nameFailures{}
+			}
+			cmp = clientv3.Compare(clientv3.ModRevision(k), "=", resp.Kvs[0].ModRevision)
+		}
+		f.N, f.Last = f.N+1, now.UTC()
+		ok, err := s.txn(ctx, []clientv3.Cmp{cmp}, clientv3.OpPut(k, mustJSON(f), opts...))
+		if err != nil || ok {
+			return err
+		}
+		if lease != 0 {
+			s.cli.Revoke(ctx, lease) // another replica created it first: tidy up
+		}
+		if ctx.Err() != nil {
+			return unavailable(ctx.Err())
+		}
+	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPasswordHashes(t *testing.T) {
@@ -43,6 +44,14 @@ func TestSafeNextStaysOnTheSite(t *testing.T) {
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNameDelayDoublesToAMinute(t *testing.T) {
+	for n, want := range map[int]time.Duration{0: 0, 9: 0, 10: time.Second, 11: 2 * time.Second, 13: 8 * time.Second, 16: time.Minute, 100: time.Minute} {
+		if got := nameDelay(n); got != want {
+			t.Errorf("nameDelay(%d) = %v, want %v", n, got, want)
 		}
 	}
 }

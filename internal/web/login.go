@@ -3,8 +3,11 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +24,10 @@ type Throttle interface {
 	// ReturnLoginAttempt gives back an attempt that succeeded.
 	ReturnLoginAttempt(ctx context.Context, key string) error
 	ResetLoginFailures(ctx context.Context, key string) error
+	// NameFailures and AddNameFailure count a name's failed logins from
+	// every address, with the time of the last.
+	NameFailures(ctx context.Context, key string) (int, time.Time, error)
+	AddNameFailure(ctx context.Context, key string, window time.Duration, now time.Time) error
 }
 
 // Login throttling: every attempt is counted, in etcd where every replica
@@ -31,6 +38,29 @@ type Throttle interface {
 // name's count is reset by a successful login; an address's keeps its
 // failures, so that one valid account does not clear the way for guessing
 // others.
+// A name's failures are also counted from every address, since a client
+// that can set the client-address header can change it at will: past
+// nameFailuresFree in the window, each attempt for that name waits a delay
+// that doubles from one second up to maxNameDelay after the last failure —
+// slower guessing, never a lock the duty officer could be kept out by.
+const (
+	nameFailuresFree = 10
+	maxNameDelay     = time.Minute
+)
+
+// nameDelay is how long after its last failure a name with n failures
+// waits before its next attempt.
+func nameDelay(n int) time.Duration {
+	if n < nameFailuresFree {
+		return 0
+	}
+	d := time.Second
+	for i := nameFailuresFree; i < n && d < maxNameDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxNameDelay)
+}
+
 const (
 	maxFailuresPerUser = 5
 	maxFailuresPerIP   = 30
@@ -98,6 +128,20 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 	// still log in, so nobody can lock the duty officer out by failing
 	// logins in their name. An address is locked across names.
 	userKey, ipKey := "user:"+strings.ToLower(f.Name)+"@"+c.clientIP(r), "ip:"+c.clientIP(r)
+	nameKey := "name:" + strings.ToLower(f.Name)
+	n, last, err := c.cfg.Throttle.NameFailures(ctx, nameKey)
+	if err != nil {
+		return err
+	}
+	if wait := last.Add(nameDelay(n)).Sub(c.now()); nameDelay(n) > 0 && wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		c.cfg.Observer.Login(LoginLocked)
+		c.srv.log.Warn("login delayed: many failures for this name", "user", f.Name, "remote", c.clientIP(r), "failures", n)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		f.Error = fmt.Sprintf("Trop d'échecs de connexion pour cet identifiant : réessayez dans %d s.", secs)
+		c.showLogin(w, r, p, http.StatusTooManyRequests, f)
+		return nil
+	}
 	// The attempt is counted before the password is checked, in one step
 	// with the check of the limits: attempts made at once cannot all slip
 	// under them. A failure stays counted; a success is given back.
@@ -122,6 +166,9 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 				return err
 			}
 		}
+		if err := c.cfg.Throttle.AddNameFailure(ctx, nameKey, failureWindow, c.now()); err != nil {
+			return err
+		}
 		if remaining == 0 {
 			c.cfg.Observer.Login(LoginLockout)
 			c.srv.log.Warn("login failed: locked out for a quarter of an hour", "user", f.Name, "remote", c.clientIP(r))
@@ -137,6 +184,9 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 		return err
 	}
 	if err := c.cfg.Throttle.ReturnLoginAttempt(ctx, ipKey); err != nil {
+		return err
+	}
+	if err := c.cfg.Throttle.ResetLoginFailures(ctx, nameKey); err != nil {
 		return err
 	}
 	if _, err := c.newSession(ctx, w, u, hash, auditEntry(u.Name, tocsin.AuditLogin, "connexion à la console ("+string(u.Role)+")")); err != nil {
