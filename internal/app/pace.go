@@ -29,7 +29,7 @@ func (a *App) publishPace(ctx context.Context, st *etcd.Store) {
 	for {
 		now := a.cfg.Clock.Now()
 		p := paceOf(a.dispatcher.Pace(), a.dispatcher.Route(), now)
-		if last == nil || paceChanged(last, &p) || ((p.Limited() || p.Route == dispatch.Secondary) && now.Sub(lastAt) >= paceHeartbeat) {
+		if last == nil || paceChanged(last, &p) || ((p.Limited() || p.Route == tocsin.SecondaryRoute) && now.Sub(lastAt) >= paceHeartbeat) {
 			if err := st.SetPace(ctx, p); err == nil {
 				last, lastAt = &p, now
 			} else if ctx.Err() == nil {

@@ -29,19 +29,19 @@ func (r SecondaryRoute) configured() bool { return r.AccountSID != "" }
 type routes struct {
 	secondary *twilio.Provider // nil without a secondary route
 	// choice holds the duty officer's choice, as the leader last read it.
-	choice atomic.Value // dispatch.RouteMode
+	choice atomic.Value // tocsin.RouteMode
 }
 
 // openSecondary builds the secondary route's provider, when one is
 // configured (never with the simulator).
 func (a *App) openSecondary() error {
 	r := a.cfg.SecondaryRoute
-	a.routes.choice.Store(dispatch.RouteAuto)
+	a.routes.choice.Store(tocsin.RouteAuto)
 	if !r.configured() || a.sim != nil {
 		return nil
 	}
 	p, err := twilio.New(twilio.Config{AccountSID: r.AccountSID, AuthToken: r.AuthToken, From: r.From,
-		MessagingServiceSID: r.MessagingSID, CallerID: r.CallerID, APIURL: r.APIURL}, a.log.With("route", dispatch.Secondary))
+		MessagingServiceSID: r.MessagingSID, CallerID: r.CallerID, APIURL: r.APIURL}, a.log.With("route", tocsin.SecondaryRoute))
 	if err != nil {
 		return errors.New("secondary route: " + err.Error())
 	}
@@ -58,10 +58,10 @@ func (a *App) dispatchSecondary() *dispatch.Route {
 }
 
 // routeMode is the duty officer's choice for dispatch.
-func (a *App) routeMode() dispatch.RouteMode {
-	m, _ := a.routes.choice.Load().(dispatch.RouteMode)
+func (a *App) routeMode() tocsin.RouteMode {
+	m, _ := a.routes.choice.Load().(tocsin.RouteMode)
 	if m == "" {
-		return dispatch.RouteAuto
+		return tocsin.RouteAuto
 	}
 	return m
 }
@@ -80,7 +80,7 @@ func (a *App) followRouteChoice(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if c, err := a.store.RouteChoice(ctx); err == nil {
-			a.routes.choice.Store(dispatch.RouteMode(c.Mode))
+			a.routes.choice.Store(c.Mode)
 		}
 		select {
 		case <-ctx.Done():
@@ -90,20 +90,19 @@ func (a *App) followRouteChoice(ctx context.Context) {
 	}
 }
 
-// routeChanged records in the audit trail that sends changed route.
+// routeChanged records in the audit trail that sends changed route. The
+// router tells it from a send: the entry is written aside, so that the send
+// does not wait on etcd.
 func (a *App) routeChanged(from, to, why string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := a.audit.Append(ctx, "tocsin", tocsin.AuditRoute, "", "envois par la route "+routeLabel(to)+" (au lieu de la route "+routeLabel(from)+") : "+why); err != nil {
-		a.log.Error("route change not audited", "from", from, "to", to, "err", err)
-	}
+	go a.auditRouteChange(from, to, why)
 }
 
-func routeLabel(route string) string {
-	if route == dispatch.Secondary {
-		return "de secours"
+func (a *App) auditRouteChange(from, to, why string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.audit.Append(ctx, "tocsin", tocsin.AuditRoute, "", "envois par la route "+tocsin.RouteLabel(to)+" (au lieu de la route "+tocsin.RouteLabel(from)+") : "+why); err != nil {
+		a.log.Error("route change not audited", "from", from, "to", to, "err", err)
 	}
-	return "principale"
 }
 
 // validSignature checks a webhook against the primary account's token or

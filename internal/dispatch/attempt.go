@@ -153,12 +153,12 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 		// A try proven not sent (refused, or settled with its route's
 		// records) may go by another route: the timeline says so.
 		stored := ""
-		if route != Primary {
+		if route != tocsin.PrimaryRoute {
 			stored = route
 		}
 		if cur.Tries > 0 && cur.Route != stored {
 			events = append(events, tocsin.Event{Kind: tocsin.EventRetry, Attempt: cur.ID, Channel: cur.Channel,
-				Detail: fmt.Sprintf("%s au %s : nouvel essai par la route %s", attemptVerb(cur.Channel), cur.To, routeLabel(route))})
+				Detail: fmt.Sprintf("%s au %s : nouvel essai par la route %s", attemptVerb(cur.Channel), cur.To, tocsin.RouteLabel(route))})
 		}
 		cur.Route = stored
 		cur.Status = tocsin.AttemptCreated
@@ -187,22 +187,14 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 // routeName names an attempt's route; attempts on the primary record none.
 func routeName(route string) string {
 	if route == "" {
-		return Primary
+		return tocsin.PrimaryRoute
 	}
 	return route
 }
 
-// routeLabel names a route in French.
-func routeLabel(route string) string {
-	if route == Secondary {
-		return "de secours"
-	}
-	return "principale"
-}
-
 // routeNote says in the timeline that an attempt took the secondary route.
 func routeNote(route string) string {
-	if route == Secondary {
+	if route == tocsin.SecondaryRoute {
 		return ", route de secours"
 	}
 	return ""

@@ -87,7 +87,7 @@ func (c *channel) on(route string) routeFuncs {
 	if f, ok := c.routes[route]; ok {
 		return f
 	}
-	return c.routes[Primary]
+	return c.routes[tocsin.PrimaryRoute]
 }
 
 // reset forgets the lines of a previous term, which the new term counts

@@ -145,17 +145,17 @@ func New(cfg Config) *Dispatcher {
 	d := &Dispatcher{cfg: cfg, log: cfg.Logger.With("component", "dispatch"), channels: map[tocsin.Channel]*channel{}}
 	if cfg.SMS != nil {
 		c := newSMSChannel(cfg.Rates.SMSPerSecond)
-		c.addSMSRoute(Primary, cfg.SMS, cfg.URLs)
+		c.addSMSRoute(tocsin.PrimaryRoute, cfg.SMS, cfg.URLs)
 		if cfg.Secondary != nil && cfg.Secondary.SMS != nil {
-			c.addSMSRoute(Secondary, cfg.Secondary.SMS, cfg.URLs)
+			c.addSMSRoute(tocsin.SecondaryRoute, cfg.Secondary.SMS, cfg.URLs)
 		}
 		d.channels[tocsin.SMS] = c
 	}
 	if cfg.Voice != nil {
 		c := newVoiceChannel(cfg.Rates.CallsPerSecond, cfg.Rates.MaxCalls, cfg.RingTimeout)
-		c.addVoiceRoute(Primary, cfg.Voice, cfg.RingTimeout, cfg.URLs)
+		c.addVoiceRoute(tocsin.PrimaryRoute, cfg.Voice, cfg.RingTimeout, cfg.URLs)
 		if cfg.Secondary != nil && cfg.Secondary.Voice != nil {
-			c.addVoiceRoute(Secondary, cfg.Secondary.Voice, cfg.RingTimeout, cfg.URLs)
+			c.addVoiceRoute(tocsin.SecondaryRoute, cfg.Secondary.Voice, cfg.RingTimeout, cfg.URLs)
 		}
 		d.channels[tocsin.Voice] = c
 	}
@@ -193,7 +193,7 @@ func (d *Dispatcher) Loaded(id string) bool {
 	return r.loaded[id]
 }
 
-// Route returns the route sends take now: Primary or Secondary.
+// Route returns the route sends take now: tocsin.PrimaryRoute or tocsin.SecondaryRoute.
 func (d *Dispatcher) Route() string { return d.router.current() }
 
 // Pace is a channel's effective rate.

@@ -8,12 +8,6 @@ import (
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
-// Route names.
-const (
-	Primary   = "primary"
-	Secondary = "secondary"
-)
-
 // Route is one way to the provider: an account, or another region or edge
 // of it, with its own sender number.
 type Route struct {
@@ -24,16 +18,8 @@ type Route struct {
 	Ping func(ctx context.Context) error
 }
 
-// RouteMode is how the route is chosen: automatically, or forced by the
-// duty officer.
-type RouteMode string
-
-// Route modes.
-const (
-	RouteAuto      RouteMode = "auto"
-	RoutePrimary   RouteMode = "primary"   // the primary only, whatever it does
-	RouteSecondary RouteMode = "secondary" // the secondary only
-)
+// RouteMode is how the route is chosen: tocsin.RouteMode.
+type RouteMode = tocsin.RouteMode
 
 // DefaultFailoverAfter is how long the primary must fail every send (5xx,
 // timeouts, connections refused, credentials refused) before the
@@ -64,12 +50,12 @@ func newRouter(hasSecondary bool, after time.Duration, mode func() RouteMode, ch
 		after = DefaultFailoverAfter
 	}
 	if mode == nil {
-		mode = func() RouteMode { return RouteAuto }
+		mode = func() RouteMode { return tocsin.RouteAuto }
 	}
 	if changed == nil {
 		changed = func(string, string, string) {}
 	}
-	return &router{hasSecondary: hasSecondary, after: after, mode: mode, changed: changed, active: Primary}
+	return &router{hasSecondary: hasSecondary, after: after, mode: mode, changed: changed, active: tocsin.PrimaryRoute}
 }
 
 // pick returns the route the next send takes, or how long to wait first:
@@ -77,29 +63,29 @@ func newRouter(hasSecondary bool, after time.Duration, mode func() RouteMode, ch
 // of piling up attempts whose outcome is unknown on it.
 func (r *router) pick(now time.Time) (string, time.Duration) {
 	if !r.hasSecondary {
-		return Primary, 0
+		return tocsin.PrimaryRoute, 0
 	}
 	switch r.mode() {
-	case RoutePrimary:
-		r.switchTo(Primary, "route principale imposée par l'officier de permanence")
-		return Primary, 0
-	case RouteSecondary:
-		r.switchTo(Secondary, "route de secours imposée par l'officier de permanence")
-		return Secondary, 0
+	case tocsin.RoutePrimary:
+		r.switchTo(tocsin.PrimaryRoute, "route principale imposée par l'officier de permanence")
+		return tocsin.PrimaryRoute, 0
+	case tocsin.RouteSecondary:
+		r.switchTo(tocsin.SecondaryRoute, "route de secours imposée par l'officier de permanence")
+		return tocsin.SecondaryRoute, 0
 	}
 	r.mu.Lock()
-	if r.active != Primary || r.failures < minFailures {
+	if r.active != tocsin.PrimaryRoute || r.failures < minFailures {
 		defer r.mu.Unlock()
 		return r.active, 0
 	}
 	if wait := r.since.Add(r.after).Sub(now); wait > 0 {
 		r.mu.Unlock()
-		return Primary, wait
+		return tocsin.PrimaryRoute, wait
 	}
 	// Nothing succeeded on the primary for the whole delay: the secondary.
 	failing, reason := now.Sub(r.since), r.reason
 	r.mu.Unlock()
-	r.switchTo(Secondary, "la route principale échoue depuis "+tocsin.FormatDuration(failing)+" ("+reason.String()+")")
+	r.switchTo(tocsin.SecondaryRoute, "la route principale échoue depuis "+tocsin.FormatDuration(failing)+" ("+reason.String()+")")
 	return r.current(), 0
 }
 
@@ -156,21 +142,21 @@ func (r *router) result(route string, se *tocsin.SendError, now time.Time) {
 	r.failures++
 	r.reason = se.Reason
 	failing := now.Sub(r.since)
-	down := route == Primary && r.failures >= minFailures && failing >= r.after-time.Millisecond
+	down := route == tocsin.PrimaryRoute && r.failures >= minFailures && failing >= r.after-time.Millisecond
 	r.mu.Unlock()
-	if down && r.mode() == RouteAuto {
-		r.switchTo(Secondary, "la route principale échoue depuis "+tocsin.FormatDuration(failing)+" ("+se.Reason.String()+")")
+	if down && r.mode() == tocsin.RouteAuto {
+		r.switchTo(tocsin.SecondaryRoute, "la route principale échoue depuis "+tocsin.FormatDuration(failing)+" ("+se.Reason.String()+")")
 	}
 }
 
 // probe tries a failed primary again: back to it when it answers.
 func (r *router) probe(ctx context.Context, ping func(context.Context) error) {
-	if !r.hasSecondary || ping == nil || r.mode() != RouteAuto || r.current() != Secondary {
+	if !r.hasSecondary || ping == nil || r.mode() != tocsin.RouteAuto || r.current() != tocsin.SecondaryRoute {
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if ping(pctx) == nil {
-		r.switchTo(Primary, "la route principale répond de nouveau")
+		r.switchTo(tocsin.PrimaryRoute, "la route principale répond de nouveau")
 	}
 }

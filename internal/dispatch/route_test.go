@@ -11,45 +11,45 @@ import (
 
 func TestRouterFailsOverAfterTheDelayAndComesBack(t *testing.T) {
 	var changes []string
-	mode := RouteAuto
+	mode := tocsin.RouteAuto
 	r := newRouter(true, 10*time.Second, func() RouteMode { return mode }, func(from, to, why string) { changes = append(changes, from+"→"+to+" : "+why) })
 	down := &tocsin.SendError{Outcome: tocsin.Unknown, Reason: tocsin.ReasonServerError}
 	refused := &tocsin.SendError{Outcome: tocsin.NotSentPermanent, Reason: tocsin.ReasonInvalidNumber}
 
 	// Failures for less than the delay, or a success between: no change.
-	r.result(Primary, down, t0)
-	r.result(Primary, down, t0.Add(5*time.Second))
-	r.result(Primary, nil, t0.Add(6*time.Second))
-	r.result(Primary, down, t0.Add(7*time.Second))
-	r.result(Primary, refused, t0.Add(8*time.Second)) // this number's fault, not the route's: the streak ends
-	r.result(Primary, down, t0.Add(9*time.Second))
-	r.result(Primary, down, t0.Add(18*time.Second))
-	if got := r.pickNow(t0.Add(30 * time.Second)); got != Primary || len(changes) != 0 {
+	r.result(tocsin.PrimaryRoute, down, t0)
+	r.result(tocsin.PrimaryRoute, down, t0.Add(5*time.Second))
+	r.result(tocsin.PrimaryRoute, nil, t0.Add(6*time.Second))
+	r.result(tocsin.PrimaryRoute, down, t0.Add(7*time.Second))
+	r.result(tocsin.PrimaryRoute, refused, t0.Add(8*time.Second)) // this number's fault, not the route's: the streak ends
+	r.result(tocsin.PrimaryRoute, down, t0.Add(9*time.Second))
+	r.result(tocsin.PrimaryRoute, down, t0.Add(18*time.Second))
+	if got := r.pickNow(t0.Add(30 * time.Second)); got != tocsin.PrimaryRoute || len(changes) != 0 {
 		t.Fatalf("after broken streaks: route %s, changes %v; want the primary still", got, changes)
 	}
 	// Three failures spanning the delay: the secondary.
-	r.result(Primary, down, t0.Add(20*time.Second))
-	if got := r.pickNow(t0.Add(30 * time.Second)); got != Secondary || len(changes) != 1 {
+	r.result(tocsin.PrimaryRoute, down, t0.Add(20*time.Second))
+	if got := r.pickNow(t0.Add(30 * time.Second)); got != tocsin.SecondaryRoute || len(changes) != 1 {
 		t.Fatalf("after 10 s of failures: route %s, changes %v; want the secondary", got, changes)
 	}
 	// A late failure of a send that went by the primary changes nothing.
-	r.result(Primary, down, t0.Add(21*time.Second))
+	r.result(tocsin.PrimaryRoute, down, t0.Add(21*time.Second))
 	// The primary does not answer yet, then it does.
 	r.probe(context.Background(), func(context.Context) error { return errors.New("refused") })
-	if r.current() != Secondary {
+	if r.current() != tocsin.SecondaryRoute {
 		t.Fatal("probe failed: want the secondary still")
 	}
 	r.probe(context.Background(), func(context.Context) error { return nil })
-	if r.current() != Primary || len(changes) != 2 {
+	if r.current() != tocsin.PrimaryRoute || len(changes) != 2 {
 		t.Fatalf("probe answered: route %s, changes %v; want back on the primary", r.current(), changes)
 	}
 	// The duty officer forces the secondary: it holds whatever happens.
-	mode = RouteSecondary
-	if got := r.pickNow(t0.Add(30 * time.Second)); got != Secondary {
+	mode = tocsin.RouteSecondary
+	if got := r.pickNow(t0.Add(30 * time.Second)); got != tocsin.SecondaryRoute {
 		t.Fatalf("forced: %s, want the secondary", got)
 	}
 	r.probe(context.Background(), func(context.Context) error { return nil })
-	if r.current() != Secondary || len(changes) != 3 {
+	if r.current() != tocsin.SecondaryRoute || len(changes) != 3 {
 		t.Errorf("forced then probed: %s, changes %v; want the secondary kept", r.current(), changes)
 	}
 	t.Log(changes)
@@ -58,9 +58,9 @@ func TestRouterFailsOverAfterTheDelayAndComesBack(t *testing.T) {
 func TestWithoutASecondaryEverythingGoesByThePrimary(t *testing.T) {
 	r := newRouter(false, time.Second, nil, nil)
 	for i := range 10 {
-		r.result(Primary, &tocsin.SendError{Outcome: tocsin.Unknown, Reason: tocsin.ReasonTimeout}, t0.Add(time.Duration(i)*time.Second))
+		r.result(tocsin.PrimaryRoute, &tocsin.SendError{Outcome: tocsin.Unknown, Reason: tocsin.ReasonTimeout}, t0.Add(time.Duration(i)*time.Second))
 	}
-	if r.pickNow(t0.Add(30*time.Second)) != Primary {
+	if r.pickNow(t0.Add(30*time.Second)) != tocsin.PrimaryRoute {
 		t.Error("no secondary: want the primary")
 	}
 }
@@ -76,14 +76,14 @@ func TestSendsWaitWhileThePrimaryIsFailing(t *testing.T) {
 	r := newRouter(true, 10*time.Second, nil, nil)
 	down := &tocsin.SendError{Outcome: tocsin.Unknown, Reason: tocsin.ReasonServerError}
 	for i := range minFailures {
-		r.result(Primary, down, t0.Add(time.Duration(i)*time.Second))
+		r.result(tocsin.PrimaryRoute, down, t0.Add(time.Duration(i)*time.Second))
 	}
-	if route, wait := r.pick(t0.Add(3 * time.Second)); route != Primary || wait != 7*time.Second {
+	if route, wait := r.pick(t0.Add(3 * time.Second)); route != tocsin.PrimaryRoute || wait != 7*time.Second {
 		t.Errorf("failing for 3 s: %s, wait %v; want to wait 7 s more", route, wait)
 	}
 	// Past the delay with nothing accepted: the waiting sends go by the
 	// secondary, none by the primary.
-	if route, wait := r.pick(t0.Add(11 * time.Second)); route != Secondary || wait != 0 {
+	if route, wait := r.pick(t0.Add(11 * time.Second)); route != tocsin.SecondaryRoute || wait != 0 {
 		t.Errorf("past the delay: %s, wait %v; want the secondary", route, wait)
 	}
 }

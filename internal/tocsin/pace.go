@@ -56,7 +56,7 @@ func (r Rates) Apply(p *Pace) Rates {
 // Notable reports whether the duty officer should know: a channel held
 // below its rate, or sends by the secondary route.
 func (p *Pace) Notable() bool {
-	return p.Limited() || (p != nil && p.Route == RouteSecondary)
+	return p.Limited() || (p != nil && p.Route == SecondaryRoute)
 }
 
 // Describe says in French how fast each limited channel goes, and which
@@ -67,7 +67,7 @@ func (p *Pace) Describe() string {
 		return ""
 	}
 	var out []string
-	if p.Route == RouteSecondary {
+	if p.Route == SecondaryRoute {
 		out = append(out, "envois par la route de secours (la route principale a échoué ou a été écartée)")
 	}
 	if !p.Limited() {
@@ -90,18 +90,3 @@ func frenchNumber(v float64) string {
 	s = strings.TrimSuffix(s, ".0")
 	return strings.Replace(s, ".", ",", 1)
 }
-
-// RouteChoice is the duty officer's choice of provider route: "auto" (the
-// secondary takes over when the primary fails), "primary" or "secondary".
-type RouteChoice struct {
-	Mode string    `json:"mode"`
-	By   string    `json:"by,omitempty"`
-	At   time.Time `json:"at,omitzero"`
-}
-
-// Route modes a RouteChoice may hold.
-const (
-	RouteAuto      = "auto"
-	RoutePrimary   = "primary"
-	RouteSecondary = "secondary"
-)

@@ -47,7 +47,7 @@ func TestForecastAtObservedRatesSaysSo(t *testing.T) {
 }
 
 func TestPaceSaysWhenSendsGoByTheSecondaryRoute(t *testing.T) {
-	p := &Pace{Route: RouteSecondary, SMS: &ChannelPace{PerSecond: 10, Ceiling: 10}}
+	p := &Pace{Route: SecondaryRoute, SMS: &ChannelPace{PerSecond: 10, Ceiling: 10}}
 	if !p.Notable() || !strings.Contains(p.Describe(), "route de secours") || strings.Contains(p.Describe(), "débit réel") {
 		t.Errorf("secondary route, rates at their ceiling: %q", p.Describe())
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"html/template"
 	"net/http"
-	"time"
 
 	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/tocsin"
@@ -18,11 +17,7 @@ type IndicatorsFunc func(ctx context.Context, months []indicator.Month) (indicat
 // indicatorMonths reads ?from=2026-01&to=2026-03; each defaults to the
 // current Paris month, and to to from.
 func (s *Server) indicatorMonths(r *http.Request) ([]indicator.Month, error) {
-	now := time.Now
-	if s.cfg.Now != nil {
-		now = s.cfg.Now
-	}
-	from := indicator.MonthOf(now())
+	from := indicator.MonthOf(s.now())
 	if v := r.URL.Query().Get("from"); v != "" {
 		m, err := indicator.ParseMonth(v)
 		if err != nil {

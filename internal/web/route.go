@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -58,7 +57,7 @@ func (s *Server) routeState(ctx context.Context) (routeAnswer, error) {
 // seconds, and is audited.
 func (s *Server) putRoute(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Mode string `json:"mode"`
+		Mode tocsin.RouteMode `json:"mode"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -75,7 +74,7 @@ func (s *Server) putRoute(w http.ResponseWriter, r *http.Request) error {
 }
 
 // setRoute records the choice of route mode by a user.
-func (s *Server) setRoute(ctx context.Context, by, mode string) error {
+func (s *Server) setRoute(ctx context.Context, by string, mode tocsin.RouteMode) error {
 	var what string
 	switch mode {
 	case tocsin.RouteAuto:
@@ -99,14 +98,6 @@ func (s *Server) setRoute(ctx context.Context, by, mode string) error {
 	return nil
 }
 
-// now is the server's clock.
-func (s *Server) now() time.Time {
-	if s.cfg.Now != nil {
-		return s.cfg.Now()
-	}
-	return time.Now()
-}
-
 // routePanel is the dashboard's view of the provider routes, shown when a
 // secondary route is configured.
 type routePanel struct {
@@ -117,8 +108,9 @@ type routePanel struct {
 }
 
 type routeOption struct {
-	Value, Label string
-	Current      bool
+	Value   tocsin.RouteMode
+	Label   string
+	Current bool
 }
 
 // routePanel reads the routes for the dashboard; nil without a secondary.
@@ -132,10 +124,8 @@ func (c *console) routePanel(ctx context.Context) (*routePanel, error) {
 	}
 	p := &routePanel{Choice: st.Choice}
 	switch st.Active {
-	case tocsin.RoutePrimary:
-		p.Active = "principale"
-	case tocsin.RouteSecondary:
-		p.Active = "de secours"
+	case tocsin.PrimaryRoute, tocsin.SecondaryRoute:
+		p.Active = tocsin.RouteLabel(st.Active)
 	}
 	if !st.Choice.At.IsZero() {
 		p.ByAt = st.Choice.By + ", " + tocsin.ParisTime(st.Choice.At)
@@ -153,7 +143,7 @@ func (c *console) chooseRoute(w http.ResponseWriter, r *http.Request, p *pageDat
 	if c.cfg.Routes == nil {
 		return tocsin.Errorf(tocsin.ENotFound, "pas de choix de route")
 	}
-	if err := c.srv.setRoute(r.Context(), userFrom(r.Context()).Name, r.PostFormValue("mode")); err != nil {
+	if err := c.srv.setRoute(r.Context(), userFrom(r.Context()).Name, tocsin.RouteMode(r.PostFormValue("mode"))); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/#route", http.StatusSeeOther)

@@ -197,6 +197,14 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, tocsin.Errorf(tocsin.ENotFound, "pas de route %s %s", r.Method, r.URL.Path))
 }
 
+// now is the server's clock.
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
 // ServeHTTP recovers from panics so that none reaches a user as a dropped
 // connection, and adds the headers every answer carries.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
