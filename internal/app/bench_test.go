@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
-	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
 
@@ -26,14 +25,7 @@ func benchHandover(b *testing.B, n int, rate float64) {
 	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent},
 		Delivery: twiliosim.Range{Min: 100 * time.Millisecond, Max: 2 * time.Second}}
 	a := mustRunApp(b, app.Config{SimulatorProfile: &profile, SMSRate: rate})
-	officials := make([]tocsin.Official, n)
-	for i := range officials {
-		officials[i] = tocsin.Official{ID: fmt.Sprintf("o%04d", i), Name: "Maire", Role: "maire", Commune: "76217",
-			CommuneName: "Dieppe", Arrondissement: "Dieppe", Numbers: []tocsin.Number{{E164: fictionMobile(i), Kind: tocsin.Mobile}}}
-	}
-	if err := a.Store().ReplaceOfficials(b.Context(), officials); err != nil {
-		b.Fatal(err)
-	}
+	mustMayors(b, a, n)
 	floor := time.Duration(float64(n) / rate * float64(time.Second))
 	var worst time.Duration
 	b.ResetTimer()
@@ -85,14 +77,7 @@ func benchProviderLimit(b *testing.B, n int, steps []limitStep) {
 	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent},
 		Delivery: twiliosim.Range{Min: 100 * time.Millisecond, Max: 2 * time.Second}}
 	a := mustRunApp(b, app.Config{SimulatorProfile: &profile, SMSRate: 50})
-	officials := make([]tocsin.Official, n)
-	for i := range officials {
-		officials[i] = tocsin.Official{ID: fmt.Sprintf("o%04d", i), Name: "Maire", Role: "maire", Commune: "76217",
-			CommuneName: "Dieppe", Arrondissement: "Dieppe", Numbers: []tocsin.Number{{E164: fictionMobile(i), Kind: tocsin.Mobile}}}
-	}
-	if err := a.Store().ReplaceOfficials(b.Context(), officials); err != nil {
-		b.Fatal(err)
-	}
+	mustMayors(b, a, n)
 	var floor time.Duration
 	prev := 0
 	for _, s := range steps {

@@ -117,13 +117,7 @@ func (e *escalation) informed(official string, limit time.Duration) *tocsin.Reci
 }
 
 func (e *escalation) sms(number string) int {
-	n := 0
-	for _, m := range e.app.Simulator().MessagesTo(number) {
-		if strings.HasPrefix(m.Direction, "outbound") {
-			n++
-		}
-	}
-	return n
+	return len(testingutil.Outbound(e.app.Simulator(), number))
 }
 
 // said is everything a call said, in order.

@@ -160,3 +160,16 @@ func writeFile(tb testing.TB, path, content string) {
 		tb.Fatal(err)
 	}
 }
+
+// mustMayors makes the directory n mayors, o0000…, each with the n-th
+// fiction mobile.
+func mustMayors(tb testing.TB, a *app.App, n int) {
+	tb.Helper()
+	officials := make([]tocsin.Official, n)
+	for i := range officials {
+		officials[i] = mayorOf(fmt.Sprintf("o%04d", i), mobile(fictionMobile(i)))
+	}
+	if err := a.Store().ReplaceOfficials(tb.Context(), officials); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,14 +17,7 @@ import (
 func TestTheRealRateIsShownWhenTwilioLimitsIt(t *testing.T) {
 	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}}
 	a := mustRunApp(t, app.Config{SimulatorProfile: &profile, SMSRate: 50})
-	var officials []tocsin.Official
-	for i := range 200 {
-		officials = append(officials, tocsin.Official{ID: fmt.Sprintf("o%03d", i), Name: "Maire", Role: "maire", Commune: "76217",
-			CommuneName: "Dieppe", Arrondissement: "Dieppe", Numbers: []tocsin.Number{{E164: fictionMobile(i), Kind: tocsin.Mobile}}})
-	}
-	if err := a.Store().ReplaceOfficials(t.Context(), officials); err != nil {
-		t.Fatal(err)
-	}
+	mustMayors(t, a, 200)
 	a.Simulator().SetRateLimits(4, 0)
 	var created view
 	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous"}, &created); st != http.StatusCreated {

@@ -2,9 +2,9 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/etcd"
 	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
@@ -88,7 +89,7 @@ func TestPrimaryAccountFailsTheSecondaryTakesOver(t *testing.T) {
 	onSecondary := 0
 	for _, r := range final.Recipients {
 		n := r.Official.Numbers[0].E164
-		p, s := countOutbound(primary.MessagesTo(n)), countOutbound(secondary.MessagesTo(n))
+		p, s := len(testingutil.Outbound(primary, n)), len(testingutil.Outbound(secondary, n))
 		if p+s != 1 {
 			t.Errorf("%s: %d SMS on the primary, %d on the secondary; want exactly one in all", n, p, s)
 		}
@@ -155,25 +156,14 @@ func TestPrimaryAccountFailsTheSecondaryTakesOver(t *testing.T) {
 	}
 }
 
-func countOutbound(ms []twiliosim.Message) int {
-	n := 0
-	for _, m := range ms {
-		if m.Direction != twiliosim.DirectionInbound {
-			n++
-		}
-	}
-	return n
-}
-
 // freeAddr returns a loopback address no one listens on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := etcd.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", ports[0])
 }
 
 func timelineText(v *view) string {

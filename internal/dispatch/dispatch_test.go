@@ -132,15 +132,7 @@ func idle(t *testing.T, d *dispatch.Dispatcher) {
 	testingutil.Eventually(t, 10*time.Second, "dispatch idle", d.Idle)
 }
 
-func sentTo(sim *twiliosim.Server, n string) int {
-	c := 0
-	for _, m := range sim.MessagesTo(n) {
-		if m.Direction != "inbound" {
-			c++
-		}
-	}
-	return c
-}
+func sentTo(sim *twiliosim.Server, n string) int { return len(testingutil.Outbound(sim, n)) }
 
 func hasSID(at tocsin.Attempt) bool { return at.SID != "" }
 

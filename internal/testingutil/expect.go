@@ -14,6 +14,13 @@ import (
 // timeout. Tests wait on conditions, never for a fixed time.
 func Eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
 	tb.Helper()
+	Poll(tb, timeout, 50*time.Millisecond, what, cond)
+}
+
+// Poll is Eventually looking at most every `every`: for conditions that
+// cost a request to a cluster under test, which polling must not load.
+func Poll(tb testing.TB, timeout, every time.Duration, what string, cond func() bool) {
+	tb.Helper()
 	deadline := time.Now().Add(timeout)
 	pause := time.Millisecond
 	for !cond() {
@@ -21,7 +28,7 @@ func Eventually(tb testing.TB, timeout time.Duration, what string, cond func() b
 			tb.Fatalf("waited %v for %s", timeout, what)
 		}
 		time.Sleep(pause)
-		pause = min(2*pause, 50*time.Millisecond)
+		pause = min(2*pause, every)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/directory"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -52,7 +53,7 @@ func TestEtcdSuspendedAndRestartedNoReplyLostNoAuditEntryMissing(t *testing.T) {
 		t.Fatalf("activation: got %d, want 201", got)
 	}
 	t.Logf("activation %s: %d officials", v.ID, v.Summary.Targeted)
-	waitUntil(t, "100 SMS handed to the provider", time.Minute, func() bool { return len(c.outbound()) >= 100 })
+	testingutil.Poll(t, time.Minute, 500*time.Millisecond, "100 SMS handed to the provider", func() bool { return len(c.outbound()) >= 100 })
 	dir := c.directoryCSV()
 
 	var outages []*outage
@@ -86,7 +87,7 @@ func TestEtcdSuspendedAndRestartedNoReplyLostNoAuditEntryMissing(t *testing.T) {
 	t.Logf("%s: replies recorded %v after etcd was restarted", o.name, o.recovered.Round(100*time.Millisecond))
 
 	var final *view
-	waitUntil(t, "every official informed and every delivery recorded", 5*time.Minute, func() bool {
+	testingutil.Poll(t, 5*time.Minute, 500*time.Millisecond, "every official informed and every delivery recorded", func() bool {
 		f, ok := c.activation(v.ID)
 		if !ok || f.Summary.Informed != f.Summary.Targeted {
 			return false
@@ -112,25 +113,13 @@ func TestEtcdSuspendedAndRestartedNoReplyLostNoAuditEntryMissing(t *testing.T) {
 		PendingCount int   `json:"pending_count"`
 		Outbox       int   `json:"outbox"`
 	}
-	waitUntil(t, "nothing left to chain in the audit trail", time.Minute, func() bool {
+	testingutil.Poll(t, time.Minute, 500*time.Millisecond, "nothing left to chain in the audit trail", func() bool {
 		return c.api("GET", "/api/v1/audit/verify", nil, &res) == http.StatusOK && res.PendingCount == 0 && res.Outbox == 0
 	})
 	if !res.OK || res.MissingCount > 0 || res.Break != nil {
 		t.Errorf("audit verify: %+v; want intact, no entry missing", res)
 	}
 	t.Logf("audit trail: %d entries, intact, 0 missing (every activation and every informed official has its entry)", res.Entries)
-}
-
-// waitUntil polls cond every half second until it holds, or fails.
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v", what, timeout)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 // directoryCSV returns the directory in force as an import would take it.
@@ -195,7 +184,7 @@ func (c *cluster) raw(method, path string, body []byte) int {
 func (c *cluster) waitRepliesRecorded(id string, before time.Time, timeout time.Duration) time.Duration {
 	c.t.Helper()
 	var took time.Duration
-	waitUntil(c.t, "replies recorded", timeout, func() bool {
+	testingutil.Poll(c.t, timeout, 500*time.Millisecond, "replies recorded", func() bool {
 		f, ok := c.activation(id)
 		if !ok {
 			return false

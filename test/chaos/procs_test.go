@@ -338,29 +338,41 @@ func (c *cluster) activation(id string) (*view, bool) {
 // outbound returns the simulator's record of the messages sent.
 func (c *cluster) outbound() []twiliosim.Message {
 	c.t.Helper()
-	var out []twiliosim.Message
-	for _, m := range c.messages() {
-		if m.Direction != twiliosim.DirectionInbound {
-			out = append(out, m)
-		}
-	}
-	return out
+	return sent(c.messages())
 }
 
 // messages returns the simulator's record of every message, sent and
 // received.
 func (c *cluster) messages() []twiliosim.Message {
 	c.t.Helper()
-	req, _ := http.NewRequest("GET", c.simURL+"/sim/messages", nil)
-	req.SetBasicAuth(twiliosim.DefaultAccountSID, twiliosim.DefaultAuthToken)
+	return simMessages(c.t, c.simURL, twiliosim.DefaultAccountSID, twiliosim.DefaultAuthToken)
+}
+
+// simMessages reads every message a simulator holds, sent and received,
+// from its control API.
+func simMessages(t *testing.T, url, sid, token string) []twiliosim.Message {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/sim/messages", nil)
+	req.SetBasicAuth(sid, token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var all []twiliosim.Message
 	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return all
+}
+
+// sent keeps the messages sent, not the replies.
+func sent(all []twiliosim.Message) []twiliosim.Message {
+	var out []twiliosim.Message
+	for _, m := range all {
+		if m.Direction != twiliosim.DirectionInbound {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -3,7 +3,6 @@
 package chaos
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/etcd"
-	"github.com/prefecture76/tocsin/internal/twiliosim"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 )
 
 const (
@@ -53,16 +52,16 @@ func TestPrimaryRouteSuspendedSecondaryTakesOverNobodyTextedTwice(t *testing.T) 
 	if got := c.api("POST", "/api/v1/activations", map[string]string{"playbook": "chaos"}, &v); got != http.StatusCreated {
 		t.Fatalf("activation: got %d, want 201", got)
 	}
-	waitUntil(t, "100 SMS by the primary", time.Minute, func() bool { return len(c.outbound()) >= 100 })
+	testingutil.Poll(t, time.Minute, 500*time.Millisecond, "100 SMS by the primary", func() bool { return len(c.outbound()) >= 100 })
 	c.sim.signal(syscall.SIGSTOP)
 	t.Log("primary account suspended")
-	waitUntil(t, "the secondary sending", time.Minute, func() bool { return len(outboundOf(t, secondURL, secondarySID, secondaryToken)) >= 100 })
+	testingutil.Poll(t, time.Minute, 500*time.Millisecond, "the secondary sending", func() bool { return len(sent(simMessages(t, secondURL, secondarySID, secondaryToken))) >= 100 })
 	time.Sleep(20 * time.Second) // the outage goes on while the secondary works
 	c.sim.signal(syscall.SIGCONT)
 	t.Log("primary account back")
 
 	var final *view
-	waitUntil(t, "every official informed", 4*time.Minute, func() bool {
+	testingutil.Poll(t, 4*time.Minute, 500*time.Millisecond, "every official informed", func() bool {
 		f, ok := c.activation(v.ID)
 		final = f
 		return ok && f.Summary.Informed == f.Summary.Targeted
@@ -73,7 +72,7 @@ func TestPrimaryRouteSuspendedSecondaryTakesOverNobodyTextedTwice(t *testing.T) 
 		per[m.To]++
 		primaryN++
 	}
-	for _, m := range outboundOf(t, secondURL, secondarySID, secondaryToken) {
+	for _, m := range sent(simMessages(t, secondURL, secondarySID, secondaryToken)) {
 		per[m.To]++
 		secondaryN++
 	}
@@ -97,26 +96,4 @@ func TestPrimaryRouteSuspendedSecondaryTakesOverNobodyTextedTwice(t *testing.T) 
 		t.Errorf("%d attempts recorded on the secondary route, the secondary account sent %d", onSecondary, secondaryN)
 	}
 	t.Logf("%d officials: %d SMS by the primary, %d by the secondary, each texted once, all informed", len(final.Recipients), primaryN, secondaryN)
-}
-
-// outboundOf returns the messages a simulator sent.
-func outboundOf(t *testing.T, url, sid, token string) []twiliosim.Message {
-	t.Helper()
-	req, _ := http.NewRequest("GET", url+"/sim/messages", nil)
-	req.SetBasicAuth(sid, token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var all, out []twiliosim.Message
-	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range all {
-		if m.Direction != twiliosim.DirectionInbound {
-			out = append(out, m)
-		}
-	}
-	return out
 }
