@@ -638,6 +638,7 @@ func (a *App) lead(ctx context.Context) {
 		ex.Go(func() { a.verifyAuditTrail(dctx) })
 		ex.Go(func() { a.publishPace(dctx, l.Store) })
 		ex.Go(func() { a.followRouteChoice(dctx) })
+		a.resumeRoute(dctx)
 		err = a.dispatcher.Run(dctx, l.Store)
 		cancel()
 		ex.Wait()

@@ -66,6 +66,20 @@ func (a *App) routeMode() tocsin.RouteMode {
 	return m
 }
 
+// resumeRoute starts a new term on the route the previous leader last
+// published, when it is recent: if the primary was down a moment ago, the
+// new leader does not wait the failover delay again to learn it.
+func (a *App) resumeRoute(ctx context.Context) {
+	if a.routes.secondary == nil {
+		return
+	}
+	p, err := a.store.Pace(ctx)
+	if err == nil && p.Fresh(a.cfg.Clock.Now()) && p.Route == tocsin.SecondaryRoute {
+		a.dispatcher.ResumeOn(p.Route)
+		a.log.Info("resuming on the secondary route, as the previous leader left it")
+	}
+}
+
 // routeChoiceEvery is how often the leader reads the duty officer's choice
 // of route.
 const routeChoiceEvery = 2 * time.Second

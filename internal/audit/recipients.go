@@ -259,6 +259,11 @@ func Changes(prev, cur *tocsin.Recipient) []string {
 				return nil // delivered before: not the first time
 			}
 		}
+		for _, at := range cur.Attempts {
+			if at.Status.Reached() && at.Route == tocsin.SecondaryRoute {
+				return []string{who + " : message distribué par la route de secours"}
+			}
+		}
 		return []string{who + " : message distribué"}
 	case tocsin.StatusFailed:
 		return []string{who + " : échec, plus rien à tenter sur l'échelle"}

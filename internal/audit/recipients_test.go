@@ -196,3 +196,19 @@ func TestRecipientsChangedInOneRevisionAreAllRecorded(t *testing.T) {
 		t.Fatalf("%d acknowledgements in the trail, want 60", n)
 	}
 }
+
+// The trail says when a message reached its official by the secondary
+// route.
+func TestFirstDeliveryNamesTheSecondaryRoute(t *testing.T) {
+	prev := &tocsin.Recipient{Official: tocsin.Official{ID: "maire-1"}, Status: tocsin.StatusSent,
+		Attempts: []tocsin.Attempt{{ID: "r0-1", Status: tocsin.AttemptSent, Route: tocsin.SecondaryRoute}}}
+	cur := *prev
+	cur.Status, cur.Attempts = tocsin.StatusDelivered, []tocsin.Attempt{{ID: "r0-1", Status: tocsin.AttemptDelivered, Route: tocsin.SecondaryRoute}}
+	if got := audit.Changes(prev, &cur); len(got) != 1 || got[0] != "maire-1 : message distribué par la route de secours" {
+		t.Errorf("Changes = %q", got)
+	}
+	cur.Attempts[0].Route = ""
+	if got := audit.Changes(prev, &cur); len(got) != 1 || got[0] != "maire-1 : message distribué" {
+		t.Errorf("Changes on the primary = %q", got)
+	}
+}

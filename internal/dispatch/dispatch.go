@@ -196,6 +196,18 @@ func (d *Dispatcher) Loaded(id string) bool {
 // Route returns the route sends take now: tocsin.PrimaryRoute or tocsin.SecondaryRoute.
 func (d *Dispatcher) Route() string { return d.router.current() }
 
+// ResumeOn starts the next term on route: the one the previous leader
+// found working. Without it a new leader would first try a primary
+// already known down, and wait the failover delay again; a primary back
+// meanwhile is taken back at the first probe.
+func (d *Dispatcher) ResumeOn(route string) {
+	if route == tocsin.SecondaryRoute && d.router.hasSecondary {
+		d.router.mu.Lock()
+		d.router.active, d.router.failures = route, 0
+		d.router.mu.Unlock()
+	}
+}
+
 // Pace is a channel's effective rate.
 type Pace struct {
 	// PerSecond is the rate sends go at now; Ceiling the configured one.

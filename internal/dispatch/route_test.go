@@ -87,3 +87,18 @@ func TestSendsWaitWhileThePrimaryIsFailing(t *testing.T) {
 		t.Errorf("past the delay: %s, wait %v; want the secondary", route, wait)
 	}
 }
+
+// A new term resumes on the secondary the previous leader used; without a
+// secondary there is nothing to resume on.
+func TestResumeOnTheSecondary(t *testing.T) {
+	d := &Dispatcher{router: newRouter(true, time.Second, nil, nil)}
+	d.ResumeOn(tocsin.SecondaryRoute)
+	if d.Route() != tocsin.SecondaryRoute {
+		t.Errorf("route %s after resuming on the secondary", d.Route())
+	}
+	lone := &Dispatcher{router: newRouter(false, time.Second, nil, nil)}
+	lone.ResumeOn(tocsin.SecondaryRoute)
+	if lone.Route() != tocsin.PrimaryRoute {
+		t.Errorf("no secondary: route %s, want the primary", lone.Route())
+	}
+}

@@ -24,9 +24,10 @@ const (
 // TestPrimaryRouteSuspendedSecondaryTakesOverNobodyTextedTwice suspends
 // the primary Twilio account (its simulator, SIGSTOP: every request hangs
 // until Tocsin's timeout, outcome unknown) in the middle of an activation
-// of the demo directory, for 40 s: the secondary account takes over, the
-// sends left unknown on the primary wait until it answers again and its
-// records settle them. From both simulators' own records: every official
+// of the demo directory, for about 40 s: the secondary account takes
+// over; the leader is killed meanwhile and the next one goes on with the
+// secondary; the sends left unknown on the primary wait until it answers
+// again and its records settle them. From both simulators' own records: every official
 // texted exactly once across the two accounts, and informed.
 func TestPrimaryRouteSuspendedSecondaryTakesOverNobodyTextedTwice(t *testing.T) {
 	ports, err := etcd.FreePorts(1)
@@ -56,7 +57,20 @@ func TestPrimaryRouteSuspendedSecondaryTakesOverNobodyTextedTwice(t *testing.T) 
 	c.sim.signal(syscall.SIGSTOP)
 	t.Log("primary account suspended")
 	testingutil.Poll(t, time.Minute, 500*time.Millisecond, "the secondary sending", func() bool { return len(sent(simMessages(t, secondURL, secondarySID, secondaryToken))) >= 100 })
-	time.Sleep(20 * time.Second) // the outage goes on while the secondary works
+	// The leader dies while the primary is down: the next one resumes on
+	// the secondary the previous leader used, without waiting the failover
+	// delay again.
+	l := -1
+	testingutil.Poll(t, 30*time.Second, 100*time.Millisecond, "a leader", func() bool { l = c.leader(); return l >= 0 })
+	before := len(sent(simMessages(t, secondURL, secondarySID, secondaryToken)))
+	c.replicas[l].kill()
+	killed := time.Now()
+	c.replicas[l].start(t)
+	testingutil.Poll(t, 30*time.Second, 20*time.Millisecond, "the secondary sending under the new leader", func() bool {
+		return len(sent(simMessages(t, secondURL, secondarySID, secondaryToken))) > before+5
+	})
+	t.Logf("leader r%d killed while on the secondary route: sends resumed on it %v later", l, time.Since(killed).Round(10*time.Millisecond))
+	time.Sleep(10 * time.Second) // the outage goes on while the secondary works
 	c.sim.signal(syscall.SIGCONT)
 	t.Log("primary account back")
 
