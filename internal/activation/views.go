@@ -15,7 +15,7 @@ type View struct {
 	Summary          tocsin.Summary  `json:"summary"`
 	Forecast         tocsin.Forecast `json:"forecast"`
 	// Pace is set while the provider holds the sending rates below the
-	// configured ones: « débit réel : 19,6 SMS/s, limité par Twilio ».
+	// configured ones: « Débit réel : 19,6 SMS/s, limité par Twilio ».
 	Pace       *tocsin.Pace       `json:"pace,omitempty"`
 	Recipients []tocsin.Recipient `json:"recipients,omitempty"`
 	Timeline   []TimelineEvent    `json:"timeline,omitempty"`

@@ -38,7 +38,10 @@ func TestTheRealRateIsShownWhenTwilioLimitsIt(t *testing.T) {
 		t.Errorf("pace %+v, want below the configured 50/s", p)
 	}
 	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
-	if st, html := b.get("/activations/" + created.ID); st != http.StatusOK || !strings.Contains(html, "débit réel : ") ||
+	if st, html := b.get("/"); st != http.StatusOK || !strings.Contains(html, "SMS/s, limité par Twilio (réglé à 50)") {
+		t.Errorf("dashboard (status %d) does not say the real rate on the activation's card", st)
+	}
+	if st, html := b.get("/activations/" + created.ID); st != http.StatusOK || !strings.Contains(html, "Débit réel : ") ||
 		!strings.Contains(html, "SMS/s, limité par Twilio (réglé à 50)") {
 		t.Errorf("activation page (status %d) does not say the real rate", st)
 	}

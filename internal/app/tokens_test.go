@@ -56,6 +56,18 @@ func TestPersonalTokens(t *testing.T) {
 	if st := as(secret[1], "POST", "/api/v1/tokens", map[string]any{"name": "plus", "role": "admin"}, &refused); st != http.StatusForbidden || refused.Error.Field != "role" {
 		t.Errorf("token wider than its user: %d %+v, want 403 on role", st, refused)
 	}
+	for _, bad := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"name": "  "}, "name"},
+		{map[string]any{"name": "x", "role": "maire"}, "role"},
+		{map[string]any{"name": "x", "expires_in_days": 400}, "expires_in_days"},
+	} {
+		if st := api(t, a, "POST", "/api/v1/tokens", bad.body, &refused); st != http.StatusBadRequest || refused.Error.Field != bad.field {
+			t.Errorf("POST /api/v1/tokens %v: %d %+v, want 400 on %s", bad.body, st, refused, bad.field)
+		}
+	}
 	var ro struct {
 		Token string `json:"token"`
 	}

@@ -60,7 +60,7 @@ func (p *Pace) Notable() bool {
 }
 
 // Describe says in French how fast each limited channel goes, and which
-// route sends take when it is the secondary: « débit réel : 19,6 SMS/s,
+// route sends take when it is the secondary: « Débit réel : 19,6 SMS/s,
 // limité par Twilio (réglé à 50) ». Empty when nothing is notable.
 func (p *Pace) Describe() string {
 	if !p.Notable() {
@@ -68,10 +68,10 @@ func (p *Pace) Describe() string {
 	}
 	var out []string
 	if p.Route == SecondaryRoute {
-		out = append(out, "envois par la route de secours (la route principale a échoué ou a été écartée)")
+		out = append(out, "Envois par la route de secours (la route principale a échoué ou a été écartée)")
 	}
 	if !p.Limited() {
-		return strings.Join(out, " ; ")
+		return out[0] + "."
 	}
 	var parts []string
 	if c := p.SMS; c != nil && c.Limited {
@@ -80,7 +80,7 @@ func (p *Pace) Describe() string {
 	if c := p.Voice; c != nil && c.Limited {
 		parts = append(parts, fmt.Sprintf("%s appel(s)/s, limité par Twilio (réglé à %s)", frenchNumber(c.PerSecond), frenchNumber(c.Ceiling)))
 	}
-	return strings.Join(append(out, "débit réel : "+strings.Join(parts, " ; ")), " ; ")
+	return strings.Join(append(out, "Débit réel : "+strings.Join(parts, " ; ")), ". ")
 }
 
 // frenchNumber writes a rate with one decimal, a decimal comma, and none

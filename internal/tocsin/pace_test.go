@@ -9,7 +9,7 @@ import (
 func TestPaceSaysHowFastInFrenchAndLowersTheForecastRates(t *testing.T) {
 	now := time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC)
 	p := &Pace{SMS: &ChannelPace{PerSecond: 19.62, Ceiling: 50, Limited: true}, Voice: &ChannelPace{PerSecond: 1, Ceiling: 1}, At: now}
-	if got, want := p.Describe(), "débit réel : 19,6 SMS/s, limité par Twilio (réglé à 50)"; got != want {
+	if got, want := p.Describe(), "Débit réel : 19,6 SMS/s, limité par Twilio (réglé à 50)"; got != want {
 		t.Errorf("Describe() = %q, want %q", got, want)
 	}
 	r := Rates{SMSPerSecond: 50, CallsPerSecond: 1, MaxCalls: 5}.Apply(p)
@@ -48,11 +48,11 @@ func TestForecastAtObservedRatesSaysSo(t *testing.T) {
 
 func TestPaceSaysWhenSendsGoByTheSecondaryRoute(t *testing.T) {
 	p := &Pace{Route: SecondaryRoute, SMS: &ChannelPace{PerSecond: 10, Ceiling: 10}}
-	if !p.Notable() || !strings.Contains(p.Describe(), "route de secours") || strings.Contains(p.Describe(), "débit réel") {
+	if !p.Notable() || !strings.Contains(p.Describe(), "route de secours") || strings.Contains(p.Describe(), "Débit réel") {
 		t.Errorf("secondary route, rates at their ceiling: %q", p.Describe())
 	}
 	p.SMS = &ChannelPace{PerSecond: 4, Ceiling: 10, Limited: true}
-	if d := p.Describe(); !strings.Contains(d, "route de secours") || !strings.Contains(d, "débit réel : 4 SMS/s") {
+	if d := p.Describe(); !strings.Contains(d, "route de secours") || !strings.Contains(d, "Débit réel : 4 SMS/s") {
 		t.Errorf("secondary route, limited: %q", d)
 	}
 }

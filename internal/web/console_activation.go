@@ -26,13 +26,16 @@ type card struct {
 	Within      string // "oui", "non" or "" while undecided
 	CreatedBy   string
 	Imported    string // the source of an activation imported from the history
+	// Pace says how fast sends really go, and by which route, when it is
+	// worth saying (tocsin.Pace.Describe); empty otherwise.
+	Pace string
 }
 
 func newCard(v *activation.View, now time.Time) card {
 	s := v.Summary
 	c := card{ID: v.ID, Title: v.Title, Exercise: v.Exercise, Open: v.State == tocsin.Open,
 		ActivatedAt: v.ActivatedAtParis, Deadline: v.DeadlineParis, DeadlineISO: v.Deadline.UTC().Format(time.RFC3339),
-		TimeLeft: timeLeft(v.Deadline, now), CreatedBy: v.CreatedBy,
+		TimeLeft: timeLeft(v.Deadline, now), CreatedBy: v.CreatedBy, Pace: v.Pace.Describe(),
 		Counters: counters{Targeted: s.Targeted, Sent: s.Sent, Delivered: s.Delivered, Informed: s.Informed, Failed: s.Failed, Manual: s.ToCall}}
 	if s.Targeted > 0 {
 		c.Counters.Percent = 100 * s.Informed / s.Targeted
