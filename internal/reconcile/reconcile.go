@@ -94,7 +94,6 @@ type Reconciler struct {
 	// each attempt's record was last read: a pass does not redo them.
 	done    map[string]bool
 	fetched map[string]time.Time
-	total   Result
 }
 
 // New returns a reconciler.
@@ -113,13 +112,6 @@ func New(cfg Config) *Reconciler {
 	}
 	return &Reconciler{cfg: cfg, log: cfg.Logger.With("component", "reconcile"),
 		done: map[string]bool{}, fetched: map[string]time.Time{}}
-}
-
-// Total returns what every pass recovered so far.
-func (r *Reconciler) Total() Result {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.total
 }
 
 // Run reconciles until ctx ends: at once (a takeover), every interval,
@@ -204,11 +196,6 @@ func (r *Reconciler) pass(ctx context.Context) (Result, error) {
 	if res.Replies > 0 || res.Statuses > 0 {
 		r.log.Info("recovered from the provider's records", "replies", res.Replies, "informed", res.Informed, "statuses", res.Statuses)
 	}
-	r.mu.Lock()
-	r.total.Replies += res.Replies
-	r.total.Informed += res.Informed
-	r.total.Statuses += res.Statuses
-	r.mu.Unlock()
 	return res, errors.Join(errs...)
 }
 
