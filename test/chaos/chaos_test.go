@@ -16,13 +16,6 @@ import (
 )
 
 // envInt reads a whole number from the environment, def when unset.
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
 // run activates the chaos playbook for the demo directory (708 officials),
 // kills the leader kills times at random moments (and, when etcdKill is
 // set, one etcd member after the second kill), and waits until every

@@ -1,4 +1,4 @@
-//go:build chaos
+//go:build chaos || scale
 
 package chaos
 
@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -97,6 +98,13 @@ func (p *proc) start(t *testing.T) {
 	p.mu.Unlock()
 }
 
+// pid is the running process's id.
+func (p *proc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd.Process.Pid
+}
+
 // signal sends sig to the running process (SIGSTOP, SIGCONT).
 func (p *proc) signal(sig syscall.Signal) {
 	p.mu.Lock()
@@ -133,8 +141,39 @@ type cluster struct {
 }
 
 // startCluster starts three etcd members, the simulator and three
-// replicas; env adds TOCSIN_* settings to the replicas'.
+// replicas over the demo directory; env adds TOCSIN_* settings to the
+// replicas'.
 func startCluster(t *testing.T, smsRate int, env ...string) *cluster {
+	return startClusterWith(t, clusterOptions{smsRate: smsRate, env: env})
+}
+
+// clusterOptions shape a cluster; the zero value of each field keeps the
+// chaos tests' setting.
+type clusterOptions struct {
+	replicas int      // Tocsin replicas: 3 when 0
+	smsRate  int      // TOCSIN_SMS_RATE
+	env      []string // more TOCSIN_* settings for the replicas
+	// profile is the simulator's profile (YAML): officials who reply
+	// after 1 to 4 s when empty.
+	profile string
+	// empty starts the replicas without the demo directory.
+	empty bool
+	// fsync runs the etcd members with fsync, as production does (the
+	// chaos tests skip it unless CHAOS_FSYNC is set).
+	fsync bool
+	// simArgs are more flags for the simulator.
+	simArgs []string
+}
+
+// startClusterWith starts three etcd members, the simulator and the
+// replicas o asks for.
+func startClusterWith(t *testing.T, o clusterOptions) *cluster {
+	if o.replicas == 0 {
+		o.replicas = 3
+	}
+	if o.profile == "" {
+		o.profile = "default: {behaviour: reply, delay: {min: 1s, max: 4s}}\ndelivery: {min: 200ms, max: 1s}\n"
+	}
 	dir := t.TempDir()
 	ports, err := etcd.FreePorts(12)
 	if err != nil {
@@ -151,7 +190,7 @@ func startCluster(t *testing.T, smsRate int, env ...string) *cluster {
 			"--name", fmt.Sprintf("m%d", i), "--dir", filepath.Join(dir, fmt.Sprintf("m%d", i)),
 			"--client-url", endpoints[i], "--peer-url", fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
 			"--initial-cluster", strings.Join(initial, ",")}}
-		if os.Getenv("CHAOS_FSYNC") == "" {
+		if !o.fsync && os.Getenv("CHAOS_FSYNC") == "" {
 			// Faster on a shared disk; CHAOS_FSYNC=1 measures with fsync,
 			// as production runs.
 			p.args = append(p.args, "--unsafe-no-fsync")
@@ -182,7 +221,7 @@ func startCluster(t *testing.T, smsRate int, env ...string) *cluster {
 	// The front: any live replica answers, as behind a load balancer.
 	frontPort := ports[6]
 	c.front = fmt.Sprintf("http://127.0.0.1:%d", frontPort)
-	for i := range 3 {
+	for i := range o.replicas {
 		c.urls = append(c.urls, fmt.Sprintf("http://127.0.0.1:%d", ports[7+i]))
 	}
 	front := &http.Server{Addr: fmt.Sprintf("127.0.0.1:%d", frontPort), Handler: http.HandlerFunc(c.forward)}
@@ -190,11 +229,12 @@ func startCluster(t *testing.T, smsRate int, env ...string) *cluster {
 	t.Cleanup(func() { front.Close() })
 
 	profile := filepath.Join(dir, "profile.yaml")
-	os.WriteFile(profile, []byte("default: {behaviour: reply, delay: {min: 1s, max: 4s}}\ndelivery: {min: 200ms, max: 1s}\n"), 0o600)
+	os.WriteFile(profile, []byte(o.profile), 0o600)
 	c.simURL = fmt.Sprintf("http://127.0.0.1:%d", ports[10])
 	c.sim = &proc{name: "twiliosim", log: filepath.Join(dir, "twiliosim.log"), args: []string{"twiliosim",
 		"--listen", strings.TrimPrefix(c.simURL, "http://"), "--profile", profile,
 		"--sms-url", c.front + "/twilio/sms/inbound", "--log-level", "warn"}}
+	c.sim.args = append(c.sim.args, o.simArgs...)
 	c.sim.start(t)
 	t.Cleanup(c.sim.kill)
 
@@ -205,7 +245,7 @@ title: Alerte chaos
 audience: {everyone: true}
 message: "Alerte de test pour {{.Commune}}."
 `), 0o600)
-	for i := range 3 {
+	for i := range o.replicas {
 		p := &proc{name: fmt.Sprintf("tocsin r%d", i), node: fmt.Sprintf("r%d", i), log: filepath.Join(dir, fmt.Sprintf("tocsin-%d.log", i)), args: []string{"tocsin", "serve"},
 			env: []string{
 				"TOCSIN_LISTEN=" + strings.TrimPrefix(c.urls[i], "http://"),
@@ -219,11 +259,11 @@ message: "Alerte de test pour {{.Commune}}."
 				"TOCSIN_TWILIO_API_URL=" + c.simURL,
 				"TOCSIN_PLAYBOOKS=" + playbooks,
 				"TOCSIN_ADMIN_TOKEN=" + adminToken,
-				"TOCSIN_DEMO_DIRECTORY=true",
-				fmt.Sprintf("TOCSIN_SMS_RATE=%d", smsRate),
+				fmt.Sprintf("TOCSIN_DEMO_DIRECTORY=%t", !o.empty),
+				fmt.Sprintf("TOCSIN_SMS_RATE=%d", o.smsRate),
 				"TOCSIN_LOG_LEVEL=warn",
 			}}
-		p.env = append(p.env, env...)
+		p.env = append(p.env, o.env...)
 		c.replicas = append(c.replicas, p)
 		p.start(t)
 		// One at a time: the first one loads the directory.
@@ -375,4 +415,12 @@ func sent(all []twiliosim.Message) []twiliosim.Message {
 		}
 	}
 	return out
+}
+
+// envInt reads a positive number from the environment, def when unset.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

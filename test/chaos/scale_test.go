@@ -1,0 +1,249 @@
+//go:build scale
+
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/testingutil"
+	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
+)
+
+// TestScale measures one activation to every official of a directory of
+// N, on separate processes: three etcd members with fsync, one Tocsin
+// replica in Twilio mode and the simulator unthrottled as the provider.
+// It prints, for each size, request → first send, all handed over,
+// messages per second, Tocsin's CPU per message and peak resident memory,
+// and the status callbacks that failed. It asserts only what must hold at
+// any speed: every official got exactly one SMS, and no callback failed.
+//
+//	go test -tags scale -run TestScale -v -timeout 30m ./test/chaos
+//
+// SCALE_N (default 708,10000) lists the sizes; SCALE_REPLY (default 0)
+// is the share of officials who reply, 5 to 20 s after delivery;
+// SCALE_REPLICAS (default 1) the Tocsin replicas; SCALE_WORKERS (default
+// 64) the sends in flight; SCALE_FSYNC=0 runs etcd without fsync.
+func TestScale(t *testing.T) {
+	sizes := []int{708, 10000}
+	if s := os.Getenv("SCALE_N"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				t.Fatalf("SCALE_N: %q is not a positive number", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	reply := envFloat(t, "SCALE_REPLY", 0)
+	t.Logf("| officials | request → first send | request answered | all handed over | messages/s | Tocsin CPU per message | Tocsin peak RSS | callbacks failed | replies |")
+	t.Logf("|---|---|---|---|---|---|---|---|---|")
+	for _, n := range sizes {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			r := scaleRun(t, n, reply)
+			t.Logf("| %d | %d ms | %d ms | %.2f s | %.0f | %.2f ms | %d MiB | %d of %d | %d |",
+				n, r.firstSend.Milliseconds(), r.answered.Milliseconds(), r.handedOver.Seconds(), float64(n)/r.handedOver.Seconds(),
+				float64(r.cpu.Microseconds())/1000/float64(n), r.peakRSS>>20, r.callbackFailures, r.callbacks+r.callbackFailures, r.replies)
+		})
+	}
+}
+
+type scaleResult struct {
+	firstSend, answered, handedOver time.Duration
+	cpu                             time.Duration // Tocsin's, request to the last callback
+	peakRSS                         int64
+	callbacks, callbackFailures     int
+	replies                         int
+}
+
+func scaleRun(t *testing.T, n int, reply float64) scaleResult {
+	profile := "delivery: {min: 200ms, max: 1s}\nmix:\n"
+	if w := int(reply * 1000); w > 0 {
+		profile += fmt.Sprintf("  - {weight: %d, behaviour: reply, delay: {min: 5s, max: 20s}}\n", w)
+	}
+	if w := 1000 - int(reply*1000); w > 0 {
+		profile += fmt.Sprintf("  - {weight: %d, behaviour: silent}\n", w)
+	}
+	c := startClusterWith(t, clusterOptions{
+		replicas: envInt("SCALE_REPLICAS", 1),
+		smsRate:  1_000_000,
+		profile:  profile,
+		empty:    true,
+		fsync:    os.Getenv("SCALE_FSYNC") != "0",
+		simArgs:  []string{"--mps", "0", "--cps", "0", "--max-calls", "0"},
+		env:      []string{fmt.Sprintf("TOCSIN_WORKERS=%d", envInt("SCALE_WORKERS", 64))},
+	})
+	officials := make([]tocsin.Official, n)
+	for i := range officials {
+		officials[i] = tocsin.Official{ID: fmt.Sprintf("m%05d", i), Name: fmt.Sprintf("Maire %05d", i), Role: "maire",
+			Commune: "76217", CommuneName: "Dieppe", Arrondissement: "Dieppe",
+			Numbers: []tocsin.Number{{E164: fmt.Sprintf("+3363%07d", i), Kind: tocsin.Mobile}}}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := c.store.ReplaceOfficials(ctx, officials); err != nil {
+		t.Fatal(err)
+	}
+	testingutil.Poll(t, 60*time.Second, 500*time.Millisecond, "a leader", func() bool { return c.leader() >= 0 })
+	leader := c.replicas[c.leader()]
+
+	peak := watchPeakRSS(t, leader.pid())
+	cpu0 := procCPU(t, leader.pid())
+	start := time.Now()
+	var created struct {
+		ID string `json:"id"`
+	}
+	if st := c.api("POST", "/api/v1/activations", map[string]any{"playbook": "chaos"}, &created); st != http.StatusCreated {
+		t.Fatalf("activation: status %d", st)
+	}
+	answered := time.Since(start)
+
+	var st twiliosim.Stats
+	testingutil.Poll(t, 10*time.Minute, 100*time.Millisecond, fmt.Sprintf("%d SMS handed over", n), func() bool {
+		st = c.simStats()
+		return st.Messages >= n
+	})
+	// Each message has two status callbacks (sent, delivered) and each
+	// reply a webhook: wait until the simulator has posted them all.
+	want := 2 * n
+	testingutil.Poll(t, 10*time.Minute, 100*time.Millisecond, "the status callbacks", func() bool {
+		st = c.simStats()
+		return st.Callbacks+st.CallbackFailures >= want+st.Replies && st.Replies >= int(float64(n)*reply*0.99)
+	})
+	cpu := procCPU(t, leader.pid()) - cpu0
+	rss := peak()
+
+	msgs := c.outbound()
+	if len(msgs) != n {
+		t.Errorf("the simulator recorded %d SMS for %d officials", len(msgs), n)
+	}
+	seen := map[string]int{}
+	for _, m := range msgs {
+		seen[m.To]++
+	}
+	for to, k := range seen {
+		if k != 1 {
+			t.Errorf("%s got %d SMS", to, k)
+		}
+	}
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].DateCreated.Before(msgs[j].DateCreated) })
+	if st.CallbackFailures > 0 {
+		t.Errorf("%d of %d webhooks failed at the provider", st.CallbackFailures, st.Callbacks+st.CallbackFailures)
+	}
+	return scaleResult{
+		firstSend:        msgs[0].DateCreated.Sub(start),
+		answered:         answered,
+		handedOver:       msgs[len(msgs)-1].DateCreated.Sub(start),
+		cpu:              cpu,
+		peakRSS:          rss,
+		callbacks:        st.Callbacks,
+		callbackFailures: st.CallbackFailures,
+		replies:          st.Replies,
+	}
+}
+
+// simStats reads the simulator's counters.
+func (c *cluster) simStats() twiliosim.Stats {
+	c.t.Helper()
+	req, _ := http.NewRequest("GET", c.simURL+"/sim/stats", nil)
+	req.SetBasicAuth(twiliosim.DefaultAccountSID, twiliosim.DefaultAuthToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st twiliosim.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		c.t.Fatal(err)
+	}
+	return st
+}
+
+// watchPeakRSS samples a process's resident memory every 50 ms until the
+// returned function is called, which returns the highest seen.
+func watchPeakRSS(t *testing.T, pid int) func() int64 {
+	var mu sync.Mutex
+	var peak int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if rss := procRSS(pid); rss > 0 {
+				mu.Lock()
+				peak = max(peak, rss)
+				mu.Unlock()
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	var once sync.Once
+	stop := func() int64 {
+		once.Do(func() { close(done); <-stopped })
+		mu.Lock()
+		defer mu.Unlock()
+		return peak
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// procRSS reads a process's resident memory from /proc, 0 when it cannot.
+func procRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// procCPU reads the CPU time (user and system) a process has used.
+func procCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command name, in parentheses, may hold spaces: count from after it.
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
+
+func envFloat(t *testing.T, name string, def float64) float64 {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f > 1 {
+		t.Fatalf("%s: %q is not a share between 0 and 1", name, s)
+	}
+	return f
+}
