@@ -200,6 +200,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&cfg.DataDir, "data-dir", app.DefaultDataDir, "folder of the embedded etcd member")
 	f.String(&cfg.Listen, "listen", app.DefaultListen, "HTTP address")
 	f.String(&cfg.PublicURL, "public-url", "", "address Tocsin is reached at, used by Twilio's callbacks (default http://<listen>)")
+	f.String(&cfg.DebugListen, "debug-listen", "", "address serving Go's profiles (/debug/pprof/) for operators; empty serves none")
 	f.String(&endpoints, "etcd-endpoints", "", "comma-separated etcd endpoints; empty starts an embedded member in --data-dir")
 	f.String(&cfg.EtcdPrefix, "etcd-prefix", "/tocsin/", "key prefix in etcd")
 	f.String(&cfg.EtcdCA, "etcd-ca", "", "CA certificate of the etcd cluster (PEM file)")

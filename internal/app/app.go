@@ -46,6 +46,9 @@ type Config struct {
 	DataDir   string // embedded etcd's data, default DefaultDataDir
 	Listen    string // HTTP address, default DefaultListen
 	PublicURL string // the address Twilio calls back; default http://<listen address>
+	// DebugListen serves Go's profiles (/debug/pprof/) on this address;
+	// empty serves none. Keep it off any public network.
+	DebugListen string
 
 	EtcdEndpoints              []string // external cluster; empty starts an embedded member in DataDir
 	EtcdPrefix                 string   // default /tocsin/
@@ -169,6 +172,7 @@ type App struct {
 	playbooks  []tocsin.Playbook
 	listener   net.Listener
 	http       *http.Server
+	debug      *http.Server // profiles, when DebugListen is set
 	publicURL  string
 	routes     routes
 	metrics    *prometheus.Metrics
@@ -297,6 +301,11 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.listener, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if cfg.DebugListen != "" {
+		if err := a.serveDebug(cfg.DebugListen); err != nil {
+			return err
+		}
 	}
 	a.publicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	if a.publicURL == "" {
@@ -702,6 +711,11 @@ func (a *App) Close() error {
 	} else if a.listener != nil {
 		if err := a.listener.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close listener: %w", err))
+		}
+	}
+	if a.debug != nil {
+		if err := a.debug.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop debug server: %w", err))
 		}
 	}
 	a.wg.Wait()
