@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefecture76/tocsin/internal/etcd"
 	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
@@ -75,6 +77,11 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 	if w := 1000 - int(reply*1000); w > 0 {
 		profile += fmt.Sprintf("  - {weight: %d, behaviour: silent}\n", w)
 	}
+	ports, err := etcd.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debug := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	c := startClusterWith(t, clusterOptions{
 		replicas: envInt("SCALE_REPLICAS", 1),
 		smsRate:  1_000_000,
@@ -82,7 +89,7 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		empty:    true,
 		fsync:    os.Getenv("SCALE_FSYNC") != "0",
 		simArgs:  []string{"--mps", "0", "--cps", "0", "--max-calls", "0"},
-		env:      []string{fmt.Sprintf("TOCSIN_WORKERS=%d", envInt("SCALE_WORKERS", 64))},
+		env:      []string{fmt.Sprintf("TOCSIN_WORKERS=%d", envInt("SCALE_WORKERS", 64)), "TOCSIN_DEBUG_LISTEN=" + debug},
 	})
 	officials := make([]tocsin.Official, n)
 	for i := range officials {
@@ -114,6 +121,9 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		st = c.simStats()
 		return st.Messages >= n
 	})
+	if file := os.Getenv("SCALE_HEAP"); file != "" {
+		saveHeap(t, "http://"+debug, fmt.Sprintf("%s.%d", file, n))
+	}
 	// Each message has two status callbacks (sent, delivered) and each
 	// reply a webhook: wait until the simulator has posted them all.
 	want := 2 * n
@@ -151,6 +161,24 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		callbackFailures: st.CallbackFailures,
 		replies:          st.Replies,
 	}
+}
+
+// saveHeap writes a replica's heap profile to file.
+func saveHeap(t *testing.T, debugURL, file string) {
+	resp, err := http.Get(debugURL + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("heap profile: %s", file)
 }
 
 // simStats reads the simulator's counters.
