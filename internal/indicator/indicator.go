@@ -80,6 +80,10 @@ type MonthReport struct {
 	ExercisesTarget int `json:"exercises_target"`
 	// Missed lists scheduled exercises of the month that did not happen.
 	Missed []time.Time `json:"missed,omitempty"`
+	// MissedYTD lists the scheduled exercises that did not happen from
+	// 1 January to the end of the month; ExercisesMissedYTD counts them.
+	MissedYTD          []time.Time `json:"missed_ytd,omitempty"`
+	ExercisesMissedYTD int         `json:"exercises_missed_ytd"`
 }
 
 // Report holds the indicators of consecutive months.
@@ -91,7 +95,8 @@ type Report struct {
 
 // Compute returns the indicators of months over acts (every activation, of
 // any date: each month takes those whose activated_at falls in it, in Paris
-// time). missed are the due times of scheduled exercises that did not run.
+// time). missed are the due times of scheduled exercises that did not run,
+// from 1 January of the first month's year at least, for the year to date.
 // now decides which activations are still pending.
 func Compute(months []Month, acts []Activation, missed []time.Time, now time.Time) Report {
 	var rep Report
@@ -122,8 +127,13 @@ func Compute(months []Month, acts []Activation, missed []time.Time, now time.Tim
 			if m.Contains(t) {
 				mr.Missed = append(mr.Missed, t)
 			}
+			if !t.Before(yearStart) && t.Before(m.End()) {
+				mr.MissedYTD = append(mr.MissedYTD, t)
+			}
 		}
 		slices.SortFunc(mr.Missed, time.Time.Compare)
+		slices.SortFunc(mr.MissedYTD, time.Time.Compare)
+		mr.ExercisesMissedYTD = len(mr.MissedYTD)
 		rep.Months = append(rep.Months, mr)
 	}
 	return rep
