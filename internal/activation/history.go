@@ -39,11 +39,16 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 	if by.Role != tocsin.RoleAdmin {
 		return nil, tocsin.Errorf(tocsin.EForbidden, "seul un administrateur importe l'historique")
 	}
-	recs, err := history.Parse(r)
+	// Format errors do not stop the checks against this Tocsin: every
+	// error of the file is reported at once.
+	recs, errs, err := history.ParseAll(r)
 	if err != nil {
 		return nil, err
 	}
 	if len(recs) == 0 {
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
 		return nil, tocsin.Errorf(tocsin.EUnprocessable, "fichier vide : aucune activation à importer")
 	}
 	if s.history == nil {
@@ -72,7 +77,6 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 	}
 	now := s.now().UTC()
 	res := &ImportResult{ImportedIDs: []string{}, PresentIDs: []string{}}
-	var errs history.Errors
 	var todo []*history.Record
 	digests := map[string]string{}
 	for i := range recs {
@@ -82,8 +86,9 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 			return nil, err
 		}
 		digests[rec.ID] = digest
-		checkRecord(rec, directory, now, &errs)
+		checkRecord(rec, directory, now, errs)
 		switch a := byID[rec.ID]; {
+		case rec.ID == "":
 		case a == nil:
 			todo = append(todo, rec)
 		case a.Imported != nil && a.Imported.Digest == digest:
@@ -160,7 +165,9 @@ func importDigest(ids []string, digests map[string]string) string {
 }
 
 // checkRecord reports what in a record does not fit this Tocsin: times in
-// the future, officials neither in the directory nor marked external.
+// the future, officials neither in the directory nor marked external. The
+// record may be partial (its line has format errors): what is zero is not
+// checked.
 func checkRecord(rec *history.Record, directory map[string]tocsin.Official, now time.Time, errs *history.Errors) {
 	future := func(field string, t *time.Time, who string) {
 		if t != nil && t.After(now) {
@@ -174,7 +181,7 @@ func checkRecord(rec *history.Record, directory map[string]tocsin.Official, now 
 	future("exercise_due", rec.ExerciseDue, "")
 	for _, o := range rec.Officials {
 		future("officials", o.InformedAt, "informed_at de l'élu "+o.ID+" : ")
-		if _, ok := directory[o.ID]; !ok && !o.External {
+		if _, ok := directory[o.ID]; !ok && !o.External && o.ID != "" {
 			errs.Add(rec.Line, "officials", "l'élu %s (%s) n'est pas dans l'annuaire : ajoutez-le à l'annuaire, ou marquez-le \"external\": true",
 				o.ID, o.Name)
 		}

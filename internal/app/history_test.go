@@ -197,17 +197,12 @@ func TestHistoryImportOfAFileWithOneBadLineImportsNothing(t *testing.T) {
 	before := storeDump(t, a)
 	bad := registre + `{"id":"reg-3","kind":"real","title":"Tempête","activated_at":"2026-10-25T02:30:00","deadline":"2026-10-25T04:00:00+01:00",` +
 		`"officials":[{"id":"inconnu","name":"Élu inconnu","informed_at":"2026-12-25T00:00:00Z","how":"sms"}],"source":"registre"}` + "\n"
+	// The format error and the line's other faults show at once.
 	st, res := importHistory(t, a, adminToken, bad)
-	if st != http.StatusUnprocessableEntity || res.Error.Code != tocsin.EUnprocessable || len(res.Error.Details) != 1 ||
-		!strings.HasPrefix(res.Error.Details[0], "ligne 4, champ activated_at : horodatage \"2026-10-25T02:30:00\" sans décalage horaire") {
-		t.Fatalf("import: status %d, %+v", st, res)
-	}
-	// Once the format is right, the line's other faults show, all of them.
-	bad = strings.Replace(bad, `"2026-10-25T02:30:00"`, `"2026-10-25T02:30:00+01:00"`, 1)
-	st, res = importHistory(t, a, adminToken, bad)
-	if st != http.StatusUnprocessableEntity || len(res.Error.Details) != 2 ||
-		!strings.HasPrefix(res.Error.Details[0], "ligne 4, champ officials : informed_at de l'élu inconnu : 2026-12-25T00:00:00Z est dans le futur") ||
-		!strings.HasPrefix(res.Error.Details[1], "ligne 4, champ officials : l'élu inconnu (Élu inconnu) n'est pas dans l'annuaire") {
+	if st != http.StatusUnprocessableEntity || res.Error.Code != tocsin.EUnprocessable || len(res.Error.Details) != 3 ||
+		!strings.HasPrefix(res.Error.Details[0], "ligne 4, champ activated_at : horodatage \"2026-10-25T02:30:00\" sans décalage horaire") ||
+		!strings.HasPrefix(res.Error.Details[1], "ligne 4, champ officials : informed_at de l'élu inconnu : 2026-12-25T00:00:00Z est dans le futur") ||
+		!strings.HasPrefix(res.Error.Details[2], "ligne 4, champ officials : l'élu inconnu (Élu inconnu) n'est pas dans l'annuaire") {
 		t.Fatalf("import: status %d, %+v", st, res)
 	}
 	if after := storeDump(t, a); !reflect.DeepEqual(after, before) {
@@ -224,6 +219,46 @@ func TestHistoryImportOfAFileWithOneBadLineImportsNothing(t *testing.T) {
 	}
 	if st, _ := rawRequest(t, a, "GET", "/api/v1/history", "officer-token", "", ""); st != http.StatusOK {
 		t.Errorf("export by a duty officer: status %d, want 200", st)
+	}
+}
+
+// Errors of every kind on several lines — format, directory, future date,
+// an id already used — are all reported by one import, which imports
+// nothing.
+func TestHistoryImportReportsEveryErrorOfEveryLineAtOnce(t *testing.T) {
+	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
+	if st, res := importHistory(t, a, adminToken, registre); st != http.StatusOK || res.Imported != 2 {
+		t.Fatalf("first import: status %d, %+v", st, res)
+	}
+	before := storeDump(t, a)
+	rec := func(id, kind, at, official string) string {
+		return fmt.Sprintf(`{"id":%q,"kind":%q,"title":"Alerte","activated_at":%q,"deadline":%q,"officials":[{"id":%q,"name":"Élu"}],"source":"main courante"}`,
+			id, kind, at, at, official) + "\n"
+	}
+	file := strings.Replace(registre, `"how":"voice"`, `"how":"manual"`, 1) + // line 1: reg-1 with other content; line 3 as imported
+		rec("reg-4", "real", "2026-05-01T10:00:00+02:00", "dieppe") + // line 4: good
+		rec("reg-5", "exercice", "2026-05-02T10:00:00+02:00", "dieppe") + // line 5: format
+		rec("reg-6", "real", "2027-01-05T10:00:00+01:00", "rouen") + // line 6: in the future
+		rec("reg-7", "real", "2026-05-03T10:00:00+02:00", "76999-maire") + // line 7: not in the directory
+		`{"id":"reg-8",` + "\n" // line 8: not JSON
+	st, res := importHistory(t, a, adminToken, file)
+	want := []string{
+		"ligne 1, champ id : l'activation reg-1 est déjà importée avec un autre contenu",
+		`ligne 5, champ kind : type "exercice" inconnu`,
+		"ligne 6, champ activated_at : 2027-01-05T09:00:00Z est dans le futur",
+		"ligne 7, champ officials : l'élu 76999-maire (Élu) n'est pas dans l'annuaire",
+		"ligne 8 : JSON invalide",
+	}
+	if st != http.StatusUnprocessableEntity || len(res.Error.Details) != len(want) {
+		t.Fatalf("import: status %d, errors %q; want 422 and %d errors", st, res.Error.Details, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(res.Error.Details[i], w) {
+			t.Errorf("error %d: %q, want it to start with %q", i, res.Error.Details[i], w)
+		}
+	}
+	if after := storeDump(t, a); !reflect.DeepEqual(after, before) {
+		t.Errorf("a refused import changed the store")
 	}
 }
 

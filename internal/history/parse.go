@@ -84,16 +84,34 @@ func Place(line int, field string) string {
 // playbook, officials sorted by id, the CIP's announced delay filled in),
 // or a *tocsin.ListError naming the line and field of each error, and no
 // record. Whether the records fit a Tocsin (officials known, ids free,
-// nothing in the future) is the importer's to check.
+// nothing in the future) is the importer's to check: see ParseAll.
 func Parse(r io.Reader) ([]Record, error) {
-	var errs Errors
+	recs, errs, err := ParseAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// ParseAll reads a history file like Parse, but returns the records with
+// the errors found, for an importer to add its own (officials unknown, ids
+// taken, times in the future) and report every error of the file at once.
+// The records of the lines in error are partial (what parsed well, the
+// rest zero): they are to be checked, never imported. A line that is not
+// a JSON object gives no record, nor does a second use of an id. err is
+// only a failure to read r.
+func ParseAll(r io.Reader) ([]Record, *Errors, error) {
+	errs := &Errors{}
 	var out []Record
 	first := map[string]int{} // id -> line
 	br := bufio.NewReader(r)
 	for line := 1; ; line++ {
 		data, tooLong, err := readLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("read history: %w", err)
+			return nil, nil, fmt.Errorf("read history: %w", err)
 		}
 		if line == 1 {
 			data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a BOM some editors write
@@ -102,23 +120,24 @@ func Parse(r io.Reader) ([]Record, error) {
 		case tooLong:
 			errs.Add(line, "", "ligne trop longue : %d octets au plus, une activation par ligne", MaxLine)
 		case len(bytes.TrimSpace(data)) > 0:
-			if rec, ok := parseLine(line, data, &errs); ok {
-				if prev, dup := first[rec.ID]; dup {
-					errs.Add(line, "id", "identifiant %q déjà utilisé ligne %d", rec.ID, prev)
-				} else {
-					first[rec.ID] = line
-					out = append(out, rec)
-				}
+			rec, ok := parseLine(line, data, errs)
+			if !ok {
+				break
 			}
+			if prev, dup := first[rec.ID]; dup && rec.ID != "" {
+				errs.Add(line, "id", "identifiant %q déjà utilisé ligne %d", rec.ID, prev)
+				break
+			}
+			if rec.ID != "" {
+				first[rec.ID] = line
+			}
+			out = append(out, rec)
 		}
 		if err != nil { // io.EOF
 			break
 		}
 	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, errs, nil
 }
 
 // readLine reads one line without its end (\n or \r\n). A line longer than
@@ -293,9 +312,9 @@ func (o *object) notBefore(field string, t *time.Time, activated *time.Time) {
 	}
 }
 
-// parseLine reads and checks one record.
+// parseLine reads and checks one record. It reports whether the line is a
+// JSON object: its record is then whole, or partial when errors were added.
 func parseLine(line int, data []byte, errs *Errors) (Record, bool) {
-	before := errs.Len()
 	if !utf8.Valid(data) {
 		errs.Add(line, "", "texte non UTF-8 : enregistrez le fichier en UTF-8")
 		return Record{}, false
@@ -353,7 +372,7 @@ func parseLine(line int, data []byte, errs *Errors) (Record, bool) {
 	}
 	r.Note = o.text("note", false, maxNote, true)
 	r.Source = o.text("source", true, maxSource, false)
-	return r, errs.Len() == before
+	return r, true
 }
 
 // officials reads the officials of a record, sorted by id.

@@ -141,8 +141,11 @@ func TestParseReportsEveryErrorOfTheFileInLineOrder(t *testing.T) {
 	file := good + "\n" + strings.Replace(good, `"kind":"exercise"`, `"kind":"x"`, 1) + "\n\n" + good + "\n" +
 		strings.Replace(other, `"2026-03-29T01:30:00+01:00"`, `"2026-03-29T01:30:00"`, 1) + "\n"
 	errs := parseErrors(t, file)
-	if len(errs) != 3 || !strings.HasPrefix(errs[0], "ligne 2, champ kind") ||
-		errs[1] != `ligne 4, champ id : identifiant "registre-2026-03-29" déjà utilisé ligne 1` || !strings.HasPrefix(errs[2], "ligne 5, champ activated_at") {
+	// Line 2 has a wrong kind and, like line 4, the id of line 1: every
+	// error shows, not only the first of each line.
+	if len(errs) != 4 || !strings.HasPrefix(errs[0], "ligne 2, champ kind") ||
+		errs[1] != `ligne 2, champ id : identifiant "registre-2026-03-29" déjà utilisé ligne 1` ||
+		errs[2] != `ligne 4, champ id : identifiant "registre-2026-03-29" déjà utilisé ligne 1` || !strings.HasPrefix(errs[3], "ligne 5, champ activated_at") {
 		t.Errorf("errors %q", errs)
 	}
 }
@@ -150,7 +153,8 @@ func TestParseReportsEveryErrorOfTheFileInLineOrder(t *testing.T) {
 func TestParseRefusesALineTooLongAndGoesOn(t *testing.T) {
 	long := `{"note":"` + strings.Repeat("a", MaxLine) + `"}`
 	errs := parseErrors(t, good+"\n"+long+"\n"+strings.Replace(good, `"kind":"exercise"`, `"kind":"x"`, 1))
-	if len(errs) != 2 || !strings.HasPrefix(errs[0], "ligne 2 : ligne trop longue") || !strings.HasPrefix(errs[1], "ligne 3, champ kind") {
+	if len(errs) != 3 || !strings.HasPrefix(errs[0], "ligne 2 : ligne trop longue") || !strings.HasPrefix(errs[1], "ligne 3, champ kind") ||
+		!strings.HasPrefix(errs[2], "ligne 3, champ id : identifiant \"registre-2026-03-29\" déjà utilisé ligne 1") {
 		t.Errorf("errors %q", errs)
 	}
 }
