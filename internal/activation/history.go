@@ -1,6 +1,7 @@
 package activation
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -29,9 +30,9 @@ const importWriters = 8
 
 // ImportHistory imports a history file (docs/history.md), all or nothing:
 // every line is checked first — its format, nothing in the future, its
-// officials in the directory or marked external, its id free — and any
-// error returns every error, each naming its line and field
-// (tocsin.EUnprocessable), with nothing imported. A record already
+// officials in the directory or marked external, its id free — in one
+// pass, and any error returns every error, each naming its line, column
+// and field (tocsin.EUnprocessable), with nothing imported. A record already
 // imported with the same content is left as it is: importing a file again
 // changes nothing. file names the file in the timeline and the audit
 // trail; it may be empty. Only an administrator imports.
@@ -39,17 +40,11 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 	if by.Role != tocsin.RoleAdmin {
 		return nil, tocsin.Errorf(tocsin.EForbidden, "seul un administrateur importe l'historique")
 	}
-	// Format errors do not stop the checks against this Tocsin: every
-	// error of the file is reported at once.
-	recs, errs, err := history.ParseAll(r)
+	// The file is read whole before the import lock is taken, so that a
+	// slow upload does not hold it.
+	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
-	}
-	if len(recs) == 0 {
-		if err := errs.Err(); err != nil {
-			return nil, err
-		}
-		return nil, tocsin.Errorf(tocsin.EUnprocessable, "fichier vide : aucune activation à importer")
 	}
 	if s.history == nil {
 		return nil, tocsin.Errorf(tocsin.ENotFound, "import d'historique non disponible")
@@ -77,32 +72,44 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 	}
 	now := s.now().UTC()
 	res := &ImportResult{ImportedIDs: []string{}, PresentIDs: []string{}}
-	var todo []*history.Record
 	digests := map[string]string{}
-	for i := range recs {
-		rec := &recs[i]
+	// The checks run with the format's, line by line: every error of the
+	// file comes in one answer.
+	recs, err := history.ParseChecked(bytes.NewReader(data), func(rec *history.Record, l *history.Line) {
+		checkRecord(rec, directory, now, l)
+		if rec.ID == "" {
+			return
+		}
 		digest, err := history.Digest(rec)
 		if err != nil {
-			return nil, err
+			l.Add("", "enregistrement illisible : %v", err)
+			return
 		}
 		digests[rec.ID] = digest
-		checkRecord(rec, directory, now, errs)
 		switch a := byID[rec.ID]; {
-		case rec.ID == "":
 		case a == nil:
-			todo = append(todo, rec)
 		case a.Imported != nil && a.Imported.Digest == digest:
-			res.PresentIDs = append(res.PresentIDs, rec.ID)
 		case a.Imported != nil:
-			errs.Add(rec.Line, "id", "l'activation %s est déjà importée avec un autre contenu (source « %s », le %s par %s) : "+
+			l.Add("id", "l'activation %s est déjà importée avec un autre contenu (source « %s », le %s par %s) : "+
 				"donnez un autre identifiant à cette ligne, ou retirez-la", rec.ID, a.Imported.Source, tocsin.ParisTime(a.Imported.At), a.Imported.By)
 		default:
-			errs.Add(rec.Line, "id", "l'identifiant %s est celui d'une activation menée dans Tocsin (%s) : donnez-en un autre à cette ligne",
+			l.Add("id", "l'identifiant %s est celui d'une activation menée dans Tocsin (%s) : donnez-en un autre à cette ligne",
 				rec.ID, tocsin.ParisTime(a.ActivatedAt))
 		}
-	}
-	if err := errs.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, tocsin.Errorf(tocsin.EUnprocessable, "fichier vide : aucune activation à importer")
+	}
+	var todo []*history.Record
+	for i := range recs {
+		if a := byID[recs[i].ID]; a != nil {
+			res.PresentIDs = append(res.PresentIDs, recs[i].ID) // the same content: checked above
+		} else {
+			todo = append(todo, &recs[i])
+		}
 	}
 	from := ""
 	if file != "" {
@@ -168,21 +175,27 @@ func importDigest(ids []string, digests map[string]string) string {
 // the future, officials neither in the directory nor marked external. The
 // record may be partial (its line has format errors): what is zero is not
 // checked.
-func checkRecord(rec *history.Record, directory map[string]tocsin.Official, now time.Time, errs *history.Errors) {
-	future := func(field string, t *time.Time, who string) {
+func checkRecord(rec *history.Record, directory map[string]tocsin.Official, now time.Time, l *history.Line) {
+	future := func(t *time.Time) string {
 		if t != nil && t.After(now) {
-			errs.Add(rec.Line, field, "%s%s est dans le futur (il est %s) : l'historique ne contient que le passé",
-				who, t.Format(time.RFC3339), now.Format(time.RFC3339))
+			return fmt.Sprintf("%s est dans le futur (il est %s) : l'historique ne contient que le passé", t.Format(time.RFC3339), now.Format(time.RFC3339))
+		}
+		return ""
+	}
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"activated_at", &rec.ActivatedAt}, {"closed_at", rec.ClosedAt}, {"cip_activated_at", rec.CIPActivatedAt}, {"exercise_due", rec.ExerciseDue}} {
+		if msg := future(f.t); msg != "" {
+			l.Add(f.name, "%s", msg)
 		}
 	}
-	future("activated_at", &rec.ActivatedAt, "")
-	future("closed_at", rec.ClosedAt, "")
-	future("cip_activated_at", rec.CIPActivatedAt, "")
-	future("exercise_due", rec.ExerciseDue, "")
 	for _, o := range rec.Officials {
-		future("officials", o.InformedAt, "informed_at de l'élu "+o.ID+" : ")
+		if msg := future(o.InformedAt); msg != "" {
+			l.AddOfficial(o.ID, "informed_at", "%s", msg)
+		}
 		if _, ok := directory[o.ID]; !ok && !o.External && o.ID != "" {
-			errs.Add(rec.Line, "officials", "l'élu %s (%s) n'est pas dans l'annuaire : ajoutez-le à l'annuaire, ou marquez-le \"external\": true",
+			l.AddOfficial(o.ID, "id", "l'élu %s (%s) n'est pas dans l'annuaire : ajoutez-le à l'annuaire, ou marquez-le \"external\": true",
 				o.ID, o.Name)
 		}
 	}

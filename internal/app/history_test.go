@@ -180,7 +180,7 @@ func TestHistoryRoundTripGivesTheSameIndicatorsAndTheSameLines(t *testing.T) {
 	}
 	// Tocsin's own activations are not overwritten by their export.
 	if st, res := importHistory(t, e.app, adminToken, exported); st != http.StatusUnprocessableEntity ||
-		!strings.Contains(strings.Join(res.Error.Details, "\n"), "ligne 1, champ id : l'identifiant "+e.id+" est celui d'une activation menée dans Tocsin") {
+		!strings.Contains(strings.Join(res.Error.Details, "\n"), "ligne 1, colonne 7, champ id : l'identifiant "+e.id+" est celui d'une activation menée dans Tocsin") {
 		t.Errorf("import into A: status %d, %+v", st, res)
 	}
 }
@@ -200,9 +200,9 @@ func TestHistoryImportOfAFileWithOneBadLineImportsNothing(t *testing.T) {
 	// The format error and the line's other faults show at once.
 	st, res := importHistory(t, a, adminToken, bad)
 	if st != http.StatusUnprocessableEntity || res.Error.Code != tocsin.EUnprocessable || len(res.Error.Details) != 3 ||
-		!strings.HasPrefix(res.Error.Details[0], "ligne 4, champ activated_at : horodatage \"2026-10-25T02:30:00\" sans décalage horaire") ||
-		!strings.HasPrefix(res.Error.Details[1], "ligne 4, champ officials : informed_at de l'élu inconnu : 2026-12-25T00:00:00Z est dans le futur") ||
-		!strings.HasPrefix(res.Error.Details[2], "ligne 4, champ officials : l'élu inconnu (Élu inconnu) n'est pas dans l'annuaire") {
+		!strings.HasPrefix(res.Error.Details[0], "ligne 4, colonne 62, champ activated_at : horodatage \"2026-10-25T02:30:00\" sans décalage horaire") ||
+		!strings.HasPrefix(res.Error.Details[1], "ligne 4, colonne 142, champ officials[0].id : l'élu inconnu (Élu inconnu) n'est pas dans l'annuaire") ||
+		!strings.HasPrefix(res.Error.Details[2], "ligne 4, colonne 187, champ officials[0].informed_at : 2026-12-25T00:00:00Z est dans le futur") {
 		t.Fatalf("import: status %d, %+v", st, res)
 	}
 	if after := storeDump(t, a); !reflect.DeepEqual(after, before) {
@@ -223,8 +223,8 @@ func TestHistoryImportOfAFileWithOneBadLineImportsNothing(t *testing.T) {
 }
 
 // Errors of every kind on several lines — format, directory, future date,
-// an id already used — are all reported by one import, which imports
-// nothing.
+// an id already used — are all reported by one import, each with its line,
+// column and field, and nothing is imported.
 func TestHistoryImportReportsEveryErrorOfEveryLineAtOnce(t *testing.T) {
 	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
 	if st, res := importHistory(t, a, adminToken, registre); st != http.StatusOK || res.Imported != 2 {
@@ -243,11 +243,11 @@ func TestHistoryImportReportsEveryErrorOfEveryLineAtOnce(t *testing.T) {
 		`{"id":"reg-8",` + "\n" // line 8: not JSON
 	st, res := importHistory(t, a, adminToken, file)
 	want := []string{
-		"ligne 1, champ id : l'activation reg-1 est déjà importée avec un autre contenu",
-		`ligne 5, champ kind : type "exercice" inconnu`,
-		"ligne 6, champ activated_at : 2027-01-05T09:00:00Z est dans le futur",
-		"ligne 7, champ officials : l'élu 76999-maire (Élu) n'est pas dans l'annuaire",
-		"ligne 8 : JSON invalide",
+		"ligne 1, colonne 7, champ id : l'activation reg-1 est déjà importée avec un autre contenu",
+		`ligne 5, colonne 22, champ kind : type "exercice" inconnu`,
+		"ligne 6, colonne 61, champ activated_at : 2027-01-05T09:00:00Z est dans le futur",
+		"ligne 7, colonne 147, champ officials[0].id : l'élu 76999-maire (Élu) n'est pas dans l'annuaire",
+		"ligne 8, colonne 15 : JSON invalide : fin de ligne inattendue",
 	}
 	if st != http.StatusUnprocessableEntity || len(res.Error.Details) != len(want) {
 		t.Fatalf("import: status %d, errors %q; want 422 and %d errors", st, res.Error.Details, len(want))
@@ -293,7 +293,7 @@ func TestHistoryImportedTwiceChangesNothingTheSecondTime(t *testing.T) {
 	// The same id with other content is refused, naming the line.
 	changed := strings.Replace(registre, `"how":"voice"`, `"how":"manual"`, 1)
 	if st, res := importHistory(t, a, adminToken, changed); st != http.StatusUnprocessableEntity ||
-		!strings.HasPrefix(strings.Join(res.Error.Details, "\n"), "ligne 1, champ id : l'activation reg-1 est déjà importée avec un autre contenu") {
+		!strings.HasPrefix(strings.Join(res.Error.Details, "\n"), "ligne 1, colonne 7, champ id : l'activation reg-1 est déjà importée avec un autre contenu") {
 		t.Errorf("changed record: status %d, %+v", st, res)
 	}
 

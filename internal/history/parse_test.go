@@ -3,10 +3,13 @@ package history
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -116,7 +119,7 @@ func TestParseErrorsNameTheLineAndTheField(t *testing.T) {
 		{"no title nor playbook", set(`"title":"Exercice inondation",`, ``), "ligne 2, champ title : champ requis"},
 		{"no source", set(`,"source":"registre papier SIDPC 2026"`, ``), "ligne 2, champ source : champ requis"},
 		{"wrong type", set(`"external":true`, `"external":"oui"`), "ligne 2, champ officials[1].external : true ou false attendu"},
-		{"not JSON", `{"id": "x",`, "ligne 2 : JSON invalide à l'octet"},
+		{"not JSON", `{"id": "x",`, "ligne 2 : JSON invalide : fin de ligne inattendue"},
 		{"not an object", `["x"]`, "ligne 2 : objet JSON attendu"},
 		{"not UTF-8", "{\"id\":\"\xff\"}", "ligne 2 : texte non UTF-8"},
 		{"ancient", set(`"2026-03-29T01:30:00+01:00"`, `"1969-12-31T23:00:00Z"`), "ligne 2, champ activated_at : horodatage \"1969-12-31T23:00:00Z\" hors des bornes"},
@@ -125,7 +128,7 @@ func TestParseErrorsNameTheLineAndTheField(t *testing.T) {
 			errs := parseErrors(t, "\n"+c.line+"\n"+good+"\n")
 			var found bool
 			for _, e := range errs {
-				if strings.HasPrefix(e, c.want) {
+				if strings.HasPrefix(column.ReplaceAllString(e, ""), c.want) {
 					found = true
 				}
 			}
@@ -136,15 +139,46 @@ func TestParseErrorsNameTheLineAndTheField(t *testing.T) {
 	}
 }
 
+// column is the column of an error's place, left out where the test is
+// about something else.
+var column = regexp.MustCompile(`, colonne [0-9]+`)
+
+// Each error names the column where its field's value starts, in
+// characters, so that an editor finds it; a field missing from an
+// official points at the official.
+func TestParseErrorsGiveTheColumnOfTheirField(t *testing.T) {
+	line := strings.Replace(good, `"name":"Jean Bocquenet",`, ``, 1)
+	line = strings.Replace(line, `"Exercice inondation"`, `"Exercice inondé","kind":"x"`, 1)
+	line = strings.Replace(line, `"kind":"exercise",`, ``, 1)
+	col := func(s string) int { return utf8.RuneCountInString(line[:strings.Index(line, s)]) + 1 }
+	errs := parseErrors(t, line+"\n"+`{"id":"a","kind":"real",`+"\n")
+	want := []string{
+		fmt.Sprintf(`ligne 1, colonne %d, champ kind : type "x" inconnu`, col(`"x"`)),
+		fmt.Sprintf("ligne 1, colonne %d, champ officials[1].name : champ requis", col(`{"id":"ancien-maire"`)),
+		"ligne 2, colonne 25 : JSON invalide : fin de ligne inattendue",
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("errors %q, want %d", errs, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(errs[i], want[i]) {
+			t.Errorf("error %d: %q, want it to start with %q", i, errs[i], want[i])
+		}
+	}
+}
+
 func TestParseReportsEveryErrorOfTheFileInLineOrder(t *testing.T) {
 	other := strings.Replace(good, "registre-2026-03-29", "registre-2", 1)
 	file := good + "\n" + strings.Replace(good, `"kind":"exercise"`, `"kind":"x"`, 1) + "\n\n" + good + "\n" +
 		strings.Replace(other, `"2026-03-29T01:30:00+01:00"`, `"2026-03-29T01:30:00"`, 1) + "\n"
 	errs := parseErrors(t, file)
+	for i := range errs {
+		errs[i] = column.ReplaceAllString(errs[i], "")
+	}
 	// Line 2 has a wrong kind and, like line 4, the id of line 1: every
 	// error shows, not only the first of each line.
-	if len(errs) != 4 || !strings.HasPrefix(errs[0], "ligne 2, champ kind") ||
-		errs[1] != `ligne 2, champ id : identifiant "registre-2026-03-29" déjà utilisé ligne 1` ||
+	if len(errs) != 4 || errs[0] != `ligne 2, champ id : identifiant "registre-2026-03-29" déjà utilisé ligne 1` ||
+		!strings.HasPrefix(errs[1], "ligne 2, champ kind") ||
 		errs[2] != `ligne 4, champ id : identifiant "registre-2026-03-29" déjà utilisé ligne 1` || !strings.HasPrefix(errs[3], "ligne 5, champ activated_at") {
 		t.Errorf("errors %q", errs)
 	}
@@ -153,8 +187,9 @@ func TestParseReportsEveryErrorOfTheFileInLineOrder(t *testing.T) {
 func TestParseRefusesALineTooLongAndGoesOn(t *testing.T) {
 	long := `{"note":"` + strings.Repeat("a", MaxLine) + `"}`
 	errs := parseErrors(t, good+"\n"+long+"\n"+strings.Replace(good, `"kind":"exercise"`, `"kind":"x"`, 1))
-	if len(errs) != 3 || !strings.HasPrefix(errs[0], "ligne 2 : ligne trop longue") || !strings.HasPrefix(errs[1], "ligne 3, champ kind") ||
-		!strings.HasPrefix(errs[2], "ligne 3, champ id : identifiant \"registre-2026-03-29\" déjà utilisé ligne 1") {
+	if len(errs) != 3 || !strings.HasPrefix(errs[0], "ligne 2 : ligne trop longue") ||
+		!strings.HasPrefix(errs[1], "ligne 3, colonne 7, champ id : identifiant \"registre-2026-03-29\" déjà utilisé ligne 1") ||
+		!strings.HasPrefix(errs[2], "ligne 3, colonne 36, champ kind") {
 		t.Errorf("errors %q", errs)
 	}
 }
