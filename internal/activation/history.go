@@ -203,15 +203,18 @@ func checkRecord(rec *history.Record, directory map[string]tocsin.Official, now 
 
 // History returns the records of the activations whose activated_at is in
 // [from, to) — a zero bound is open — oldest first: those Tocsin ran and
-// those it imported, as one history file holds them.
-func (s *Service) History(ctx context.Context, from, to time.Time) ([]history.Record, error) {
+// those it imported, as one history file holds them. An activation still
+// open is left out unless withOpen, since its record would read as closed
+// (and its officials not informed yet as never informed): leftOut names
+// those left out.
+func (s *Service) History(ctx context.Context, from, to time.Time, withOpen bool) (recs []history.Record, leftOut []string, err error) {
 	all, err := s.store.Activations(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	officials, err := s.store.Officials(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inDirectory := make(map[string]bool, len(officials))
 	for _, o := range officials {
@@ -226,13 +229,20 @@ func (s *Service) History(ctx context.Context, from, to time.Time) ([]history.Re
 	slices.SortFunc(acts, func(x, y tocsin.Activation) int {
 		return cmp.Or(x.ActivatedAt.Compare(y.ActivatedAt), strings.Compare(x.ID, y.ID))
 	})
+	acts = slices.DeleteFunc(acts, func(a tocsin.Activation) bool {
+		if a.State != tocsin.Closed && !withOpen {
+			leftOut = append(leftOut, a.ID)
+			return true
+		}
+		return false
+	})
 	out := make([]history.Record, 0, len(acts))
 	for i := range acts {
 		rs, err := s.store.Recipients(ctx, acts[i].ID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, history.FromActivation(&acts[i], rs, func(id string) bool { return inDirectory[id] }))
 	}
-	return out, nil
+	return out, leftOut, nil
 }

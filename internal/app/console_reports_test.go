@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -49,8 +50,21 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 	has(p, page(p, 200), `<th scope="col">Résultats janvier 2026</th>`)
 	page("/indicateurs/export?format=pdf", http.StatusBadRequest)
 	has("/indicateurs", page("/indicateurs?from=2026-01&to=2026-02", 200), "/indicateurs/historique?from=2026-01&to=2026-02")
+	// The activation is still open: the history export leaves it out, the
+	// page says so and links to the export that writes it.
 	p = "/indicateurs/historique?from=2000-01"
-	if lines := page(p, 200); strings.Count(lines, "\n") != 1 || !strings.Contains(lines, `"id":"`+id+`"`) || !strings.Contains(lines, `"source":"tocsin"`) {
+	if lines := page(p, 200); lines != "" {
+		t.Errorf("history export with the activation open: %s", lines)
+	}
+	var v view
+	api(t, a, "GET", "/api/v1/activations/"+id, nil, &v)
+	month := indicator.MonthOf(v.ActivatedAt).String()
+	p = "/indicateurs?from=" + month + "&to=" + month
+	has(p, page(p, 200), "1 activation(s) en cours ne figurent pas dans l'export de l'historique", `href="/activations/`+id+`"`,
+		"/indicateurs/historique?from="+month+"&to="+month+"&include_open=true")
+	p = "/indicateurs/historique?from=2000-01&include_open=true"
+	if lines := page(p, 200); strings.Count(lines, "\n") != 1 || !strings.Contains(lines, `"id":"`+id+`"`) || !strings.Contains(lines, `"source":"tocsin"`) ||
+		strings.Contains(lines, "closed_at") {
 		t.Errorf("history export: %s", lines)
 	}
 	page("/indicateurs/historique?from=hier", http.StatusBadRequest)

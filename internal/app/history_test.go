@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"reflect"
@@ -17,6 +18,7 @@ import (
 	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
+	"github.com/prefecture76/tocsin/internal/web"
 )
 
 // historyApp runs the app on a manual clock at now, over officials (by
@@ -433,5 +435,53 @@ func TestHistoryExampleOfTheDocsImportsIntoTheDemo(t *testing.T) {
 	if jan, feb, mar := rep.Months[0], rep.Months[1], rep.Months[2]; jan.Exercise.Activations != 1 || feb.Real.CIPWithin != 1 ||
 		feb.Real.WithinTarget != 0 || mar.Real.WithinTarget != 1 || *mar.Real.WorstDelaySeconds != 32*60 {
 		t.Errorf("indicators of the example: %+v", rep.Months)
+	}
+}
+
+// An activation still open is not exported as if closed: it is left out
+// and named, unless asked for, and then written without closed_at.
+func TestHistoryExportLeavesOutTheActivationStillOpenUnlessAsked(t *testing.T) {
+	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
+	if st, res := importHistory(t, a, adminToken, registre); st != http.StatusOK || res.Imported != 2 {
+		t.Fatalf("import: status %d, %+v", st, res)
+	}
+	var open view
+	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous"}, &open); st != http.StatusCreated {
+		t.Fatalf("create: status %d", st)
+	}
+	export := func(query string) (int, string, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", a.URL()+"/api/v1/history"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get(web.LeftOutHeader), string(body)
+	}
+	st, left, body := export("")
+	if st != http.StatusOK || left != open.ID || strings.Count(body, "\n") != 2 || strings.Contains(body, open.ID) {
+		t.Errorf("export: status %d, left out %q, %d lines; want the 2 closed ones and %s left out", st, left, strings.Count(body, "\n"), open.ID)
+	}
+	st, left, body = export("?include_open=true")
+	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+	if st != http.StatusOK || left != "" || len(lines) != 3 || !strings.Contains(lines[2], `"id":"`+open.ID+`"`) || strings.Contains(lines[2], "closed_at") {
+		t.Errorf("export with the open ones: status %d, left out %q, lines %q", st, left, lines)
+	}
+	if st, _, body := export("?include_open=peut-être"); st != http.StatusBadRequest || !strings.Contains(body, "include_open") {
+		t.Errorf("bad include_open: status %d %s", st, body)
+	}
+	var all auditEntries
+	api(t, a, "GET", "/api/v1/audit", nil, &all)
+	var exports []string
+	for _, e := range all.Entries {
+		if e.Action == "export" {
+			exports = append(exports, e.Detail)
+		}
+	}
+	if len(exports) != 2 || !strings.Contains(exports[0], "1 en cours non exportées : "+open.ID) || !strings.Contains(exports[1], "en cours comprises") {
+		t.Errorf("export entries %q", exports)
 	}
 }

@@ -32,6 +32,8 @@ type Result struct {
 	// DelaySeconds is the time from the activation to the moment the last
 	// targeted official was informed; nil while someone is not informed.
 	DelaySeconds *float64 `json:"delay_seconds,omitempty"`
+	// Open is set while the activation is not closed.
+	Open bool `json:"open,omitempty"`
 	// Pending is set while the activation is open, someone is not informed
 	// and the target is not past yet: it is not judged yet.
 	Pending bool `json:"pending,omitempty"`
@@ -141,7 +143,7 @@ func Compute(months []Month, acts []Activation, missed []time.Time, now time.Tim
 
 // Judge returns how one activation stands against Target at now.
 func Judge(a *Activation, now time.Time) Result {
-	r := Result{ID: a.ID, Title: a.Title, ActivatedAt: a.ActivatedAt, Targeted: len(a.Recipients), CIP: a.CIP}
+	r := Result{ID: a.ID, Title: a.Title, ActivatedAt: a.ActivatedAt, Targeted: len(a.Recipients), CIP: a.CIP, Open: a.State != tocsin.Closed}
 	if a.Imported != nil {
 		r.ImportedFrom = a.Imported.Source
 	}
