@@ -315,8 +315,13 @@ func parseLine(line int, data []byte, errs *Errors) (Record, map[string]int, boo
 	r := Record{Line: line}
 	r.ID = o.id("id", true)
 	r.Kind = o.str("kind", true)
-	if r.Kind != "" && r.Kind != KindReal && r.Kind != KindExercise {
-		o.add("kind", "type %q inconnu : %q (activation réelle) ou %q (exercice)", r.Kind, KindReal, KindExercise)
+	switch r.Kind {
+	case "", KindReal, KindExercise:
+	case KindNotHeld:
+		return o.notHeld(r), o.index, true
+	default:
+		o.add("kind", "type %q inconnu : %q (activation réelle), %q (exercice) ou %q (exercice programmé non tenu)",
+			r.Kind, KindReal, KindExercise, KindNotHeld)
 	}
 	r.Playbook = o.id("playbook", false)
 	r.Title = o.text("title", false, maxTitle, false)
@@ -362,6 +367,24 @@ func parseLine(line int, data []byte, errs *Errors) (Record, map[string]int, boo
 	r.Note = o.text("note", false, maxNote, true)
 	r.Source = o.text("source", true, maxSource, false)
 	return r, o.index, true
+}
+
+// notHeldFields are those of a record of KindNotHeld.
+var notHeldFields = []string{"id", "kind", "title", "exercise_due", "note", "source"}
+
+// notHeld reads the rest of a record of KindNotHeld: a scheduled exercise
+// that was not held has no activation, no officials, no CIP.
+func (o *object) notHeld(r Record) Record {
+	for _, k := range slices.Sorted(maps.Keys(o.raw)) {
+		if slices.Contains(recordFields, k) && !slices.Contains(notHeldFields, k) {
+			o.add(k, "champ sans objet pour un exercice non tenu (kind %q) : retirez-le ; un exercice tenu a le type %q", KindNotHeld, KindExercise)
+		}
+	}
+	r.Title = o.text("title", false, maxTitle, false)
+	r.ExerciseDue = o.instant("exercise_due", true)
+	r.Note = o.text("note", false, maxNote, true)
+	r.Source = o.text("source", true, maxSource, false)
+	return r
 }
 
 // officials reads the officials of a record, sorted by id.

@@ -78,6 +78,60 @@ func TestParseReadsAGoodLineInUTCWithItsDefaults(t *testing.T) {
 	}
 }
 
+// notHeld states that the exercise due on 10 August 2026 was not held.
+const notHeld = `{"id":"registre-2026-08","kind":"exercise_not_held","exercise_due":"2026-08-10T10:00:00+02:00",` +
+	`"note":"annulé : feux de forêt","source":"registre papier SIDPC 2026"}`
+
+func TestParseReadsAScheduledExerciseNotHeld(t *testing.T) {
+	recs, err := Parse(strings.NewReader(notHeld))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := recs[0]
+	if !r.NotHeld() || r.Exercise() || !r.ExerciseDue.Equal(time.Date(2026, 8, 10, 8, 0, 0, 0, time.UTC)) || r.Title != "" || len(r.Officials) != 0 {
+		t.Errorf("record %+v", r)
+	}
+	line, err := Encode(&r)
+	if want := `{"id":"registre-2026-08","kind":"exercise_not_held","exercise_due":"2026-08-10T08:00:00Z","note":"annulé : feux de forêt",` +
+		`"source":"registre papier SIDPC 2026"}`; err != nil || string(line) != want {
+		t.Errorf("canonical line %s (%v), want %s", line, err, want)
+	}
+	run := r.Run(tocsin.Import{Source: r.Source, By: "admin"})
+	if run.Status != tocsin.RunNotHeld || !run.Due.Equal(*r.ExerciseDue) || run.ID != r.ID {
+		t.Errorf("run %+v", run)
+	}
+	back := FromRun(run)
+	back.Line = r.Line
+	if !reflect.DeepEqual(back, r) {
+		t.Errorf("back\n%+v\nwant\n%+v", back, r)
+	}
+	// A run of Tocsin's own schedule that did not happen is written as not
+	// held, and reads back.
+	own := FromRun(tocsin.ExerciseRun{Due: *r.ExerciseDue, Status: tocsin.RunUnrecorded})
+	line, _ = Encode(&own)
+	again, err := Parse(bytes.NewReader(line))
+	if err != nil || own.ID != "non-tenu-20260810-0800" || own.Source != SourceTocsin || !strings.Contains(own.Title, "10/08/2026 à 10:00") {
+		t.Errorf("own run's record %s: %v", line, err)
+	} else if again[0].Line = 0; !reflect.DeepEqual(again[0], own) {
+		t.Errorf("re-read %+v, want %+v", again[0], own)
+	}
+
+	errs := parseErrors(t, strings.Replace(notHeld, `"exercise_due":"2026-08-10T10:00:00+02:00"`, `"activated_at":"2026-08-10T10:00:00+02:00","officials":[]`, 1))
+	want := []string{
+		"ligne 1, champ exercise_due : champ requis",
+		`ligne 1, colonne 68, champ activated_at : champ sans objet pour un exercice non tenu (kind "exercise_not_held")`,
+		`ligne 1, colonne 108, champ officials : champ sans objet pour un exercice non tenu`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("errors %q, want %d", errs, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(errs[i], want[i]) {
+			t.Errorf("error %d: %q, want it to start with %q", i, errs[i], want[i])
+		}
+	}
+}
+
 func TestParseTakesTheTitleFromThePlaybook(t *testing.T) {
 	recs, err := Parse(strings.NewReader(strings.Replace(good, `"title":"Exercice inondation"`, `"playbook":"crue-seine"`, 1)))
 	if err != nil {
@@ -100,7 +154,7 @@ func TestParseErrorsNameTheLineAndTheField(t *testing.T) {
 		{"not a time", set(`"2026-03-29T01:30:00+01:00"`, `"29/03/2026"`), "ligne 2, champ activated_at : horodatage \"29/03/2026\" invalide : RFC 3339"},
 		{"unknown field", set(`"kind"`, `"telephone":"06","kind"`), "ligne 2, champ telephone : champ inconnu"},
 		{"unknown official field", set(`"external":true`, `"external":true,"mobile":"06"`), "ligne 2, champ officials[1].mobile : champ inconnu"},
-		{"wrong kind", set(`"kind":"exercise"`, `"kind":"exercice"`), `ligne 2, champ kind : type "exercice" inconnu : "real" (activation réelle) ou "exercise" (exercice)`},
+		{"wrong kind", set(`"kind":"exercise"`, `"kind":"exercice"`), `ligne 2, champ kind : type "exercice" inconnu : "real" (activation réelle), "exercise" (exercice) ou "exercise_not_held"`},
 		{"how missing", set(`,"how":"manual"`, ``), "ligne 2, champ officials[0].how : champ requis avec informed_at"},
 		{"how unknown", set(`"how":"manual"`, `"how":"pigeon"`), `ligne 2, champ officials[0].how : moyen "pigeon" inconnu`},
 		{"how without informed_at", set(`"external":true`, `"external":true,"how":"sms"`), "ligne 2, champ officials[1].how : moyen donné sans informed_at"},
@@ -240,6 +294,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"id":"a","kind":"real","playbook":"p","activated_at":"2026-10-25T02:30:00+02:00","deadline":"2026-10-25T02:30:00+01:00",` +
 		`"officials":[{"id":"b","name":" B ","informed_at":"2026-10-25T02:20:00+01:00","how":"sms"}],"note":"l1\nl2","source":"s","exercise_due":null}`))
 	f.Add([]byte("{\"id\":\"a\",\"officials\":[1,{},null]}\n\xef\xbb\xbf{}"))
+	f.Add([]byte(notHeld))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs, err := Parse(bytes.NewReader(data))
 		if err != nil {

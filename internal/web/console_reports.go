@@ -240,6 +240,10 @@ func runStatusLabel(s string) string {
 		return "lancement interrompu"
 	case tocsin.RunFulfilled:
 		return "tenu hors de Tocsin (historique importé)"
+	case tocsin.RunNotHeld:
+		return "non tenu (historique importé)"
+	case tocsin.RunUnrecorded:
+		return "non tenu : dû avant la mise en service de Tocsin, aucun exercice enregistré"
 	}
 	return s
 }
