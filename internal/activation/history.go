@@ -30,9 +30,10 @@ const importWriters = 8
 
 // ImportHistory imports a history file (docs/history.md), all or nothing:
 // every line is checked first — its format, nothing in the future, its
-// officials in the directory or marked external, its id free — in one
-// pass, and any error returns every error, each naming its line, column
-// and field (tocsin.EUnprocessable), with nothing imported. A record already
+// officials in the directory or marked external, its id free, a scheduled
+// exercise not both held and not held — in one pass, and any error returns
+// every error, each naming its line, column and field
+// (tocsin.EUnprocessable), with nothing imported. A record already
 // imported with the same content is left as it is: importing a file again
 // changes nothing. file names the file in the timeline and the audit
 // trail; it may be empty. Only an administrator imports.
@@ -54,59 +55,24 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 		return nil, err
 	}
 	defer unlock()
-	officials, err := s.store.Officials(ctx)
+	c, err := s.newImportCheck(ctx)
 	if err != nil {
 		return nil, err
 	}
-	directory := make(map[string]tocsin.Official, len(officials))
-	for _, o := range officials {
-		directory[o.ID] = o
-	}
-	existing, err := s.store.Activations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[string]*tocsin.Activation, len(existing))
-	for i := range existing {
-		byID[existing[i].ID] = &existing[i]
-	}
-	now := s.now().UTC()
-	res := &ImportResult{ImportedIDs: []string{}, PresentIDs: []string{}}
-	digests := map[string]string{}
 	// The checks run with the format's, line by line: every error of the
 	// file comes in one answer.
-	recs, err := history.ParseChecked(bytes.NewReader(data), func(rec *history.Record, l *history.Line) {
-		checkRecord(rec, directory, now, l)
-		if rec.ID == "" {
-			return
-		}
-		digest, err := history.Digest(rec)
-		if err != nil {
-			l.Add("", "enregistrement illisible : %v", err)
-			return
-		}
-		digests[rec.ID] = digest
-		switch a := byID[rec.ID]; {
-		case a == nil:
-		case a.Imported != nil && a.Imported.Digest == digest:
-		case a.Imported != nil:
-			l.Add("id", "l'activation %s est déjà importée avec un autre contenu (source « %s », le %s par %s) : "+
-				"donnez un autre identifiant à cette ligne, ou retirez-la", rec.ID, a.Imported.Source, tocsin.ParisTime(a.Imported.At), a.Imported.By)
-		default:
-			l.Add("id", "l'identifiant %s est celui d'une activation menée dans Tocsin (%s) : donnez-en un autre à cette ligne",
-				rec.ID, tocsin.ParisTime(a.ActivatedAt))
-		}
-	})
+	recs, err := history.ParseChecked(bytes.NewReader(data), c.check)
 	if err != nil {
 		return nil, err
 	}
 	if len(recs) == 0 {
 		return nil, tocsin.Errorf(tocsin.EUnprocessable, "fichier vide : aucune activation à importer")
 	}
+	res := &ImportResult{ImportedIDs: []string{}, PresentIDs: []string{}}
 	var todo []*history.Record
 	for i := range recs {
-		if a := byID[recs[i].ID]; a != nil {
-			res.PresentIDs = append(res.PresentIDs, recs[i].ID) // the same content: checked above
+		if c.present[recs[i].ID] {
+			res.PresentIDs = append(res.PresentIDs, recs[i].ID)
 		} else {
 			todo = append(todo, &recs[i])
 		}
@@ -122,13 +88,7 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 	for range min(importWriters, len(todo)) {
 		wg.Go(func() {
 			for rec := range next {
-				imp := tocsin.Import{Source: rec.Source, At: now, By: by.Name, Digest: digests[rec.ID]}
-				a, rs := rec.Activation(func(id string) (tocsin.Official, bool) { o, ok := directory[id]; return o, ok }, imp)
-				ev := tocsin.Event{At: now, Kind: tocsin.EventImported,
-					Detail: fmt.Sprintf("activation importée de l'historique par %s%s — source : « %s »", by.Name, from, rec.Source)}
-				entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditHistoryImported, Activation: a.ID,
-					Detail: ev.Detail + " ; empreinte " + imp.Digest}
-				err := s.history.ImportActivation(ctx, a, rs, ev, entry)
+				err := s.importRecord(ctx, rec, tocsin.Import{Source: rec.Source, At: c.now, By: by.Name, Digest: c.digests[rec.ID]}, from, c.directory)
 				mu.Lock()
 				if err == nil {
 					res.ImportedIDs = append(res.ImportedIDs, rec.ID)
@@ -150,7 +110,7 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 		s.log.Info("history imported", "imported", res.Imported, "already_present", res.AlreadyPresent, "by", by.Name, "file", file)
 		s.drain(ctx)
 		s.summarize(ctx, by, fmt.Sprintf("historique importé%s : %d activations importées, %d déjà présentes ; empreinte des enregistrements importés %s",
-			from, res.Imported, res.AlreadyPresent, importDigest(res.ImportedIDs, digests)))
+			from, res.Imported, res.AlreadyPresent, importDigest(res.ImportedIDs, c.digests)))
 	}
 	if firstErr != nil {
 		// What was written is whole and stays; importing the file again
@@ -158,6 +118,28 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 		return res, firstErr
 	}
 	return res, nil
+}
+
+// importRecord writes one checked record with its audit entry: an
+// activation, or a scheduled exercise not held as a run of the schedule.
+func (s *Service) importRecord(ctx context.Context, rec *history.Record, imp tocsin.Import, from string, directory map[string]tocsin.Official) error {
+	if rec.NotHeld() {
+		run := rec.Run(imp)
+		entry := tocsin.AuditEntry{At: imp.At, Actor: imp.By, Action: tocsin.AuditHistoryImported,
+			Detail: fmt.Sprintf("exercice programmé du %s déclaré non tenu, importé de l'historique par %s%s — source : « %s » ; identifiant %s ; empreinte %s",
+				tocsin.ParisTime(run.Due), imp.By, from, rec.Source, rec.ID, imp.Digest)}
+		won, err := s.history.ClaimExerciseRun(ctx, run, entry)
+		if err == nil && !won {
+			err = tocsin.Errorf(tocsin.EConflict, "l'exercice prévu le %s est déjà enregistré", tocsin.ParisTime(run.Due))
+		}
+		return err
+	}
+	a, rs := rec.Activation(func(id string) (tocsin.Official, bool) { o, ok := directory[id]; return o, ok }, imp)
+	ev := tocsin.Event{At: imp.At, Kind: tocsin.EventImported,
+		Detail: fmt.Sprintf("activation importée de l'historique par %s%s — source : « %s »", imp.By, from, rec.Source)}
+	entry := tocsin.AuditEntry{At: imp.At, Actor: imp.By, Action: tocsin.AuditHistoryImported, Activation: a.ID,
+		Detail: ev.Detail + " ; empreinte " + imp.Digest}
+	return s.history.ImportActivation(ctx, a, rs, ev, entry)
 }
 
 // importDigest commits to the ids and the contents of what an import
@@ -171,43 +153,15 @@ func importDigest(ids []string, digests map[string]string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// checkRecord reports what in a record does not fit this Tocsin: times in
-// the future, officials neither in the directory nor marked external. The
-// record may be partial (its line has format errors): what is zero is not
-// checked.
-func checkRecord(rec *history.Record, directory map[string]tocsin.Official, now time.Time, l *history.Line) {
-	future := func(t *time.Time) string {
-		if t != nil && t.After(now) {
-			return fmt.Sprintf("%s est dans le futur (il est %s) : l'historique ne contient que le passé", t.Format(time.RFC3339), now.Format(time.RFC3339))
-		}
-		return ""
-	}
-	for _, f := range []struct {
-		name string
-		t    *time.Time
-	}{{"activated_at", &rec.ActivatedAt}, {"closed_at", rec.ClosedAt}, {"cip_activated_at", rec.CIPActivatedAt}, {"exercise_due", rec.ExerciseDue}} {
-		if msg := future(f.t); msg != "" {
-			l.Add(f.name, "%s", msg)
-		}
-	}
-	for _, o := range rec.Officials {
-		if msg := future(o.InformedAt); msg != "" {
-			l.AddOfficial(o.ID, "informed_at", "%s", msg)
-		}
-		if _, ok := directory[o.ID]; !ok && !o.External && o.ID != "" {
-			l.AddOfficial(o.ID, "id", "l'élu %s (%s) n'est pas dans l'annuaire : ajoutez-le à l'annuaire, ou marquez-le \"external\": true",
-				o.ID, o.Name)
-		}
-	}
-}
-
 // History returns the records of the activations whose activated_at is in
-// [from, to) — a zero bound is open — oldest first: those Tocsin ran and
-// those it imported, as one history file holds them. An activation still
-// open is left out unless withOpen, since its record would read as closed
-// (and its officials not informed yet as never informed): leftOut names
-// those left out.
+// [from, to) — a zero bound is open — and of the scheduled exercises not
+// held due in it, oldest first: those Tocsin ran or recorded and those it
+// imported, as one history file holds them. An activation still open is
+// left out unless withOpen, since its record would read as closed (and its
+// officials not informed yet as never informed): leftOut names those left
+// out.
 func (s *Service) History(ctx context.Context, from, to time.Time, withOpen bool) (recs []history.Record, leftOut []string, err error) {
+	in := func(t time.Time) bool { return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to)) }
 	all, err := s.store.Activations(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -220,29 +174,42 @@ func (s *Service) History(ctx context.Context, from, to time.Time, withOpen bool
 	for _, o := range officials {
 		inDirectory[o.ID] = true
 	}
-	var acts []tocsin.Activation
-	for _, a := range all {
-		if (from.IsZero() || !a.ActivatedAt.Before(from)) && (to.IsZero() || a.ActivatedAt.Before(to)) {
-			acts = append(acts, a)
-		}
+	type dated struct {
+		at  time.Time
+		rec history.Record
 	}
-	slices.SortFunc(acts, func(x, y tocsin.Activation) int {
-		return cmp.Or(x.ActivatedAt.Compare(y.ActivatedAt), strings.Compare(x.ID, y.ID))
-	})
-	acts = slices.DeleteFunc(acts, func(a tocsin.Activation) bool {
-		if a.State != tocsin.Closed && !withOpen {
+	var out []dated
+	for i := range all {
+		a := &all[i]
+		switch {
+		case !in(a.ActivatedAt):
+			continue
+		case a.State != tocsin.Closed && !withOpen:
 			leftOut = append(leftOut, a.ID)
-			return true
+			continue
 		}
-		return false
-	})
-	out := make([]history.Record, 0, len(acts))
-	for i := range acts {
-		rs, err := s.store.Recipients(ctx, acts[i].ID)
+		rs, err := s.store.Recipients(ctx, a.ID)
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, history.FromActivation(&acts[i], rs, func(id string) bool { return inDirectory[id] }))
+		out = append(out, dated{a.ActivatedAt, history.FromActivation(a, rs, func(id string) bool { return inDirectory[id] })})
 	}
-	return out, leftOut, nil
+	if s.notHeld != nil {
+		runs, err := s.notHeld(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, run := range runs {
+			if in(run.Due) {
+				out = append(out, dated{run.Due, history.FromRun(run)})
+			}
+		}
+	}
+	slices.SortFunc(out, func(x, y dated) int { return cmp.Or(x.at.Compare(y.at), strings.Compare(x.rec.ID, y.rec.ID)) })
+	slices.Sort(leftOut)
+	recs = make([]history.Record, len(out))
+	for i := range out {
+		recs[i] = out[i].rec
+	}
+	return recs, leftOut, nil
 }

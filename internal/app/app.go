@@ -335,6 +335,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Audit:          a.audit,
 		Retex:          a.store,
 		Pace:           a.store.Pace,
+		NotHeld:        a.notHeld,
 	})
 	if a.demoLoaded && cfg.DemoActivation && cfg.ExercisePlaybook != "" {
 		if err := a.demoActivation(ctx); err != nil {

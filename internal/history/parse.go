@@ -48,6 +48,9 @@ type Line struct {
 	officials map[string]int // an official's id -> its index on the line
 }
 
+// Number returns the line's number in the file, from 1.
+func (l *Line) Number() int { return l.line }
+
 // Add reports an error about field of the record ("" for the whole line).
 func (l *Line) Add(field, format string, args ...any) { l.errs.Add(l.line, field, format, args...) }
 
