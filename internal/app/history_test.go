@@ -428,8 +428,12 @@ func TestHistoryExampleOfTheDocsImportsIntoTheDemo(t *testing.T) {
 	}
 	a := mustRunApp(t, app.Config{DemoDirectory: true, Clock: twiliosim.NewManualClock(parisAt(2026, 12, 1, 9, 0))})
 	st, res := importHistory(t, a, adminToken, string(data))
-	if st != http.StatusOK || res.Imported != 3 {
+	if st != http.StatusOK || res.Imported != 4 {
 		t.Fatalf("import: status %d, %+v", st, res)
+	}
+	if rep, _ := indicatorsOf(t, a, "2026-04", "2026-04"); rep.Months[0].ExercisesYTD != 1 || len(rep.Months[0].Missed) != 1 ||
+		rep.Months[0].ExercisesMissedYTD != 1 {
+		t.Errorf("April of the example: %+v, want the exercise not held", rep.Months[0])
 	}
 	rep, _ := indicatorsOf(t, a, "2026-01", "2026-03")
 	if jan, feb, mar := rep.Months[0], rep.Months[1], rep.Months[2]; jan.Exercise.Activations != 1 || feb.Real.CIPWithin != 1 ||
