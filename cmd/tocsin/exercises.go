@@ -34,6 +34,7 @@ type exerciseCalendar struct {
 		Missed      bool      `json:"missed"`
 		Awaiting    bool      `json:"awaiting_launch"`
 		Error       string    `json:"error"`
+		Source      string    `json:"source"`
 	} `json:"past"`
 }
 
@@ -87,6 +88,9 @@ func exercises(ctx context.Context, args []string, getenv func(string) string, s
 			}
 			if p.Error != "" {
 				status += " : " + p.Error
+			}
+			if p.Source != "" {
+				status += " (source : « " + p.Source + " »)"
 			}
 			act, retex := "—", "—"
 			if p.Activation != "" {

@@ -14,11 +14,13 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/prefecture76/tocsin/internal/web"
 )
 
 const historyUsage = `usage:
   tocsin history import FILE [--url U] [--token T]
-  tocsin history export [--from 2026-01] [--to 2026-03] [-o FILE] [--url U] [--token T]
+  tocsin history export [--from 2026-01] [--to 2026-03] [--open] [-o FILE] [--url U] [--token T]
 
 import reads a history file (JSON Lines, docs/history.md) into a running
 replica, as an administrator: every line is checked first, and on any
@@ -27,7 +29,9 @@ field. Records already imported with the same content are skipped, so a
 file can be imported again. export writes the activations and exercises
 whose activation falls between --from and --to in the same format, to
 FILE or the standard output: Paris months AAAA-MM (both included), or
-RFC 3339 instants (--to excluded); a bound left out is open.`
+RFC 3339 instants (--to excluded); a bound left out is open. Activations
+still open are left out, and named, unless --open: their record would read
+as closed.`
 
 // errImportRefused makes the command exit non-zero once the errors are
 // printed.
@@ -48,8 +52,10 @@ func historyCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs.Usage = func() { fmt.Fprintln(stderr, historyUsage) }
 	f := &envFlags{fs: fs, getenv: getenv}
 	var base, token, from, to, out string
+	var withOpen bool
 	f.server(&base, &token)
 	if sub == "export" {
+		fs.BoolVar(&withOpen, "open", false, "also write the activations still open, without closed_at")
 		fs.StringVar(&from, "from", "", "first month AAAA-MM, or an RFC 3339 instant")
 		fs.StringVar(&to, "to", "", "last month AAAA-MM (included), or an RFC 3339 instant (excluded)")
 		fs.StringVar(&out, "o", "", "write to this file instead of the standard output")
@@ -74,9 +80,17 @@ func historyCmd(ctx context.Context, args []string, getenv func(string) string, 
 				q.Set(k, v)
 			}
 		}
-		body, err := apiGet(ctx, base, "/api/v1/history?"+q.Encode(), token)
+		if withOpen {
+			q.Set("include_open", "true")
+		}
+		body, header, err := apiDo(ctx, http.MethodGet, base, "/api/v1/history?"+q.Encode(), token, nil)
 		if err != nil {
 			return err
+		}
+		if left := header.Get(web.LeftOutHeader); left != "" {
+			ids := strings.Split(left, ",")
+			fmt.Fprintf(stderr, "%d activations en cours non exportées (--open pour les écrire sans date de clôture) : %s\n",
+				len(ids), strings.Join(ids, ", "))
 		}
 		if out == "" {
 			_, err = stdout.Write(body)

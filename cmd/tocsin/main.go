@@ -196,7 +196,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.SetOutput(stderr)
 	f := &envFlags{fs: fs, getenv: getenv}
 	var cfg app.Config
-	var endpoints, provider, logLevel, logFormat, exerciseSchedule, origins string
+	var endpoints, provider, logLevel, logFormat, exerciseSchedule, scheduleSince, origins string
 	f.String(&cfg.DataDir, "data-dir", app.DefaultDataDir, "folder of the embedded etcd member")
 	f.String(&cfg.Listen, "listen", app.DefaultListen, "HTTP address")
 	f.String(&cfg.PublicURL, "public-url", "", "address Tocsin is reached at, used by Twilio's callbacks (default http://<listen>)")
@@ -239,6 +239,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Duration(&cfg.WebhookTimeout, "webhook-timeout", web.DefaultWebhookTimeout, "bound on a Twilio webhook's handling; past it, or with etcd unavailable, the webhook answers 503 (Twilio's fallback URL is tried)")
 	f.Duration(&cfg.CIPDelay, "cip-delay", time.Hour, "announced delay to activate the public information cell (CIP)")
 	f.String(&exerciseSchedule, "exercise-schedule", strings.Join(exercise.DefaultSpecs, ";"), "scheduled exercises: cron specs (minute hour day month weekday) in Paris time, separated by ;")
+	f.String(&scheduleSince, "exercise-schedule-since", "", "date (AAAA-MM-JJ, Paris) the exercise schedule started, before Tocsin kept it: the runs due since then that nothing records count as not held; empty: from Tocsin's first start")
 	f.String(&cfg.ExercisePlaybook, "exercise-playbook", "exercice-trimestriel", "playbook a due exercise launches in exercise mode; empty: the duty officer is told to launch it")
 	f.String(&origins, "allowed-origins", "", "other origins (scheme://host[:port], comma-separated) the console may be opened from, besides --public-url's: e.g. the address browsers use when Twilio reaches Tocsin by another name")
 	f.String(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted proxy sets to the client's address (e.g. X-Real-IP), for login throttling; empty: the peer's address")
@@ -269,6 +270,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
 		}
+	}
+	if scheduleSince != "" {
+		d, err := time.ParseInLocation("2006-01-02", scheduleSince, tocsin.Paris())
+		if err != nil {
+			return fmt.Errorf("--exercise-schedule-since %q : une date AAAA-MM-JJ attendue, par exemple 2026-01-01", scheduleSince)
+		}
+		cfg.ExerciseScheduleSince = d
 	}
 	for _, spec := range strings.Split(exerciseSchedule, ";") {
 		if spec = strings.TrimSpace(spec); spec != "" {

@@ -40,6 +40,8 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{[]string{"serve", "--provider", "twilio"}, nil, "twilio-account-sid"},
 		{[]string{"serve", "--log-level", "loud"}, nil, "--log-level"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
+		{[]string{"serve", "--exercise-schedule-since", "01/01/2026"}, nil, "--exercise-schedule-since \"01/01/2026\" : une date AAAA-MM-JJ attendue"},
+		{[]string{"serve"}, map[string]string{"TOCSIN_EXERCISE_SCHEDULE_SINCE": "2999-01-01"}, "exercise-schedule-since : une date passée"},
 	}
 	for _, c := range cases {
 		err := run(context.Background(), c.args, env(c.env), io.Discard, io.Discard)

@@ -1,6 +1,7 @@
 package activation
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -29,8 +30,9 @@ const importWriters = 8
 
 // ImportHistory imports a history file (docs/history.md), all or nothing:
 // every line is checked first — its format, nothing in the future, its
-// officials in the directory or marked external, its id free — and any
-// error returns every error, each naming its line and field
+// officials in the directory or marked external, its id free, a scheduled
+// exercise not both held and not held — in one pass, and any error returns
+// every error, each naming its line, column and field
 // (tocsin.EUnprocessable), with nothing imported. A record already
 // imported with the same content is left as it is: importing a file again
 // changes nothing. file names the file in the timeline and the audit
@@ -39,12 +41,11 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 	if by.Role != tocsin.RoleAdmin {
 		return nil, tocsin.Errorf(tocsin.EForbidden, "seul un administrateur importe l'historique")
 	}
-	recs, err := history.Parse(r)
+	// The file is read whole before the import lock is taken, so that a
+	// slow upload does not hold it.
+	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
-	}
-	if len(recs) == 0 {
-		return nil, tocsin.Errorf(tocsin.EUnprocessable, "fichier vide : aucune activation à importer")
 	}
 	if s.history == nil {
 		return nil, tocsin.Errorf(tocsin.ENotFound, "import d'historique non disponible")
@@ -54,50 +55,27 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 		return nil, err
 	}
 	defer unlock()
-	officials, err := s.store.Officials(ctx)
+	c, err := s.newImportCheck(ctx)
 	if err != nil {
 		return nil, err
 	}
-	directory := make(map[string]tocsin.Official, len(officials))
-	for _, o := range officials {
-		directory[o.ID] = o
-	}
-	existing, err := s.store.Activations(ctx)
+	// The checks run with the format's, line by line: every error of the
+	// file comes in one answer.
+	recs, err := history.ParseChecked(bytes.NewReader(data), c.check)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*tocsin.Activation, len(existing))
-	for i := range existing {
-		byID[existing[i].ID] = &existing[i]
+	if len(recs) == 0 {
+		return nil, tocsin.Errorf(tocsin.EUnprocessable, "fichier vide : aucune activation à importer")
 	}
-	now := s.now().UTC()
 	res := &ImportResult{ImportedIDs: []string{}, PresentIDs: []string{}}
-	var errs history.Errors
 	var todo []*history.Record
-	digests := map[string]string{}
 	for i := range recs {
-		rec := &recs[i]
-		digest, err := history.Digest(rec)
-		if err != nil {
-			return nil, err
+		if c.present[recs[i].ID] {
+			res.PresentIDs = append(res.PresentIDs, recs[i].ID)
+		} else {
+			todo = append(todo, &recs[i])
 		}
-		digests[rec.ID] = digest
-		checkRecord(rec, directory, now, &errs)
-		switch a := byID[rec.ID]; {
-		case a == nil:
-			todo = append(todo, rec)
-		case a.Imported != nil && a.Imported.Digest == digest:
-			res.PresentIDs = append(res.PresentIDs, rec.ID)
-		case a.Imported != nil:
-			errs.Add(rec.Line, "id", "l'activation %s est déjà importée avec un autre contenu (source « %s », le %s par %s) : "+
-				"donnez un autre identifiant à cette ligne, ou retirez-la", rec.ID, a.Imported.Source, tocsin.ParisTime(a.Imported.At), a.Imported.By)
-		default:
-			errs.Add(rec.Line, "id", "l'identifiant %s est celui d'une activation menée dans Tocsin (%s) : donnez-en un autre à cette ligne",
-				rec.ID, tocsin.ParisTime(a.ActivatedAt))
-		}
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
 	}
 	from := ""
 	if file != "" {
@@ -110,13 +88,7 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 	for range min(importWriters, len(todo)) {
 		wg.Go(func() {
 			for rec := range next {
-				imp := tocsin.Import{Source: rec.Source, At: now, By: by.Name, Digest: digests[rec.ID]}
-				a, rs := rec.Activation(func(id string) (tocsin.Official, bool) { o, ok := directory[id]; return o, ok }, imp)
-				ev := tocsin.Event{At: now, Kind: tocsin.EventImported,
-					Detail: fmt.Sprintf("activation importée de l'historique par %s%s — source : « %s »", by.Name, from, rec.Source)}
-				entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditHistoryImported, Activation: a.ID,
-					Detail: ev.Detail + " ; empreinte " + imp.Digest}
-				err := s.history.ImportActivation(ctx, a, rs, ev, entry)
+				err := s.importRecord(ctx, rec, tocsin.Import{Source: rec.Source, At: c.now, By: by.Name, Digest: c.digests[rec.ID]}, from, c.directory)
 				mu.Lock()
 				if err == nil {
 					res.ImportedIDs = append(res.ImportedIDs, rec.ID)
@@ -138,7 +110,7 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 		s.log.Info("history imported", "imported", res.Imported, "already_present", res.AlreadyPresent, "by", by.Name, "file", file)
 		s.drain(ctx)
 		s.summarize(ctx, by, fmt.Sprintf("historique importé%s : %d activations importées, %d déjà présentes ; empreinte des enregistrements importés %s",
-			from, res.Imported, res.AlreadyPresent, importDigest(res.ImportedIDs, digests)))
+			from, res.Imported, res.AlreadyPresent, importDigest(res.ImportedIDs, c.digests)))
 	}
 	if firstErr != nil {
 		// What was written is whole and stays; importing the file again
@@ -146,6 +118,28 @@ func (s *Service) ImportHistory(ctx context.Context, by tocsin.User, file string
 		return res, firstErr
 	}
 	return res, nil
+}
+
+// importRecord writes one checked record with its audit entry: an
+// activation, or a scheduled exercise not held as a run of the schedule.
+func (s *Service) importRecord(ctx context.Context, rec *history.Record, imp tocsin.Import, from string, directory map[string]tocsin.Official) error {
+	if rec.NotHeld() {
+		run := rec.Run(imp)
+		entry := tocsin.AuditEntry{At: imp.At, Actor: imp.By, Action: tocsin.AuditHistoryImported,
+			Detail: fmt.Sprintf("exercice programmé du %s déclaré non tenu, importé de l'historique par %s%s — source : « %s » ; identifiant %s ; empreinte %s",
+				tocsin.ParisTime(run.Due), imp.By, from, rec.Source, rec.ID, imp.Digest)}
+		won, err := s.history.ClaimExerciseRun(ctx, run, entry)
+		if err == nil && !won {
+			err = tocsin.Errorf(tocsin.EConflict, "l'exercice prévu le %s est déjà enregistré", tocsin.ParisTime(run.Due))
+		}
+		return err
+	}
+	a, rs := rec.Activation(func(id string) (tocsin.Official, bool) { o, ok := directory[id]; return o, ok }, imp)
+	ev := tocsin.Event{At: imp.At, Kind: tocsin.EventImported,
+		Detail: fmt.Sprintf("activation importée de l'historique par %s%s — source : « %s »", imp.By, from, rec.Source)}
+	entry := tocsin.AuditEntry{At: imp.At, Actor: imp.By, Action: tocsin.AuditHistoryImported, Activation: a.ID,
+		Detail: ev.Detail + " ; empreinte " + imp.Digest}
+	return s.history.ImportActivation(ctx, a, rs, ev, entry)
 }
 
 // importDigest commits to the ids and the contents of what an import
@@ -159,60 +153,63 @@ func importDigest(ids []string, digests map[string]string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// checkRecord reports what in a record does not fit this Tocsin: times in
-// the future, officials neither in the directory nor marked external.
-func checkRecord(rec *history.Record, directory map[string]tocsin.Official, now time.Time, errs *history.Errors) {
-	future := func(field string, t *time.Time, who string) {
-		if t != nil && t.After(now) {
-			errs.Add(rec.Line, field, "%s%s est dans le futur (il est %s) : l'historique ne contient que le passé",
-				who, t.Format(time.RFC3339), now.Format(time.RFC3339))
-		}
-	}
-	future("activated_at", &rec.ActivatedAt, "")
-	future("closed_at", rec.ClosedAt, "")
-	future("cip_activated_at", rec.CIPActivatedAt, "")
-	future("exercise_due", rec.ExerciseDue, "")
-	for _, o := range rec.Officials {
-		future("officials", o.InformedAt, "informed_at de l'élu "+o.ID+" : ")
-		if _, ok := directory[o.ID]; !ok && !o.External {
-			errs.Add(rec.Line, "officials", "l'élu %s (%s) n'est pas dans l'annuaire : ajoutez-le à l'annuaire, ou marquez-le \"external\": true",
-				o.ID, o.Name)
-		}
-	}
-}
-
 // History returns the records of the activations whose activated_at is in
-// [from, to) — a zero bound is open — oldest first: those Tocsin ran and
-// those it imported, as one history file holds them.
-func (s *Service) History(ctx context.Context, from, to time.Time) ([]history.Record, error) {
+// [from, to) — a zero bound is open — and of the scheduled exercises not
+// held due in it, oldest first: those Tocsin ran or recorded and those it
+// imported, as one history file holds them. An activation still open is
+// left out unless withOpen, since its record would read as closed (and its
+// officials not informed yet as never informed): leftOut names those left
+// out.
+func (s *Service) History(ctx context.Context, from, to time.Time, withOpen bool) (recs []history.Record, leftOut []string, err error) {
+	in := func(t time.Time) bool { return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to)) }
 	all, err := s.store.Activations(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	officials, err := s.store.Officials(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inDirectory := make(map[string]bool, len(officials))
 	for _, o := range officials {
 		inDirectory[o.ID] = true
 	}
-	var acts []tocsin.Activation
-	for _, a := range all {
-		if (from.IsZero() || !a.ActivatedAt.Before(from)) && (to.IsZero() || a.ActivatedAt.Before(to)) {
-			acts = append(acts, a)
-		}
+	type dated struct {
+		at  time.Time
+		rec history.Record
 	}
-	slices.SortFunc(acts, func(x, y tocsin.Activation) int {
-		return cmp.Or(x.ActivatedAt.Compare(y.ActivatedAt), strings.Compare(x.ID, y.ID))
-	})
-	out := make([]history.Record, 0, len(acts))
-	for i := range acts {
-		rs, err := s.store.Recipients(ctx, acts[i].ID)
+	var out []dated
+	for i := range all {
+		a := &all[i]
+		switch {
+		case !in(a.ActivatedAt):
+			continue
+		case a.State != tocsin.Closed && !withOpen:
+			leftOut = append(leftOut, a.ID)
+			continue
+		}
+		rs, err := s.store.Recipients(ctx, a.ID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out = append(out, history.FromActivation(&acts[i], rs, func(id string) bool { return inDirectory[id] }))
+		out = append(out, dated{a.ActivatedAt, history.FromActivation(a, rs, func(id string) bool { return inDirectory[id] })})
 	}
-	return out, nil
+	if s.notHeld != nil {
+		runs, err := s.notHeld(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, run := range runs {
+			if in(run.Due) {
+				out = append(out, dated{run.Due, history.FromRun(run)})
+			}
+		}
+	}
+	slices.SortFunc(out, func(x, y dated) int { return cmp.Or(x.at.Compare(y.at), strings.Compare(x.rec.ID, y.rec.ID)) })
+	slices.Sort(leftOut)
+	recs = make([]history.Record, len(out))
+	for i := range out {
+		recs[i] = out[i].rec
+	}
+	return recs, leftOut, nil
 }

@@ -37,10 +37,16 @@ type Store interface {
 	OpenByNumber(ctx context.Context, e164 string) (activations []tocsin.Activation, officials [][]string, err error)
 }
 
-// HistoryStore imports past activations (history.go).
+// HistoryStore imports past activations, and scheduled exercises not
+// held as runs of the schedule (history.go).
 type HistoryStore interface {
 	LockImports(ctx context.Context) (unlock func(), err error)
 	ImportActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, event tocsin.Event, audit ...tocsin.AuditEntry) error
+	ExerciseRuns(ctx context.Context) ([]tocsin.ExerciseRun, error)
+	// ClaimExerciseRun stores run, with audit in the same transaction,
+	// unless a run is recorded at its due instant: it reports whether it
+	// did.
+	ClaimExerciseRun(ctx context.Context, run tocsin.ExerciseRun, audit ...tocsin.AuditEntry) (bool, error)
 }
 
 // Renderer prepares a playbook's message for an activation and returns
@@ -61,6 +67,7 @@ type Service struct {
 	log       *slog.Logger
 	audit     AuditTrail
 	retex     RetexStore
+	notHeld   NotHeldFunc
 
 	readPace  PaceFunc
 	paceCache paceCache
@@ -117,7 +124,14 @@ type Config struct {
 	Pace PaceFunc
 	// Retex keeps the exercises' RETEX; nil keeps none.
 	Retex RetexStore
+	// NotHeld returns the scheduled exercises that did not happen, for the
+	// history export; nil exports none.
+	NotHeld NotHeldFunc
 }
+
+// NotHeldFunc returns the runs of the exercise schedule that did not
+// happen and that no exercise held fulfils, oldest first.
+type NotHeldFunc func(ctx context.Context) ([]tocsin.ExerciseRun, error)
 
 // New returns a service.
 func New(cfg Config) *Service {
@@ -131,7 +145,8 @@ func New(cfg Config) *Service {
 		cfg.CIPDelay = tocsin.DefaultCIPDelay
 	}
 	return &Service{cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
-		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace}
+		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace,
+		notHeld: cfg.NotHeld}
 }
 
 // Request asks for a new activation.

@@ -108,6 +108,10 @@ type Config struct {
 	// ExerciseSchedule holds the cron specs of the scheduled exercises, in
 	// Paris time; empty means exercise.DefaultSpecs (four a year).
 	ExerciseSchedule []string
+	// ExerciseScheduleSince is when the exercise schedule started, before
+	// Tocsin kept it (its first start): the runs due from then on that
+	// nothing records count as not held. Zero: from Tocsin's first start.
+	ExerciseScheduleSince time.Time
 	// ExercisePlaybook is the playbook a due exercise launches; empty only
 	// records the run as due for the duty officer to launch.
 	ExercisePlaybook string
@@ -245,6 +249,9 @@ func New(cfg Config) (*App, error) {
 	if a.exercises, err = a.newExerciseRunner(); err != nil {
 		problems = append(problems, "exercise-schedule: "+tocsin.ErrorMessage(err))
 	}
+	if since := cfg.ExerciseScheduleSince; !since.IsZero() && (since.Year() < 2000 || since.After(cfg.Clock.Now())) {
+		problems = append(problems, "exercise-schedule-since : une date passée, à partir de 2000")
+	}
 	if len(problems) > 0 {
 		return nil, errors.New("configuration: " + strings.Join(problems, "; "))
 	}
@@ -337,6 +344,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Audit:          a.audit,
 		Retex:          a.store,
 		Pace:           a.store.Pace,
+		NotHeld:        a.notHeld,
 	})
 	if a.demoLoaded && cfg.DemoActivation && cfg.ExercisePlaybook != "" {
 		if err := a.demoActivation(ctx); err != nil {

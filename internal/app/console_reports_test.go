@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	stdhtml "html"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -49,10 +51,6 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 	has(p, page(p, 200), `<th scope="col">Résultats janvier 2026</th>`)
 	page("/indicateurs/export?format=pdf", http.StatusBadRequest)
 	has("/indicateurs", page("/indicateurs?from=2026-01&to=2026-02", 200), "/indicateurs/historique?from=2026-01&to=2026-02")
-	p = "/indicateurs/historique?from=2000-01"
-	if lines := page(p, 200); strings.Count(lines, "\n") != 1 || !strings.Contains(lines, `"id":"`+id+`"`) || !strings.Contains(lines, `"source":"tocsin"`) {
-		t.Errorf("history export: %s", lines)
-	}
 	page("/indicateurs/historique?from=hier", http.StatusBadRequest)
 
 	p = "/journal?activation=" + id
@@ -61,15 +59,20 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 	p = "/journal?from=2999-01-01"
 	has(p, page(p, 200), "0 entrée(s)", "Aucune entrée pour ces filtres")
 	page("/journal?from=hier", http.StatusBadRequest)
+	// The activation's entries: its creation, and the deliveries once the
+	// leader has recorded them, which may be before or after the export.
 	p = "/journal/export?activation=" + id + "&format=csv"
-	if csv := page(p, 200); !strings.HasPrefix(csv, "n°,horodatage (UTC)") || strings.Count(csv, "\n") != 2 {
+	csv := page(p, 200)
+	n := strings.Count(csv, "\n") - 1
+	if !strings.HasPrefix(csv, "n°,horodatage (UTC)") || n < 1 || !strings.Contains(csv, tocsin.AuditActivationCreated) {
 		t.Errorf("audit CSV export:\n%s", csv)
 	}
 	p = "/journal/export?format=json"
 	has(p, page(p, 200), `"entries"`, `"hash"`)
-	// Exports are themselves recorded, under the auditor's name.
+	// Exports are themselves recorded, under the auditor's name, with the
+	// number of entries they hold.
 	p = "/journal"
-	has(p, page(p, 200), "export du journal d'audit (csv, 1 entrées)", "export des indicateurs 2026-01 à 2026-01 (html)", "auditrice")
+	has(p, page(p, 200), fmt.Sprintf("export du journal d'audit (csv, %d entrées)", n), "export des indicateurs 2026-01 à 2026-01 (html)", "auditrice")
 
 	// An edit made behind Tocsin's back is named on the page.
 	cli := a.Store().Client()
@@ -93,6 +96,27 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 	p = "/exercices"
 	has(p, page(p, 200), "Prochains exercices", "à 10:00 (heure de Paris)", "10/01/2026 à 10:00", `href="/activations/`+id+`"`,
 		"lancé", "manqué", "Exercice(s) manqué(s) : 10/04/2026 à 10:00.")
+
+	// The activation is still open: the history export leaves it out, the
+	// page says so and links to the export that writes it.
+	// The missed April run is written as a scheduled exercise not held.
+	notHeld := `{"id":"non-tenu-20260410-0800","kind":"exercise_not_held","title":"Exercice programmé du 10/04/2026 à 10:00 (heure de Paris)",` +
+		`"exercise_due":"2026-04-10T08:00:00Z","note":"manqué : aucun leader pour le lancer à temps","source":"tocsin"}` + "\n"
+	p = "/indicateurs/historique?from=2000-01"
+	if lines := page(p, 200); lines != notHeld {
+		t.Errorf("history export with the activation open:\n%s\nwant\n%s", lines, notHeld)
+	}
+	var v view
+	api(t, a, "GET", "/api/v1/activations/"+id, nil, &v)
+	month := indicator.MonthOf(v.ActivatedAt).String()
+	p = "/indicateurs?from=" + month + "&to=" + month
+	has(p, page(p, 200), "1 activation(s) en cours ne figurent pas dans l'export de l'historique", `href="/activations/`+id+`"`,
+		"/indicateurs/historique?from="+month+"&to="+month+"&include_open=true")
+	p = "/indicateurs/historique?from=2000-01&include_open=true"
+	if lines := page(p, 200); strings.Count(lines, "\n") != 2 || !strings.HasPrefix(lines, notHeld) || !strings.Contains(lines, `"id":"`+id+`"`) ||
+		!strings.Contains(lines, `"source":"tocsin"`) || strings.Contains(lines, "closed_at") {
+		t.Errorf("history export: %s", lines)
+	}
 }
 
 // The RETEX: entered once the exercise is closed, by a duty officer, shown

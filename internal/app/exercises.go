@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/activation"
@@ -101,11 +102,35 @@ func (a *App) NextExercises(n int) []time.Time {
 	return a.exercises.Schedule.Next(a.cfg.Clock.Now(), n)
 }
 
-// missedExercises returns the scheduled exercises in [from, to) that did
-// not run, and that no exercise held another way (imported from the
-// history) fulfils, for the indicators.
-func (a *App) missedExercises(ctx context.Context, from, to time.Time) ([]time.Time, error) {
+// scheduledRuns returns the runs of the schedule, oldest first: those
+// recorded (by the leader, or imported from the history as not held) and,
+// when the schedule was given a start before Tocsin kept it, the runs due
+// in between that nothing records (tocsin.RunUnrecorded).
+func (a *App) scheduledRuns(ctx context.Context) ([]tocsin.ExerciseRun, error) {
 	runs, err := a.store.ExerciseRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.ExerciseScheduleSince.IsZero() {
+		return runs, nil
+	}
+	started, ok, err := a.store.ExerciseStarted(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		started = a.cfg.Clock.Now() // no leader kept it yet: every run so far
+	}
+	runs = append(runs, a.exercises.Schedule.Unrecorded(a.cfg.ExerciseScheduleSince, started, runs)...)
+	slices.SortFunc(runs, func(x, y tocsin.ExerciseRun) int { return x.Due.Compare(y.Due) })
+	return runs, nil
+}
+
+// notHeld returns the scheduled exercises that did not happen and that no
+// exercise held another way fulfils, oldest first, for the indicators and
+// the history export.
+func (a *App) notHeld(ctx context.Context) ([]tocsin.ExerciseRun, error) {
+	runs, err := a.scheduledRuns(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -113,13 +138,28 @@ func (a *App) missedExercises(ctx context.Context, from, to time.Time) ([]time.T
 	if err != nil {
 		return nil, err
 	}
-	return exercise.Unfulfilled(exercise.Missed(runs, from, to), exercise.Fulfilled(acts)), nil
+	fulfilled := exercise.Fulfilled(acts)
+	return slices.DeleteFunc(runs, func(r tocsin.ExerciseRun) bool {
+		_, ok := fulfilled[r.Due.UTC()]
+		return ok || !exercise.DidNotHappen(r)
+	}), nil
+}
+
+// missedExercises returns the scheduled exercises in [from, to) that did
+// not run, and that no exercise held another way (imported from the
+// history) fulfils, for the indicators.
+func (a *App) missedExercises(ctx context.Context, from, to time.Time) ([]time.Time, error) {
+	runs, err := a.notHeld(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return exercise.Missed(runs, from, to), nil
 }
 
 // exerciseCalendar returns the next scheduled exercises and the recorded
 // runs, for the console.
 func (a *App) exerciseCalendar(ctx context.Context) (web.ExerciseCalendar, error) {
-	runs, err := a.store.ExerciseRuns(ctx)
+	runs, err := a.scheduledRuns(ctx)
 	if err != nil {
 		return web.ExerciseCalendar{}, err
 	}

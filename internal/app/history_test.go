@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"reflect"
@@ -17,6 +18,7 @@ import (
 	"github.com/prefecture76/tocsin/internal/indicator"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
+	"github.com/prefecture76/tocsin/internal/web"
 )
 
 // historyApp runs the app on a manual clock at now, over officials (by
@@ -180,7 +182,7 @@ func TestHistoryRoundTripGivesTheSameIndicatorsAndTheSameLines(t *testing.T) {
 	}
 	// Tocsin's own activations are not overwritten by their export.
 	if st, res := importHistory(t, e.app, adminToken, exported); st != http.StatusUnprocessableEntity ||
-		!strings.Contains(strings.Join(res.Error.Details, "\n"), "ligne 1, champ id : l'identifiant "+e.id+" est celui d'une activation menée dans Tocsin") {
+		!strings.Contains(strings.Join(res.Error.Details, "\n"), "ligne 1, colonne 7, champ id : l'identifiant "+e.id+" est celui d'une activation menée dans Tocsin") {
 		t.Errorf("import into A: status %d, %+v", st, res)
 	}
 }
@@ -197,17 +199,12 @@ func TestHistoryImportOfAFileWithOneBadLineImportsNothing(t *testing.T) {
 	before := storeDump(t, a)
 	bad := registre + `{"id":"reg-3","kind":"real","title":"Tempête","activated_at":"2026-10-25T02:30:00","deadline":"2026-10-25T04:00:00+01:00",` +
 		`"officials":[{"id":"inconnu","name":"Élu inconnu","informed_at":"2026-12-25T00:00:00Z","how":"sms"}],"source":"registre"}` + "\n"
+	// The format error and the line's other faults show at once.
 	st, res := importHistory(t, a, adminToken, bad)
-	if st != http.StatusUnprocessableEntity || res.Error.Code != tocsin.EUnprocessable || len(res.Error.Details) != 1 ||
-		!strings.HasPrefix(res.Error.Details[0], "ligne 4, champ activated_at : horodatage \"2026-10-25T02:30:00\" sans décalage horaire") {
-		t.Fatalf("import: status %d, %+v", st, res)
-	}
-	// Once the format is right, the line's other faults show, all of them.
-	bad = strings.Replace(bad, `"2026-10-25T02:30:00"`, `"2026-10-25T02:30:00+01:00"`, 1)
-	st, res = importHistory(t, a, adminToken, bad)
-	if st != http.StatusUnprocessableEntity || len(res.Error.Details) != 2 ||
-		!strings.HasPrefix(res.Error.Details[0], "ligne 4, champ officials : informed_at de l'élu inconnu : 2026-12-25T00:00:00Z est dans le futur") ||
-		!strings.HasPrefix(res.Error.Details[1], "ligne 4, champ officials : l'élu inconnu (Élu inconnu) n'est pas dans l'annuaire") {
+	if st != http.StatusUnprocessableEntity || res.Error.Code != tocsin.EUnprocessable || len(res.Error.Details) != 3 ||
+		!strings.HasPrefix(res.Error.Details[0], "ligne 4, colonne 62, champ activated_at : horodatage \"2026-10-25T02:30:00\" sans décalage horaire") ||
+		!strings.HasPrefix(res.Error.Details[1], "ligne 4, colonne 142, champ officials[0].id : l'élu inconnu (Élu inconnu) n'est pas dans l'annuaire") ||
+		!strings.HasPrefix(res.Error.Details[2], "ligne 4, colonne 187, champ officials[0].informed_at : 2026-12-25T00:00:00Z est dans le futur") {
 		t.Fatalf("import: status %d, %+v", st, res)
 	}
 	if after := storeDump(t, a); !reflect.DeepEqual(after, before) {
@@ -224,6 +221,46 @@ func TestHistoryImportOfAFileWithOneBadLineImportsNothing(t *testing.T) {
 	}
 	if st, _ := rawRequest(t, a, "GET", "/api/v1/history", "officer-token", "", ""); st != http.StatusOK {
 		t.Errorf("export by a duty officer: status %d, want 200", st)
+	}
+}
+
+// Errors of every kind on several lines — format, directory, future date,
+// an id already used — are all reported by one import, each with its line,
+// column and field, and nothing is imported.
+func TestHistoryImportReportsEveryErrorOfEveryLineAtOnce(t *testing.T) {
+	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
+	if st, res := importHistory(t, a, adminToken, registre); st != http.StatusOK || res.Imported != 2 {
+		t.Fatalf("first import: status %d, %+v", st, res)
+	}
+	before := storeDump(t, a)
+	rec := func(id, kind, at, official string) string {
+		return fmt.Sprintf(`{"id":%q,"kind":%q,"title":"Alerte","activated_at":%q,"deadline":%q,"officials":[{"id":%q,"name":"Élu"}],"source":"main courante"}`,
+			id, kind, at, at, official) + "\n"
+	}
+	file := strings.Replace(registre, `"how":"voice"`, `"how":"manual"`, 1) + // line 1: reg-1 with other content; line 3 as imported
+		rec("reg-4", "real", "2026-05-01T10:00:00+02:00", "dieppe") + // line 4: good
+		rec("reg-5", "exercice", "2026-05-02T10:00:00+02:00", "dieppe") + // line 5: format
+		rec("reg-6", "real", "2027-01-05T10:00:00+01:00", "rouen") + // line 6: in the future
+		rec("reg-7", "real", "2026-05-03T10:00:00+02:00", "76999-maire") + // line 7: not in the directory
+		`{"id":"reg-8",` + "\n" // line 8: not JSON
+	st, res := importHistory(t, a, adminToken, file)
+	want := []string{
+		"ligne 1, colonne 7, champ id : l'activation reg-1 est déjà importée avec un autre contenu",
+		`ligne 5, colonne 22, champ kind : type "exercice" inconnu`,
+		"ligne 6, colonne 61, champ activated_at : 2027-01-05T09:00:00Z est dans le futur",
+		"ligne 7, colonne 147, champ officials[0].id : l'élu 76999-maire (Élu) n'est pas dans l'annuaire",
+		"ligne 8, colonne 15 : JSON invalide : fin de ligne inattendue",
+	}
+	if st != http.StatusUnprocessableEntity || len(res.Error.Details) != len(want) {
+		t.Fatalf("import: status %d, errors %q; want 422 and %d errors", st, res.Error.Details, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(res.Error.Details[i], w) {
+			t.Errorf("error %d: %q, want it to start with %q", i, res.Error.Details[i], w)
+		}
+	}
+	if after := storeDump(t, a); !reflect.DeepEqual(after, before) {
+		t.Errorf("a refused import changed the store")
 	}
 }
 
@@ -258,7 +295,7 @@ func TestHistoryImportedTwiceChangesNothingTheSecondTime(t *testing.T) {
 	// The same id with other content is refused, naming the line.
 	changed := strings.Replace(registre, `"how":"voice"`, `"how":"manual"`, 1)
 	if st, res := importHistory(t, a, adminToken, changed); st != http.StatusUnprocessableEntity ||
-		!strings.HasPrefix(strings.Join(res.Error.Details, "\n"), "ligne 1, champ id : l'activation reg-1 est déjà importée avec un autre contenu") {
+		!strings.HasPrefix(strings.Join(res.Error.Details, "\n"), "ligne 1, colonne 7, champ id : l'activation reg-1 est déjà importée avec un autre contenu") {
 		t.Errorf("changed record: status %d, %+v", st, res)
 	}
 
@@ -391,12 +428,64 @@ func TestHistoryExampleOfTheDocsImportsIntoTheDemo(t *testing.T) {
 	}
 	a := mustRunApp(t, app.Config{DemoDirectory: true, Clock: twiliosim.NewManualClock(parisAt(2026, 12, 1, 9, 0))})
 	st, res := importHistory(t, a, adminToken, string(data))
-	if st != http.StatusOK || res.Imported != 3 {
+	if st != http.StatusOK || res.Imported != 4 {
 		t.Fatalf("import: status %d, %+v", st, res)
+	}
+	if rep, _ := indicatorsOf(t, a, "2026-04", "2026-04"); rep.Months[0].ExercisesYTD != 1 || len(rep.Months[0].Missed) != 1 ||
+		rep.Months[0].ExercisesMissedYTD != 1 {
+		t.Errorf("April of the example: %+v, want the exercise not held", rep.Months[0])
 	}
 	rep, _ := indicatorsOf(t, a, "2026-01", "2026-03")
 	if jan, feb, mar := rep.Months[0], rep.Months[1], rep.Months[2]; jan.Exercise.Activations != 1 || feb.Real.CIPWithin != 1 ||
 		feb.Real.WithinTarget != 0 || mar.Real.WithinTarget != 1 || *mar.Real.WorstDelaySeconds != 32*60 {
 		t.Errorf("indicators of the example: %+v", rep.Months)
+	}
+}
+
+// An activation still open is not exported as if closed: it is left out
+// and named, unless asked for, and then written without closed_at.
+func TestHistoryExportLeavesOutTheActivationStillOpenUnlessAsked(t *testing.T) {
+	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
+	if st, res := importHistory(t, a, adminToken, registre); st != http.StatusOK || res.Imported != 2 {
+		t.Fatalf("import: status %d, %+v", st, res)
+	}
+	var open view
+	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous"}, &open); st != http.StatusCreated {
+		t.Fatalf("create: status %d", st)
+	}
+	export := func(query string) (int, string, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", a.URL()+"/api/v1/history"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get(web.LeftOutHeader), string(body)
+	}
+	st, left, body := export("")
+	if st != http.StatusOK || left != open.ID || strings.Count(body, "\n") != 2 || strings.Contains(body, open.ID) {
+		t.Errorf("export: status %d, left out %q, %d lines; want the 2 closed ones and %s left out", st, left, strings.Count(body, "\n"), open.ID)
+	}
+	st, left, body = export("?include_open=true")
+	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+	if st != http.StatusOK || left != "" || len(lines) != 3 || !strings.Contains(lines[2], `"id":"`+open.ID+`"`) || strings.Contains(lines[2], "closed_at") {
+		t.Errorf("export with the open ones: status %d, left out %q, lines %q", st, left, lines)
+	}
+	if st, _, body := export("?include_open=peut-être"); st != http.StatusBadRequest || !strings.Contains(body, "include_open") {
+		t.Errorf("bad include_open: status %d %s", st, body)
+	}
+	var all auditEntries
+	api(t, a, "GET", "/api/v1/audit", nil, &all)
+	var exports []string
+	for _, e := range all.Entries {
+		if e.Action == "export" {
+			exports = append(exports, e.Detail)
+		}
+	}
+	if len(exports) != 2 || !strings.Contains(exports[0], "1 en cours non exportées : "+open.ID) || !strings.Contains(exports[1], "en cours comprises") {
+		t.Errorf("export entries %q", exports)
 	}
 }

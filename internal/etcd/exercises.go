@@ -34,6 +34,20 @@ func (s *Store) ExerciseSince(ctx context.Context, now time.Time) (time.Time, er
 	return time.Parse(time.RFC3339Nano, v)
 }
 
+// ExerciseStarted returns when the schedule started to be kept, and false
+// while no leader has kept it yet. It writes nothing.
+func (s *Store) ExerciseStarted(ctx context.Context) (time.Time, bool, error) {
+	resp, err := s.cli.Get(ctx, s.key("exercise", "since"))
+	if err != nil {
+		return time.Time{}, false, unavailable(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return time.Time{}, false, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(resp.Kvs[0].Value))
+	return t, err == nil, err
+}
+
 // ClaimExerciseRun stores run if no run is recorded for its due instant,
 // with audit in the outbox in the same transaction. On a leader's store
 // the write is fenced. It reports whether this call created it: exactly

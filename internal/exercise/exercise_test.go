@@ -133,3 +133,36 @@ func TestMissedExerciseIsReported(t *testing.T) {
 		t.Errorf("%d launches, want the July exercise once", n)
 	}
 }
+
+// A prefecture installs Tocsin in September, its schedule said to start on
+// 1 January: the runs of January and July, which nothing records, did not
+// happen as far as Tocsin knows; April's is recorded and stays as it is.
+func TestRunsBeforeTocsinKeptTheScheduleAreUnrecorded(t *testing.T) {
+	s, err := exercise.Parse(exercise.DefaultSpecs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	april := tocsin.ExerciseRun{Due: paris(2026, 4, 10, 10).UTC(), Status: tocsin.RunNotHeld}
+	for _, c := range []struct {
+		name         string
+		since, until time.Time
+		want         []time.Time
+	}{
+		{"since 1 January", paris(2026, 1, 1, 0), paris(2026, 9, 15, 0), []time.Time{paris(2026, 1, 10, 10), paris(2026, 7, 10, 10)}},
+		{"since the due instant itself", paris(2026, 1, 10, 10), paris(2026, 9, 15, 0), []time.Time{paris(2026, 1, 10, 10), paris(2026, 7, 10, 10)}},
+		{"up to the due instant itself", paris(2026, 1, 1, 0), paris(2026, 7, 10, 10), []time.Time{paris(2026, 1, 10, 10), paris(2026, 7, 10, 10)}},
+		{"no start given", time.Time{}, paris(2026, 9, 15, 0), nil},
+		{"a start after Tocsin's", paris(2026, 10, 1, 0), paris(2026, 9, 15, 0), nil},
+	} {
+		got := s.Unrecorded(c.since, c.until, []tocsin.ExerciseRun{april})
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+			continue
+		}
+		for i := range got {
+			if !got[i].Due.Equal(c.want[i]) || got[i].Status != tocsin.RunUnrecorded || !exercise.DidNotHappen(got[i]) {
+				t.Errorf("%s: run %d %+v, want %v unrecorded", c.name, i, got[i], c.want[i])
+			}
+		}
+	}
+}

@@ -36,7 +36,7 @@ func MarkFulfilled(runs []tocsin.ExerciseRun, fulfilled map[time.Time]string) []
 	out := slices.Clone(runs)
 	for i := range out {
 		switch out[i].Status {
-		case tocsin.RunMissed, tocsin.RunFailed, tocsin.RunClaimed:
+		case tocsin.RunMissed, tocsin.RunFailed, tocsin.RunClaimed, tocsin.RunUnrecorded:
 			if id, ok := fulfilled[out[i].Due.UTC()]; ok {
 				out[i].Status, out[i].Activation, out[i].Error = tocsin.RunFulfilled, id, ""
 			}

@@ -65,9 +65,13 @@ func (r *Runner) Tick(ctx context.Context, st Store, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// Runs imported from the history say nothing of how far this
+	// schedule was kept.
 	last := since
-	if n := len(runs); n > 0 && runs[n-1].Due.After(last) {
-		last = runs[n-1].Due
+	for _, run := range runs {
+		if run.Imported == nil && run.Due.After(last) {
+			last = run.Due
+		}
 	}
 	for _, due := range r.Schedule.Between(last, now) {
 		run := tocsin.ExerciseRun{Due: due, Status: tocsin.RunClaimed, ClaimedAt: now.UTC(), By: r.Node}

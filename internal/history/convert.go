@@ -99,3 +99,37 @@ func FromActivation(a *tocsin.Activation, rs []tocsin.Recipient, inDirectory fun
 	slices.SortFunc(r.Officials, func(x, y Official) int { return strings.Compare(x.ID, y.ID) })
 	return r
 }
+
+// Run returns the run a record of KindNotHeld becomes once imported,
+// marked with imp.
+func (r *Record) Run(imp tocsin.Import) tocsin.ExerciseRun {
+	return tocsin.ExerciseRun{Due: r.ExerciseDue.UTC(), Status: tocsin.RunNotHeld, ClaimedAt: imp.At, By: imp.By,
+		ID: r.ID, Title: r.Title, Note: r.Note, Imported: &imp}
+}
+
+// FromRun returns the record of a scheduled exercise that did not happen.
+// A run imported from the history gives back the record it was imported
+// from; one of Tocsin's own schedule is written as not held, with source
+// "tocsin", an id made of its due instant and a note saying why.
+func FromRun(run tocsin.ExerciseRun) Record {
+	due := run.Due.UTC()
+	if run.Imported != nil {
+		return Record{ID: run.ID, Kind: KindNotHeld, Title: run.Title, ExerciseDue: &due, Note: run.Note, Source: run.Imported.Source}
+	}
+	r := Record{ID: "non-tenu-" + due.Format("20060102-1504"), Kind: KindNotHeld, ExerciseDue: &due, Source: SourceTocsin,
+		Title: "Exercice programmé du " + due.In(tocsin.Paris()).Format("02/01/2006 à 15:04") + " (heure de Paris)"}
+	switch run.Status {
+	case tocsin.RunMissed:
+		r.Note = "manqué : aucun leader pour le lancer à temps"
+	case tocsin.RunFailed:
+		r.Note = "échec du lancement : " + run.Error
+		if n := []rune(r.Note); len(n) > maxNote {
+			r.Note = string(n[:maxNote])
+		}
+	case tocsin.RunClaimed:
+		r.Note = "lancement interrompu"
+	case tocsin.RunUnrecorded:
+		r.Note = "dû avant la mise en service de Tocsin, aucun exercice enregistré"
+	}
+	return r
+}

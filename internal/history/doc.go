@@ -4,8 +4,10 @@
 //
 // Invariants:
 //   - Parse accepts a line only when every field is valid; it reports
-//     every error of the file, each naming its line and field, and then
-//     returns no record.
+//     every error of the file, each naming its line, column and field,
+//     and then returns no record. ParseChecked runs an importer's checks
+//     on every record, partial ones included, so that format errors and
+//     the importer's come in one report.
 //   - A record has one canonical line (Encode): fields in a fixed order,
 //     times in UTC. Parse(Encode(r)) gives r back, and Digest is the
 //     SHA-256 of that line: the same activation written with other

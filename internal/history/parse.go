@@ -3,7 +3,6 @@ package history
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,61 +31,57 @@ const (
 	maxNote     = 2000
 )
 
-// Errors collects a file's errors with the line each is about, to report
-// them in file order. Every error has code tocsin.EUnprocessable.
-type Errors struct {
-	entries []lineError
-}
-
-type lineError struct {
-	line int
-	err  *tocsin.Error
-}
-
-// Add records an error about field of line ("" for the line as a whole).
-func (l *Errors) Add(line int, field, format string, args ...any) {
-	l.entries = append(l.entries, lineError{line, tocsin.FieldErrorf(tocsin.EUnprocessable, Place(line, field), format, args...)})
-}
-
-// Len returns how many errors were added.
-func (l *Errors) Len() int { return len(l.entries) }
-
-// Err returns the errors as a *tocsin.ListError sorted by line, at most
-// maxErrors of them and a count of the rest; nil when there are none.
-func (l *Errors) Err() error {
-	if len(l.entries) == 0 {
-		return nil
-	}
-	slices.SortStableFunc(l.entries, func(a, b lineError) int { return cmp.Compare(a.line, b.line) })
-	var list tocsin.ListError
-	for i, e := range l.entries {
-		if i == maxErrors {
-			list.Errs = append(list.Errs, tocsin.Errorf(tocsin.EUnprocessable,
-				"%d autres erreurs ne sont pas affichées : corrigez celles-ci puis importez de nouveau", len(l.entries)-maxErrors))
-			break
-		}
-		list.Errs = append(list.Errs, e.err)
-	}
-	return &list
-}
-
-// Place names a line, or a field of a line: "ligne 3, champ
-// officials[2].informed_at". Officials are counted from 0, as in JSON.
-func Place(line int, field string) string {
-	if field == "" {
-		return fmt.Sprintf("ligne %d", line)
-	}
-	return fmt.Sprintf("ligne %d, champ %s", line, field)
-}
-
 // Parse reads a history file: JSON Lines, one record a line; blank lines
 // are ignored. It returns every record, normalised (title defaults to the
 // playbook, officials sorted by id, the CIP's announced delay filled in),
-// or a *tocsin.ListError naming the line and field of each error, and no
-// record. Whether the records fit a Tocsin (officials known, ids free,
-// nothing in the future) is the importer's to check.
-func Parse(r io.Reader) ([]Record, error) {
-	var errs Errors
+// or a *tocsin.ListError naming the line, column and field of each error,
+// and no record. Whether the records fit a Tocsin (officials known, ids
+// free, nothing in the future) is the importer's to check: see
+// ParseChecked.
+func Parse(r io.Reader) ([]Record, error) { return ParseChecked(r, nil) }
+
+// Line is the line of a record while the record is checked: the errors
+// added through it name the line, the field and its column.
+type Line struct {
+	errs      *Errors
+	line      int
+	officials map[string]int // an official's id -> its index on the line
+}
+
+// Number returns the line's number in the file, from 1.
+func (l *Line) Number() int { return l.line }
+
+// Add reports an error about field of the record ("" for the whole line).
+func (l *Line) Add(field, format string, args ...any) { l.errs.Add(l.line, field, format, args...) }
+
+// AddOfficial reports an error about field of the official with id ("" for
+// the official as a whole), naming the official as the line does:
+// officials[2].informed_at.
+func (l *Line) AddOfficial(id, field, format string, args ...any) {
+	f := "officials"
+	if i, ok := l.officials[id]; ok {
+		f = fmt.Sprintf("officials[%d]", i)
+		if field != "" {
+			f += "." + field
+		}
+	}
+	l.errs.Add(l.line, f, format, args...)
+}
+
+// CheckFunc checks a record against what reads the file (its directory,
+// the ids it holds, its clock), reporting through l. It is called for
+// every record, those of the lines with format errors too, partial then
+// (what parsed well, the rest zero), so that one pass reports every
+// error; no record is returned when any error was reported.
+type CheckFunc func(rec *Record, l *Line)
+
+// ParseChecked reads a history file like Parse, and checks each record
+// with check (nil: none), so that the errors of the format and those of
+// the checks come in one *tocsin.ListError, in line order. A line that is
+// not a JSON object is not checked, nor is a second use of an id. Any
+// other error is a failure to read r.
+func ParseChecked(r io.Reader, check CheckFunc) ([]Record, error) {
+	errs := &Errors{}
 	var out []Record
 	first := map[string]int{} // id -> line
 	br := bufio.NewReader(r)
@@ -102,15 +97,23 @@ func Parse(r io.Reader) ([]Record, error) {
 		case tooLong:
 			errs.Add(line, "", "ligne trop longue : %d octets au plus, une activation par ligne", MaxLine)
 		case len(bytes.TrimSpace(data)) > 0:
-			if rec, ok := parseLine(line, data, &errs); ok {
-				if prev, dup := first[rec.ID]; dup {
-					errs.Add(line, "id", "identifiant %q déjà utilisé ligne %d", rec.ID, prev)
-				} else {
-					first[rec.ID] = line
-					out = append(out, rec)
-				}
+			rec, officials, ok := parseLine(line, data, errs)
+			if !ok {
+				break
 			}
+			if prev, dup := first[rec.ID]; dup && rec.ID != "" {
+				errs.Add(line, "id", "identifiant %q déjà utilisé ligne %d", rec.ID, prev)
+				break
+			}
+			if rec.ID != "" {
+				first[rec.ID] = line
+			}
+			if check != nil {
+				check(&rec, &Line{errs: errs, line: line, officials: officials})
+			}
+			out = append(out, rec)
 		}
+		errs.locate(data)
 		if err != nil { // io.EOF
 			break
 		}
@@ -157,6 +160,8 @@ type object struct {
 	prefix string // "officials[2]." inside a record
 	raw    map[string]json.RawMessage
 	errs   *Errors
+	// index maps each official's id to its place in the list, once read.
+	index map[string]int
 }
 
 func newObject(line int, prefix string, data []byte, known []string, errs *Errors) (*object, bool) {
@@ -165,7 +170,13 @@ func newObject(line int, prefix string, data []byte, known []string, errs *Error
 		var syn *json.SyntaxError
 		switch {
 		case errors.As(err, &syn):
-			errs.Add(line, strings.TrimSuffix(prefix, "."), "JSON invalide à l'octet %d : %s", syn.Offset, frenchSyntax(syn))
+			// Offset counts the bytes read, the wrong one included; at the
+			// end of the line the column is just past it.
+			at := max(int(syn.Offset)-1, 0)
+			if int(syn.Offset) >= len(data) {
+				at = len(data)
+			}
+			errs.addAt(line, utf8.RuneCount(data[:at])+1, strings.TrimSuffix(prefix, "."), "JSON invalide : %s", frenchSyntax(syn))
 		default:
 			errs.Add(line, strings.TrimSuffix(prefix, "."), "objet JSON attendu : { \"id\": …, … }")
 		}
@@ -293,22 +304,27 @@ func (o *object) notBefore(field string, t *time.Time, activated *time.Time) {
 	}
 }
 
-// parseLine reads and checks one record.
-func parseLine(line int, data []byte, errs *Errors) (Record, bool) {
-	before := errs.Len()
+// parseLine reads and checks one record. It reports whether the line is a
+// JSON object: its record is then whole, or partial when errors were added.
+func parseLine(line int, data []byte, errs *Errors) (Record, map[string]int, bool) {
 	if !utf8.Valid(data) {
 		errs.Add(line, "", "texte non UTF-8 : enregistrez le fichier en UTF-8")
-		return Record{}, false
+		return Record{}, nil, false
 	}
 	o, ok := newObject(line, "", data, recordFields, errs)
 	if !ok {
-		return Record{}, false
+		return Record{}, nil, false
 	}
 	r := Record{Line: line}
 	r.ID = o.id("id", true)
 	r.Kind = o.str("kind", true)
-	if r.Kind != "" && r.Kind != KindReal && r.Kind != KindExercise {
-		o.add("kind", "type %q inconnu : %q (activation réelle) ou %q (exercice)", r.Kind, KindReal, KindExercise)
+	switch r.Kind {
+	case "", KindReal, KindExercise:
+	case KindNotHeld:
+		return o.notHeld(r), o.index, true
+	default:
+		o.add("kind", "type %q inconnu : %q (activation réelle), %q (exercice) ou %q (exercice programmé non tenu)",
+			r.Kind, KindReal, KindExercise, KindNotHeld)
 	}
 	r.Playbook = o.id("playbook", false)
 	r.Title = o.text("title", false, maxTitle, false)
@@ -353,7 +369,25 @@ func parseLine(line int, data []byte, errs *Errors) (Record, bool) {
 	}
 	r.Note = o.text("note", false, maxNote, true)
 	r.Source = o.text("source", true, maxSource, false)
-	return r, errs.Len() == before
+	return r, o.index, true
+}
+
+// notHeldFields are those of a record of KindNotHeld.
+var notHeldFields = []string{"id", "kind", "title", "exercise_due", "note", "source"}
+
+// notHeld reads the rest of a record of KindNotHeld: a scheduled exercise
+// that was not held has no activation, no officials, no CIP.
+func (o *object) notHeld(r Record) Record {
+	for _, k := range slices.Sorted(maps.Keys(o.raw)) {
+		if slices.Contains(recordFields, k) && !slices.Contains(notHeldFields, k) {
+			o.add(k, "champ sans objet pour un exercice non tenu (kind %q) : retirez-le ; un exercice tenu a le type %q", KindNotHeld, KindExercise)
+		}
+	}
+	r.Title = o.text("title", false, maxTitle, false)
+	r.ExerciseDue = o.instant("exercise_due", true)
+	r.Note = o.text("note", false, maxNote, true)
+	r.Source = o.text("source", true, maxSource, false)
+	return r
 }
 
 // officials reads the officials of a record, sorted by id.
@@ -374,6 +408,7 @@ func (o *object) officials(activated *time.Time) []Official {
 	}
 	out := make([]Official, 0, len(items))
 	seen := map[string]int{}
+	o.index = seen
 	for i, item := range items {
 		prefix := fmt.Sprintf("officials[%d].", i)
 		e, ok := newObject(o.line, prefix, item, officialFields, o.errs)
@@ -383,8 +418,9 @@ func (o *object) officials(activated *time.Time) []Official {
 		of := Official{ID: e.id("id", true), Name: e.text("name", true, maxName, false)}
 		if prev, dup := seen[of.ID]; dup && of.ID != "" {
 			e.add("id", "élu %q déjà cité en officials[%d]", of.ID, prev)
+		} else {
+			seen[of.ID] = i
 		}
-		seen[of.ID] = i
 		if e.has("external") {
 			if err := json.Unmarshal(e.raw["external"], &of.External); err != nil {
 				e.add("external", "true ou false attendu")

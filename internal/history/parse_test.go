@@ -3,10 +3,13 @@ package history
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -75,6 +78,60 @@ func TestParseReadsAGoodLineInUTCWithItsDefaults(t *testing.T) {
 	}
 }
 
+// notHeld states that the exercise due on 10 August 2026 was not held.
+const notHeld = `{"id":"registre-2026-08","kind":"exercise_not_held","exercise_due":"2026-08-10T10:00:00+02:00",` +
+	`"note":"annulé : feux de forêt","source":"registre papier SIDPC 2026"}`
+
+func TestParseReadsAScheduledExerciseNotHeld(t *testing.T) {
+	recs, err := Parse(strings.NewReader(notHeld))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := recs[0]
+	if !r.NotHeld() || r.Exercise() || !r.ExerciseDue.Equal(time.Date(2026, 8, 10, 8, 0, 0, 0, time.UTC)) || r.Title != "" || len(r.Officials) != 0 {
+		t.Errorf("record %+v", r)
+	}
+	line, err := Encode(&r)
+	if want := `{"id":"registre-2026-08","kind":"exercise_not_held","exercise_due":"2026-08-10T08:00:00Z","note":"annulé : feux de forêt",` +
+		`"source":"registre papier SIDPC 2026"}`; err != nil || string(line) != want {
+		t.Errorf("canonical line %s (%v), want %s", line, err, want)
+	}
+	run := r.Run(tocsin.Import{Source: r.Source, By: "admin"})
+	if run.Status != tocsin.RunNotHeld || !run.Due.Equal(*r.ExerciseDue) || run.ID != r.ID {
+		t.Errorf("run %+v", run)
+	}
+	back := FromRun(run)
+	back.Line = r.Line
+	if !reflect.DeepEqual(back, r) {
+		t.Errorf("back\n%+v\nwant\n%+v", back, r)
+	}
+	// A run of Tocsin's own schedule that did not happen is written as not
+	// held, and reads back.
+	own := FromRun(tocsin.ExerciseRun{Due: *r.ExerciseDue, Status: tocsin.RunUnrecorded})
+	line, _ = Encode(&own)
+	again, err := Parse(bytes.NewReader(line))
+	if err != nil || own.ID != "non-tenu-20260810-0800" || own.Source != SourceTocsin || !strings.Contains(own.Title, "10/08/2026 à 10:00") {
+		t.Errorf("own run's record %s: %v", line, err)
+	} else if again[0].Line = 0; !reflect.DeepEqual(again[0], own) {
+		t.Errorf("re-read %+v, want %+v", again[0], own)
+	}
+
+	errs := parseErrors(t, strings.Replace(notHeld, `"exercise_due":"2026-08-10T10:00:00+02:00"`, `"activated_at":"2026-08-10T10:00:00+02:00","officials":[]`, 1))
+	want := []string{
+		"ligne 1, champ exercise_due : champ requis",
+		`ligne 1, colonne 68, champ activated_at : champ sans objet pour un exercice non tenu (kind "exercise_not_held")`,
+		`ligne 1, colonne 108, champ officials : champ sans objet pour un exercice non tenu`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("errors %q, want %d", errs, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(errs[i], want[i]) {
+			t.Errorf("error %d: %q, want it to start with %q", i, errs[i], want[i])
+		}
+	}
+}
+
 func TestParseTakesTheTitleFromThePlaybook(t *testing.T) {
 	recs, err := Parse(strings.NewReader(strings.Replace(good, `"title":"Exercice inondation"`, `"playbook":"crue-seine"`, 1)))
 	if err != nil {
@@ -97,7 +154,7 @@ func TestParseErrorsNameTheLineAndTheField(t *testing.T) {
 		{"not a time", set(`"2026-03-29T01:30:00+01:00"`, `"29/03/2026"`), "ligne 2, champ activated_at : horodatage \"29/03/2026\" invalide : RFC 3339"},
 		{"unknown field", set(`"kind"`, `"telephone":"06","kind"`), "ligne 2, champ telephone : champ inconnu"},
 		{"unknown official field", set(`"external":true`, `"external":true,"mobile":"06"`), "ligne 2, champ officials[1].mobile : champ inconnu"},
-		{"wrong kind", set(`"kind":"exercise"`, `"kind":"exercice"`), `ligne 2, champ kind : type "exercice" inconnu : "real" (activation réelle) ou "exercise" (exercice)`},
+		{"wrong kind", set(`"kind":"exercise"`, `"kind":"exercice"`), `ligne 2, champ kind : type "exercice" inconnu : "real" (activation réelle), "exercise" (exercice) ou "exercise_not_held"`},
 		{"how missing", set(`,"how":"manual"`, ``), "ligne 2, champ officials[0].how : champ requis avec informed_at"},
 		{"how unknown", set(`"how":"manual"`, `"how":"pigeon"`), `ligne 2, champ officials[0].how : moyen "pigeon" inconnu`},
 		{"how without informed_at", set(`"external":true`, `"external":true,"how":"sms"`), "ligne 2, champ officials[1].how : moyen donné sans informed_at"},
@@ -116,7 +173,7 @@ func TestParseErrorsNameTheLineAndTheField(t *testing.T) {
 		{"no title nor playbook", set(`"title":"Exercice inondation",`, ``), "ligne 2, champ title : champ requis"},
 		{"no source", set(`,"source":"registre papier SIDPC 2026"`, ``), "ligne 2, champ source : champ requis"},
 		{"wrong type", set(`"external":true`, `"external":"oui"`), "ligne 2, champ officials[1].external : true ou false attendu"},
-		{"not JSON", `{"id": "x",`, "ligne 2 : JSON invalide à l'octet"},
+		{"not JSON", `{"id": "x",`, "ligne 2 : JSON invalide : fin de ligne inattendue"},
 		{"not an object", `["x"]`, "ligne 2 : objet JSON attendu"},
 		{"not UTF-8", "{\"id\":\"\xff\"}", "ligne 2 : texte non UTF-8"},
 		{"ancient", set(`"2026-03-29T01:30:00+01:00"`, `"1969-12-31T23:00:00Z"`), "ligne 2, champ activated_at : horodatage \"1969-12-31T23:00:00Z\" hors des bornes"},
@@ -125,7 +182,7 @@ func TestParseErrorsNameTheLineAndTheField(t *testing.T) {
 			errs := parseErrors(t, "\n"+c.line+"\n"+good+"\n")
 			var found bool
 			for _, e := range errs {
-				if strings.HasPrefix(e, c.want) {
+				if strings.HasPrefix(column.ReplaceAllString(e, ""), c.want) {
 					found = true
 				}
 			}
@@ -136,13 +193,47 @@ func TestParseErrorsNameTheLineAndTheField(t *testing.T) {
 	}
 }
 
+// column is the column of an error's place, left out where the test is
+// about something else.
+var column = regexp.MustCompile(`, colonne [0-9]+`)
+
+// Each error names the column where its field's value starts, in
+// characters, so that an editor finds it; a field missing from an
+// official points at the official.
+func TestParseErrorsGiveTheColumnOfTheirField(t *testing.T) {
+	line := strings.Replace(good, `"name":"Jean Bocquenet",`, ``, 1)
+	line = strings.Replace(line, `"Exercice inondation"`, `"Exercice inondé","kind":"x"`, 1)
+	line = strings.Replace(line, `"kind":"exercise",`, ``, 1)
+	col := func(s string) int { return utf8.RuneCountInString(line[:strings.Index(line, s)]) + 1 }
+	errs := parseErrors(t, line+"\n"+`{"id":"a","kind":"real",`+"\n")
+	want := []string{
+		fmt.Sprintf(`ligne 1, colonne %d, champ kind : type "x" inconnu`, col(`"x"`)),
+		fmt.Sprintf("ligne 1, colonne %d, champ officials[1].name : champ requis", col(`{"id":"ancien-maire"`)),
+		"ligne 2, colonne 25 : JSON invalide : fin de ligne inattendue",
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("errors %q, want %d", errs, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(errs[i], want[i]) {
+			t.Errorf("error %d: %q, want it to start with %q", i, errs[i], want[i])
+		}
+	}
+}
+
 func TestParseReportsEveryErrorOfTheFileInLineOrder(t *testing.T) {
 	other := strings.Replace(good, "registre-2026-03-29", "registre-2", 1)
 	file := good + "\n" + strings.Replace(good, `"kind":"exercise"`, `"kind":"x"`, 1) + "\n\n" + good + "\n" +
 		strings.Replace(other, `"2026-03-29T01:30:00+01:00"`, `"2026-03-29T01:30:00"`, 1) + "\n"
 	errs := parseErrors(t, file)
-	if len(errs) != 3 || !strings.HasPrefix(errs[0], "ligne 2, champ kind") ||
-		errs[1] != `ligne 4, champ id : identifiant "registre-2026-03-29" déjà utilisé ligne 1` || !strings.HasPrefix(errs[2], "ligne 5, champ activated_at") {
+	for i := range errs {
+		errs[i] = column.ReplaceAllString(errs[i], "")
+	}
+	// Line 2 has a wrong kind and, like line 4, the id of line 1: every
+	// error shows, not only the first of each line.
+	if len(errs) != 4 || errs[0] != `ligne 2, champ id : identifiant "registre-2026-03-29" déjà utilisé ligne 1` ||
+		!strings.HasPrefix(errs[1], "ligne 2, champ kind") ||
+		errs[2] != `ligne 4, champ id : identifiant "registre-2026-03-29" déjà utilisé ligne 1` || !strings.HasPrefix(errs[3], "ligne 5, champ activated_at") {
 		t.Errorf("errors %q", errs)
 	}
 }
@@ -150,7 +241,9 @@ func TestParseReportsEveryErrorOfTheFileInLineOrder(t *testing.T) {
 func TestParseRefusesALineTooLongAndGoesOn(t *testing.T) {
 	long := `{"note":"` + strings.Repeat("a", MaxLine) + `"}`
 	errs := parseErrors(t, good+"\n"+long+"\n"+strings.Replace(good, `"kind":"exercise"`, `"kind":"x"`, 1))
-	if len(errs) != 2 || !strings.HasPrefix(errs[0], "ligne 2 : ligne trop longue") || !strings.HasPrefix(errs[1], "ligne 3, champ kind") {
+	if len(errs) != 3 || !strings.HasPrefix(errs[0], "ligne 2 : ligne trop longue") ||
+		!strings.HasPrefix(errs[1], "ligne 3, colonne 7, champ id : identifiant \"registre-2026-03-29\" déjà utilisé ligne 1") ||
+		!strings.HasPrefix(errs[2], "ligne 3, colonne 36, champ kind") {
 		t.Errorf("errors %q", errs)
 	}
 }
@@ -201,6 +294,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"id":"a","kind":"real","playbook":"p","activated_at":"2026-10-25T02:30:00+02:00","deadline":"2026-10-25T02:30:00+01:00",` +
 		`"officials":[{"id":"b","name":" B ","informed_at":"2026-10-25T02:20:00+01:00","how":"sms"}],"note":"l1\nl2","source":"s","exercise_due":null}`))
 	f.Add([]byte("{\"id\":\"a\",\"officials\":[1,{},null]}\n\xef\xbb\xbf{}"))
+	f.Add([]byte(notHeld))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs, err := Parse(bytes.NewReader(data))
 		if err != nil {

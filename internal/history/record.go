@@ -13,6 +13,9 @@ import (
 const (
 	KindReal     = "real"
 	KindExercise = "exercise"
+	// KindNotHeld is a scheduled exercise that was not held: it has only
+	// an id, its exercise_due, a title and a note, and its source.
+	KindNotHeld = "exercise_not_held"
 )
 
 // Ways an official was informed, as the recipients record them.
@@ -59,12 +62,28 @@ type Official struct {
 	How        string     `json:"how,omitempty"` // sms, voice or manual; set with InformedAt
 }
 
-// Exercise reports whether the record is an exercise.
+// Exercise reports whether the record is an exercise held.
 func (r *Record) Exercise() bool { return r.Kind == KindExercise }
+
+// NotHeld reports whether the record is a scheduled exercise not held.
+func (r *Record) NotHeld() bool { return r.Kind == KindNotHeld }
+
+// notHeldLine is the canonical line of a record of KindNotHeld.
+type notHeldLine struct {
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	Title       string     `json:"title,omitempty"`
+	ExerciseDue *time.Time `json:"exercise_due"`
+	Note        string     `json:"note,omitempty"`
+	Source      string     `json:"source"`
+}
 
 // Encode returns the record's canonical line, without its newline. It
 // fails only for a record no parse makes: a time outside years 0–9999.
 func Encode(r *Record) ([]byte, error) {
+	if r.NotHeld() {
+		return encode(r.ID, &notHeldLine{ID: r.ID, Kind: r.Kind, Title: r.Title, ExerciseDue: utc(r.ExerciseDue), Note: r.Note, Source: r.Source})
+	}
 	c := *r
 	c.ActivatedAt, c.Deadline = c.ActivatedAt.UTC(), c.Deadline.UTC()
 	c.ClosedAt, c.CIPActivatedAt, c.ExerciseDue = utc(c.ClosedAt), utc(c.CIPActivatedAt), utc(c.ExerciseDue)
@@ -73,11 +92,15 @@ func Encode(r *Record) ([]byte, error) {
 		o.InformedAt = utc(o.InformedAt)
 		c.Officials[i] = o
 	}
+	return encode(r.ID, &c)
+}
+
+func encode(id string, v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&c); err != nil {
-		return nil, fmt.Errorf("encode history record %s: %w", r.ID, err)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode history record %s: %w", id, err)
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -32,6 +32,8 @@ type Result struct {
 	// DelaySeconds is the time from the activation to the moment the last
 	// targeted official was informed; nil while someone is not informed.
 	DelaySeconds *float64 `json:"delay_seconds,omitempty"`
+	// Open is set while the activation is not closed.
+	Open bool `json:"open,omitempty"`
 	// Pending is set while the activation is open, someone is not informed
 	// and the target is not past yet: it is not judged yet.
 	Pending bool `json:"pending,omitempty"`
@@ -80,6 +82,10 @@ type MonthReport struct {
 	ExercisesTarget int `json:"exercises_target"`
 	// Missed lists scheduled exercises of the month that did not happen.
 	Missed []time.Time `json:"missed,omitempty"`
+	// MissedYTD lists the scheduled exercises that did not happen from
+	// 1 January to the end of the month; ExercisesMissedYTD counts them.
+	MissedYTD          []time.Time `json:"missed_ytd,omitempty"`
+	ExercisesMissedYTD int         `json:"exercises_missed_ytd"`
 }
 
 // Report holds the indicators of consecutive months.
@@ -91,7 +97,8 @@ type Report struct {
 
 // Compute returns the indicators of months over acts (every activation, of
 // any date: each month takes those whose activated_at falls in it, in Paris
-// time). missed are the due times of scheduled exercises that did not run.
+// time). missed are the due times of scheduled exercises that did not run,
+// from 1 January of the first month's year at least, for the year to date.
 // now decides which activations are still pending.
 func Compute(months []Month, acts []Activation, missed []time.Time, now time.Time) Report {
 	var rep Report
@@ -122,8 +129,13 @@ func Compute(months []Month, acts []Activation, missed []time.Time, now time.Tim
 			if m.Contains(t) {
 				mr.Missed = append(mr.Missed, t)
 			}
+			if !t.Before(yearStart) && t.Before(m.End()) {
+				mr.MissedYTD = append(mr.MissedYTD, t)
+			}
 		}
 		slices.SortFunc(mr.Missed, time.Time.Compare)
+		slices.SortFunc(mr.MissedYTD, time.Time.Compare)
+		mr.ExercisesMissedYTD = len(mr.MissedYTD)
 		rep.Months = append(rep.Months, mr)
 	}
 	return rep
@@ -131,7 +143,7 @@ func Compute(months []Month, acts []Activation, missed []time.Time, now time.Tim
 
 // Judge returns how one activation stands against Target at now.
 func Judge(a *Activation, now time.Time) Result {
-	r := Result{ID: a.ID, Title: a.Title, ActivatedAt: a.ActivatedAt, Targeted: len(a.Recipients), CIP: a.CIP}
+	r := Result{ID: a.ID, Title: a.Title, ActivatedAt: a.ActivatedAt, Targeted: len(a.Recipients), CIP: a.CIP, Open: a.State != tocsin.Closed}
 	if a.Imported != nil {
 		r.ImportedFrom = a.Imported.Source
 	}

@@ -195,8 +195,8 @@ func TestExercisesAndRealActivationsInTheSameMonthAreCountedApart(t *testing.T) 
 	if header[2] != "Résultats janvier 2026" || header[3] != "Résultats février 2026" {
 		t.Errorf("header %v", header)
 	}
-	if rows[7][3] != "2 sur 4" || rows[8][3] != "20/02/2026 10:00:00" {
-		t.Errorf("exercise rows: %v / %v", rows[7], rows[8])
+	if rows[7][3] != "2 sur 4" || rows[8][3] != "20/02/2026 10:00:00" || rows[9][3] != "1 : 20/02/2026 10:00:00" || rows[9][2] != "0" {
+		t.Errorf("exercise rows: %v / %v / %v", rows[7], rows[8], rows[9])
 	}
 }
 
@@ -207,7 +207,12 @@ func TestMonthWithNothingIsSansObjet(t *testing.T) {
 		t.Fatalf("header %v", header)
 	}
 	want := map[int]string{0: "0", 1: indicator.NotApplicable, 2: indicator.NotApplicable, 3: indicator.NotApplicable,
-		4: indicator.NotApplicable, 5: indicator.NotApplicable, 6: "0", 7: "0 sur 4", 8: "aucun", 9: indicator.NotApplicable}
+		4: indicator.NotApplicable, 5: indicator.NotApplicable, 6: "0", 7: "0 sur 4", 8: "aucun", 9: "0",
+		10: indicator.NotApplicable, 11: indicator.NotApplicable, 12: indicator.NotApplicable, 13: indicator.NotApplicable,
+		14: indicator.NotApplicable}
+	if len(rows) != len(want) {
+		t.Errorf("%d rows, want %d", len(rows), len(want))
+	}
 	for i, w := range want {
 		if got := rows[i][2]; got != w {
 			t.Errorf("%s: got %q, want %q", rows[i][0], got, w)
@@ -229,5 +234,57 @@ func TestMonthsRejectsBadPeriods(t *testing.T) {
 	c, _ := indicator.ParseMonth("2020-01")
 	if _, err := indicator.Months(c, a); err == nil {
 		t.Error("a period of more than three years was accepted")
+	}
+}
+
+// A report on October alone still shows the exercises held and missed
+// since 1 January, and not those of the year before.
+func TestOctoberAloneShowsTheExercisesHeldAndMissedSinceJanuary(t *testing.T) {
+	acts := []indicator.Activation{
+		act("ex-2025", paris("2025-10-10 10:00"), true, time.Minute),
+		act("ex-jan", paris("2026-01-10 10:00"), true, time.Minute),
+		act("ex-oct", paris("2026-10-10 10:00"), true, time.Minute),
+	}
+	missed := []time.Time{paris("2025-07-10 10:00"), paris("2026-04-10 10:00"), paris("2026-08-10 10:00"), paris("2026-11-10 10:00")}
+	rep := indicator.Compute(months(t, "2026-10", "2026-10"), acts, missed, later)
+	oct := rep.Months[0]
+	if oct.ExercisesYTD != 2 || oct.ExercisesMissedYTD != 2 || len(oct.Missed) != 0 {
+		t.Errorf("October: %d held and %d missed since January, %d missed in the month; want 2, 2 and 0",
+			oct.ExercisesYTD, oct.ExercisesMissedYTD, len(oct.Missed))
+	}
+	_, rows := indicator.Table(rep)
+	if got, want := rows[9][2], "2 : 10/04/2026 10:00:00 ; 10/08/2026 10:00:00"; got != want {
+		t.Errorf("missed since January: %q, want %q", got, want)
+	}
+}
+
+// The table has a row for each figure of the JSON, exercises as real
+// activations, and a delay a second over the hour never reads like one
+// within it.
+func TestTableHasTheRowsOfTheJSONAndDelaysNearTheHourInSeconds(t *testing.T) {
+	acts := []indicator.Activation{
+		act("real", paris("2026-05-04 10:00"), false, time.Hour),
+		act("ex-late", paris("2026-05-12 10:00"), true, 10*time.Minute, time.Hour+59*time.Second),
+		act("ex-ok", paris("2026-05-20 10:00"), true, 59*time.Minute+59*time.Second),
+	}
+	rep := indicator.Compute(months(t, "2026-05", "2026-05"), acts, nil, later)
+	_, rows := indicator.Table(rep)
+	cells := map[string]string{}
+	for _, r := range rows {
+		cells[r[0]] = r[2]
+	}
+	for name, want := range map[string]string{
+		"Délai d'information des élus (le plus long)":                 "1 h 00 min 00 s",
+		"Délai d'information des élus, par activation":                "04/05/2026 10:00:00 : 1 h 00 min 00 s",
+		"Activations où tous les élus ont été informés dans le délai": "1 sur 1 (100 %)",
+		"Exercices : délai d'information des élus (le plus long)":     "1 h 00 min 59 s (hors délai)",
+		"Exercices : délai d'information des élus, par exercice": "12/05/2026 10:00:00 : 1 h 00 min 59 s (hors délai) ; " +
+			"20/05/2026 10:00:00 : 59 min 59 s",
+		"Exercices où tous les élus ont été informés dans le délai": "1 sur 2 (50 %)",
+		"Exercices : élus informés en moins d'une heure":            "2 sur 3 (67 %)",
+	} {
+		if got, ok := cells[name]; !ok || got != want {
+			t.Errorf("row %q = %q, want %q", name, got, want)
+		}
 	}
 }

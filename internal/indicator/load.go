@@ -49,7 +49,7 @@ func Load(ctx context.Context, src Source, months []Month, missed MissedFunc, no
 	}
 	var due []time.Time
 	if missed != nil {
-		if due, err = missed(ctx, first.Start(), last.End()); err != nil {
+		if due, err = missed(ctx, yearStart, last.End()); err != nil {
 			return Report{}, err
 		}
 	}

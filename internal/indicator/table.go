@@ -13,8 +13,8 @@ const NotApplicable = "Sans objet"
 
 // Table returns the report in the shape of the label's table: a header
 // (Indicateurs | Cible | Résultats <mois>…) and one row per indicator,
-// real activations first, then exercises. CSV, HTML and the command line
-// all print it.
+// real activations first, then exercises, each figure of the JSON with its
+// row. CSV, HTML, the console and the command line all print it.
 func Table(rep Report) (header []string, rows [][]string) {
 	header = []string{"Indicateurs", "Cible"}
 	for _, m := range rep.Months {
@@ -41,17 +41,18 @@ func Table(rep Report) (header []string, rows [][]string) {
 		{"Exercices réalisés depuis le 1er janvier", fmt.Sprintf("%d par an", ExercisesPerYear), func(m *MonthReport) string {
 			return fmt.Sprintf("%d sur %d", m.ExercisesYTD, m.ExercisesTarget)
 		}},
-		{"Exercices prévus non réalisés", "0", func(m *MonthReport) string {
-			if len(m.Missed) == 0 {
-				return "aucun"
+		{"Exercices prévus non réalisés dans le mois", "0", func(m *MonthReport) string { return dates(m.Missed) }},
+		{"Exercices prévus non réalisés depuis le 1er janvier", "0", func(m *MonthReport) string {
+			if len(m.MissedYTD) == 0 {
+				return "0"
 			}
-			var s []string
-			for _, t := range m.Missed {
-				s = append(s, tocsin.ParisTime(t))
-			}
-			return strings.Join(s, " ; ")
+			return fmt.Sprintf("%d : %s", len(m.MissedYTD), dates(m.MissedYTD))
 		}},
 		{"Exercices : délai d'information des élus (le plus long)", "1 h", func(m *MonthReport) string { return worst(&m.Exercise) }},
+		{"Exercices : délai d'information des élus, par exercice", "1 h", func(m *MonthReport) string { return each(&m.Exercise) }},
+		{"Exercices où tous les élus ont été informés dans le délai", "100 %", func(m *MonthReport) string {
+			return share(m.Exercise.WithinTarget, m.Exercise.Judged)
+		}},
 		{"Exercices : élus informés en moins d'une heure", "100 %", func(m *MonthReport) string {
 			return share(m.Exercise.OfficialsWithinTarget, m.Exercise.Officials)
 		}},
@@ -78,11 +79,27 @@ func worst(f *Figures) string {
 	case f.WorstDelaySeconds == nil:
 		return "en cours"
 	}
-	d := seconds(*f.WorstDelaySeconds)
+	return delay(seconds(*f.WorstDelaySeconds))
+}
+
+// delay writes a finite delay, saying when it is over Target.
+func delay(d time.Duration) string {
 	if d <= Target {
-		return tocsin.FormatDuration(d)
+		return FormatDelay(d)
 	}
-	return tocsin.FormatDuration(d) + " (hors délai)"
+	return FormatDelay(d) + " (hors délai)"
+}
+
+// dates writes due times in Paris, or « aucun ».
+func dates(ts []time.Time) string {
+	if len(ts) == 0 {
+		return "aucun"
+	}
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = tocsin.ParisTime(t)
+	}
+	return strings.Join(s, " ; ")
 }
 
 func each(f *Figures) string {
@@ -94,7 +111,7 @@ func each(f *Figures) string {
 		v := "en cours"
 		switch {
 		case r.DelaySeconds != nil:
-			v = tocsin.FormatDuration(seconds(*r.DelaySeconds))
+			v = delay(seconds(*r.DelaySeconds))
 		case !r.Pending:
 			v = fmt.Sprintf("jamais (%d élu(s) sur %d non informé(s))", r.Targeted-r.Informed, r.Targeted)
 		}

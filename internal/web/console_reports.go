@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/audit"
@@ -35,6 +36,9 @@ const maxAuditRows = 200
 type indicatorsBody struct {
 	From, To string
 	Table    indicatorsTable
+	// Open are the activations of the months still open, which the
+	// history export leaves out unless asked.
+	Open []string
 }
 
 // indicatorsView shows the module 7 indicators of a range of months.
@@ -44,7 +48,15 @@ func (c *console) indicatorsView(w http.ResponseWriter, r *http.Request, p *page
 		return err
 	}
 	p.Title, p.Nav = "Indicateurs du module 7", "indicateurs"
-	p.Body = indicatorsBody{From: rep.From, To: rep.To, Table: newIndicatorsTable(rep)}
+	b := indicatorsBody{From: rep.From, To: rep.To, Table: newIndicatorsTable(rep)}
+	for _, m := range rep.Months {
+		for _, r := range append(slices.Clone(m.Real.Results), m.Exercise.Results...) {
+			if r.Open {
+				b.Open = append(b.Open, r.ID)
+			}
+		}
+	}
+	p.Body = b
 	c.render(w, r, http.StatusOK, "indicateurs", p)
 	return nil
 }
@@ -228,6 +240,10 @@ func runStatusLabel(s string) string {
 		return "lancement interrompu"
 	case tocsin.RunFulfilled:
 		return "tenu hors de Tocsin (historique importé)"
+	case tocsin.RunNotHeld:
+		return "non tenu (historique importé)"
+	case tocsin.RunUnrecorded:
+		return "non tenu : dû avant la mise en service de Tocsin, aucun exercice enregistré"
 	}
 	return s
 }

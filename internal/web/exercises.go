@@ -27,7 +27,7 @@ type scheduledExercise struct {
 // pastExercise is one recorded run of the schedule.
 type pastExercise struct {
 	scheduledExercise
-	Status      string `json:"status"`       // claimed, launched, notified, missed, failed
+	Status      string `json:"status"`       // claimed, launched, notified, missed, failed, not_held, unrecorded, fulfilled
 	StatusLabel string `json:"status_label"` // in French
 	Activation  string `json:"activation,omitempty"`
 	Retex       bool   `json:"retex"`  // a RETEX was entered for its activation
@@ -36,6 +36,9 @@ type pastExercise struct {
 	// the exercise (no exercise launched since it fell due).
 	Awaiting bool   `json:"awaiting_launch"`
 	Error    string `json:"error,omitempty"`
+	// Source is where a run imported from the history comes from.
+	Source string `json:"source,omitempty"`
+	Note   string `json:"note,omitempty"`
 }
 
 func newScheduledExercise(t time.Time) scheduledExercise {
@@ -56,9 +59,13 @@ func newExerciseSchedule(cal ExerciseCalendar, retexes map[string]tocsin.Retex) 
 	for i := len(cal.Runs) - 1; i >= 0; i-- {
 		run := cal.Runs[i]
 		_, retex := retexes[run.Activation]
-		s.Past = append(s.Past, pastExercise{scheduledExercise: newScheduledExercise(run.Due), Status: run.Status,
+		p := pastExercise{scheduledExercise: newScheduledExercise(run.Due), Status: run.Status,
 			StatusLabel: runStatusLabel(run.Status), Activation: run.Activation, Retex: retex && run.Activation != "",
-			Missed: exercise.DidNotHappen(run), Awaiting: awaiting[run.Due.UTC()], Error: run.Error})
+			Missed: exercise.DidNotHappen(run), Awaiting: awaiting[run.Due.UTC()], Error: run.Error, Note: run.Note}
+		if run.Imported != nil {
+			p.Source = run.Imported.Source
+		}
+		s.Past = append(s.Past, p)
 	}
 	return s
 }

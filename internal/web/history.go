@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -24,7 +25,9 @@ import (
 // (docs/history.md).
 type History interface {
 	ImportHistory(ctx context.Context, by tocsin.User, file string, r io.Reader) (*activation.ImportResult, error)
-	History(ctx context.Context, from, to time.Time) ([]history.Record, error)
+	// History returns the records of the activations of [from, to); those
+	// still open are left out, and named, unless withOpen.
+	History(ctx context.Context, from, to time.Time, withOpen bool) (recs []history.Record, leftOut []string, err error)
 }
 
 // maxHistory bounds a history file: tens of thousands of activations.
@@ -66,9 +69,15 @@ func fileName(name string) string {
 	return name
 }
 
-// exportHistory answers GET /api/v1/history?from=…&to=… with JSON Lines:
-// every activation whose activated_at is in the range, oldest first. The
-// export is recorded in the audit trail.
+// LeftOutHeader names, comma-separated, the activations of a history
+// export's range left out because they are still open.
+const LeftOutHeader = "X-Tocsin-Left-Out"
+
+// exportHistory answers GET /api/v1/history?from=…&to=…[&include_open=true]
+// with JSON Lines: every closed activation whose activated_at is in the
+// range, oldest first, and the open ones too with include_open; those left
+// out are named in LeftOutHeader. The export is recorded in the audit
+// trail.
 func (s *Server) exportHistory(w http.ResponseWriter, r *http.Request) error {
 	return s.writeHistory(w, r, userFrom(r.Context()).Name)
 }
@@ -82,7 +91,13 @@ func (s *Server) writeHistory(w http.ResponseWriter, r *http.Request, user strin
 	if err != nil {
 		return err
 	}
-	recs, err := s.cfg.History.History(r.Context(), from, to)
+	withOpen := false
+	if v := r.URL.Query().Get("include_open"); v != "" {
+		if withOpen, err = strconv.ParseBool(v); err != nil {
+			return tocsin.FieldErrorf(tocsin.EInvalid, "include_open", "%q invalide : true pour exporter aussi les activations en cours, false sinon", v)
+		}
+	}
+	recs, leftOut, err := s.cfg.History.History(r.Context(), from, to, withOpen)
 	if err != nil {
 		return err
 	}
@@ -95,8 +110,18 @@ func (s *Server) writeHistory(w http.ResponseWriter, r *http.Request, user strin
 		b.Write(line)
 		b.WriteByte('\n')
 	}
-	if err := s.recordExport(r.Context(), user, "", fmt.Sprintf("export de l'historique (%s, %d activations)", label, len(recs))); err != nil {
+	detail := fmt.Sprintf("export de l'historique (%s, %d activations", label, len(recs))
+	switch {
+	case len(leftOut) > 0:
+		detail += fmt.Sprintf(" ; %d en cours non exportées : %s", len(leftOut), strings.Join(leftOut, ", "))
+	case withOpen:
+		detail += ", en cours comprises"
+	}
+	if err := s.recordExport(r.Context(), user, "", detail+")"); err != nil {
 		return err
+	}
+	if len(leftOut) > 0 {
+		w.Header().Set(LeftOutHeader, strings.Join(leftOut, ","))
 	}
 	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
