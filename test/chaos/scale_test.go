@@ -4,7 +4,6 @@ package chaos
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -179,23 +178,6 @@ func saveHeap(t *testing.T, debugURL, file string) {
 		t.Fatal(err)
 	}
 	t.Logf("heap profile: %s", file)
-}
-
-// simStats reads the simulator's counters.
-func (c *cluster) simStats() twiliosim.Stats {
-	c.t.Helper()
-	req, _ := http.NewRequest("GET", c.simURL+"/sim/stats", nil)
-	req.SetBasicAuth(twiliosim.DefaultAccountSID, twiliosim.DefaultAuthToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st twiliosim.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		c.t.Fatal(err)
-	}
-	return st
 }
 
 // watchPeakRSS samples a process's resident memory every 50 ms until the
