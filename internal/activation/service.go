@@ -251,7 +251,13 @@ func audience(pb *tocsin.Playbook, officials []tocsin.Official) []tocsin.Recipie
 	for i := range officials {
 		byID[officials[i].ID] = &officials[i]
 	}
-	var rs []tocsin.Recipient
+	n := 0
+	for i := range officials {
+		if pb.Audience.Match(&officials[i]) {
+			n++
+		}
+	}
+	rs := make([]tocsin.Recipient, 0, n) // a recipient is large: no regrowth
 	for i := range officials {
 		o := &officials[i]
 		if !pb.Audience.Match(o) {
@@ -265,7 +271,10 @@ func audience(pb *tocsin.Playbook, officials []tocsin.Official) []tocsin.Recipie
 		}
 		rs = append(rs, r)
 	}
-	slices.SortFunc(rs, func(x, y tocsin.Recipient) int { return strings.Compare(x.Official.ID, y.Official.ID) })
+	byOfficial := func(x, y tocsin.Recipient) int { return strings.Compare(x.Official.ID, y.Official.ID) }
+	if !slices.IsSortedFunc(rs, byOfficial) { // the store gives them sorted
+		slices.SortFunc(rs, byOfficial)
+	}
 	return rs
 }
 
@@ -367,6 +376,7 @@ func (s *Service) forecast(a *tocsin.Activation, rs []tocsin.Recipient, pace *to
 // rendered and written in the background (Finish), and the leader
 // finishes a creation its replica left half-way.
 func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*View, error) {
+	start := time.Now()
 	p, err := s.prepare(ctx, by, req)
 	if err != nil {
 		return nil, err
@@ -387,6 +397,7 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*Vie
 	if err := s.renderMessages(a, p.fill, written); err != nil {
 		return nil, fmt.Errorf("prepare message: %w", err)
 	}
+	prepared := time.Since(start)
 	if whole {
 		err = s.store.CreateActivation(ctx, a, p.recipients, first, entry)
 	} else {
@@ -397,7 +408,7 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*Vie
 		return nil, err
 	}
 	s.log.Info("activation created", "activation", a.ID, "playbook", a.Playbook, "exercise", a.Exercise, "targeted", a.Targeted,
-		"written", len(written), "by", by.Name)
+		"written", len(written), "by", by.Name, "prepared_in", prepared, "recorded_in", time.Since(start))
 	if !whole {
 		id := a.ID
 		s.goBackground(func(ctx context.Context) {

@@ -432,6 +432,11 @@ func (a *App) Open(ctx context.Context) (err error) {
 		defer a.wg.Done()
 		a.lead(rctx)
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.followDirectory(rctx)
+	}()
 	a.log.Info("tocsin ready", "url", a.publicURL, "node", cfg.NodeID, "playbooks", len(pbs),
 		"provider", map[bool]string{true: "simulator", false: "twilio"}[cfg.Simulator])
 	return nil

@@ -54,3 +54,21 @@ func (a *App) finishCreations(ctx context.Context) {
 		}
 	}
 }
+
+// followDirectory keeps the directory in force decoded on this replica,
+// ahead of any activation, again after each import.
+func (a *App) followDirectory(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		err := a.store.FollowDirectory(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		a.log.Warn("directory watch broken", "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}

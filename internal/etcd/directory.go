@@ -162,3 +162,30 @@ func (s *Store) notSwitched(ctx context.Context, version string, before, now []*
 	}
 	return tocsin.Errorf(tocsin.EConflict, "l'annuaire a été modifié entre-temps ; recommencez l'import")
 }
+
+// FollowDirectory decodes the directory in force, then again each time it
+// changes, on whichever replica imported it, so that an activation never
+// waits for tens of thousands of officials to be read and decoded. It
+// runs until ctx ends or the watch fails.
+func (s *Store) FollowDirectory(ctx context.Context) error {
+	resp, err := s.cli.Get(ctx, s.key("dir", "current"))
+	if err != nil {
+		return unavailable(err)
+	}
+	if _, _, err := s.OfficialsVersion(ctx); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	for wr := range s.cli.Watch(wctx, s.key("dir", "current"), clientv3.WithRev(resp.Header.Revision+1)) {
+		if err := wr.Err(); err != nil {
+			return unavailable(err)
+		}
+		if len(wr.Events) > 0 {
+			if _, _, err := s.OfficialsVersion(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
+}
