@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,10 @@ type Service struct {
 	readPace  PaceFunc
 	paceCache paceCache
 
+	creations    CreationStore
+	partSize     int
+	goBackground func(func(ctx context.Context))
+
 	// settled keeps the summaries of closed activations, by activation,
 	// with the store revision their recipients were read at (listView).
 	mu      sync.Mutex
@@ -127,6 +132,16 @@ type Config struct {
 	// NotHeld returns the scheduled exercises that did not happen, for the
 	// history export; nil exports none.
 	NotHeld NotHeldFunc
+	// Creations writes large activations in parts (creation.go); nil
+	// writes every activation whole before anything is sent.
+	Creations CreationStore
+	// PartSize is how many recipients a creation writes at a time, the
+	// first part with the activation record; 0 means DefaultPartSize.
+	PartSize int
+	// Go runs the rest of a creation in the background, past the request
+	// that started it, with a context that ends when the replica stops;
+	// nil runs it with context.Background.
+	Go func(func(ctx context.Context))
 }
 
 // NotHeldFunc returns the runs of the exercise schedule that did not
@@ -144,7 +159,13 @@ func New(cfg Config) *Service {
 	if cfg.CIPDelay <= 0 {
 		cfg.CIPDelay = tocsin.DefaultCIPDelay
 	}
-	return &Service{cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
+	if cfg.PartSize <= 0 {
+		cfg.PartSize = DefaultPartSize
+	}
+	if cfg.Go == nil {
+		cfg.Go = func(f func(context.Context)) { go f(context.Background()) }
+	}
+	return &Service{creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace,
 		notHeld: cfg.NotHeld}
 }
@@ -177,11 +198,15 @@ const maxNote = 300
 type prepared struct {
 	playbook   *tocsin.Playbook
 	activation *tocsin.Activation
+	// recipients are the audience, in the order of the officials' ids,
+	// with their deputies; their messages are not rendered yet.
 	recipients []tocsin.Recipient
+	fill       func(o *tocsin.Official, spoken, deputy bool) (string, error)
+	directory  string // the directory version drawn from
 }
 
-// prepare checks a request, resolves the audience and renders each
-// official's message.
+// prepare checks a request and resolves the audience; renderMessages writes
+// the officials' messages.
 func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*prepared, error) {
 	if !by.Role.CanActivate() {
 		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas d'activer la cellule", by.Role)
@@ -197,7 +222,7 @@ func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*pr
 	if err != nil {
 		return nil, err
 	}
-	officials, err := s.store.Officials(ctx)
+	officials, version, err := s.officials(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +251,28 @@ func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*pr
 	if err != nil {
 		return nil, fmt.Errorf("prepare message: %w", err)
 	}
+	rs := audience(pb, officials)
+	if len(rs) == 0 {
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "playbook", "le scénario %q ne vise aucun élu de l'annuaire", pb.ID)
+	}
+	a.Targeted = len(rs)
+	return &prepared{playbook: pb, activation: a, recipients: rs, fill: fill, directory: version}, nil
+}
+
+// audience returns the recipients a playbook targets in a directory, in
+// the order of their ids, with their deputies, messages not rendered.
+func audience(pb *tocsin.Playbook, officials []tocsin.Official) []tocsin.Recipient {
 	byID := make(map[string]*tocsin.Official, len(officials))
 	for i := range officials {
 		byID[officials[i].ID] = &officials[i]
 	}
-	var rs []tocsin.Recipient
+	n := 0
+	for i := range officials {
+		if pb.Audience.Match(&officials[i]) {
+			n++
+		}
+	}
+	rs := make([]tocsin.Recipient, 0, n) // a recipient is large: no regrowth
 	for i := range officials {
 		o := &officials[i]
 		if !pb.Audience.Match(o) {
@@ -242,23 +284,33 @@ func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*pr
 				r.Deputies = append(r.Deputies, tocsin.Contact{ID: d.ID, Name: d.Name, Role: d.Role, Numbers: d.Numbers})
 			}
 		}
+		rs = append(rs, r)
+	}
+	byOfficial := func(x, y tocsin.Recipient) int { return strings.Compare(x.Official.ID, y.Official.ID) }
+	if !slices.IsSortedFunc(rs, byOfficial) { // the store gives them sorted
+		slices.SortFunc(rs, byOfficial)
+	}
+	return rs
+}
+
+// renderMessages writes the messages of rs, and sets their first step.
+func (s *Service) renderMessages(a *tocsin.Activation, fill func(o *tocsin.Official, spoken, deputy bool) (string, error), rs []tocsin.Recipient) error {
+	var err error
+	for i := range rs {
+		r := &rs[i]
+		o := &r.Official
 		if r.Message, r.Speech, err = s.texts(fill, o, false); err != nil {
-			return nil, err
+			return err
 		}
 		if len(r.Deputies) > 0 {
 			if r.DeputyMessage, r.DeputySpeech, err = s.texts(fill, o, true); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		r.Segments, r.Encoding = tocsin.Segments(r.Message)
-		a.Refresh(&r, now)
-		rs = append(rs, r)
+		a.Refresh(r, a.ActivatedAt)
 	}
-	if len(rs) == 0 {
-		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "playbook", "le scénario %q ne vise aucun élu de l'annuaire", pb.ID)
-	}
-	a.Targeted = len(rs)
-	return &prepared{playbook: pb, activation: a, recipients: rs}, nil
+	return nil
 }
 
 // texts renders what an official (or, with deputy, their deputies) get:
@@ -302,6 +354,9 @@ func (s *Service) Preview(ctx context.Context, by tocsin.User, req Request) (*Pr
 	if err != nil {
 		return nil, err
 	}
+	if err := s.renderMessages(p.activation, p.fill, p.recipients); err != nil {
+		return nil, fmt.Errorf("prepare message: %w", err)
+	}
 	sample := p.recipients[0].Message
 	n, enc := tocsin.Segments(sample)
 	var deputySample string
@@ -328,9 +383,15 @@ func (s *Service) forecast(a *tocsin.Activation, rs []tocsin.Recipient, pace *to
 
 // Create resolves the audience, renders each official's message, and
 // stores the activation; the leader's dispatch picks it up from there. It
-// returns the activation as it was stored, with its recipients and first
-// event, without reading it back.
+// returns the activation as it was stored, with its first event, without
+// reading it back.
+//
+// An activation larger than a part is stored with its first part of
+// recipients only, so that the first messages leave at once; the rest are
+// rendered and written in the background (Finish), and the leader
+// finishes a creation its replica left half-way.
 func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*View, error) {
+	start := time.Now()
 	p, err := s.prepare(ctx, by, req)
 	if err != nil {
 		return nil, err
@@ -343,13 +404,38 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*Vie
 	first := tocsin.Event{At: a.ActivatedAt, Kind: tocsin.EventActivated,
 		Detail: fmt.Sprintf("activation %s « %s » par %s : %d élus visés", kind, a.Title, by.Name, a.Targeted)}
 	entry := tocsin.AuditEntry{At: a.ActivatedAt, Actor: by.Name, Action: tocsin.AuditActivationCreated, Activation: a.ID, Detail: first.Detail}
-	if err := s.store.CreateActivation(ctx, a, p.recipients, first, entry); err != nil {
+	whole := s.creations == nil || len(p.recipients) <= s.partSize
+	written := p.recipients
+	if !whole {
+		written = p.recipients[:s.partSize]
+	}
+	if err := s.renderMessages(a, p.fill, written); err != nil {
+		return nil, fmt.Errorf("prepare message: %w", err)
+	}
+	prepared := time.Since(start)
+	if whole {
+		err = s.store.CreateActivation(ctx, a, p.recipients, first, entry)
+	} else {
+		err = s.creations.BeginActivation(ctx, a, p.recipients, &tocsin.Creation{Directory: p.directory, Playbook: *p.playbook,
+			Written: len(written), Last: written[len(written)-1].Official.ID}, first, entry)
+	}
+	if err != nil {
 		return nil, err
 	}
-	s.log.Info("activation created", "activation", a.ID, "playbook", a.Playbook, "exercise", a.Exercise, "targeted", a.Targeted, "by", by.Name)
+	s.log.Info("activation created", "activation", a.ID, "playbook", a.Playbook, "exercise", a.Exercise, "targeted", a.Targeted,
+		"written", len(written), "by", by.Name, "prepared_in", prepared, "recorded_in", time.Since(start))
+	if !whole {
+		id := a.ID
+		s.goBackground(func(ctx context.Context) {
+			if err := s.Finish(ctx, id); err != nil {
+				s.log.Warn("creation left for the leader to finish", "activation", id, "err", err)
+			}
+		})
+	}
 	s.drain(ctx)
-	v := s.newView(ctx, a, p.recipients)
-	v.Recipients = p.recipients
+	v := s.newView(ctx, a, written)
+	v.Forecast = s.forecast(a, p.recipients, v.Pace)
+	v.Recipients = written
 	v.Timeline = []TimelineEvent{{Event: first, AtParis: tocsin.ParisTime(first.At)}}
 	return &v, nil
 }

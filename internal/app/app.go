@@ -90,6 +90,10 @@ type Config struct {
 	CallRate       float64 // calls per second
 	MaxCalls       int     // calls in progress at once
 	Workers        int
+	// CreationPart is how many recipients an activation is written with
+	// before its first messages leave, and then at a time; 0 means
+	// activation.DefaultPartSize.
+	CreationPart int
 	// RetryBase is the first delay after a provider's refusal for now
 	// (429, 5xx), doubled at each try; 0 means 2 s.
 	RetryBase time.Duration
@@ -182,9 +186,13 @@ type App struct {
 	metrics    *prometheus.Metrics
 
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	leader sync.Mutex
-	isLead bool
+	// bg is the context of work that outlives its request (the rest of a
+	// creation); bgCancel ends it when the replica stops.
+	bg       context.Context
+	bgCancel context.CancelFunc
+	wg       sync.WaitGroup
+	leader   sync.Mutex
+	isLead   bool
 }
 
 // New checks cfg and fills its defaults. It starts nothing.
@@ -329,6 +337,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	a.bg, a.bgCancel = context.WithCancel(context.Background())
 	a.audit = audit.New(a.store, cfg.Clock.Now, a.log)
 	a.audit.Observer = auditObserver{a.metrics}
 	a.service = activation.New(activation.Config{
@@ -345,6 +354,9 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Retex:          a.store,
 		Pace:           a.store.Pace,
 		NotHeld:        a.notHeld,
+		Creations:      a.store,
+		PartSize:       cfg.CreationPart,
+		Go:             a.background,
 	})
 	if a.demoLoaded && cfg.DemoActivation && cfg.ExercisePlaybook != "" {
 		if err := a.demoActivation(ctx); err != nil {
@@ -427,6 +439,11 @@ func (a *App) Open(ctx context.Context) (err error) {
 	go func() {
 		defer a.wg.Done()
 		a.lead(rctx)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.followDirectory(rctx)
 	}()
 	a.log.Info("tocsin ready", "url", a.publicURL, "node", cfg.NodeID, "playbooks", len(pbs),
 		"provider", map[bool]string{true: "simulator", false: "twilio"}[cfg.Simulator])
@@ -655,6 +672,7 @@ func (a *App) lead(ctx context.Context) {
 		ex.Go(func() { a.verifyAuditTrail(dctx) })
 		ex.Go(func() { a.publishPace(dctx, l.Store) })
 		ex.Go(func() { a.followRouteChoice(dctx) })
+		ex.Go(func() { a.finishCreations(dctx) })
 		a.resumeRoute(dctx)
 		err = a.dispatcher.Run(dctx, l.Store)
 		cancel()
@@ -708,6 +726,9 @@ func (a *App) Dispatcher() *dispatch.Dispatcher { return a.dispatcher }
 func (a *App) Close() error {
 	if a.cancel != nil {
 		a.cancel()
+	}
+	if a.bgCancel != nil {
+		a.bgCancel()
 	}
 	var errs []error
 	if a.http != nil {

@@ -15,9 +15,16 @@ import (
 // Store is what dispatch reads and writes. During a term it is the leader's
 // fenced store.
 type Store interface {
-	// LoadRecipients reads an activation and its recipients page by page,
-	// with each recipient's mod revision.
-	LoadRecipients(ctx context.Context, id string, pageSize int, fn func(a *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error) error
+	// LoadRecipients reads an activation and its recipients after the
+	// official id after ("" for all), page by page, in the order of the
+	// officials' ids, with each recipient's mod revision.
+	LoadRecipients(ctx context.Context, id, after string, pageSize int, fn func(a *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error) error
+	// Creation returns the progress of an activation whose recipients are
+	// still being written, in parts in the order of the officials' ids,
+	// and its mod revision; nil once it is whole. WaitCreation returns
+	// once that progress moved past rev.
+	Creation(ctx context.Context, id string) (*tocsin.Creation, int64, error)
+	WaitCreation(ctx context.Context, id string, rev int64) error
 	// RecipientWith reads an activation and one of its recipients at once,
 	// with the recipient's mod revision.
 	RecipientWith(ctx context.Context, activation, official string) (*tocsin.Activation, *tocsin.Recipient, int64, error)
@@ -370,7 +377,18 @@ func (r *run) retryWatch(name string, watch func() error) {
 
 // watchOpen loads every open activation and each new one, and forgets
 // those that close.
+//
+// Each activation loads on its own, so that one still being created does
+// not hold the others back; closing it stops its load.
 func (r *run) watchOpen() {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	loading := map[string]context.CancelFunc{}
+	defer func() {
+		for _, cancel := range loading {
+			cancel()
+		}
+	}()
 	r.retryWatch("open activations", func() error {
 		// A broken watch may hide activations: each new watch reloads all.
 		seen := map[string]bool{}
@@ -378,10 +396,19 @@ func (r *run) watchOpen() {
 			switch {
 			case !open:
 				delete(seen, id)
+				if cancel := loading[id]; cancel != nil {
+					cancel()
+					delete(loading, id)
+				}
 				r.drop(id)
 			case !seen[id]:
 				seen[id] = true
-				r.loadUntilDone(id)
+				if cancel := loading[id]; cancel != nil {
+					cancel() // the watch broke: this one starts again
+				}
+				ctx, cancel := context.WithCancel(r.ctx)
+				loading[id] = cancel
+				wg.Go(func() { r.loadUntilDone(ctx, id) })
 			}
 		})
 	})
@@ -389,17 +416,17 @@ func (r *run) watchOpen() {
 
 // loadUntilDone loads an activation, trying again while the store fails:
 // an activation left unloaded would be sent nothing.
-func (r *run) loadUntilDone(id string) {
+func (r *run) loadUntilDone(ctx context.Context, id string) {
 	backoff := time.Second
 	for {
-		err := r.load(id)
-		if err == nil || r.ctx.Err() != nil || tocsin.ErrorCode(err) == tocsin.ENotFound {
+		err := r.load(ctx, id)
+		if err == nil || ctx.Err() != nil || tocsin.ErrorCode(err) == tocsin.ENotFound {
 			return
 		}
 		r.d.log.Warn("load activation", "activation", id, "err", err)
 		select {
 		case <-time.After(backoff + jitter(backoff/2)):
-		case <-r.ctx.Done():
+		case <-ctx.Done():
 			return
 		}
 		backoff = min(2*backoff, 10*time.Second)
@@ -478,29 +505,49 @@ func hasFreshFailure(r *tocsin.Recipient) bool {
 const loadPage = 250
 
 // load queues every recipient of an activation not yet informed, those
-// never contacted first.
-func (r *run) load(id string) error {
-	n := 0
-	err := r.st.LoadRecipients(r.ctx, id, loadPage, func(a *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error {
-		r.kmu.Lock()
-		r.acts[id] = a
-		r.kmu.Unlock()
-		now := r.d.cfg.Clock.Now()
-		for i := range rs {
-			if c := r.d.channels[tocsin.Voice]; c != nil {
-				c.track(id, &rs[i], now)
-			}
-			if rs[i].InformedAt == nil {
-				it := item{id, rs[i].Official.ID}
-				r.remember(it, snapshot{a, &rs[i], revs[i]})
-				r.q.add(it, rs[i].FirstContact())
-			}
+// never contacted first. An activation still being created is loaded part
+// by part as its parts are written, each from where the last one ended.
+func (r *run) load(ctx context.Context, id string) error {
+	n, after := 0, ""
+	for {
+		c, rev, err := r.st.Creation(ctx, id)
+		if err != nil {
+			return err
 		}
-		n += len(rs)
-		return nil
-	})
-	if err != nil {
-		return err
+		err = r.st.LoadRecipients(ctx, id, after, loadPage, func(a *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error {
+			if err := ctx.Err(); err != nil {
+				return err // closed: drop has forgotten it
+			}
+			r.kmu.Lock()
+			r.acts[id] = a
+			r.kmu.Unlock()
+			now := r.d.cfg.Clock.Now()
+			for i := range rs {
+				if c := r.d.channels[tocsin.Voice]; c != nil {
+					c.track(id, &rs[i], now)
+				}
+				if rs[i].InformedAt == nil {
+					it := item{id, rs[i].Official.ID}
+					r.remember(it, snapshot{a, &rs[i], revs[i]})
+					r.q.add(it, rs[i].FirstContact())
+				}
+			}
+			n += len(rs)
+			after = rs[len(rs)-1].Official.ID
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			break // whole when read, so every recipient was read after
+		}
+		if err := r.st.WaitCreation(ctx, id, rev); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // closed meanwhile: nothing to mark
 	}
 	r.kmu.Lock()
 	r.loaded[id] = true

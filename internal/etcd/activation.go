@@ -22,9 +22,9 @@ import (
 const maxCASTries = 50
 
 // CreateActivation stores a new activation with its recipients and its
-// first event, and audit in the outbox with it. Recipients and the number
-// index go first, in batches; the activation record last, so that it
-// appears complete or not at all.
+// first event, and audit in the outbox with it. The number index goes
+// first, in batches; the activation record last, so that it appears
+// complete or not at all.
 //
 // Nothing is deleted on failure: what the batches wrote is unreachable
 // without the activation record, and the leader collects it later
@@ -32,6 +32,19 @@ const maxCASTries = 50
 // quorum) may have committed: deleting its recipients would leave an
 // activation without them.
 func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, first tocsin.Event, audit ...tocsin.AuditEntry) error {
+	return s.createActivation(ctx, a, rs, nil, first, audit)
+}
+
+// BeginActivation is CreateActivation for a large activation: rs are
+// every recipient, of which only the first c.Written are written with the
+// record, and c, the creation in progress (creations.go); the rest follow
+// in parts (WriteCreation). The number index, written whole first,
+// already answers for all of them.
+func (s *Store) BeginActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, c *tocsin.Creation, first tocsin.Event, audit ...tocsin.AuditEntry) error {
+	return s.createActivation(ctx, a, rs, c, first, audit)
+}
+
+func (s *Store) createActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, c *tocsin.Creation, first tocsin.Event, audit []tocsin.AuditEntry) error {
 	ak := s.key("act", a.ID)
 	resp, err := s.cli.Get(ctx, ak, clientv3.WithCountOnly())
 	if err != nil {
@@ -42,7 +55,11 @@ func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs [
 	}
 	var ops []clientv3.Op
 	var sizes []int
-	for i := range rs {
+	now := rs
+	if c != nil {
+		now = rs[:c.Written]
+	}
+	for i := range now {
 		v := mustJSON(&rs[i])
 		ops = append(ops, clientv3.OpPut(s.key("rcpt", a.ID, rs[i].Official.ID), v))
 		sizes = append(sizes, len(v)+64)
@@ -59,6 +76,9 @@ func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs [
 	act := mustJSON(a)
 	final := append([]clientv3.Op{clientv3.OpPut(ak, act), clientv3.OpPut(s.key("open", a.ID), strconv.Itoa(len(shards))),
 		s.eventOp(a.ID, &first)}, s.auditOps(audit)...)
+	if c != nil {
+		final = append(final, clientv3.OpPut(s.key("mk", a.ID), mustJSON(c)))
+	}
 	// The first shard of the number index stands for what the batches
 	// wrote: gone means the collector took it for a leftover.
 	return s.commitRecord(ctx, a.ID, act, s.key("num", a.ID, "0"), final)
@@ -360,7 +380,10 @@ func (s *Store) updateRecipient(ctx context.Context, activation, official string
 // recipient, so that a caller can start on the first recipients before the
 // last are read. Pages are not one snapshot: writes made meanwhile may show
 // in later pages, and compare-and-swap on the revisions catches them.
-func (s *Store) LoadRecipients(ctx context.Context, id string, pageSize int, fn func(a *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error) error {
+//
+// after, when not empty, starts after that official's id: recipients are
+// keyed by it, and a creation in parts writes them in its order.
+func (s *Store) LoadRecipients(ctx context.Context, id, after string, pageSize int, fn func(a *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error) error {
 	a, err := s.Activation(ctx, id)
 	if err != nil {
 		return err
@@ -368,6 +391,9 @@ func (s *Store) LoadRecipients(ctx context.Context, id string, pageSize int, fn 
 	prefix := s.key("rcpt", id) + "/"
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	from := prefix
+	if after != "" {
+		from = prefix + after + "\x00"
+	}
 	for {
 		resp, err := s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(int64(pageSize)),
 			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))

@@ -17,12 +17,19 @@ import (
 
 // Officials returns the directory in force, sorted by id.
 func (s *Store) Officials(ctx context.Context) ([]tocsin.Official, error) {
+	out, _, err := s.OfficialsVersion(ctx)
+	return out, err
+}
+
+// OfficialsVersion returns the directory in force, by id, and its
+// version ("" for an empty directory).
+func (s *Store) OfficialsVersion(ctx context.Context) ([]tocsin.Official, string, error) {
 	resp, err := s.cli.Get(ctx, s.key("dir", "current"))
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, "", unavailable(err)
 	}
 	if len(resp.Kvs) == 0 {
-		return nil, nil
+		return nil, "", nil
 	}
 	version := string(resp.Kvs[0].Value)
 	// A version never changes once in force: the one read last is kept
@@ -32,11 +39,23 @@ func (s *Store) Officials(ctx context.Context) ([]tocsin.Official, error) {
 	if c.version == version {
 		out := slices.Clone(c.officials)
 		c.mu.Unlock()
-		return out, nil
+		return out, version, nil
 	}
 	c.mu.Unlock()
+	out, err := s.readVersion(ctx, version)
+	if err != nil {
+		return nil, "", err
+	}
+	c.mu.Lock()
+	c.version, c.officials = version, out
+	c.mu.Unlock()
+	return slices.Clone(out), version, nil
+}
+
+// readVersion reads one version of the directory, by id.
+func (s *Store) readVersion(ctx context.Context, version string) ([]tocsin.Official, error) {
 	var out []tocsin.Official
-	err = s.listJSON(ctx, s.key("dir", "v", version)+"/", func(_ string, data []byte) error {
+	err := s.listJSON(ctx, s.key("dir", "v", version)+"/", func(_ string, data []byte) error {
 		var o tocsin.Official
 		if err := json.Unmarshal(data, &o); err != nil {
 			return err
@@ -44,13 +63,7 @@ func (s *Store) Officials(ctx context.Context) ([]tocsin.Official, error) {
 		out = append(out, o)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.version, c.officials = version, out
-	c.mu.Unlock()
-	return slices.Clone(out), nil
+	return out, err
 }
 
 // directoryCache holds the directory version in force, decoded.
@@ -116,9 +129,12 @@ func (s *Store) ReplaceOfficials(ctx context.Context, officials []tocsin.Officia
 	slices.SortFunc(c.officials, func(x, y tocsin.Official) int { return strings.Compare(x.ID, y.ID) })
 	c.mu.Unlock()
 	if old != "" {
-		// The old version is unreachable now; a failure here only leaves
-		// garbage, which the leader collects.
-		s.cli.Delete(ctx, s.key("dir", "v", old)+"/", clientv3.WithPrefix())
+		// The old version is unreachable now, unless a creation in
+		// progress draws from it; a failure here only leaves garbage,
+		// which the leader collects.
+		if creating, err := s.creatingFrom(ctx); err == nil && !creating[old] {
+			s.cli.Delete(ctx, s.key("dir", "v", old)+"/", clientv3.WithPrefix())
+		}
 	}
 	return nil
 }
@@ -145,4 +161,31 @@ func (s *Store) notSwitched(ctx context.Context, version string, before, now []*
 		return unavailable(fmt.Errorf("directory version %s was collected as a leftover before it was switched in", version))
 	}
 	return tocsin.Errorf(tocsin.EConflict, "l'annuaire a été modifié entre-temps ; recommencez l'import")
+}
+
+// FollowDirectory decodes the directory in force, then again each time it
+// changes, on whichever replica imported it, so that an activation never
+// waits for tens of thousands of officials to be read and decoded. It
+// runs until ctx ends or the watch fails.
+func (s *Store) FollowDirectory(ctx context.Context) error {
+	resp, err := s.cli.Get(ctx, s.key("dir", "current"))
+	if err != nil {
+		return unavailable(err)
+	}
+	if _, _, err := s.OfficialsVersion(ctx); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	for wr := range s.cli.Watch(wctx, s.key("dir", "current"), clientv3.WithRev(resp.Header.Revision+1)) {
+		if err := wr.Err(); err != nil {
+			return unavailable(err)
+		}
+		if len(wr.Events) > 0 {
+			if _, _, err := s.OfficialsVersion(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
 }

@@ -89,16 +89,31 @@ func (s *Store) collectVersions(ctx context.Context, upTo int64) (int, error) {
 	if len(cur.Kvs) > 0 {
 		current, rev = string(cur.Kvs[0].Value), cur.Kvs[0].ModRevision
 	}
+	// A creation in progress draws its audience from a version: kept until
+	// it ends. One that starts after this read moves mk/, and the compare
+	// below then stops the deletion.
+	creating, err := s.creatingFrom(ctx)
+	if err != nil {
+		return 0, err
+	}
+	mkRev := int64(0)
+	if resp, err := s.cli.Get(ctx, s.key("mk")+"/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
+		return 0, unavailable(err)
+	} else {
+		mkRev = resp.Header.Revision
+	}
 	n := 0
 	err = s.children(ctx, s.key("dir", "v")+"/", func(version string) error {
-		if version == current {
+		if version == current || creating[version] {
 			return nil
 		}
 		p := s.key("dir", "v", version) + "/"
 		if young, err := s.writtenAfter(ctx, p, upTo); err != nil || young {
 			return err
 		}
-		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(ck), "=", rev)}, clientv3.OpDelete(p, clientv3.WithPrefix()))
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(ck), "=", rev),
+			clientv3.Compare(clientv3.ModRevision(s.key("mk")+"/"), "<", mkRev+1).WithPrefix()},
+			clientv3.OpDelete(p, clientv3.WithPrefix()))
 		if err != nil {
 			return err
 		}

@@ -159,7 +159,7 @@ func TestUpdateRecipientFromAStaleStateReadsAgain(t *testing.T) {
 	}
 	var pages [][]int64
 	var held tocsin.Recipient
-	err := s.LoadRecipients(ctx, a.ID, 2, func(_ *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error {
+	err := s.LoadRecipients(ctx, a.ID, "", 2, func(_ *tocsin.Activation, rs []tocsin.Recipient, revs []int64) error {
 		pages = append(pages, revs)
 		if rs[0].Official.ID == "o0000" {
 			held = rs[0]

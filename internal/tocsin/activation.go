@@ -347,7 +347,10 @@ type Summary struct {
 
 // Summarize computes the summary of a over its recipients at now.
 func (a *Activation) Summarize(rs []Recipient, now time.Time) Summary {
-	s := Summary{Targeted: len(rs)}
+	// While a large activation is being created, rs are the recipients
+	// written so far: those still to come count as targeted and not
+	// informed.
+	s := Summary{Targeted: max(len(rs), a.Targeted)}
 	var last time.Time
 	for i := range rs {
 		r := &rs[i]
@@ -422,3 +425,21 @@ const (
 	EventCIP       = "cip"      // the public information cell was activated
 	EventImported  = "imported" // the activation was read from a history file
 )
+
+// Creation is an activation whose recipients are still being written. A
+// large activation is recorded with its first recipients, so that the
+// first messages leave at once, and the rest follow in parts, in the order
+// of the officials' ids; whichever replica finds the writing stalled
+// finishes it from this record, which says where the audience comes from
+// and where the writing stands.
+type Creation struct {
+	// Directory is the version of the directory the audience was drawn
+	// from; Playbook the playbook as it was at activation (audience and
+	// messages).
+	Directory string   `json:"directory"`
+	Playbook  Playbook `json:"playbook"`
+	// Written counts the recipients written; Last is the id of the last
+	// one: the next part starts after it.
+	Written int    `json:"written"`
+	Last    string `json:"last"`
+}

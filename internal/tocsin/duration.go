@@ -44,6 +44,27 @@ func (p Playbook) MarshalJSON() ([]byte, error) {
 	}{plain(p), p.Deadline.String()})
 }
 
+// UnmarshalJSON reads Deadline as a duration string.
+func (p *Playbook) UnmarshalJSON(b []byte) error {
+	type plain Playbook
+	var j struct {
+		plain
+		Deadline string `json:"deadline"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*p = Playbook(j.plain)
+	if j.Deadline != "" {
+		d, err := time.ParseDuration(j.Deadline)
+		if err != nil {
+			return fmt.Errorf("playbook deadline: %w", err)
+		}
+		p.Deadline = d
+	}
+	return nil
+}
+
 // MarshalJSON writes durations in seconds, with a French reading.
 func (r RungForecast) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {

@@ -27,4 +27,14 @@ func TestRungJSONRoundTrip(t *testing.T) {
 	if !strings.Contains(string(pb), `"deadline":"1h0m0s"`) {
 		t.Fatalf("playbook: got %s, want deadline 1h0m0s", pb)
 	}
+	// A playbook is kept with a creation in progress, and read back.
+	in2 := Playbook{ID: "x", Deadline: 90 * time.Minute, Ladder: in, Audience: Audience{Communes: []string{"76217"}}, Message: "Alerte"}
+	b, _ = json.Marshal(in2)
+	var out2 Playbook
+	if err := json.Unmarshal(b, &out2); err != nil {
+		t.Fatal(err)
+	}
+	if out2.Deadline != in2.Deadline || out2.Message != in2.Message || len(out2.Ladder) != 1 || out2.Audience.Communes[0] != "76217" {
+		t.Fatalf("playbook round trip: got %+v, want %+v", out2, in2)
+	}
 }

@@ -424,3 +424,20 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+// simStats reads the simulator's counters.
+func (c *cluster) simStats() twiliosim.Stats {
+	c.t.Helper()
+	req, _ := http.NewRequest("GET", c.simURL+"/sim/stats", nil)
+	req.SetBasicAuth(twiliosim.DefaultAccountSID, twiliosim.DefaultAuthToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st twiliosim.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		c.t.Fatal(err)
+	}
+	return st
+}

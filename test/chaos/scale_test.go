@@ -4,7 +4,6 @@ package chaos
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -89,7 +88,8 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		empty:    true,
 		fsync:    os.Getenv("SCALE_FSYNC") != "0",
 		simArgs:  []string{"--mps", "0", "--cps", "0", "--max-calls", "0"},
-		env:      []string{fmt.Sprintf("TOCSIN_WORKERS=%d", envInt("SCALE_WORKERS", 64)), "TOCSIN_DEBUG_LISTEN=" + debug},
+		env: []string{fmt.Sprintf("TOCSIN_WORKERS=%d", envInt("SCALE_WORKERS", 64)), "TOCSIN_DEBUG_LISTEN=" + debug,
+			"TOCSIN_LOG_LEVEL=" + map[bool]string{true: "info", false: "warn"}[os.Getenv("SCALE_LOG") != ""]},
 	})
 	officials := make([]tocsin.Official, n)
 	for i := range officials {
@@ -121,6 +121,16 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		st = c.simStats()
 		return st.Messages >= n
 	})
+	if os.Getenv("SCALE_LOG") != "" {
+		defer func() {
+			b, _ := os.ReadFile(leader.log)
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, "activation") {
+					t.Log(line)
+				}
+			}
+		}()
+	}
 	if file := os.Getenv("SCALE_HEAP"); file != "" {
 		saveHeap(t, "http://"+debug, fmt.Sprintf("%s.%d", file, n))
 	}
@@ -179,23 +189,6 @@ func saveHeap(t *testing.T, debugURL, file string) {
 		t.Fatal(err)
 	}
 	t.Logf("heap profile: %s", file)
-}
-
-// simStats reads the simulator's counters.
-func (c *cluster) simStats() twiliosim.Stats {
-	c.t.Helper()
-	req, _ := http.NewRequest("GET", c.simURL+"/sim/stats", nil)
-	req.SetBasicAuth(twiliosim.DefaultAccountSID, twiliosim.DefaultAuthToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st twiliosim.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		c.t.Fatal(err)
-	}
-	return st
 }
 
 // watchPeakRSS samples a process's resident memory every 50 ms until the
