@@ -115,6 +115,14 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		t.Fatalf("activation: status %d", st)
 	}
 	answered := time.Since(start)
+	if file := os.Getenv("SCALE_CPU"); file != "" {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			saveProfile(t, "http://"+debug+"/debug/pprof/profile?seconds=10", fmt.Sprintf("%s.%d", file, n))
+		}()
+		defer func() { <-done }()
+	}
 
 	var st twiliosim.Stats
 	testingutil.Poll(t, 10*time.Minute, 100*time.Millisecond, fmt.Sprintf("%d SMS handed over", n), func() bool {
@@ -132,7 +140,7 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		}()
 	}
 	if file := os.Getenv("SCALE_HEAP"); file != "" {
-		saveHeap(t, "http://"+debug, fmt.Sprintf("%s.%d", file, n))
+		saveProfile(t, "http://"+debug+"/debug/pprof/heap?gc=1", fmt.Sprintf("%s.%d", file, n))
 	}
 	// Each message has two status callbacks (sent, delivered) and each
 	// reply a webhook: wait until the simulator has posted them all.
@@ -173,22 +181,24 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 	}
 }
 
-// saveHeap writes a replica's heap profile to file.
-func saveHeap(t *testing.T, debugURL, file string) {
-	resp, err := http.Get(debugURL + "/debug/pprof/heap?gc=1")
+// saveProfile writes a replica's profile read from url to file.
+func saveProfile(t *testing.T, url, file string) {
+	resp, err := http.Get(url)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	defer resp.Body.Close()
 	f, err := os.Create(file)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	defer f.Close()
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		t.Fatal(err)
+		t.Error(err)
 	}
-	t.Logf("heap profile: %s", file)
+	t.Logf("profile: %s", file)
 }
 
 // watchPeakRSS samples a process's resident memory every 50 ms until the
