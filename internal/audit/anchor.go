@@ -205,7 +205,7 @@ func (a *AnchorCheck) Add(e *tocsin.AuditEntry) *Break {
 				from = p.seq + 1
 			}
 		}
-		when := c.at.UTC().Format(time.RFC3339)
+		when := tocsin.ParisTime(c.at) + " (heure de Paris)"
 		if from == e.Seq {
 			return &Break{Seq: e.Seq, Reason: fmt.Sprintf("l'entrée n° %d a été réécrite : son empreinte n'est plus celle qu'un point de contrôle a signée le %s, et toutes les empreintes suivantes ont été recalculées", e.Seq, when)}
 		}
@@ -224,7 +224,7 @@ func (a *AnchorCheck) Finish(n uint64) *Break {
 		return nil
 	}
 	return &Break{Seq: n + 1, Reason: fmt.Sprintf("les entrées n° %d à %d manquent : un point de contrôle signé le %s en comptait %d, le journal n'en a plus que %d (tronqué, dernière entrée ramenée en arrière)",
-		n+1, last.seq, last.at.UTC().Format(time.RFC3339), last.seq, n)}
+		n+1, last.seq, tocsin.ParisTime(last.at)+" (heure de Paris)", last.seq, n)}
 }
 
 // Report returns what the checkpoints showed.

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
 // Checkpoint is a signed statement of the trail's head at a time: the
@@ -170,5 +172,5 @@ func ParsePublicKey(text string) (ed25519.PublicKey, error) {
 // String describes c in French, for messages: its number, key and time.
 func (c *Checkpoint) String() string {
 	return "point de contrôle de l'entrée n° " + strconv.FormatUint(c.Seq, 10) + " signé le " +
-		c.At.UTC().Format(time.RFC3339) + " (clé " + c.Key + ")"
+		tocsin.ParisTime(c.At) + " (heure de Paris, clé " + c.Key + ")"
 }

@@ -51,6 +51,12 @@ func (m *Metrics) AuditVerified(v Verification, err error) {
 	m.auditLastVerified.WithLabelValues().Set(float64(v.At.UnixNano()) / 1e9)
 }
 
+// AuditCheckpointed records a checkpoint of the audit trail's head,
+// signed at at and written to the replica's checkpoint file.
+func (m *Metrics) AuditCheckpointed(at time.Time) {
+	m.auditCheckpoint.WithLabelValues().Set(float64(at.UnixNano()) / 1e9)
+}
+
 // ExerciseRun counts a scheduled exercise come due, by what became of it
 // (tocsin.RunLaunched, RunNotified, RunFailed, RunMissed).
 func (m *Metrics) ExerciseRun(outcome string) {

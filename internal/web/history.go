@@ -95,7 +95,7 @@ func (s *Server) writeHistory(w http.ResponseWriter, r *http.Request, user strin
 		b.Write(line)
 		b.WriteByte('\n')
 	}
-	if err := s.recordExport(r.Context(), user, "", fmt.Sprintf("export de l'historique (%s, %d activations)", label, len(recs))); err != nil {
+	if _, err := s.recordExport(r.Context(), w, user, "", fmt.Sprintf("export de l'historique (%s, %d activations)", label, len(recs))); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
