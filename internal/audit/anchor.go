@@ -279,6 +279,7 @@ func (l *Log) Checkpoint(ctx context.Context, changedOnly bool) (Checkpoint, err
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if changedOnly && a.latest != nil && a.latest.Seq == head.Seq && a.latest.Head == head.Hash {
+		l.checkpointed(*a.latest) // the head is still anchored
 		return *a.latest, nil
 	}
 	c := a.Signer.Sign(head.Seq, head.Hash, l.now())
@@ -293,18 +294,21 @@ func (l *Log) Checkpoint(ctx context.Context, changedOnly bool) (Checkpoint, err
 		}
 	}
 	a.latest = &c
-	if l.Observer != nil {
-		if o, ok := l.Observer.(CheckpointObserver); ok {
-			o.Checkpointed(c)
-		}
-	}
+	l.checkpointed(c)
 	return c, nil
 }
 
 // CheckpointObserver, when an Observer also implements it, is told each
-// checkpoint made.
+// time the head is found anchored: a checkpoint made, or the last one
+// still the head's.
 type CheckpointObserver interface {
 	Checkpointed(c Checkpoint)
+}
+
+func (l *Log) checkpointed(c Checkpoint) {
+	if o, ok := l.Observer.(CheckpointObserver); ok {
+		o.Checkpointed(c)
+	}
 }
 
 // anchorCheck returns the check of the trail against this replica's

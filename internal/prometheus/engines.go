@@ -51,8 +51,9 @@ func (m *Metrics) AuditVerified(v Verification, err error) {
 	m.auditLastVerified.WithLabelValues().Set(float64(v.At.UnixNano()) / 1e9)
 }
 
-// AuditCheckpointed records a checkpoint of the audit trail's head,
-// signed at at and written to the replica's checkpoint file.
+// AuditCheckpointed records that the audit trail's head was found
+// anchored in the replica's checkpoint file at at: a checkpoint signed
+// and written, or the last one still the head's.
 func (m *Metrics) AuditCheckpointed(at time.Time) {
 	m.auditCheckpoint.WithLabelValues().Set(float64(at.UnixNano()) / 1e9)
 }
