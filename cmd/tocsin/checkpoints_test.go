@@ -169,3 +169,29 @@ func mustPublic(t *testing.T, file string) []byte {
 	}
 	return pub
 }
+
+// The signing key comes from a file or the environment, one at a time,
+// and is never printed: not by -h, not in an error about it.
+func TestAuditSigningKeyFromTheEnvironmentIsNeverPrinted(t *testing.T) {
+	_, priv, _ := audit.GenerateKey()
+	pemKey, _ := audit.MarshalPrivateKey(priv)
+	oneLine := strings.Split(string(pemKey), "\n")[1]
+	var cfg app.Config
+	if err := auditKeys(&cfg, "", oneLine, ""); err != nil || !cfg.AuditSigningKey.Equal(priv) {
+		t.Fatalf("key from TOCSIN_AUDIT_KEY on one line: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "k")
+	os.WriteFile(file, pemKey, 0o600)
+	if err := auditKeys(&app.Config{}, file, oneLine, ""); err == nil || strings.Contains(err.Error(), oneLine) {
+		t.Errorf("a file and the variable at once: %v; want refused, the key not quoted", err)
+	}
+	broken := oneLine[:20] + "@@@" + oneLine[23:]
+	if err := auditKeys(&app.Config{}, "", broken, ""); err == nil || !strings.Contains(err.Error(), "TOCSIN_AUDIT_KEY") || strings.Contains(err.Error(), oneLine[:20]) {
+		t.Errorf("a damaged key: %v; want an error naming the variable, not quoting the key", err)
+	}
+	var out bytes.Buffer
+	run(context.Background(), []string{"serve", "-h"}, env(map[string]string{"TOCSIN_AUDIT_KEY": oneLine}), &out, &out)
+	if !strings.Contains(out.String(), "-audit-key-file") || strings.Contains(out.String(), oneLine) {
+		t.Errorf("serve -h with TOCSIN_AUDIT_KEY set: the flags not listed, or the key printed:\n%s", out.String())
+	}
+}

@@ -97,6 +97,18 @@ func TestReplicaAnchorsTheTrailInItsOwnFile(t *testing.T) {
 	if api(t, a, "GET", "/api/v1/audit/verify", nil, &res); !res.OK || !res.Anchor.Anchored || res.Anchor.Latest == nil || res.Anchor.Latest.Seq != head.Seq {
 		t.Fatalf("verify of the anchored trail: %+v; want ok, anchored up to n° %d", res, head.Seq)
 	}
+	b := loginAs(t, a, "auditrice", tocsin.RoleAuditor)
+	if st, page := b.get("/journal"); st != http.StatusOK || !strings.Contains(page, `data-anchor="ok"`) {
+		t.Errorf("the Journal page (%d) does not say the trail is anchored", st)
+	}
+	var consoleExport struct {
+		Checkpoint *audit.Checkpoint `json:"checkpoint"`
+	}
+	if st, body := b.get("/journal/export?format=json"); st != http.StatusOK || json.Unmarshal([]byte(body), &consoleExport) != nil ||
+		consoleExport.Checkpoint == nil || consoleExport.Checkpoint.Seq <= head.Seq {
+		t.Errorf("the console's JSON export (%d) carries checkpoint %+v; want one of the head after its own entry", st, consoleExport.Checkpoint)
+	}
+	head, _ = a.Store().AuditHead(t.Context())
 	var metrics strings.Builder
 	if resp, err := http.Get(a.URL() + "/metrics"); err == nil {
 		io.Copy(&metrics, resp.Body)
@@ -129,6 +141,10 @@ func TestTrailWithoutSigningKeyIsSaidNotAnchored(t *testing.T) {
 	var res anchoredVerify
 	if api(t, a, "GET", "/api/v1/audit/verify", nil, &res); !res.OK || res.Anchor.Anchored || !strings.Contains(res.Anchor.Warning, "journal non ancré") {
 		t.Errorf("verify without a key: %+v; want ok, with the warning that the trail is not anchored", res)
+	}
+	b := loginAs(t, a, "auditrice", tocsin.RoleAuditor)
+	if _, page := b.get("/journal"); !strings.Contains(page, `data-anchor="none"`) || !strings.Contains(page, "journal non ancré") {
+		t.Error("the Journal page does not warn that the trail is not anchored")
 	}
 	if _, err := os.Stat(a.CheckpointFile()); a.CheckpointFile() != "" || err == nil {
 		t.Errorf("a checkpoint file %q without a key", a.CheckpointFile())

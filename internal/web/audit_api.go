@@ -231,8 +231,10 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case res.Break != nil:
 		s.log.Warn("audit chain broken", "seq", res.Break.Seq, "reason", res.Break.Reason)
-	case !res.OK:
+	case res.MissingCount > 0:
 		s.log.Warn("audit entries missing", "count", res.MissingCount)
+	case !res.OK:
+		s.log.Warn("audit checkpoints invalid", "lines", res.Anchor.InvalidCount)
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
