@@ -248,7 +248,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&auditPublicKeys, "audit-public-keys", "", "earlier checkpoint keys verify still accepts after a rotation, comma-separated: ed25519:… or files")
 	f.String(&cfg.AuditCheckpoints, "audit-checkpoints", "", "this replica's append-only checkpoint file (default <data-dir>/"+app.DefaultAuditCheckpointsFile+")")
 	f.Duration(&cfg.AuditCheckpointEvery, "audit-checkpoint-interval", app.DefaultAuditCheckpointEvery, "how often the audit trail's head is signed into the checkpoint file, when it moved")
-	f.Bool(&cfg.AuditCheckpointSyslog, "audit-checkpoint-syslog", false, "send every checkpoint to the local syslog too (authpriv, tag tocsin-audit)")
+	f.String(&cfg.AuditCheckpointSyslog, "audit-checkpoint-syslog", "", "also send every checkpoint to syslog (authpriv, tag tocsin-audit): local, or a server at udp://host:514, tcp://host:514, unix:///path")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.String(&logFormat, "log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {

@@ -141,9 +141,10 @@ type Config struct {
 	// AuditCheckpointEvery is how often a checkpoint is signed when the
 	// head moved; 0 means DefaultAuditCheckpointEvery.
 	AuditCheckpointEvery time.Duration
-	// AuditCheckpointSyslog sends every checkpoint to the local syslog
-	// too (facility authpriv, tag tocsin-audit).
-	AuditCheckpointSyslog bool
+	// AuditCheckpointSyslog, when set, sends every checkpoint to a syslog
+	// daemon too (facility authpriv, tag tocsin-audit): "local", or
+	// udp://host:port, tcp://host:port, unix:///path, unixgram:///path.
+	AuditCheckpointSyslog string
 
 	// Clock drives everything that waits or stamps time: dispatch's
 	// timers, the timeline, the simulator's virtual officials. Default the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/syslog"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -41,11 +42,11 @@ func (a *App) openAnchor() (*audit.Anchor, error) {
 		return nil, err
 	}
 	anchor.File = f
-	if cfg.AuditCheckpointSyslog && anchor.Signer != nil {
-		w, err := syslog.New(syslog.LOG_NOTICE|syslog.LOG_AUTHPRIV, "tocsin-audit")
+	if cfg.AuditCheckpointSyslog != "" && anchor.Signer != nil {
+		w, err := dialSyslog(cfg.AuditCheckpointSyslog)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("audit checkpoints to syslog: %w", err)
+			return nil, fmt.Errorf("audit checkpoints to syslog %s: %w", cfg.AuditCheckpointSyslog, err)
 		}
 		a.syslog = w
 		anchor.Sinks = append(anchor.Sinks, func(c audit.Checkpoint) error {
@@ -59,6 +60,27 @@ func (a *App) openAnchor() (*audit.Anchor, error) {
 	}
 	a.log.Info("audit trail anchored", "checkpoints", path, "signing_key", keyID, "public_keys", len(anchor.Keys))
 	return anchor, nil
+}
+
+// dialSyslog connects to the syslog daemon of addr: "local" (the
+// machine's), udp://host:port, tcp://host:port, unix:///path or
+// unixgram:///path.
+func dialSyslog(addr string) (*syslog.Writer, error) {
+	const prio, tag = syslog.LOG_NOTICE | syslog.LOG_AUTHPRIV, "tocsin-audit"
+	if addr == "local" {
+		return syslog.New(prio, tag)
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "udp", "tcp":
+		return syslog.Dial(u.Scheme, u.Host, prio, tag)
+	case "unix", "unixgram":
+		return syslog.Dial(u.Scheme, u.Path, prio, tag)
+	}
+	return nil, fmt.Errorf("%q: local, udp://host:port, tcp://host:port, unix:///path or unixgram:///path expected", addr)
 }
 
 // checkpointAuditTrail signs a checkpoint of the trail's head at start,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -148,5 +149,32 @@ func TestTrailWithoutSigningKeyIsSaidNotAnchored(t *testing.T) {
 	}
 	if _, err := os.Stat(a.CheckpointFile()); a.CheckpointFile() != "" || err == nil {
 		t.Errorf("a checkpoint file %q without a key", a.CheckpointFile())
+	}
+}
+
+// With a syslog server configured, each checkpoint also goes there, and
+// the line it receives verifies as a checkpoint, syslog prefix and all.
+func TestCheckpointsAlsoGoToSyslog(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "log")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pub, key, _ := audit.GenerateKey()
+	a := mustRunApp(t, app.Config{AuditSigningKey: key, AuditCheckpointSyslog: "unixgram://" + sock})
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatalf("nothing received by syslog: %v", err)
+	}
+	line := string(buf[:n])
+	check, err := audit.NewAnchorCheck(audit.NewKeyring(pub), strings.NewReader(line))
+	if err != nil || !strings.Contains(line, "tocsin-audit") || check.Report().Checkpoints != 1 {
+		t.Fatalf("syslog received %q (%v, %+v); want a checkpoint signed by the replica's key, tagged tocsin-audit", line, err, check.Report())
+	}
+	if got := checkpointsIn(t, a.CheckpointFile()); len(got) != 1 || !strings.Contains(line, got[0].Sig) {
+		t.Errorf("the file holds %+v; want the checkpoint syslog received", got)
 	}
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -31,9 +32,20 @@ func OpenCheckpointFile(path string) (*CheckpointFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("checkpoint file: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint file: %w", err)
+	}
+	// A line cut short by a crash is ended, so that the next checkpoint
+	// starts a line of its own; verify reports the cut one as unreadable.
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			if _, err := f.Write([]byte{'\n'}); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("checkpoint file: %w", err)
+			}
+		}
 	}
 	return &CheckpointFile{path: path, f: f}, nil
 }
@@ -112,7 +124,8 @@ type AnchorCheck struct {
 	broken bool
 }
 
-// NewAnchorCheck reads checkpoints from r, one JSON line each, and keeps
+// NewAnchorCheck reads checkpoints from r, one JSON line each (what comes
+// before the JSON on a line, a syslog prefix, is ignored), and keeps
 // those whose signature keys verifies; the others are reported invalid.
 // r may be nil: the trail is then reported not anchored.
 func NewAnchorCheck(keys Keyring, r io.Reader) (*AnchorCheck, error) {
@@ -131,8 +144,13 @@ func NewAnchorCheck(keys Keyring, r io.Reader) (*AnchorCheck, error) {
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
+		// A line from syslog carries its prefix (time, host, tag) first.
+		text := sc.Bytes()
+		if i := bytes.IndexByte(text, '{'); i > 0 {
+			text = text[i:]
+		}
 		var c Checkpoint
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+		if err := json.Unmarshal(text, &c); err != nil {
 			a.invalid(line, "ligne illisible : un point de contrôle JSON attendu")
 			continue
 		}

@@ -228,3 +228,27 @@ func TestKeysReadBackAsWritten(t *testing.T) {
 		t.Errorf("bad private key: %v; want an error that does not quote it", err)
 	}
 }
+
+// A replica that died in the middle of a line: the next checkpoint starts
+// a line of its own, and only the cut one is reported.
+func TestCheckpointAfterALineCutShortStartsItsOwnLine(t *testing.T) {
+	l, st, signer, path := anchoredTrail(t, 2)
+	l.Anchor.File.Close()
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, append(b, []byte(`{"seq":3,"head":"ab`)...), 0o640)
+	f, err := audit.OpenCheckpointFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	l2 := audit.New(st, nil, nil)
+	l2.Anchor = &audit.Anchor{Signer: signer, Keys: audit.NewKeyring(signer.Public()), File: f}
+	l2.Append(context.Background(), "agent", "test", "", "entrée 3")
+	if _, err := l2.Checkpoint(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	res := verify(t, l2)
+	if res.Anchor.Checkpoints != 3 || res.Anchor.InvalidCount != 1 || res.Anchor.Invalid[0].Line != 3 {
+		t.Errorf("anchor %+v; want 3 checkpoints and line 3, the cut one, unreadable", res.Anchor)
+	}
+}
