@@ -258,12 +258,15 @@ type Anchor struct {
 	// File is this replica's checkpoint file, written and read back by
 	// verify; nil: none.
 	File *CheckpointFile
-	// Sinks receive each checkpoint besides the file (syslog); their
+	// Sinks receive each checkpoint besides the file (syslog), outside
+	// the caller's path: a checkpoint made while the previous one is
+	// still being sent is not sent to them (the file has it). Their
 	// errors are logged, not returned.
 	Sinks []func(Checkpoint) error
 
-	mu     sync.Mutex
-	latest *Checkpoint
+	mu      sync.Mutex
+	latest  *Checkpoint
+	sending sync.Mutex // held while the sinks are sent a checkpoint
 }
 
 // Latest returns the last checkpoint this replica made, nil before one.
@@ -306,14 +309,32 @@ func (l *Log) Checkpoint(ctx context.Context, changedOnly bool) (Checkpoint, err
 			return Checkpoint{}, err
 		}
 	}
-	for _, sink := range a.Sinks {
-		if err := sink(c); err != nil {
-			l.log.Warn("checkpoint not sent to a sink", "err", err)
-		}
-	}
+	l.toSinks(c)
 	a.latest = &c
 	l.checkpointed(c)
 	return c, nil
+}
+
+// toSinks sends c to the anchor's sinks in the background, unless they
+// are still busy with an earlier checkpoint: a syslog server that stalls
+// holds up neither exports nor the file.
+func (l *Log) toSinks(c Checkpoint) {
+	a := l.Anchor
+	if len(a.Sinks) == 0 {
+		return
+	}
+	if !a.sending.TryLock() {
+		l.log.Warn("checkpoint not sent to syslog: the previous one is still being sent", "seq", c.Seq)
+		return
+	}
+	go func() {
+		defer a.sending.Unlock()
+		for _, sink := range a.Sinks {
+			if err := sink(c); err != nil {
+				l.log.Warn("checkpoint not sent to a sink", "err", err)
+			}
+		}
+	}()
 }
 
 // CheckpointObserver, when an Observer also implements it, is told each
