@@ -116,13 +116,14 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	if err := verifyOnReplica(ctx, base, token, stdout); err != nil {
+	err := verifyOnReplica(ctx, base, token, stdout)
+	verdict := errors.Is(err, errChainBroken) || errors.Is(err, errEntriesMissing) || errors.Is(err, errCheckpointsInvalid)
+	if checkpoints == "" || (err != nil && !verdict) {
 		return err
 	}
-	if checkpoints == "" {
-		return nil
-	}
-	return verifyCheckpoints(ctx, base, token, checkpoints, keys, stdout)
+	// The auditor's own check runs whatever the replica found: it is the
+	// one that does not trust the replica.
+	return errors.Join(err, verifyCheckpoints(ctx, base, token, checkpoints, keys, stdout))
 }
 
 // verifyOnReplica asks a replica to verify the trail and prints what it

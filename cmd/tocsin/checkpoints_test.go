@@ -127,6 +127,9 @@ func TestAuditVerifyWithTheAuditorsCheckpointNamesARewrite(t *testing.T) {
 	if got, err := verify(); !errors.Is(err, errChainBroken) || !strings.Contains(got, "ALTÉRÉ à l'entrée n° ") {
 		t.Errorf("the replica's verify after a rewrite: %v\n%s", err, got)
 	}
+	if got, err := verify(withKept...); !errors.Is(err, errChainBroken) || strings.Count(got, "ALTÉRÉ à l'entrée n° ") != 2 {
+		t.Errorf("verify with the auditor's checkpoint, the replica finding the rewrite too: %v; want both to say so\n%s", err, got)
+	}
 	os.Truncate(replicaFile, 0) // the replica's own record lost too
 	got, err := verify(withKept...)
 	if !errors.Is(err, errChainBroken) || !strings.Contains(got, "journal non ancré") ||
