@@ -52,14 +52,23 @@ func anchoredTrail(t *testing.T, n int) (*audit.Log, *etcd.Store, *audit.Signer,
 // someone with write access to etcd can do so that the chain and etcd's
 // record of each key (written once, in order) still hold.
 func rewriteFrom(t *testing.T, l *audit.Log, st *etcd.Store, seq, n int) {
+	t.Helper()
+	rewrite(t, l, st, seq, n, true)
+}
+
+// rewrite is rewriteFrom, the entries deleted first or, without
+// deleteFirst, written over in the same single transaction.
+func rewrite(t *testing.T, l *audit.Log, st *etcd.Store, seq, n int, deleteFirst bool) {
 	cli := st.Client()
 	t.Helper()
 	entries, _, err := l.List(context.Background(), audit.Filter{}, 0, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cli.Delete(context.Background(), key(seq), clientv3.WithRange(key(n+1))); err != nil {
-		t.Fatal(err)
+	if deleteFirst {
+		if _, err := cli.Delete(context.Background(), key(seq), clientv3.WithRange(key(n+1))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	head := tocsin.AuditHead{Seq: entries[seq-2].Seq, Hash: entries[seq-2].Hash}
 	var ops []clientv3.Op
@@ -122,6 +131,17 @@ func TestConsistentRewriteIsNamedByTheCheckpoints(t *testing.T) {
 	}
 	res := verify(t, l)
 	if res.OK || res.Break == nil || res.Break.Seq != 4 || !strings.Contains(res.Break.Reason, "l'entrée n° 4 a été réécrite") {
+		t.Fatalf("got %+v; want the rewrite named at entry n° 4", res)
+	}
+}
+
+// The same rewrite in one transaction, each entry written over: named at
+// its first entry (etcd's record of the key shows it too).
+func TestRewriteInOneTransactionIsNamed(t *testing.T) {
+	l, st, _, _ := anchoredTrail(t, 6)
+	rewrite(t, l, st, 4, 6, false)
+	res := verify(t, l)
+	if res.OK || res.Break == nil || res.Break.Seq != 4 {
 		t.Fatalf("got %+v; want the rewrite named at entry n° 4", res)
 	}
 }
