@@ -197,6 +197,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f := &envFlags{fs: fs, getenv: getenv}
 	var cfg app.Config
 	var endpoints, provider, logLevel, logFormat, exerciseSchedule, scheduleSince, origins string
+	var auditKeyFile, auditKey, auditPublicKeys string
 	f.String(&cfg.DataDir, "data-dir", app.DefaultDataDir, "folder of the embedded etcd member")
 	f.String(&cfg.Listen, "listen", app.DefaultListen, "HTTP address")
 	f.String(&cfg.PublicURL, "public-url", "", "address Tocsin is reached at, used by Twilio's callbacks (default http://<listen>)")
@@ -244,6 +245,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&origins, "allowed-origins", "", "other origins (scheme://host[:port], comma-separated) the console may be opened from, besides --public-url's: e.g. the address browsers use when Twilio reaches Tocsin by another name")
 	f.String(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted proxy sets to the client's address (e.g. X-Real-IP), for login throttling; empty: the peer's address")
 	f.Duration(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "how long a console session lasts")
+	f.String(&auditKeyFile, "audit-key-file", "", "file of the Ed25519 private key that signs checkpoints of the audit trail (tocsin audit keygen); without a key, none are made")
+	f.Secret(&auditKey, "audit-key", "the checkpoint private key itself, PEM or its base64 body, instead of --audit-key-file (prefer the environment variable; never printed)")
+	f.String(&auditPublicKeys, "audit-public-keys", "", "earlier checkpoint keys verify still accepts after a rotation, comma-separated: ed25519:… or files")
+	f.String(&cfg.AuditCheckpoints, "audit-checkpoints", "", "this replica's append-only checkpoint file (default <data-dir>/"+app.DefaultAuditCheckpointsFile+")")
+	f.Duration(&cfg.AuditCheckpointEvery, "audit-checkpoint-interval", app.DefaultAuditCheckpointEvery, "how often the audit trail's head is signed into the checkpoint file, when it moved")
+	f.String(&cfg.AuditCheckpointSyslog, "audit-checkpoint-syslog", "", "also send every checkpoint to syslog (authpriv, tag tocsin-audit): local, or a server at udp://host:514, tcp://host:514, unix:///path")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.String(&logFormat, "log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -255,6 +262,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if len(f.errs) > 0 {
 		return errors.New(strings.Join(f.errs, "; "))
+	}
+	if err := auditKeys(&cfg, auditKeyFile, auditKey, auditPublicKeys); err != nil {
+		return err
 	}
 	logger, err := newLogger(stderr, logLevel, logFormat)
 	if err != nil {

@@ -15,12 +15,22 @@ import (
 // running server; it stops when the test ends.
 func mustRunServer(t *testing.T) *app.App {
 	t.Helper()
+	return mustRunServerWith(t, nil)
+}
+
+// mustRunServerWith is mustRunServer with more configuration.
+func mustRunServerWith(t *testing.T, configure func(*app.Config)) *app.App {
+	t.Helper()
 	pbs := t.TempDir()
 	if err := os.WriteFile(filepath.Join(pbs, "t.yaml"), []byte("id: t\ntitle: T\naudience: {everyone: true}\nmessage: \"Alerte.\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Config{DataDir: t.TempDir(), PlaybooksDir: pbs, Listen: "127.0.0.1:0", Simulator: true,
-		AdminToken: "jeton-admin", EtcdUnsafeNoFsync: true, LeaseTTL: 2, Out: io.Discard})
+	cfg := app.Config{DataDir: t.TempDir(), PlaybooksDir: pbs, Listen: "127.0.0.1:0", Simulator: true,
+		AdminToken: "jeton-admin", EtcdUnsafeNoFsync: true, LeaseTTL: 2, Out: io.Discard}
+	if configure != nil {
+		configure(&cfg)
+	}
+	a, err := app.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

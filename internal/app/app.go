@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"log/syslog"
 	"net"
 	"net/http"
 	"net/url"
@@ -137,6 +139,23 @@ type Config struct {
 	// the audit trail: once after taking the lead, then periodically; 0
 	// means DefaultAuditVerifyAfter and DefaultAuditVerifyEvery.
 	AuditVerifyAfter, AuditVerifyEvery time.Duration
+	// AuditSigningKey signs checkpoints of the audit trail's head, kept
+	// outside etcd; nil: no checkpoints, and verify says the trail is not
+	// anchored. Never stored nor logged.
+	AuditSigningKey ed25519.PrivateKey
+	// AuditPublicKeys are the keys verify also accepts checkpoints from:
+	// earlier signing keys, after a rotation.
+	AuditPublicKeys []ed25519.PublicKey
+	// AuditCheckpoints is this replica's checkpoint file; default
+	// DefaultAuditCheckpointsFile in DataDir.
+	AuditCheckpoints string
+	// AuditCheckpointEvery is how often a checkpoint is signed when the
+	// head moved; 0 means DefaultAuditCheckpointEvery.
+	AuditCheckpointEvery time.Duration
+	// AuditCheckpointSyslog, when set, sends every checkpoint to a syslog
+	// daemon too (facility authpriv, tag tocsin-audit): "local", or
+	// udp://host:port, tcp://host:port, unix:///path, unixgram:///path.
+	AuditCheckpointSyslog string
 
 	// Clock drives everything that waits or stamps time: dispatch's
 	// timers, the timeline, the simulator's virtual officials. Default the
@@ -184,6 +203,7 @@ type App struct {
 	publicURL  string
 	routes     routes
 	metrics    *prometheus.Metrics
+	syslog     *syslog.Writer
 
 	cancel context.CancelFunc
 	// bg is the context of work that outlives its request (the rest of a
@@ -340,6 +360,9 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.bg, a.bgCancel = context.WithCancel(context.Background())
 	a.audit = audit.New(a.store, cfg.Clock.Now, a.log)
 	a.audit.Observer = auditObserver{a.metrics}
+	if a.audit.Anchor, err = a.openAnchor(); err != nil {
+		return err
+	}
 	a.service = activation.New(activation.Config{
 		Store:          a.store,
 		History:        a.store,
@@ -444,6 +467,11 @@ func (a *App) Open(ctx context.Context) (err error) {
 	go func() {
 		defer a.wg.Done()
 		a.followDirectory(rctx)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.checkpointAuditTrail(rctx)
 	}()
 	a.log.Info("tocsin ready", "url", a.publicURL, "node", cfg.NodeID, "playbooks", len(pbs),
 		"provider", map[bool]string{true: "simulator", false: "twilio"}[cfg.Simulator])
@@ -761,6 +789,12 @@ func (a *App) Close() error {
 	}
 	if a.routes.secondary != nil {
 		closeWith("secondary twilio provider", a.routes.secondary.Close)
+	}
+	if a.audit != nil && a.audit.Anchor != nil && a.audit.Anchor.File != nil {
+		closeWith("audit checkpoint file", a.audit.Anchor.File.Close)
+	}
+	if a.syslog != nil {
+		closeWith("syslog", a.syslog.Close)
 	}
 	if a.cli != nil {
 		closeWith("etcd client", a.cli.Close)

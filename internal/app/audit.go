@@ -69,8 +69,10 @@ func (a *App) verifyAuditTrail(ctx context.Context) {
 			continue
 		case res.Break != nil:
 			a.log.Error("audit trail broken", "seq", res.Break.Seq, "reason", res.Break.Reason)
-		case !res.OK:
+		case res.MissingCount > 0:
 			a.log.Error("audit trail misses entries", "count", res.MissingCount)
+		case !res.OK:
+			a.log.Error("audit checkpoints invalid: forged, damaged or signed by an unknown key", "lines", res.Anchor.InvalidCount)
 		default:
 			a.log.Info("audit trail verified", "entries", res.Entries, "pending", res.PendingCount)
 		}

@@ -57,9 +57,15 @@ func (o auditObserver) Appended(via audit.Via, n int) { o.m.AuditAppended(string
 
 func (o auditObserver) Verified(res audit.Result, err error) {
 	// Prometheus compares it with its own time(): the wall clock.
-	o.m.AuditVerified(prometheus.Verification{At: time.Now(), Entries: res.Entries, Intact: res.Break == nil,
-		Missing: res.MissingCount > 0}, err)
+	o.m.AuditVerified(prometheus.Verification{At: time.Now(), Entries: res.Entries,
+		Intact: res.Break == nil && (res.Anchor == nil || res.Anchor.InvalidCount == 0), Missing: res.MissingCount > 0}, err)
 }
+
+var _ audit.CheckpointObserver = auditObserver{}
+
+// Checkpointed records the time of the checkpoint: the wall clock, as
+// Prometheus compares it with its own time().
+func (o auditObserver) Checkpointed(audit.Checkpoint) { o.m.AuditCheckpointed(time.Now()) }
 
 // metricsState is what the gauges computed at scrape time read.
 func (a *App) metricsState(live func() int) prometheus.State {

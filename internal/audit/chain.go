@@ -48,9 +48,11 @@ type Break struct {
 // Error returns the reason.
 func (b *Break) Error() string { return b.Reason }
 
-// Result is the outcome of a verification: the chain, then the store's
-// records against it. OK requires an intact chain and nothing missing;
-// pending records do not fail it.
+// Result is the outcome of a verification: the chain, against the signed
+// checkpoints too, then the store's records against it. OK requires an
+// intact chain that reaches every checkpoint with the hashes they signed,
+// no invalid checkpoint and nothing missing; pending records, and a trail
+// not anchored, do not fail it.
 type Result struct {
 	OK      bool   `json:"ok"`
 	Entries int    `json:"entries"`
@@ -68,6 +70,10 @@ type Result struct {
 	// Outbox counts the entries written with their changes and waiting
 	// to be chained.
 	Outbox int `json:"outbox"`
+	// Anchor is what the signed checkpoints showed: whether the trail is
+	// anchored, and the checkpoint lines that are not valid (they fail
+	// the verification).
+	Anchor *AnchorReport `json:"anchor,omitempty"`
 }
 
 // verifier recomputes the chain one entry at a time, in the order

@@ -33,6 +33,14 @@
 //     entry saying so; what is missing is named and fails verify, what
 //     waits in the outbox or for the recipients' recorder is pending.
 //     Memory: one set of official ids per activation.
+//   - Checkpoints anchor the chain outside the store: a replica with a
+//     signing key signs (Ed25519) the head's number and hash, with the
+//     time and the key's id, into an append-only file of its own, synced
+//     before it counts; exports carry one. Verify checks the entries the
+//     checkpoints name against the hashes they signed, and that the trail
+//     reaches the highest: a rewrite with every hash recomputed, or a cut
+//     with the head moved back, is named; lines not signed by a known key
+//     fail it. Memory: one record per distinct head checkpointed.
 //   - Recipients' state changes (first delivery, failure, acknowledgement
 //     by SMS or key press) are not appended by the replica that received
 //     the webhook: Recipients, on the leader, reads them from the store's

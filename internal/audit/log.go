@@ -61,6 +61,10 @@ type Log struct {
 	// Observer is told the entries appended and the verifications, for
 	// metrics; nil: nobody is. Set it before the log is used.
 	Observer Observer
+	// Anchor signs checkpoints of the head and keeps them outside the
+	// store; verify checks the trail against them. nil: the trail is not
+	// anchored. Set it before the log is used.
+	Anchor *Anchor
 }
 
 // New returns a log over store; now stamps entries (nil: time.Now).
@@ -240,11 +244,33 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 }
 
 func (l *Log) verify(ctx context.Context) (Result, error) {
+	anchor, err := l.anchorCheck()
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := l.verifyAnchored(ctx, anchor)
+	if err != nil {
+		return Result{}, err
+	}
+	report := anchor.Report()
+	res.Anchor = &report
+	if report.InvalidCount > 0 {
+		res.OK = false
+	}
+	return res, nil
+}
+
+// verifyAnchored verifies the chain against anchor's checkpoints too.
+func (l *Log) verifyAnchored(ctx context.Context, anchor *AnchorCheck) (Result, error) {
 	var v verifier
 	var res Result
 	cov := newCoverage()
 	head, rev, err := l.walk(ctx, func(e *tocsin.AuditEntry) error {
-		if b := v.add(e); b != nil {
+		b := v.add(e)
+		if b == nil {
+			b = anchor.Add(e)
+		}
+		if b != nil {
 			res = Result{Entries: int(v.n), Break: b}
 			return errStop
 		}
@@ -258,6 +284,10 @@ func (l *Log) verify(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	if res = v.finish(head); !res.OK {
+		return res, nil
+	}
+	if b := anchor.Finish(v.n); b != nil {
+		res.OK, res.Break = false, b
 		return res, nil
 	}
 	if err := l.crosscheck(ctx, rev, cov, &res); err != nil {

@@ -35,6 +35,7 @@ func allFamilies(t *testing.T) map[string]bool {
 	m.Webhook("sms_inbound", "ok", time.Millisecond)
 	m.EtcdRequest("Range", time.Millisecond, "Unavailable")
 	m.AuditVerified(prometheus.Verification{At: now, Entries: 1, Intact: true}, nil)
+	m.AuditCheckpointed(now)
 	mfs, err := m.Gatherer().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,13 @@ func (m *Metrics) AuditVerified(v Verification, err error) {
 	m.auditLastVerified.WithLabelValues().Set(float64(v.At.UnixNano()) / 1e9)
 }
 
+// AuditCheckpointed records that the audit trail's head was found
+// anchored in the replica's checkpoint file at at: a checkpoint signed
+// and written, or the last one still the head's.
+func (m *Metrics) AuditCheckpointed(at time.Time) {
+	m.auditCheckpoint.WithLabelValues().Set(float64(at.UnixNano()) / 1e9)
+}
+
 // ExerciseRun counts a scheduled exercise come due, by what became of it
 // (tocsin.RunLaunched, RunNotified, RunFailed, RunMissed).
 func (m *Metrics) ExerciseRun(outcome string) {

@@ -44,6 +44,7 @@ type Metrics struct {
 	auditLastVerified *prom.GaugeVec
 	auditVerified     *prom.GaugeVec
 	auditIntact       *prom.GaugeVec
+	auditCheckpoint   *prom.GaugeVec
 	exerciseRuns      *prom.CounterVec
 
 	etcdDuration *prom.HistogramVec
@@ -101,6 +102,8 @@ func New(node string) *Metrics {
 	m.auditLastVerified = m.gaugeVec("tocsin_audit_last_verified_timestamp_seconds",
 		"When this replica last verified the audit trail and found it whole (Unix time).")
 	m.auditVerified = m.gaugeVec("tocsin_audit_verified_entries", "The entries of the audit trail at its last successful verification: the verified head.")
+	m.auditCheckpoint = m.gaugeVec("tocsin_audit_last_checkpoint_timestamp_seconds",
+		"When this replica last found the audit trail's head anchored in its checkpoint file: a checkpoint signed, or its last one still the head's (Unix time); absent without a signing key.")
 	m.auditIntact = m.gaugeVec("tocsin_audit_chain_intact", "1 when this replica's last verification found the audit trail whole, 0 when broken or missing entries.")
 	m.exerciseRuns = m.counterVec("tocsin_exercise_runs_total",
 		"Scheduled exercises come due, by what became of them: launched, notified (left to the duty officer), failed, missed.", "outcome")

@@ -99,7 +99,8 @@ func TestSeriesAlertsNeedExistAtZero(t *testing.T) {
 	// A verification's gauges appear with the first verification: a 0
 	// would read "never verified" or "broken".
 	for name := range got {
-		if strings.HasPrefix(name, "tocsin_audit_last_verified") || strings.HasPrefix(name, "tocsin_audit_chain_intact") {
+		if strings.HasPrefix(name, "tocsin_audit_last_verified") || strings.HasPrefix(name, "tocsin_audit_chain_intact") ||
+			strings.HasPrefix(name, "tocsin_audit_last_checkpoint") {
 			t.Errorf("%s present before any verification", name)
 		}
 	}
@@ -133,6 +134,10 @@ func TestAuditVerificationGauges(t *testing.T) {
 	if got["tocsin_audit_last_verified_timestamp_seconds{}"] != float64(at.Unix()) || got["tocsin_audit_verified_entries{}"] != 42 ||
 		got["tocsin_audit_chain_intact{}"] != 1 || got["tocsin_audit_verifications_total{result=error}"] != 1 {
 		t.Errorf("after a whole trail, then an error: %v", got)
+	}
+	m.AuditCheckpointed(at.Add(time.Minute))
+	if got := gather(t, m)["tocsin_audit_last_checkpoint_timestamp_seconds{}"]; got != float64(at.Add(time.Minute).Unix()) {
+		t.Errorf("last checkpoint: %v, want %d", got, at.Add(time.Minute).Unix())
 	}
 	m.AuditVerified(prometheus.Verification{At: at.Add(time.Hour), Entries: 40, Intact: false}, nil)
 	got = gather(t, m)

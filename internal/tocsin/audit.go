@@ -105,4 +105,8 @@ const (
 	// AuditUnreadable stands in the chain for an outbox record that could
 	// not be decoded, with its raw content.
 	AuditUnreadable = "audit.unreadable"
+	// AuditRefused records an action refused to a user (403: role,
+	// security token, origin), or how many more were refused in a
+	// window past the bound of those recorded one by one.
+	AuditRefused = "access.refused"
 )

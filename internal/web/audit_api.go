@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,6 +35,9 @@ type AuditLog interface {
 	// memory.
 	Walk(ctx context.Context, f audit.Filter, fn func(e *tocsin.AuditEntry) error) error
 	Verify(ctx context.Context) (audit.Result, error)
+	// Checkpoint signs the head and keeps it outside the store; an
+	// export carries it. audit.ErrNoSigningKey when no key is set.
+	Checkpoint(ctx context.Context, changedOnly bool) (audit.Checkpoint, error)
 }
 
 // Audit listing pages: DefaultAuditLimit entries unless asked, at most
@@ -68,14 +73,33 @@ func (s *Server) drainAudit(ctx context.Context) {
 
 // recordExport records an export before it is served. An export the trail
 // cannot record is refused: the store's error (503 when it does not
-// answer) is returned.
-func (s *Server) recordExport(ctx context.Context, actor, activation, detail string) error {
+// answer) is returned. Then it signs a checkpoint of the head, its own
+// entry included, and puts it in the CheckpointHeader of w: the export
+// carries the proof of the trail it was taken from. A checkpoint that
+// cannot be made is logged, and the export served without it.
+func (s *Server) recordExport(ctx context.Context, w http.ResponseWriter, actor, activation, detail string) (*audit.Checkpoint, error) {
 	if s.cfg.Audit == nil {
-		return nil
+		return nil, nil
 	}
-	_, err := s.cfg.Audit.Append(ctx, actor, tocsin.AuditExport, activation, detail)
-	return err
+	if _, err := s.cfg.Audit.Append(ctx, actor, tocsin.AuditExport, activation, detail); err != nil {
+		return nil, err
+	}
+	c, err := s.cfg.Audit.Checkpoint(ctx, false)
+	switch {
+	case errors.Is(err, audit.ErrNoSigningKey):
+		return nil, nil
+	case err != nil:
+		s.log.Error("export served without a checkpoint", "err", err)
+		return nil, nil
+	}
+	b, _ := json.Marshal(c)
+	w.Header().Set(CheckpointHeader, string(b))
+	return &c, nil
 }
+
+// CheckpointHeader carries, on every export, the signed checkpoint of the
+// trail's head made when the export was recorded (JSON, one line).
+const CheckpointHeader = "Tocsin-Audit-Checkpoint"
 
 // parseInstant reads an RFC 3339 instant or a Paris date (2026-03-01,
 // meaning local midnight).
@@ -153,13 +177,16 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var checkpoint *audit.Checkpoint
 	if format != "" && !r.URL.Query().Has("after") {
-		if err := s.recordExport(r.Context(), userFrom(r.Context()).Name, f.Activation,
-			fmt.Sprintf("export du journal d'audit (%s, à partir du début, par pages de %d entrées)", format, limit)); err != nil {
+		cp, err := s.recordExport(r.Context(), w, userFrom(r.Context()).Name, f.Activation,
+			fmt.Sprintf("export du journal d'audit (%s, à partir du début, par pages de %d entrées)", format, limit))
+		if err != nil {
 			return err
 		}
+		checkpoint = cp
 	}
-	page := auditListing{Entries: entries, Count: len(entries)}
+	page := auditListing{Entries: entries, Count: len(entries), Checkpoint: checkpoint}
 	if next != 0 {
 		page.Next = &next
 		w.Header().Set(NextAuditHeader, strconv.FormatUint(next, 10))
@@ -184,6 +211,9 @@ type auditListing struct {
 	Count   int                 `json:"count"`
 	// Next is the after of the next page; absent on the last one.
 	Next *uint64 `json:"next,omitempty"`
+	// Checkpoint is the signed checkpoint made when an export was
+	// recorded, on its first page.
+	Checkpoint *audit.Checkpoint `json:"checkpoint,omitempty"`
 }
 
 // verifyAudit answers GET /api/v1/audit/verify: 200 with ok true, or 200
@@ -201,8 +231,10 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case res.Break != nil:
 		s.log.Warn("audit chain broken", "seq", res.Break.Seq, "reason", res.Break.Reason)
-	case !res.OK:
+	case res.MissingCount > 0:
 		s.log.Warn("audit entries missing", "count", res.MissingCount)
+	case !res.OK:
+		s.log.Warn("audit checkpoints invalid", "lines", res.Anchor.InvalidCount)
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
@@ -118,9 +119,12 @@ func (s *Server) consoleRoutes() {
 // Run feeds the console's websocket clients from the store until ctx ends,
 // then closes their connections.
 func (s *Server) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.flushRefusals(ctx) })
 	if s.console != nil {
 		s.console.hub.run(ctx)
 	}
+	wg.Wait()
 }
 
 // LiveClients returns how many websocket clients the server feeds.
@@ -306,6 +310,13 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, p *pageData, err 
 	}
 	if code == tocsin.EInternal || code == tocsin.EUnavailable {
 		c.srv.log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if code == tocsin.EForbidden {
+		actor := ""
+		if p.User != nil {
+			actor = p.User.User
+		}
+		c.srv.recordRefusal(r, actor, err)
 	}
 	heading := map[int]string{
 		http.StatusBadRequest: "Demande invalide", http.StatusUnauthorized: "Connexion requise",

@@ -83,7 +83,7 @@ func (c *console) indicatorsExport(w http.ResponseWriter, r *http.Request, p *pa
 	if err != nil {
 		return err
 	}
-	if err := c.srv.recordExport(r.Context(), p.User.User, "", "export des indicateurs "+rep.From+" à "+rep.To+" ("+format+")"); err != nil {
+	if _, err := c.srv.recordExport(r.Context(), w, p.User.User, "", "export des indicateurs "+rep.From+" à "+rep.To+" ("+format+")"); err != nil {
 		return err
 	}
 	if format == "json" {
@@ -177,7 +177,8 @@ func (c *console) auditExport(w http.ResponseWriter, r *http.Request, p *pageDat
 	if err != nil {
 		return err
 	}
-	if err := c.srv.recordExport(r.Context(), p.User.User, f.Activation, fmt.Sprintf("export du journal d'audit (%s, %d entrées)", format, n)); err != nil {
+	checkpoint, err := c.srv.recordExport(r.Context(), w, p.User.User, f.Activation, fmt.Sprintf("export du journal d'audit (%s, %d entrées)", format, n))
+	if err != nil {
 		return err
 	}
 	f.Before = before
@@ -204,7 +205,12 @@ func (c *console) auditExport(w http.ResponseWriter, r *http.Request, p *pageDat
 			n++
 			return enc.Encode(e)
 		})
-		fmt.Fprintf(w, `],"count":%d}`+"\n", n)
+		fmt.Fprintf(w, `],"count":%d`, n)
+		if checkpoint != nil {
+			b, _ := json.Marshal(checkpoint)
+			fmt.Fprintf(w, `,"checkpoint":%s`, b)
+		}
+		io.WriteString(w, "}\n")
 	}
 	if err != nil {
 		c.srv.log.Error("audit export cut short", "err", err)

@@ -49,6 +49,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == tocsin.EInternal || code == tocsin.EUnavailable {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	if code == tocsin.EForbidden {
+		s.recordRefusal(r, userFrom(r.Context()).Name, err)
+	}
 	body := errorBody{Error: errorDetail{Code: code, Field: tocsin.ErrorField(err), Message: tocsin.ErrorMessage(err)}}
 	if l, ok := err.(*tocsin.ListError); ok {
 		for _, e := range l.Errs {

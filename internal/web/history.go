@@ -117,7 +117,7 @@ func (s *Server) writeHistory(w http.ResponseWriter, r *http.Request, user strin
 	case withOpen:
 		detail += ", en cours comprises"
 	}
-	if err := s.recordExport(r.Context(), user, "", detail+")"); err != nil {
+	if _, err := s.recordExport(r.Context(), w, user, "", detail+")"); err != nil {
 		return err
 	}
 	if len(leftOut) > 0 {

@@ -56,7 +56,7 @@ func (s *Server) indicators(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if format != "" && format != "json" {
-		if err := s.recordExport(r.Context(), userFrom(r.Context()).Name, "", "export des indicateurs "+rep.From+" à "+rep.To+" ("+format+")"); err != nil {
+		if _, err := s.recordExport(r.Context(), w, userFrom(r.Context()).Name, "", "export des indicateurs "+rep.From+" à "+rep.To+" ("+format+")"); err != nil {
 			return err
 		}
 	}

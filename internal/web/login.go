@@ -114,6 +114,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 	if o := r.Header.Get("Origin"); !c.originOK(o) || err != nil ||
 		subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf"))) != 1 {
 		f.Error = "Le formulaire a expiré : saisissez de nouveau vos identifiants."
+		c.srv.recordRefusal(r, "", tocsin.Errorf(tocsin.EForbidden, "formulaire de connexion expiré ou venant d'une autre origine"))
 		c.showLogin(w, r, p, http.StatusForbidden, f)
 		return nil
 	}
@@ -230,8 +231,12 @@ func (c *console) verify(ctx context.Context, name, password string) (tocsin.Use
 
 // clientIP is the address login attempts are counted by: the peer's, or,
 // behind a trusted proxy, the last address of the configured header.
-func (c *console) clientIP(r *http.Request) string {
-	if hdr := c.cfg.ClientIPHeader; hdr != "" {
+func (c *console) clientIP(r *http.Request) string { return c.srv.clientIP(r) }
+
+// clientIP is the client's address: the peer's, or, behind a trusted
+// proxy, the last address of the configured header.
+func (s *Server) clientIP(r *http.Request) string {
+	if hdr := s.cfg.ClientIPHeader; hdr != "" {
 		if v := r.Header.Get(hdr); v != "" {
 			parts := strings.Split(v, ",")
 			return strings.TrimSpace(parts[len(parts)-1])

@@ -121,6 +121,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	console *console
+	refused refusals
 }
 
 // NewServer returns the handler with every route.
@@ -284,11 +285,12 @@ func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.R
 			s.writeError(w, r, err)
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), userKey, u))
 		if !allowed(u.Role) {
 			s.writeError(w, r, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas cette action", u.Role))
 			return
 		}
-		if err := h(w, r.WithContext(context.WithValue(r.Context(), userKey, u))); err != nil {
+		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
 	}

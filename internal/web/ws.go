@@ -98,6 +98,7 @@ func (c *console) websocket(w http.ResponseWriter, r *http.Request) {
 	// request without one, or from another origin, is refused here.
 	if !c.allowedOrigin(r.Header.Get("Origin")) {
 		c.srv.log.Warn("websocket refused: origin", "origin", r.Header.Get("Origin"), "user", sess.User)
+		c.srv.recordRefusal(r, sess.User, tocsin.Errorf(tocsin.EForbidden, "suivi en direct ouvert depuis une autre origine (%q)", r.Header.Get("Origin")))
 		http.Error(w, "origine refusée", http.StatusForbidden)
 		return
 	}
