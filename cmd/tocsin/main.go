@@ -24,6 +24,7 @@ import (
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/dispatch"
 	"github.com/prefecture76/tocsin/internal/exercise"
+	"github.com/prefecture76/tocsin/internal/oidc"
 	"github.com/prefecture76/tocsin/internal/reconcile"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/web"
@@ -197,6 +198,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f := &envFlags{fs: fs, getenv: getenv}
 	var cfg app.Config
 	var endpoints, provider, logLevel, logFormat, exerciseSchedule, origins string
+	var oidcSecretFile, oidcScopes string
+	localPasswords := true
 	f.String(&cfg.DataDir, "data-dir", app.DefaultDataDir, "folder of the embedded etcd member")
 	f.String(&cfg.Listen, "listen", app.DefaultListen, "HTTP address")
 	f.String(&cfg.PublicURL, "public-url", "", "address Tocsin is reached at, used by Twilio's callbacks (default http://<listen>)")
@@ -242,6 +245,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&origins, "allowed-origins", "", "other origins (scheme://host[:port], comma-separated) the console may be opened from, besides --public-url's: e.g. the address browsers use when Twilio reaches Tocsin by another name")
 	f.String(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted proxy sets to the client's address (e.g. X-Real-IP), for login throttling; empty: the peer's address")
 	f.Duration(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "how long a console session lasts")
+	f.String(&cfg.SSO.Issuer, "oidc-issuer", "", "single sign-on: issuer URL of the OpenID Connect provider (e.g. ProConnect's); empty: no single sign-on")
+	f.String(&cfg.SSO.ClientID, "oidc-client-id", "", "single sign-on: Tocsin's client id at the provider")
+	f.Secret(&cfg.SSO.ClientSecret, "oidc-client-secret", "single sign-on: client secret (prefer the environment variable or --oidc-client-secret-file; never printed)")
+	f.String(&oidcSecretFile, "oidc-client-secret-file", "", "single sign-on: file holding the client secret (a mounted secret)")
+	f.String(&cfg.SSO.GroupsClaim, "oidc-groups-claim", "groups", "single sign-on: ID token claim that lists the user's groups")
+	f.String(&cfg.SSO.RoleMap, "oidc-role-map", "", "single sign-on: groups to roles, e.g. grp-cod=officer,grp-audit=auditor,grp-admin=admin; a user with no mapped group is refused")
+	f.String(&cfg.SSO.RedirectURL, "oidc-redirect-url", "", "single sign-on: callback registered at the provider (default <public-url>/connexion/sso/retour)")
+	f.String(&oidcScopes, "oidc-scopes", strings.Join(oidc.DefaultScopes, ","), "single sign-on: scopes asked for, comma-separated")
+	f.String(&cfg.SSO.Label, "oidc-label", "", "single sign-on: the provider's name on the login button, e.g. ProConnect (default « le fournisseur d'identité »)")
+	f.Bool(&localPasswords, "local-passwords", true, "console passwords allowed; false: the identity provider only (API tokens still work)")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.String(&logFormat, "log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -259,6 +272,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	cfg.Logger, cfg.Out = logger, stdout
+	cfg.NoLocalPasswords = !localPasswords
+	if oidcSecretFile != "" {
+		if cfg.SSO.ClientSecret != "" {
+			return errors.New("--oidc-client-secret and --oidc-client-secret-file: give only one")
+		}
+		b, err := os.ReadFile(oidcSecretFile)
+		if err != nil {
+			return fmt.Errorf("--oidc-client-secret-file: %w", err)
+		}
+		cfg.SSO.ClientSecret = strings.TrimSpace(string(b))
+	}
+	for _, s := range strings.Split(oidcScopes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			cfg.SSO.Scopes = append(cfg.SSO.Scopes, s)
+		}
+	}
 	for _, e := range strings.Split(endpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
 			cfg.EtcdEndpoints = append(cfg.EtcdEndpoints, e)

@@ -16,10 +16,10 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func TestHelpNeverShowsSecrets(t *testing.T) {
 	var out, errOut bytes.Buffer
-	getenv := env(map[string]string{"TOCSIN_TWILIO_AUTH_TOKEN": "s3cr3t-token", "TOCSIN_ADMIN_TOKEN": "adm1n-token", "TOCSIN_ETCD_PASSWORD": "pa55"})
+	getenv := env(map[string]string{"TOCSIN_TWILIO_AUTH_TOKEN": "s3cr3t-token", "TOCSIN_ADMIN_TOKEN": "adm1n-token", "TOCSIN_ETCD_PASSWORD": "pa55", "TOCSIN_OIDC_CLIENT_SECRET": "0idc-s3cret"})
 	run(context.Background(), []string{"serve", "-h"}, getenv, &out, &errOut)
 	all := out.String() + errOut.String()
-	for _, secret := range []string{"s3cr3t-token", "adm1n-token", "pa55"} {
+	for _, secret := range []string{"s3cr3t-token", "adm1n-token", "pa55", "0idc-s3cret"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("help shows a secret %q", secret)
 		}
@@ -40,6 +40,9 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{[]string{"serve", "--provider", "twilio"}, nil, "twilio-account-sid"},
 		{[]string{"serve", "--log-level", "loud"}, nil, "--log-level"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
+		{[]string{"serve", "--local-passwords=false"}, nil, "oidc-issuer"},
+		{[]string{"serve", "--oidc-issuer", "https://idp.example", "--oidc-client-id", "tocsin", "--oidc-role-map", "grp-cod=chef"}, nil, `unknown role "chef"`},
+		{[]string{"serve", "--oidc-issuer", "https://idp.example", "--oidc-role-map", "grp-cod=officer"}, nil, "oidc-client-id"},
 	}
 	for _, c := range cases {
 		err := run(context.Background(), c.args, env(c.env), io.Discard, io.Discard)

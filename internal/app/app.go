@@ -109,6 +109,12 @@ type Config struct {
 	// records the run as due for the duty officer to launch.
 	ExercisePlaybook string
 
+	// SSO is the login through an OpenID Connect provider; off when its
+	// issuer is empty.
+	SSO SSOConfig
+	// NoLocalPasswords refuses console passwords: only the identity
+	// provider signs users in (API tokens still work).
+	NoLocalPasswords bool
 	// SessionTTL is how long a console session lasts; default 12 h.
 	SessionTTL time.Duration
 	// AllowedOrigins adds origins (scheme://host[:port]) the console may be
@@ -236,6 +242,7 @@ func New(cfg Config) (*App, error) {
 	if cfg.LeaseTTL < 2 {
 		problems = append(problems, "lease-ttl must be at least 2 seconds")
 	}
+	problems = append(problems, ssoProblems(cfg)...)
 	a := &App{cfg: cfg, log: cfg.Logger, metrics: prometheus.New(cfg.NodeID)}
 	var err error
 	if a.exercises, err = a.newExerciseRunner(); err != nil {
@@ -358,6 +365,10 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	sso, err := a.openSSO()
+	if err != nil {
+		return err
+	}
 	srv := web.NewServer(web.Config{
 		Activations:    a.service,
 		Inbound:        a.service,
@@ -378,6 +389,10 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ClientIPHeader: cfg.ClientIPHeader,
 		AllowedOrigins: cfg.AllowedOrigins,
 		SessionTTL:     cfg.SessionTTL,
+		SSO:            sso,
+		SSOStore:       a.store,
+		SSOLabel:       cfg.SSO.Label,
+		NoPasswords:    cfg.NoLocalPasswords,
 		Now:            cfg.Clock.Now,
 		Indicators:     a.indicators,
 		Audit:          a.audit,

@@ -51,6 +51,8 @@ func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 type userRecord struct {
 	tocsin.User
 	PasswordHash string `json:"password_hash,omitempty"`
+	// Subject is the identity provider's identifier of an SSO user.
+	Subject string `json:"oidc_subject,omitempty"`
 }
 
 // CreateUser creates u with the hash of a console password (and no API
@@ -110,4 +112,39 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string, 
 		}
 	}
 	return fmt.Errorf("set password of %s: too much contention", name)
+}
+
+// SaveSSOUser records a user who signed in through the identity provider,
+// with the role their groups give, by compare-and-swap. audit is written
+// in the same transaction, and only when something changed (the user is
+// new, or their role is not the one recorded): an unchanged user writes
+// nothing. It fails with EConflict when the name is a local account's, or
+// another subject's at the provider.
+func (s *Store) SaveSSOUser(ctx context.Context, u tocsin.User, subject string, audit ...tocsin.AuditEntry) error {
+	uk := s.key("user", u.Name)
+	u.SSO = true
+	for range maxCASTries {
+		var rec userRecord
+		rev, err := s.getJSON(ctx, uk, &rec)
+		if err != nil {
+			return err
+		}
+		if rev != 0 {
+			if !rec.SSO || rec.PasswordHash != "" || rec.Subject != subject {
+				return tocsin.Errorf(tocsin.EConflict, "le compte « %s » existe déjà dans Tocsin sans être celui-ci chez le fournisseur d'identité : demandez à l'administrateur de le vérifier", u.Name)
+			}
+			if rec.Role == u.Role {
+				return nil
+			}
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(uk), "=", rev)},
+			append([]clientv3.Op{clientv3.OpPut(uk, mustJSON(userRecord{User: u, Subject: subject}))}, s.auditOps(audit)...)...)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	return unavailable(fmt.Errorf("save user %s: too much contention", u.Name))
 }

@@ -82,6 +82,10 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /connexion", c.public(c.loginPage))
 	s.mux.HandleFunc("POST /connexion", c.public(c.login))
 	s.mux.HandleFunc("POST /deconnexion", c.page(anyRole, c.logout))
+	if c.cfg.SSO != nil {
+		s.mux.HandleFunc("GET /connexion/sso", c.public(c.ssoStart))
+		s.mux.HandleFunc("GET /connexion/sso/retour", c.public(c.ssoReturn))
+	}
 
 	s.mux.HandleFunc("GET /{$}", c.page(anyRole, c.dashboard))
 	s.mux.HandleFunc("GET /activations", c.page(anyRole, c.activationList))

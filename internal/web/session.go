@@ -45,7 +45,7 @@ type session struct {
 	id      string
 	User    string    `json:"user"`
 	CSRF    string    `json:"csrf"`  // the token every state-changing form carries
-	Stamp   string    `json:"stamp"` // passwordStamp of the password used to log in
+	Stamp   string    `json:"stamp"` // passwordStamp of the password used to log in, or ssoStamp
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
 
@@ -71,11 +71,12 @@ func (c *console) setCookie(w http.ResponseWriter, name, value string, maxAge in
 	})
 }
 
-// newSession opens a session for u, logged in with the password whose
-// hash is hash, and sets its cookie; audit is written with the session.
-func (c *console) newSession(ctx context.Context, w http.ResponseWriter, u tocsin.User, hash string, audit ...tocsin.AuditEntry) (*session, error) {
+// newSession opens a session for u, logged in with what stamp names (the
+// passwordStamp of the password used, or ssoStamp), and sets its cookie;
+// audit is written with the session.
+func (c *console) newSession(ctx context.Context, w http.ResponseWriter, u tocsin.User, stamp string, audit ...tocsin.AuditEntry) (*session, error) {
 	now := c.now()
-	s := &session{id: randomToken(32), User: u.Name, CSRF: randomToken(32), Stamp: passwordStamp(hash),
+	s := &session{id: randomToken(32), User: u.Name, CSRF: randomToken(32), Stamp: stamp,
 		Created: now, Expires: now.Add(c.sessionTTL), role: u.Role}
 	data, err := json.Marshal(s)
 	if err != nil {
@@ -120,7 +121,17 @@ func (c *console) loadSession(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if hash == "" || passwordStamp(hash) != s.Stamp || !u.Role.Valid() {
+	// A session opened through the identity provider lasts while the
+	// provider is configured and the user has no password here; one opened
+	// with a password, while passwords are allowed and it is unchanged.
+	switch {
+	case !u.Role.Valid():
+		return nil, nil
+	case s.Stamp == ssoStamp:
+		if c.cfg.SSO == nil || !u.SSO || hash != "" {
+			return nil, nil
+		}
+	case c.cfg.NoPasswords || hash == "" || passwordStamp(hash) != s.Stamp:
 		return nil, nil
 	}
 	s.role = u.Role
