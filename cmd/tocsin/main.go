@@ -33,8 +33,8 @@ import (
 const usage = `usage:
   tocsin [serve] [flags]   run a replica (tocsin serve -h lists the flags)
   tocsin health [--url U]  exit 0 when the replica at U is ready (for health checks)
-  tocsin users add NAME --role ROLE | users passwd NAME
-                           create a console user, reset a password (tocsin users -h)
+  tocsin users add NAME --role ROLE | users passwd NAME | users reset-2fa NAME
+                           create a console user, reset a password or a second factor (tocsin users -h)
   tocsin indicators [--from 2026-01] [--to 2026-03] [--format table|csv|json|html]
                            the module 7 indicators, month by month
   tocsin audit verify | audit export [--format csv|json]
@@ -254,6 +254,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&cfg.SSO.RedirectURL, "oidc-redirect-url", "", "single sign-on: callback registered at the provider (default <public-url>/connexion/sso/retour)")
 	f.String(&oidcScopes, "oidc-scopes", strings.Join(oidc.DefaultScopes, ","), "single sign-on: scopes asked for, comma-separated")
 	f.String(&cfg.SSO.Label, "oidc-label", "", "single sign-on: the provider's name on the login button, e.g. ProConnect (default « le fournisseur d'identité »)")
+	f.Bool(&cfg.SecondFactorForAll, "second-factor-all", false, "ask every console password for a code of an authenticator application (TOTP); administrators are always asked")
 	f.Bool(&localPasswords, "local-passwords", true, "console passwords allowed; false: the identity provider only (API tokens still work)")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.String(&logFormat, "log-format", "text", "text or json")

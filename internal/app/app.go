@@ -115,6 +115,9 @@ type Config struct {
 	// NoLocalPasswords refuses console passwords: only the identity
 	// provider signs users in (API tokens still work).
 	NoLocalPasswords bool
+	// SecondFactorForAll asks every console password for a code of an
+	// authenticator application (TOTP); administrators always give one.
+	SecondFactorForAll bool
 	// SessionTTL is how long a console session lasts; default 12 h.
 	SessionTTL time.Duration
 	// AllowedOrigins adds origins (scheme://host[:port]) the console may be
@@ -393,6 +396,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		SSOStore:       a.store,
 		SSOLabel:       cfg.SSO.Label,
 		NoPasswords:    cfg.NoLocalPasswords,
+		TOTP:           a.store,
+		TOTPForAll:     cfg.SecondFactorForAll,
 		Now:            cfg.Clock.Now,
 		Indicators:     a.indicators,
 		Audit:          a.audit,

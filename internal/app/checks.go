@@ -38,6 +38,7 @@ var (
 	_ web.Sessions            = (*etcd.Store)(nil)
 	_ web.Throttle            = (*etcd.Store)(nil)
 	_ web.SSOStore            = (*etcd.Store)(nil)
+	_ web.SecondFactors       = (*etcd.Store)(nil)
 	_ web.SSO                 = (*oidc.Provider)(nil)
 	_ web.Activity            = (*etcd.Store)(nil)
 	_ web.AuditLog            = (*audit.Log)(nil)

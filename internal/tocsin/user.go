@@ -60,3 +60,16 @@ type Identity struct {
 	Groups  []string // the groups the provider lists
 	Role    Role     // the role the groups map to; "" when none does
 }
+
+// SecondFactor is a user's authenticator application (TOTP, RFC 6238): the
+// secret it shares with Tocsin, shown once at enrolment and never again.
+// The zero value is none.
+type SecondFactor struct {
+	Secret string `json:"secret,omitempty"` // base32
+	// Confirmed: the user proved, with a first code, that their
+	// application holds the secret. Until then it is asked for nothing.
+	Confirmed bool `json:"confirmed,omitempty"`
+	// LastStep is the time step of the last code accepted: a code of that
+	// step or an earlier one is never accepted again.
+	LastStep int64 `json:"last_step,omitempty"`
+}

@@ -82,6 +82,13 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /connexion", c.public(c.loginPage))
 	s.mux.HandleFunc("POST /connexion", c.public(c.login))
 	s.mux.HandleFunc("POST /deconnexion", c.page(anyRole, c.logout))
+	if c.cfg.TOTP != nil {
+		s.mux.HandleFunc("GET "+codePath, c.secondFactorPage(pendingCode, false, c.codePage))
+		s.mux.HandleFunc("POST "+codePath, c.secondFactorPage(pendingCode, false, c.checkCode))
+		s.mux.HandleFunc("GET "+enrolmentPath, c.secondFactorPage(pendingEnrolment, true, c.enrolmentPage))
+		s.mux.HandleFunc("POST "+enrolmentPath, c.secondFactorPage(pendingEnrolment, true, c.confirmEnrolment))
+		s.mux.HandleFunc("POST /api/v1/users/{name}/totp/reset", s.api(adminOnly, s.resetSecondFactor))
+	}
 	if c.cfg.SSO != nil {
 		s.mux.HandleFunc("GET /connexion/sso", c.public(c.ssoStart))
 		s.mux.HandleFunc("GET /connexion/sso/retour", c.public(c.ssoReturn))

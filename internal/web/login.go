@@ -88,8 +88,12 @@ func safeNext(next string) string {
 }
 
 func (c *console) loginPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
-	if sess, err := c.loadSession(r); err == nil && sess != nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("suivant")), http.StatusSeeOther)
+	if sess, err := c.loadAnySession(r); err == nil && sess != nil {
+		target := safeNext(r.URL.Query().Get("suivant"))
+		if sess.Pending != "" {
+			target = pendingPath(sess.Pending)
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
 		return nil
 	}
 	if r.URL.Query().Has("au-revoir") {
@@ -204,15 +208,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 	if err := c.cfg.Throttle.ResetLoginFailures(ctx, nameKey); err != nil {
 		return err
 	}
-	if _, err := c.newSession(ctx, w, u, passwordStamp(hash), auditEntry(u.Name, tocsin.AuditLogin, "connexion à la console ("+string(u.Role)+")")); err != nil {
-		return err
-	}
-	c.setCookie(w, "tocsin_login", "", -1, http.SameSiteStrictMode)
-	c.cfg.Observer.Login(LoginSuccess)
-	c.srv.log.Info("login", "user", u.Name, "role", string(u.Role))
-	c.srv.drainAudit(ctx)
-	http.Redirect(w, r, f.Next, http.StatusSeeOther)
-	return nil
+	return c.afterPassword(ctx, w, r, u, hash, f.Next)
 }
 
 // verify checks a name and password. An unknown name costs the same time

@@ -98,6 +98,11 @@ type Config struct {
 	// (« Se connecter avec ProConnect »); default « le fournisseur
 	// d'identité ».
 	SSOLabel string
+	// TOTP keeps the users' authenticator applications, asked for after
+	// the password of administrators, and of everyone with TOTPForAll;
+	// nil asks for none.
+	TOTP       SecondFactors
+	TOTPForAll bool
 	// NoPasswords refuses console passwords: users sign in through
 	// the identity provider only, and sessions opened with a password end.
 	NoPasswords bool
