@@ -459,6 +459,7 @@ func (a *App) bootstrap(ctx context.Context) error {
 			}
 			fmt.Fprintf(a.cfg.Out, "\nJeton de l'administrateur (affiché une seule fois, gardez-le) :\n\n    %s\n\n", token)
 			fmt.Fprintf(a.cfg.Out, "Console : identifiant « admin », mot de passe (affiché une seule fois) :\n\n    %s\n\n", password)
+			fmt.Fprintf(a.cfg.Out, "À la première connexion, la console demande d'activer la double authentification (une application TOTP : FreeOTP, Aegis…).\n\n")
 		}
 	}
 	if a.cfg.DemoDirectory {

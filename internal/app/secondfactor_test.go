@@ -108,9 +108,17 @@ func TestAdministratorEnrolsAtFirstLoginThenGivesACodeEachTime(t *testing.T) {
 		t.Errorf("login after the reset: status %d to %q; want the enrolment again", st, loc)
 	}
 
-	mustCreateUser(t, a, "permanence", tocsin.RoleOfficer)
-	if st, loc := newBrowser(t, a).login("permanence", consolePassword); st != http.StatusSeeOther || loc != "/" {
-		t.Errorf("login of a duty officer: status %d to %q; want 303 to / (no second factor by default)", st, loc)
+	// A duty officer is asked for nothing by default, and may enrol from
+	// « Mes jetons ».
+	officer := loginAs(t, a, "permanence", tocsin.RoleOfficer)
+	if _, page := officer.get("/jetons"); !strings.Contains(page, `href="/connexion/double-authentification"`) {
+		t.Errorf("« Mes jetons » without the link to the second factor:\n%s", page)
+	}
+	if _, st, loc := officer.enrol(clock.Now()); st != http.StatusSeeOther || loc != enrolmentPath {
+		t.Errorf("voluntary enrolment: status %d to %q; want 303 back to the page, now saying it is active", st, loc)
+	}
+	if st, loc := newBrowser(t, a).login("permanence", consolePassword); loc != "/connexion/code" {
+		t.Errorf("login of the officer once enrolled: status %d to %q; want the code asked", st, loc)
 	}
 
 	trail := strings.Join(append(auditDetails(t, a, tocsin.AuditConfig), auditDetails(t, a, tocsin.AuditLoginFailed)...), "\n")

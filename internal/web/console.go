@@ -83,10 +83,11 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /connexion", c.public(c.login))
 	s.mux.HandleFunc("POST /deconnexion", c.page(anyRole, c.logout))
 	if c.cfg.TOTP != nil {
-		s.mux.HandleFunc("GET "+codePath, c.secondFactorPage(pendingCode, false, c.codePage))
-		s.mux.HandleFunc("POST "+codePath, c.secondFactorPage(pendingCode, false, c.checkCode))
-		s.mux.HandleFunc("GET "+enrolmentPath, c.secondFactorPage(pendingEnrolment, true, c.enrolmentPage))
-		s.mux.HandleFunc("POST "+enrolmentPath, c.secondFactorPage(pendingEnrolment, true, c.confirmEnrolment))
+		// codePath and enrolmentPath
+		s.mux.HandleFunc("GET /connexion/code", c.secondFactorPage(pendingCode, false, c.codePage))
+		s.mux.HandleFunc("POST /connexion/code", c.secondFactorPage(pendingCode, false, c.checkCode))
+		s.mux.HandleFunc("GET /connexion/double-authentification", c.secondFactorPage(pendingEnrolment, true, c.enrolmentPage))
+		s.mux.HandleFunc("POST /connexion/double-authentification", c.secondFactorPage(pendingEnrolment, true, c.confirmEnrolment))
 		s.mux.HandleFunc("POST /api/v1/users/{name}/totp/reset", s.api(adminOnly, s.resetSecondFactor))
 	}
 	if c.cfg.SSO != nil {

@@ -190,6 +190,11 @@ func (c *console) checkCode(w http.ResponseWriter, r *http.Request, p *pageData,
 				return err
 			}
 		}
+		// Counted for the name from every address too: guessing codes
+		// through rotated addresses slows the next logins down.
+		if err := c.cfg.Throttle.AddNameFailure(ctx, "name:"+strings.ToLower(sess.User), failureWindow, c.now()); err != nil {
+			return err
+		}
 		c.cfg.Observer.Login(LoginFailure)
 		c.srv.log.Warn("second factor refused", "user", sess.User, "remote", c.clientIP(r))
 		return show(http.StatusUnauthorized, "Code incorrect ou déjà utilisé : saisissez le code que votre application affiche maintenant.")
@@ -260,8 +265,11 @@ func (c *console) confirmEnrolment(w http.ResponseWriter, r *http.Request, p *pa
 	if err != nil {
 		return err
 	}
-	if f.Confirmed || f.Secret == "" {
-		http.Redirect(w, r, enrolmentPath, http.StatusSeeOther)
+	switch {
+	case f.Confirmed:
+		return tocsin.Errorf(tocsin.EConflict, "la double authentification de %s est déjà active : pour changer d'application, demandez à l'administrateur de la réinitialiser", sess.User)
+	case f.Secret == "":
+		http.Redirect(w, r, enrolmentPath, http.StatusSeeOther) // no secret drawn: draw one
 		return nil
 	}
 	step, ok := totp.Match(f.Secret, r.PostFormValue("code"), c.now())
@@ -279,7 +287,7 @@ func (c *console) confirmEnrolment(w http.ResponseWriter, r *http.Request, p *pa
 	c.srv.log.Info("second factor enrolled", "user", sess.User)
 	if sess.Pending == "" {
 		c.srv.drainAudit(ctx)
-		http.Redirect(w, r, "/?info=double-authentification", http.StatusSeeOther)
+		http.Redirect(w, r, enrolmentPath, http.StatusSeeOther) // which now says it is active
 		return nil
 	}
 	return c.completeLogin(ctx, w, r, sess, sess.user(), sess.Stamp, sess.Next,
