@@ -259,3 +259,20 @@ func TestLoginThroughTheProviderRefusesWhatDoesNotCheck(t *testing.T) {
 		loggedOut(b)
 	})
 }
+
+// A client secret rotated at the provider and not in Tocsin: the login
+// answers 503 saying so, not 500, and opens nothing.
+func TestLoginThroughTheProviderWithAStaleSecretIsUnavailable(t *testing.T) {
+	provider, sso := mustRunProvider(t)
+	sso.ClientSecret = "ancien-secret"
+	a := mustRunApp(t, app.Config{SSO: sso})
+	b := newBrowser(t, a)
+	provider.QueueUser(agent("agent@seine-maritime.gouv.fr", "grp-cod"))
+	st, page, _ := b.ssoBack(atProvider(t, b.ssoStart("/")))
+	if page = html.UnescapeString(page); st != http.StatusServiceUnavailable || !strings.Contains(page, "refuse l'identifiant ou le secret du client de Tocsin") {
+		t.Errorf("return with a stale client secret: status %d; want 503 naming the client's credentials:\n%s", st, page)
+	}
+	if st, _ := b.get("/"); st != http.StatusSeeOther {
+		t.Errorf("GET / after it: status %d; want 303 to the login page", st)
+	}
+}

@@ -124,6 +124,10 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	tok, err := oc.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_client" {
+			p.log.Error("identity provider refused Tocsin's client credentials: check the client id and secret", "client_id", p.cfg.ClientID)
+			return tocsin.Identity{}, tocsin.Errorf(tocsin.EUnavailable, "le fournisseur d'identité refuse l'identifiant ou le secret du client de Tocsin : prévenez l'administrateur")
+		}
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
 			p.log.Warn("code refused by the identity provider", "status", re.Response.StatusCode, "error", re.ErrorCode)
 			return tocsin.Identity{}, tocsin.Errorf(tocsin.EUnauthorized, "le fournisseur d'identité a refusé le code de connexion (déjà utilisé ou expiré) : recommencez")
