@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -198,7 +199,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f := &envFlags{fs: fs, getenv: getenv}
 	var cfg app.Config
 	var endpoints, provider, logLevel, logFormat, exerciseSchedule, origins string
-	var oidcSecretFile, oidcScopes string
+	var oidcSecretFile, oidcScopes, factorKeyFile string
 	localPasswords := true
 	f.String(&cfg.DataDir, "data-dir", app.DefaultDataDir, "folder of the embedded etcd member")
 	f.String(&cfg.Listen, "listen", app.DefaultListen, "HTTP address")
@@ -255,6 +256,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&oidcScopes, "oidc-scopes", strings.Join(oidc.DefaultScopes, ","), "single sign-on: scopes asked for, comma-separated")
 	f.String(&cfg.SSO.Label, "oidc-label", "", "single sign-on: the provider's name on the login button, e.g. ProConnect (default « le fournisseur d'identité »)")
 	f.Bool(&cfg.SecondFactorForAll, "second-factor-all", false, "ask every console password for a code of an authenticator application (TOTP); administrators are always asked")
+	f.String(&factorKeyFile, "second-factor-key-file", "", "file holding a key (32 bytes, base64: head -c 32 /dev/urandom | base64) that seals the authenticator applications' secrets in etcd; keep it out of etcd's backups")
 	f.Bool(&localPasswords, "local-passwords", true, "console passwords allowed; false: the identity provider only (API tokens still work)")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.String(&logFormat, "log-format", "text", "text or json")
@@ -283,6 +285,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("--oidc-client-secret-file: %w", err)
 		}
 		cfg.SSO.ClientSecret = strings.TrimSpace(string(b))
+	}
+	if factorKeyFile != "" {
+		b, err := os.ReadFile(factorKeyFile)
+		if err != nil {
+			return fmt.Errorf("--second-factor-key-file: %w", err)
+		}
+		if cfg.SecondFactorKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b))); err != nil {
+			return errors.New("--second-factor-key-file: base64 expected (head -c 32 /dev/urandom | base64)")
+		}
 	}
 	for _, s := range strings.Split(oidcScopes, ",") {
 		if s = strings.TrimSpace(s); s != "" {

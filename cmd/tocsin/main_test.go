@@ -41,6 +41,7 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{[]string{"serve", "--log-level", "loud"}, nil, "--log-level"},
 		{[]string{"frobnicate"}, nil, "unknown command"},
 		{[]string{"serve", "--local-passwords=false"}, nil, "oidc-issuer"},
+		{[]string{"serve", "--second-factor-key-file", "/nulle-part/cle"}, nil, "--second-factor-key-file"},
 		{[]string{"serve", "--oidc-issuer", "https://idp.example", "--oidc-client-id", "tocsin", "--oidc-role-map", "grp-cod=chef"}, nil, `unknown role "chef"`},
 		{[]string{"serve", "--oidc-issuer", "https://idp.example", "--oidc-role-map", "grp-cod=officer"}, nil, "oidc-client-id"},
 	}

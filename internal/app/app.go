@@ -118,6 +118,9 @@ type Config struct {
 	// SecondFactorForAll asks every console password for a code of an
 	// authenticator application (TOTP); administrators always give one.
 	SecondFactorForAll bool
+	// SecondFactorKey (32 bytes) seals the applications' secrets in etcd;
+	// empty: they are stored as they are (and never shown again).
+	SecondFactorKey []byte
 	// SessionTTL is how long a console session lasts; default 12 h.
 	SessionTTL time.Duration
 	// AllowedOrigins adds origins (scheme://host[:port]) the console may be
@@ -246,6 +249,9 @@ func New(cfg Config) (*App, error) {
 		problems = append(problems, "lease-ttl must be at least 2 seconds")
 	}
 	problems = append(problems, ssoProblems(cfg)...)
+	if n := len(cfg.SecondFactorKey); n != 0 && n != 32 {
+		problems = append(problems, fmt.Sprintf("second-factor-key-file: 32 bytes expected (base64), got %d", n))
+	}
 	a := &App{cfg: cfg, log: cfg.Logger, metrics: prometheus.New(cfg.NodeID)}
 	var err error
 	if a.exercises, err = a.newExerciseRunner(); err != nil {
@@ -372,6 +378,10 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	factors, err := a.secondFactors()
+	if err != nil {
+		return err
+	}
 	srv := web.NewServer(web.Config{
 		Activations:    a.service,
 		Inbound:        a.service,
@@ -396,7 +406,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		SSOStore:       a.store,
 		SSOLabel:       cfg.SSO.Label,
 		NoPasswords:    cfg.NoLocalPasswords,
-		TOTP:           a.store,
+		TOTP:           factors,
 		TOTPForAll:     cfg.SecondFactorForAll,
 		Now:            cfg.Clock.Now,
 		Indicators:     a.indicators,

@@ -39,6 +39,7 @@ var (
 	_ web.Throttle            = (*etcd.Store)(nil)
 	_ web.SSOStore            = (*etcd.Store)(nil)
 	_ web.SecondFactors       = (*etcd.Store)(nil)
+	_ web.SecondFactors       = sealedFactors{}
 	_ web.SSO                 = (*oidc.Provider)(nil)
 	_ web.Activity            = (*etcd.Store)(nil)
 	_ web.AuditLog            = (*audit.Log)(nil)

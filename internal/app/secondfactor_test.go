@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"html"
 	"net/http"
 	"net/url"
@@ -134,15 +135,32 @@ func TestAdministratorEnrolsAtFirstLoginThenGivesACodeEachTime(t *testing.T) {
 	}
 }
 
-// With --second-factor-all, a duty officer enrols too.
-func TestSecondFactorForEveryRoleWhenAsked(t *testing.T) {
-	a := silentApp(t, app.Config{SecondFactorForAll: true})
+// With --second-factor-all, a duty officer enrols too; with a key, the
+// secret is sealed in etcd, and the codes still check.
+func TestSecondFactorForEveryRoleSealedWithAKey(t *testing.T) {
+	clock := twiliosim.NewManualClock(night)
+	key := bytes.Repeat([]byte{7}, 32)
+	a := silentApp(t, app.Config{SecondFactorForAll: true, SecondFactorKey: key, Clock: clock})
 	mustCreateUser(t, a, "permanence", tocsin.RoleOfficer)
 	b := newBrowser(t, a)
 	if st, loc := b.login("permanence", consolePassword); st != http.StatusSeeOther || loc != enrolmentPath {
 		t.Fatalf("login of a duty officer with a second factor for all: status %d to %q; want 303 to %s", st, loc, enrolmentPath)
 	}
-	if _, st, loc := b.enrol(a.Now()); st != http.StatusSeeOther || loc != "/" {
+	secret, st, loc := b.enrol(clock.Now())
+	if st != http.StatusSeeOther || loc != "/" {
 		t.Errorf("enrolment: status %d to %q; want 303 to /", st, loc)
+	}
+	stored, err := a.Store().SecondFactor(t.Context(), "permanence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stored.Confirmed || !strings.HasPrefix(stored.Secret, "sealed:") || strings.Contains(stored.Secret, secret) {
+		t.Errorf("secret stored as %q; want it sealed, not %s", stored.Secret, secret)
+	}
+	clock.Advance(30 * time.Second)
+	b2 := newBrowser(t, a)
+	b2.login("permanence", consolePassword)
+	if st, _, loc := b2.code(totpCode(t, secret, clock.Now())); st != http.StatusSeeOther || loc != "/" {
+		t.Errorf("code of the sealed secret: status %d to %q; want 303 to /", st, loc)
 	}
 }
