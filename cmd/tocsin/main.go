@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/dispatch"
 	"github.com/prefecture76/tocsin/internal/exercise"
+	"github.com/prefecture76/tocsin/internal/oidc"
 	"github.com/prefecture76/tocsin/internal/reconcile"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/web"
@@ -32,8 +34,8 @@ import (
 const usage = `usage:
   tocsin [serve] [flags]   run a replica (tocsin serve -h lists the flags)
   tocsin health [--url U]  exit 0 when the replica at U is ready (for health checks)
-  tocsin users add NAME --role ROLE | users passwd NAME
-                           create a console user, reset a password (tocsin users -h)
+  tocsin users add NAME --role ROLE | users passwd NAME | users reset-2fa NAME
+                           create a console user, reset a password or a second factor (tocsin users -h)
   tocsin indicators [--from 2026-01] [--to 2026-03] [--format table|csv|json|html]
                            the module 7 indicators, month by month
   tocsin audit verify | audit export [--format csv|json]
@@ -198,6 +200,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var cfg app.Config
 	var endpoints, provider, logLevel, logFormat, exerciseSchedule, scheduleSince, origins string
 	var auditKeyFile, auditKey, auditPublicKeys string
+	var oidcSecretFile, oidcScopes, factorKeyFile string
+	localPasswords := true
 	f.String(&cfg.DataDir, "data-dir", app.DefaultDataDir, "folder of the embedded etcd member")
 	f.String(&cfg.Listen, "listen", app.DefaultListen, "HTTP address")
 	f.String(&cfg.PublicURL, "public-url", "", "address Tocsin is reached at, used by Twilio's callbacks (default http://<listen>)")
@@ -251,6 +255,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.String(&cfg.AuditCheckpoints, "audit-checkpoints", "", "this replica's append-only checkpoint file (default <data-dir>/"+app.DefaultAuditCheckpointsFile+")")
 	f.Duration(&cfg.AuditCheckpointEvery, "audit-checkpoint-interval", app.DefaultAuditCheckpointEvery, "how often the audit trail's head is signed into the checkpoint file, when it moved")
 	f.String(&cfg.AuditCheckpointSyslog, "audit-checkpoint-syslog", "", "also send every checkpoint to syslog (authpriv, tag tocsin-audit): local, or a server at udp://host:514, tcp://host:514, unix:///path")
+	f.String(&cfg.SSO.Issuer, "oidc-issuer", "", "single sign-on: issuer URL of the OpenID Connect provider (e.g. ProConnect's); empty: no single sign-on")
+	f.String(&cfg.SSO.ClientID, "oidc-client-id", "", "single sign-on: Tocsin's client id at the provider")
+	f.Secret(&cfg.SSO.ClientSecret, "oidc-client-secret", "single sign-on: client secret (prefer the environment variable or --oidc-client-secret-file; never printed)")
+	f.String(&oidcSecretFile, "oidc-client-secret-file", "", "single sign-on: file holding the client secret (a mounted secret)")
+	f.String(&cfg.SSO.GroupsClaim, "oidc-groups-claim", "groups", "single sign-on: ID token claim that lists the user's groups")
+	f.String(&cfg.SSO.RoleMap, "oidc-role-map", "", "single sign-on: groups to roles, e.g. grp-cod=officer,grp-audit=auditor,grp-admin=admin; a user with no mapped group is refused")
+	f.String(&cfg.SSO.RedirectURL, "oidc-redirect-url", "", "single sign-on: callback registered at the provider (default <public-url>/connexion/sso/retour)")
+	f.String(&oidcScopes, "oidc-scopes", strings.Join(oidc.DefaultScopes, ","), "single sign-on: scopes asked for, comma-separated")
+	f.String(&cfg.SSO.Label, "oidc-label", "", "single sign-on: the provider's name on the login button, e.g. ProConnect (default « le fournisseur d'identité »)")
+	f.Bool(&cfg.SecondFactorForAll, "second-factor-all", false, "ask every console password for a code of an authenticator application (TOTP); administrators are always asked")
+	f.String(&factorKeyFile, "second-factor-key-file", "", "file holding a key (32 bytes, base64: head -c 32 /dev/urandom | base64) that seals the authenticator applications' secrets in etcd; keep it out of etcd's backups")
+	f.Bool(&localPasswords, "local-passwords", true, "console passwords allowed; false: the identity provider only (API tokens still work)")
 	f.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.String(&logFormat, "log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -271,6 +287,31 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	cfg.Logger, cfg.Out = logger, stdout
+	cfg.NoLocalPasswords = !localPasswords
+	if oidcSecretFile != "" {
+		if cfg.SSO.ClientSecret != "" {
+			return errors.New("--oidc-client-secret and --oidc-client-secret-file: give only one")
+		}
+		b, err := os.ReadFile(oidcSecretFile)
+		if err != nil {
+			return fmt.Errorf("--oidc-client-secret-file: %w", err)
+		}
+		cfg.SSO.ClientSecret = strings.TrimSpace(string(b))
+	}
+	if factorKeyFile != "" {
+		b, err := os.ReadFile(factorKeyFile)
+		if err != nil {
+			return fmt.Errorf("--second-factor-key-file: %w", err)
+		}
+		if cfg.SecondFactorKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b))); err != nil {
+			return errors.New("--second-factor-key-file: base64 expected (head -c 32 /dev/urandom | base64)")
+		}
+	}
+	for _, s := range strings.Split(oidcScopes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			cfg.SSO.Scopes = append(cfg.SSO.Scopes, s)
+		}
+	}
 	for _, e := range strings.Split(endpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
 			cfg.EtcdEndpoints = append(cfg.EtcdEndpoints, e)

@@ -16,10 +16,10 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func TestHelpNeverShowsSecrets(t *testing.T) {
 	var out, errOut bytes.Buffer
-	getenv := env(map[string]string{"TOCSIN_TWILIO_AUTH_TOKEN": "s3cr3t-token", "TOCSIN_ADMIN_TOKEN": "adm1n-token", "TOCSIN_ETCD_PASSWORD": "pa55"})
+	getenv := env(map[string]string{"TOCSIN_TWILIO_AUTH_TOKEN": "s3cr3t-token", "TOCSIN_ADMIN_TOKEN": "adm1n-token", "TOCSIN_ETCD_PASSWORD": "pa55", "TOCSIN_OIDC_CLIENT_SECRET": "0idc-s3cret"})
 	run(context.Background(), []string{"serve", "-h"}, getenv, &out, &errOut)
 	all := out.String() + errOut.String()
-	for _, secret := range []string{"s3cr3t-token", "adm1n-token", "pa55"} {
+	for _, secret := range []string{"s3cr3t-token", "adm1n-token", "pa55", "0idc-s3cret"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("help shows a secret %q", secret)
 		}
@@ -42,6 +42,10 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{[]string{"frobnicate"}, nil, "unknown command"},
 		{[]string{"serve", "--exercise-schedule-since", "01/01/2026"}, nil, "--exercise-schedule-since \"01/01/2026\" : une date AAAA-MM-JJ attendue"},
 		{[]string{"serve"}, map[string]string{"TOCSIN_EXERCISE_SCHEDULE_SINCE": "2999-01-01"}, "exercise-schedule-since : une date passée"},
+		{[]string{"serve", "--local-passwords=false"}, nil, "oidc-issuer"},
+		{[]string{"serve", "--second-factor-key-file", "/nulle-part/cle"}, nil, "--second-factor-key-file"},
+		{[]string{"serve", "--oidc-issuer", "https://idp.example", "--oidc-client-id", "tocsin", "--oidc-role-map", "grp-cod=chef"}, nil, `unknown role "chef"`},
+		{[]string{"serve", "--oidc-issuer", "https://idp.example", "--oidc-role-map", "grp-cod=officer"}, nil, "oidc-client-id"},
 	}
 	for _, c := range cases {
 		err := run(context.Background(), c.args, env(c.env), io.Discard, io.Discard)

@@ -20,17 +20,20 @@ import (
 const usersUsage = `usage:
   tocsin users add NAME --role admin|officer|auditor [--password-stdin] [--url U] [--token T]
   tocsin users passwd NAME [--password-stdin] [--url U] [--token T]
+  tocsin users reset-2fa NAME [--url U] [--token T]
 
 The command asks the running server (--url, default http://127.0.0.1:8080)
 with an administrator's API token (--token or TOCSIN_ADMIN_TOKEN). Without
---password-stdin the server generates the password, and it is printed once.`
+--password-stdin the server generates the password, and it is printed once.
+reset-2fa removes a user's second factor (a lost phone): they enrol a new
+authenticator application at their next login.`
 
 // users creates console users and resets their passwords through a running
 // replica's API: the embedded etcd's data folder is locked by the server,
 // and the API checks the administrator's token and the password policy.
 // Passwords go over the API once and are never logged.
 func users(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "add" && args[0] != "passwd") {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "passwd" && args[0] != "reset-2fa") {
 		return errors.New(usersUsage)
 	}
 	sub, args := args[0], args[1:]
@@ -41,7 +44,9 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	var fromStdin bool
 	f.String(&base, "url", "http://"+app.DefaultListen, "address of a running Tocsin replica")
 	f.Secret(&token, "token", "an administrator's API token (prefer TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)")
-	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input instead of generating one")
+	if sub != "reset-2fa" {
+		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input instead of generating one")
+	}
 	if sub == "add" {
 		fs.StringVar(&role, "role", "", "admin, officer (duty officer) or auditor")
 	}
@@ -71,8 +76,11 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	}
 
 	path, body := "/api/v1/users", map[string]string{"name": name, "role": role, "password": password}
-	if sub == "passwd" {
+	switch sub {
+	case "passwd":
 		path, body = "/api/v1/users/"+url.PathEscape(name)+"/password", map[string]string{"password": password}
+	case "reset-2fa":
+		path, body = "/api/v1/users/"+url.PathEscape(name)+"/totp/reset", map[string]string{}
 	}
 	var answer struct {
 		Name     string `json:"name"`
@@ -93,9 +101,12 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	if status/100 != 2 {
 		return fmt.Errorf("the server answered HTTP %d", status)
 	}
-	if sub == "add" {
+	switch sub {
+	case "add":
 		fmt.Fprintf(stdout, "Utilisateur « %s » créé (rôle %s).\n", answer.Name, answer.Role)
-	} else {
+	case "reset-2fa":
+		fmt.Fprintf(stdout, "Double authentification de « %s » réinitialisée : il l'activera de nouveau à sa prochaine connexion.\n", answer.Name)
+	default:
 		fmt.Fprintf(stdout, "Mot de passe de « %s » changé : ses sessions ouvertes sont closes.\n", answer.Name)
 	}
 	if answer.Password != "" {

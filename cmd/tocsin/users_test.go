@@ -14,7 +14,7 @@ import (
 
 // The users command talks to a running replica with the administrator's
 // token: it creates a user with a generated password printed once, and
-// resets a password read from standard input.
+// resets a password read from standard input, and a lost second factor.
 func TestUsersCommandThroughTheRunningServer(t *testing.T) {
 	a := mustRunServer(t)
 	getenv := env(map[string]string{"TOCSIN_ADMIN_TOKEN": "jeton-admin"})
@@ -46,7 +46,18 @@ func TestUsersCommandThroughTheRunningServer(t *testing.T) {
 		t.Errorf("the password read from stdin was not set")
 	}
 
-	// Both changes are in the audit trail, by whom.
+	if err := a.Store().SetSecondFactor(t.Context(), "marie", tocsin.SecondFactor{Secret: "JBSWY3DPEHPK3PXP", Confirmed: true}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runUsers("", "reset-2fa", "marie", "--url", a.URL())
+	if err != nil || !strings.Contains(out, "Double authentification de « marie » réinitialisée") {
+		t.Fatalf("users reset-2fa: %v; printed %q", err, out)
+	}
+	if f, err := a.Store().SecondFactor(t.Context(), "marie"); err != nil || f != (tocsin.SecondFactor{}) {
+		t.Errorf("second factor after the reset: %+v, %v; want none", f, err)
+	}
+
+	// Every change is in the audit trail, by whom.
 	entries, _, err := a.Audit().List(t.Context(), audit.Filter{}, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +68,7 @@ func TestUsersCommandThroughTheRunningServer(t *testing.T) {
 			said = append(said, e.Detail)
 		}
 	}
-	if strings.Join(said, " | ") != "utilisateur marie créé (officer) | mot de passe de marie changé" {
+	if strings.Join(said, " | ") != "utilisateur marie créé (officer) | mot de passe de marie changé | double authentification de marie réinitialisée" {
 		t.Errorf("audit entries for user management: %q", said)
 	}
 
@@ -70,6 +81,7 @@ func TestUsersCommandThroughTheRunningServer(t *testing.T) {
 		{"", []string{"add", "paul", "--role", "chef", "--url", a.URL()}, "rôle inconnu"},
 		{"court\n", []string{"passwd", "marie", "--password-stdin", "--url", a.URL()}, "trop court"},
 		{"", []string{"passwd", "personne", "--url", a.URL()}, "inconnu"},
+		{"", []string{"reset-2fa", "personne", "--url", a.URL()}, "inconnu"},
 		{"", []string{"add", "paul", "--url", a.URL()}, "--role"},
 		{"", []string{"add", "--role", "officer"}, "usage"},
 	} {

@@ -122,6 +122,18 @@ type Config struct {
 	// records the run as due for the duty officer to launch.
 	ExercisePlaybook string
 
+	// SSO is the login through an OpenID Connect provider; off when its
+	// issuer is empty.
+	SSO SSOConfig
+	// NoLocalPasswords refuses console passwords: only the identity
+	// provider signs users in (API tokens still work).
+	NoLocalPasswords bool
+	// SecondFactorForAll asks every console password for a code of an
+	// authenticator application (TOTP); administrators always give one.
+	SecondFactorForAll bool
+	// SecondFactorKey (32 bytes) seals the applications' secrets in etcd;
+	// empty: they are stored as they are (and never shown again).
+	SecondFactorKey []byte
 	// SessionTTL is how long a console session lasts; default 12 h.
 	SessionTTL time.Duration
 	// AllowedOrigins adds origins (scheme://host[:port]) the console may be
@@ -272,6 +284,10 @@ func New(cfg Config) (*App, error) {
 	if cfg.LeaseTTL < 2 {
 		problems = append(problems, "lease-ttl must be at least 2 seconds")
 	}
+	problems = append(problems, ssoProblems(cfg)...)
+	if n := len(cfg.SecondFactorKey); n != 0 && n != 32 {
+		problems = append(problems, fmt.Sprintf("second-factor-key-file: 32 bytes expected (base64), got %d", n))
+	}
 	a := &App{cfg: cfg, log: cfg.Logger, metrics: prometheus.New(cfg.NodeID)}
 	var err error
 	if a.exercises, err = a.newExerciseRunner(); err != nil {
@@ -410,6 +426,14 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	sso, err := a.openSSO()
+	if err != nil {
+		return err
+	}
+	factors, err := a.secondFactors()
+	if err != nil {
+		return err
+	}
 	srv := web.NewServer(web.Config{
 		Activations:    a.service,
 		Inbound:        a.service,
@@ -430,6 +454,12 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ClientIPHeader: cfg.ClientIPHeader,
 		AllowedOrigins: cfg.AllowedOrigins,
 		SessionTTL:     cfg.SessionTTL,
+		SSO:            sso,
+		SSOStore:       a.store,
+		SSOLabel:       cfg.SSO.Label,
+		NoPasswords:    cfg.NoLocalPasswords,
+		TOTP:           factors,
+		TOTPForAll:     cfg.SecondFactorForAll,
 		Now:            cfg.Clock.Now,
 		Indicators:     a.indicators,
 		Audit:          a.audit,
@@ -501,6 +531,7 @@ func (a *App) bootstrap(ctx context.Context) error {
 			}
 			fmt.Fprintf(a.cfg.Out, "\nJeton de l'administrateur (affiché une seule fois, gardez-le) :\n\n    %s\n\n", token)
 			fmt.Fprintf(a.cfg.Out, "Console : identifiant « admin », mot de passe (affiché une seule fois) :\n\n    %s\n\n", password)
+			fmt.Fprintf(a.cfg.Out, "À la première connexion, la console demande d'activer la double authentification (une application TOTP : FreeOTP, Aegis…).\n\n")
 		}
 	}
 	if a.cfg.DemoDirectory {

@@ -7,6 +7,7 @@ import (
 	"github.com/prefecture76/tocsin/internal/etcd"
 	"github.com/prefecture76/tocsin/internal/exercise"
 	"github.com/prefecture76/tocsin/internal/indicator"
+	"github.com/prefecture76/tocsin/internal/oidc"
 	"github.com/prefecture76/tocsin/internal/reconcile"
 	"github.com/prefecture76/tocsin/internal/twilio"
 	"github.com/prefecture76/tocsin/internal/web"
@@ -37,6 +38,10 @@ var (
 	_ web.Users                = (*etcd.Store)(nil)
 	_ web.Sessions             = (*etcd.Store)(nil)
 	_ web.Throttle             = (*etcd.Store)(nil)
+	_ web.SSOStore             = (*etcd.Store)(nil)
+	_ web.SecondFactors        = (*etcd.Store)(nil)
+	_ web.SecondFactors        = sealedFactors{}
+	_ web.SSO                  = (*oidc.Provider)(nil)
 	_ web.Activity             = (*etcd.Store)(nil)
 	_ web.AuditLog             = (*audit.Log)(nil)
 	_ web.History              = (*activation.Service)(nil)

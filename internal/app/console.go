@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prefecture76/tocsin/internal/etcd"
 	"github.com/prefecture76/tocsin/internal/web"
@@ -37,3 +38,7 @@ func (a *App) firstPassword(ctx context.Context, name string) (string, error) {
 	}
 	return password, nil
 }
+
+// Now is the time on the app's clock: what the console checks the codes
+// of authenticator applications against.
+func (a *App) Now() time.Time { return a.cfg.Clock.Now() }

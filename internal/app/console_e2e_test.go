@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -34,7 +35,8 @@ func chromium(t *testing.T) string {
 
 // The duty officer logs in, launches an exercise for four mayors, watches
 // three of them acknowledge live without reloading, and confirms by hand
-// the one who never answers.
+// the one who never answers; then logs out, and back in through the
+// identity provider (ProConnect).
 func TestConsoleEndToEndInChromium(t *testing.T) {
 	exe := chromium(t)
 	profile := twiliosim.Profile{
@@ -58,7 +60,8 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 			profile.Numbers[n] = twiliosim.Persona{Behaviour: twiliosim.Silent}
 		}
 	}
-	a := mustRunApp(t, app.Config{SimulatorProfile: &profile})
+	provider, sso := mustRunProvider(t)
+	a := mustRunApp(t, app.Config{SimulatorProfile: &profile, SSO: sso})
 	if err := a.Store().ReplaceOfficials(t.Context(), officials); err != nil {
 		t.Fatal(err)
 	}
@@ -235,6 +238,24 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	if !v.Exercise || v.Summary.Informed != 4 {
 		t.Errorf("activation: exercise %v, %d informed; want an exercise with 4 informed", v.Exercise, v.Summary.Informed)
 	}
+	provider.QueueUser(agent("cadre.permanence@seine-maritime.gouv.fr", "grp-cod"))
+	eval("log out", `document.querySelector('form[action="/deconnexion"]').submit(); "ok"`)
+	do("log out", chromedp.WaitVisible(chromedp.CSS("#connexion-sso")))
+	// The button leads to the provider's page, which sends the browser
+	// back signed in. The console's opener policy puts the provider's page
+	// in another browsing context group: the wait reads the page by script,
+	// which follows the browser there and back.
+	eval("click the button", `document.querySelector("#connexion-sso").click(); "ok"`)
+	var where string
+	testingutil.Poll(t, 10*time.Second, 100*time.Millisecond, "the dashboard of the agent back from the identity provider", func() bool {
+		sctx, scancel := context.WithTimeout(bctx, 2*time.Second)
+		defer scancel()
+		where, _ = chromedp.Run(sctx, chromedp.Evaluate[string](`location.pathname + " | " + (document.querySelector("h1")?.textContent ?? "") +
+			" | " + (document.querySelector(".tc-whoami")?.textContent ?? "")`))
+		return where == "/ | Tableau de bord | cadre.permanence@seine-maritime.gouv.fr (cadre de permanence)"
+	})
+	shot("8-connexion-proconnect.png")
+
 	mu.Lock()
 	defer mu.Unlock()
 	for _, p := range problems {

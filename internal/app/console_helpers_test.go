@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/totp"
 	"github.com/prefecture76/tocsin/internal/web"
 )
 
@@ -53,7 +55,12 @@ func loginAs(tb testing.TB, a *app.App, name string, role tocsin.Role) *browser 
 		mustCreateUser(tb, a, name, role)
 	}
 	b := newBrowser(tb, a)
-	if st, loc := b.login(name, consolePassword); st != http.StatusSeeOther || loc != "/" {
+	st, loc := b.login(name, consolePassword)
+	if loc == enrolmentPath {
+		// An administrator's first login asks for a second factor.
+		_, st, loc = b.enrol(a.Now())
+	}
+	if st != http.StatusSeeOther || loc != "/" {
 		tb.Fatalf("login %s: status %d to %q; want 303 to /", name, st, loc)
 	}
 	_, body := b.get("/")
@@ -62,6 +69,36 @@ func loginAs(tb testing.TB, a *app.App, name string, role tocsin.Role) *browser 
 		tb.Fatalf("no CSRF token on the dashboard of %s", name)
 	}
 	return b
+}
+
+// enrolmentPath is the page where a second factor is activated.
+const enrolmentPath = "/connexion/double-authentification"
+
+var secretField = regexp.MustCompile(`data-secret="([A-Z2-7]+)"`)
+
+// enrol activates a second factor on the enrolment page, as an
+// authenticator application would: it reads the secret shown and types
+// its code at now. It returns the secret, and the status and redirect of
+// the confirmation.
+func (b *browser) enrol(now time.Time) (string, int, string) {
+	b.tb.Helper()
+	_, page := b.get(enrolmentPath)
+	m := secretField.FindStringSubmatch(page)
+	if m == nil {
+		b.tb.Fatalf("no secret on the enrolment page:\n%s", page)
+	}
+	st, _, loc := b.post(enrolmentPath, url.Values{"csrf": {csrfOf(page)}, "code": {totpCode(b.tb, m[1], now)}})
+	return m[1], st, loc
+}
+
+// totpCode is what an authenticator application shows at now.
+func totpCode(tb testing.TB, secret string, now time.Time) string {
+	tb.Helper()
+	code, err := totp.Code(secret, totp.Step(now), totp.Digits)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return code
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)

@@ -63,8 +63,8 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 	// leader has recorded them, which may be before or after the export.
 	p = "/journal/export?activation=" + id + "&format=csv"
 	csv := page(p, 200)
-	n := strings.Count(csv, "\n") - 1
-	if !strings.HasPrefix(csv, "n°,horodatage (UTC)") || n < 1 || !strings.Contains(csv, tocsin.AuditActivationCreated) {
+	exported := strings.Count(csv, "\n") - 1
+	if !strings.HasPrefix(csv, "n°,horodatage (UTC)") || exported < 1 || !strings.Contains(csv, tocsin.AuditActivationCreated) {
 		t.Errorf("audit CSV export:\n%s", csv)
 	}
 	p = "/journal/export?format=json"
@@ -72,7 +72,7 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 	// Exports are themselves recorded, under the auditor's name, with the
 	// number of entries they hold.
 	p = "/journal"
-	has(p, page(p, 200), fmt.Sprintf("export du journal d'audit (csv, %d entrées)", n), "export des indicateurs 2026-01 à 2026-01 (html)", "auditrice")
+	has(p, page(p, 200), fmt.Sprintf("export du journal d'audit (csv, %d entrées)", exported), "export des indicateurs 2026-01 à 2026-01 (html)", "auditrice")
 
 	// An edit made behind Tocsin's back is named on the page.
 	cli := a.Store().Client()

@@ -419,8 +419,17 @@ func TestFirstStartPrintsTheAdministratorsPassword(t *testing.T) {
 	if m == nil || !strings.Contains(out.String(), "Jeton de l'administrateur") {
 		t.Fatalf("first start printed %q; want the token and the console password", out.String())
 	}
-	if st, loc := newBrowser(t, a).login("admin", m[1]); st != http.StatusSeeOther || loc != "/" {
-		t.Errorf("login with the printed password: status %d to %q", st, loc)
+	// The first login asks the administrator to enrol a second factor,
+	// and goes on to the dashboard once it is done: no dead end.
+	b := newBrowser(t, a)
+	if st, loc := b.login("admin", m[1]); st != http.StatusSeeOther || loc != enrolmentPath {
+		t.Fatalf("login with the printed password: status %d to %q; want 303 to the enrolment", st, loc)
+	}
+	if _, st, loc := b.enrol(a.Now()); st != http.StatusSeeOther || loc != "/" {
+		t.Errorf("first administrator's enrolment: status %d to %q; want 303 to /", st, loc)
+	}
+	if !strings.Contains(out.String(), "double authentification") {
+		t.Errorf("first start printed %q; want it to say the first login asks for a second factor", out.String())
 	}
 }
 

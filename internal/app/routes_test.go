@@ -55,7 +55,7 @@ func muxRoutes(t *testing.T) []route {
 				r.guard = "page"
 			case wrapper == "s.webhook" || strings.HasPrefix(path, "/twilio/"):
 				r.guard = "webhook"
-			case wrapper == "c.websocket":
+			case wrapper == "c.websocket" || wrapper == "c.secondFactorPage":
 				r.guard = "session"
 			case wrapper == "c.public" || wrapper == "s.healthz" || wrapper == "s.readyz" || wrapper == "s.metrics" ||
 				wrapper == "http.StripPrefix":

@@ -14,6 +14,7 @@
 //	tokenid/<user>/<id>          a user's personal tokens, to list and revoke them
 //	sess/<sha256>                a console session, under the hash of its id, on a lease
 //	throttle/<sha256>            failed logins of a name or an address, on a lease
+//	ssostate/<sha256>            a login through the identity provider, until its return, on a lease; taken once
 //	leader/                      the election
 //	audit/head, audit/e/<seq>    the audit trail's head and its hash-chained entries
 //	audit/out/<at>-<random>      the outbox: entries written with their change, not chained yet

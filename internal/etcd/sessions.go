@@ -260,3 +260,35 @@ func (s *Store) AddNameFailure(ctx context.Context, key string, window time.Dura
 		}
 	}
 }
+
+// PutLoginState keeps what a login through the identity provider needs at
+// its return (nonce, PKCE verifier, destination) under its state, for ttl:
+// the browser may come back to any replica.
+func (s *Store) PutLoginState(ctx context.Context, state string, data []byte, ttl time.Duration) error {
+	lease, err := s.cli.Grant(ctx, leaseSeconds(ttl))
+	if err != nil {
+		return unavailable(err)
+	}
+	if _, err := s.cli.Put(ctx, s.hashedKey("ssostate", state), string(data), clientv3.WithLease(lease.ID)); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// TakeLoginState returns and deletes, in one step, what PutLoginState
+// kept under state: a state is used once, even by two requests at once.
+// It returns nil when there is none (never put, taken, or expired).
+func (s *Store) TakeLoginState(ctx context.Context, state string) ([]byte, error) {
+	resp, err := s.cli.Delete(ctx, s.hashedKey("ssostate", state), clientv3.WithPrevKV())
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if len(resp.PrevKvs) == 0 {
+		return nil, nil
+	}
+	kv := resp.PrevKvs[0]
+	if kv.Lease != 0 {
+		s.cli.Revoke(ctx, clientv3.LeaseID(kv.Lease)) // only tidies up
+	}
+	return kv.Value, nil
+}

@@ -199,3 +199,79 @@ func TestLoginAttemptsTakenAtOnceKeepTheLimit(t *testing.T) {
 		t.Errorf("after giving one back: %d, want 4", n)
 	}
 }
+
+// The return from the identity provider, replayed at once on several
+// replicas: the login's state is taken by exactly one.
+func TestALoginStateIsTakenOnceEvenAtOnce(t *testing.T) {
+	s := testingutil.MustStore(t)
+	ctx := context.Background()
+	if err := s.PutLoginState(ctx, "etat", []byte(`{"nonce":"n"}`), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var taken atomic.Int32
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			data, err := s.TakeLoginState(ctx, "etat")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if data != nil {
+				if string(data) != `{"nonce":"n"}` {
+					t.Errorf("state's data %q", data)
+				}
+				taken.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := taken.Load(); n != 1 {
+		t.Errorf("state taken %d times; want once", n)
+	}
+	if data, err := s.TakeLoginState(ctx, "jamais-mis"); data != nil || err != nil {
+		t.Errorf("unknown state: %q, %v; want nothing", data, err)
+	}
+}
+
+// Two replicas accept the same code at once: its step is recorded once,
+// and an earlier step after it never.
+func TestASecondFactorStepIsUsedOnce(t *testing.T) {
+	s := testingutil.MustStore(t)
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, tocsin.User{Name: "chef", Role: tocsin.RoleAdmin}, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.UseSecondFactorStep(ctx, "chef", 100); ok || err != nil {
+		t.Errorf("a step with no factor enrolled: %v, %v; want refused", ok, err)
+	}
+	if err := s.SetSecondFactor(ctx, "chef", tocsin.SecondFactor{Secret: "JBSWY3DPEHPK3PXP", Confirmed: true, LastStep: 99}); err != nil {
+		t.Fatal(err)
+	}
+	var used atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			ok, err := s.UseSecondFactorStep(ctx, "chef", 100)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				used.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := used.Load(); n != 1 {
+		t.Errorf("step used %d times; want once", n)
+	}
+	if ok, _ := s.UseSecondFactorStep(ctx, "chef", 99); ok {
+		t.Error("an earlier step accepted after a later one")
+	}
+	if _, hash, _ := s.UserPassword(ctx, "chef"); hash != "hash" {
+		t.Errorf("password hash %q after the second factor's writes; want it kept", hash)
+	}
+	if ok, err := s.UseSecondFactorStep(ctx, "personne", 1); ok || tocsin.ErrorCode(err) != tocsin.ENotFound {
+		t.Errorf("unknown user: %v, %v; want ENotFound", ok, err)
+	}
+}

@@ -51,6 +51,10 @@ func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 type userRecord struct {
 	tocsin.User
 	PasswordHash string `json:"password_hash,omitempty"`
+	// Subject is the identity provider's identifier of an SSO user.
+	Subject string `json:"oidc_subject,omitempty"`
+	// TOTP is the second factor of the console password, when enrolled.
+	TOTP *tocsin.SecondFactor `json:"totp,omitempty"`
 }
 
 // CreateUser creates u with the hash of a console password (and no API
@@ -110,4 +114,114 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string, 
 		}
 	}
 	return fmt.Errorf("set password of %s: too much contention", name)
+}
+
+// SaveSSOUser records a user who signed in through the identity provider,
+// with the role their groups give, by compare-and-swap. audit is written
+// in the same transaction, and only when something changed (the user is
+// new, or their role is not the one recorded): an unchanged user writes
+// nothing. It fails with EConflict when the name is a local account's, or
+// another subject's at the provider.
+func (s *Store) SaveSSOUser(ctx context.Context, u tocsin.User, subject string, audit ...tocsin.AuditEntry) error {
+	uk := s.key("user", u.Name)
+	u.SSO = true
+	for range maxCASTries {
+		var rec userRecord
+		rev, err := s.getJSON(ctx, uk, &rec)
+		if err != nil {
+			return err
+		}
+		if rev != 0 {
+			if !rec.SSO || rec.PasswordHash != "" || rec.Subject != subject {
+				return tocsin.Errorf(tocsin.EConflict, "le compte « %s » existe déjà dans Tocsin sans être celui-ci chez le fournisseur d'identité : demandez à l'administrateur de le vérifier", u.Name)
+			}
+			if rec.Role == u.Role {
+				return nil
+			}
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(uk), "=", rev)},
+			append([]clientv3.Op{clientv3.OpPut(uk, mustJSON(userRecord{User: u, Subject: subject}))}, s.auditOps(audit)...)...)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	return unavailable(fmt.Errorf("save user %s: too much contention", u.Name))
+}
+
+// updateUser changes a user's record by compare-and-swap: change returns
+// false to write nothing. audit is written in the same transaction as the
+// change. It fails with ENotFound when the user does not exist.
+func (s *Store) updateUser(ctx context.Context, name string, change func(*userRecord) (bool, error), audit ...tocsin.AuditEntry) (bool, error) {
+	uk := s.key("user", name)
+	for range maxCASTries {
+		var rec userRecord
+		rev, err := s.getJSON(ctx, uk, &rec)
+		if err != nil {
+			return false, err
+		}
+		if rev == 0 {
+			return false, tocsin.Errorf(tocsin.ENotFound, "utilisateur %q inconnu", name)
+		}
+		changed, err := change(&rec)
+		if err != nil || !changed {
+			return false, err
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(uk), "=", rev)},
+			append([]clientv3.Op{clientv3.OpPut(uk, mustJSON(rec))}, s.auditOps(audit)...)...)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, unavailable(fmt.Errorf("update user %s: too much contention", name))
+}
+
+// SecondFactor returns a user's second factor (the zero value when none),
+// or ENotFound.
+func (s *Store) SecondFactor(ctx context.Context, name string) (tocsin.SecondFactor, error) {
+	var rec userRecord
+	rev, err := s.getJSON(ctx, s.key("user", name), &rec)
+	if err != nil {
+		return tocsin.SecondFactor{}, err
+	}
+	if rev == 0 {
+		return tocsin.SecondFactor{}, tocsin.Errorf(tocsin.ENotFound, "utilisateur %q inconnu", name)
+	}
+	if rec.TOTP == nil {
+		return tocsin.SecondFactor{}, nil
+	}
+	return *rec.TOTP, nil
+}
+
+// SetSecondFactor replaces a user's second factor (the zero value removes
+// it), with audit in the same transaction. It fails with ENotFound when
+// the user does not exist.
+func (s *Store) SetSecondFactor(ctx context.Context, name string, f tocsin.SecondFactor, audit ...tocsin.AuditEntry) error {
+	_, err := s.updateUser(ctx, name, func(rec *userRecord) (bool, error) {
+		rec.TOTP = nil
+		if f != (tocsin.SecondFactor{}) {
+			rec.TOTP = &f
+		}
+		return true, nil
+	}, audit...)
+	return err
+}
+
+// UseSecondFactorStep records that a code of step was accepted for name,
+// and reports false, changing nothing, when a code of that step or a later
+// one already was, or when the user has no confirmed second factor: a
+// code is used once, even by two replicas at once.
+func (s *Store) UseSecondFactorStep(ctx context.Context, name string, step int64) (bool, error) {
+	return s.updateUser(ctx, name, func(rec *userRecord) (bool, error) {
+		if rec.TOTP == nil || !rec.TOTP.Confirmed || step <= rec.TOTP.LastStep {
+			return false, nil
+		}
+		rec.TOTP.LastStep = step
+		return true, nil
+	})
 }

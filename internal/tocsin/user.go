@@ -21,6 +21,10 @@ func (r Role) CanActivate() bool { return r == RoleAdmin || r == RoleOfficer }
 type User struct {
 	Name string `json:"name"`
 	Role Role   `json:"role"`
+	// SSO marks a user who signs in through the identity provider and has
+	// no password in Tocsin; their role is the provider's groups', read
+	// again at each login.
+	SSO bool `json:"sso,omitempty"`
 }
 
 // rank orders roles by what they may do.
@@ -47,4 +51,25 @@ type APIToken struct {
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	LastUsed  *time.Time `json:"last_used,omitempty"`
+}
+
+// Identity is who an identity provider (OpenID Connect) says signed in.
+type Identity struct {
+	Subject string   // the provider's stable identifier of the user
+	Name    string   // the name the user has in Tocsin: always holds an « @ »
+	Groups  []string // the groups the provider lists
+	Role    Role     // the role the groups map to; "" when none does
+}
+
+// SecondFactor is a user's authenticator application (TOTP, RFC 6238): the
+// secret it shares with Tocsin, shown once at enrolment and never again.
+// The zero value is none.
+type SecondFactor struct {
+	Secret string `json:"secret,omitempty"` // base32
+	// Confirmed: the user proved, with a first code, that their
+	// application holds the secret. Until then it is asked for nothing.
+	Confirmed bool `json:"confirmed,omitempty"`
+	// LastStep is the time step of the last code accepted: a code of that
+	// step or an earlier one is never accepted again.
+	LastStep int64 `json:"last_step,omitempty"`
 }

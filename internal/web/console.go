@@ -83,6 +83,18 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /connexion", c.public(c.loginPage))
 	s.mux.HandleFunc("POST /connexion", c.public(c.login))
 	s.mux.HandleFunc("POST /deconnexion", c.page(anyRole, c.logout))
+	if c.cfg.TOTP != nil {
+		// codePath and enrolmentPath
+		s.mux.HandleFunc("GET /connexion/code", c.secondFactorPage(pendingCode, false, c.codePage))
+		s.mux.HandleFunc("POST /connexion/code", c.secondFactorPage(pendingCode, false, c.checkCode))
+		s.mux.HandleFunc("GET /connexion/double-authentification", c.secondFactorPage(pendingEnrolment, true, c.enrolmentPage))
+		s.mux.HandleFunc("POST /connexion/double-authentification", c.secondFactorPage(pendingEnrolment, true, c.confirmEnrolment))
+		s.mux.HandleFunc("POST /api/v1/users/{name}/totp/reset", s.api(adminOnly, s.resetSecondFactor))
+	}
+	if c.cfg.SSO != nil {
+		s.mux.HandleFunc("GET /connexion/sso", c.public(c.ssoStart))
+		s.mux.HandleFunc("GET /connexion/sso/retour", c.public(c.ssoReturn))
+	}
 
 	s.mux.HandleFunc("GET /{$}", c.page(anyRole, c.dashboard))
 	s.mux.HandleFunc("GET /activations", c.page(anyRole, c.activationList))

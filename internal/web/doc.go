@@ -14,6 +14,16 @@
 //     knows them; a session ends at its expiry, at logout, or when the
 //     user's password changes. Every state-changing form carries the
 //     session's CSRF token.
+//   - A password that asks for a second factor opens only a pending
+//     session, good for the code's page for five minutes; the session
+//     proper is a new one. A code's time step is recorded as used in the
+//     user's record by compare-and-swap, so no code serves twice, on any
+//     replica.
+//   - A login through the identity provider is accepted only back in the
+//     browser that started it (state in a cookie), once (the state is
+//     taken from etcd in one delete), for the nonce it asked for, with the
+//     PKCE verifier; its user's role comes from the provider's groups at
+//     each login.
 //   - The websocket is opened only with a session and from the console's
 //     origin; its feed comes from an etcd watch (see hub.go), so no change
 //     is missed whichever replica a page reaches.

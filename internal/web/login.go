@@ -73,6 +73,9 @@ type loginForm struct {
 	Next  string
 	Error string
 	Token string // the login form's own CSRF token, before any session
+
+	SSOLabel  string // names the identity provider; "" when there is none
+	Passwords bool   // the password form is shown
 }
 
 // safeNext keeps a post-login destination only when it is a path of this
@@ -85,8 +88,12 @@ func safeNext(next string) string {
 }
 
 func (c *console) loginPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
-	if sess, err := c.loadSession(r); err == nil && sess != nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("suivant")), http.StatusSeeOther)
+	if sess, err := c.loadAnySession(r); err == nil && sess != nil {
+		target := safeNext(r.URL.Query().Get("suivant"))
+		if sess.Pending != "" {
+			target = pendingPath(sess.Pending)
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
 		return nil
 	}
 	if r.URL.Query().Has("au-revoir") {
@@ -100,6 +107,13 @@ func (c *console) loginPage(w http.ResponseWriter, r *http.Request, p *pageData)
 // cookie: the form is accepted only when both match (login CSRF).
 func (c *console) showLogin(w http.ResponseWriter, r *http.Request, p *pageData, status int, f loginForm) {
 	f.Token = randomToken(24)
+	f.Passwords = !c.cfg.NoPasswords
+	if c.cfg.SSO != nil {
+		f.SSOLabel = c.cfg.SSOLabel
+		if f.SSOLabel == "" {
+			f.SSOLabel = "le fournisseur d'identité"
+		}
+	}
 	c.setCookie(w, "tocsin_login", f.Token, 3600, http.SameSiteStrictMode)
 	p.Title, p.Body = "Connexion", f
 	c.render(w, r, status, "connexion", p)
@@ -115,6 +129,11 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 		subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf"))) != 1 {
 		f.Error = "Le formulaire a expiré : saisissez de nouveau vos identifiants."
 		c.srv.recordRefusal(r, "", tocsin.Errorf(tocsin.EForbidden, "formulaire de connexion expiré ou venant d'une autre origine"))
+		c.showLogin(w, r, p, http.StatusForbidden, f)
+		return nil
+	}
+	if c.cfg.NoPasswords {
+		f.Error = "La connexion par mot de passe est désactivée : connectez-vous par le fournisseur d'identité."
 		c.showLogin(w, r, p, http.StatusForbidden, f)
 		return nil
 	}
@@ -190,15 +209,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, p *pageData) err
 	if err := c.cfg.Throttle.ResetLoginFailures(ctx, nameKey); err != nil {
 		return err
 	}
-	if _, err := c.newSession(ctx, w, u, hash, auditEntry(u.Name, tocsin.AuditLogin, "connexion à la console ("+string(u.Role)+")")); err != nil {
-		return err
-	}
-	c.setCookie(w, "tocsin_login", "", -1, http.SameSiteStrictMode)
-	c.cfg.Observer.Login(LoginSuccess)
-	c.srv.log.Info("login", "user", u.Name, "role", string(u.Role))
-	c.srv.drainAudit(ctx)
-	http.Redirect(w, r, f.Next, http.StatusSeeOther)
-	return nil
+	return c.afterPassword(ctx, w, r, u, hash, f.Next)
 }
 
 // verify checks a name and password. An unknown name costs the same time

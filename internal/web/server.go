@@ -90,6 +90,22 @@ type Config struct {
 	ClientIPHeader string
 	SessionTTL     time.Duration // default DefaultSessionTTL
 	Now            func() time.Time
+	// SSO signs users in through an identity provider, SSOStore keeping
+	// its logins under way and its users; nil shows no such login.
+	SSO      SSO
+	SSOStore SSOStore
+	// SSOLabel names the provider on the login page's button
+	// (« Se connecter avec ProConnect »); default « le fournisseur
+	// d'identité ».
+	SSOLabel string
+	// TOTP keeps the users' authenticator applications, asked for after
+	// the password of administrators, and of everyone with TOTPForAll;
+	// nil asks for none.
+	TOTP       SecondFactors
+	TOTPForAll bool
+	// NoPasswords refuses console passwords: users sign in through
+	// the identity provider only, and sessions opened with a password end.
+	NoPasswords bool
 
 	// Indicators computes the module 7 indicators; nil hides them.
 	Indicators IndicatorsFunc

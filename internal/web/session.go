@@ -45,9 +45,14 @@ type session struct {
 	id      string
 	User    string    `json:"user"`
 	CSRF    string    `json:"csrf"`  // the token every state-changing form carries
-	Stamp   string    `json:"stamp"` // passwordStamp of the password used to log in
+	Stamp   string    `json:"stamp"` // passwordStamp of the password used to log in, or ssoStamp
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
+	// Pending: the password was right, the second factor is still asked
+	// for (pendingCode or pendingEnrolment); the session opens nothing
+	// else. Next is where the login goes once it is given.
+	Pending string `json:"pending,omitempty"`
+	Next    string `json:"next,omitempty"`
 
 	role tocsin.Role // read from the user's record at each request
 }
@@ -71,17 +76,24 @@ func (c *console) setCookie(w http.ResponseWriter, name, value string, maxAge in
 	})
 }
 
-// newSession opens a session for u, logged in with the password whose
-// hash is hash, and sets its cookie; audit is written with the session.
-func (c *console) newSession(ctx context.Context, w http.ResponseWriter, u tocsin.User, hash string, audit ...tocsin.AuditEntry) (*session, error) {
+// newSession opens a session for u, logged in with what stamp names (the
+// passwordStamp of the password used, or ssoStamp), and sets its cookie;
+// audit is written with the session.
+func (c *console) newSession(ctx context.Context, w http.ResponseWriter, u tocsin.User, stamp string, audit ...tocsin.AuditEntry) (*session, error) {
+	return c.openSession(ctx, w, u, stamp, "", "", c.sessionTTL, audit...)
+}
+
+// openSession is newSession for a session that may be pending (see
+// session.Pending) and lasts ttl.
+func (c *console) openSession(ctx context.Context, w http.ResponseWriter, u tocsin.User, stamp, pending, next string, ttl time.Duration, audit ...tocsin.AuditEntry) (*session, error) {
 	now := c.now()
-	s := &session{id: randomToken(32), User: u.Name, CSRF: randomToken(32), Stamp: passwordStamp(hash),
-		Created: now, Expires: now.Add(c.sessionTTL), role: u.Role}
+	s := &session{id: randomToken(32), User: u.Name, CSRF: randomToken(32), Stamp: stamp,
+		Created: now, Expires: now.Add(ttl), Pending: pending, Next: next, role: u.Role}
 	data, err := json.Marshal(s)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.cfg.Sessions.CreateSession(ctx, s.id, data, c.sessionTTL, audit...); err != nil {
+	if err := c.cfg.Sessions.CreateSession(ctx, s.id, data, ttl, audit...); err != nil {
 		return nil, err
 	}
 	// No Max-Age: the cookie goes when the browser closes; the server ends
@@ -92,9 +104,19 @@ func (c *console) newSession(ctx context.Context, w http.ResponseWriter, u tocsi
 
 // loadSession returns the request's session, or nil when it has none that
 // is valid: no cookie, unknown or expired session, user gone, or password
-// changed since the login. The user's role is read afresh, so that a role
-// change applies at the next request.
+// changed since the login, or a session still waiting for its second
+// factor. The user's role is read afresh, so that a role change applies
+// at the next request.
 func (c *console) loadSession(r *http.Request) (*session, error) {
+	s, err := c.loadAnySession(r)
+	if err != nil || s == nil || s.Pending != "" {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadAnySession is loadSession, pending sessions included.
+func (c *console) loadAnySession(r *http.Request) (*session, error) {
 	ck, err := r.Cookie(c.cookieName("tocsin_session"))
 	if err != nil || ck.Value == "" || len(ck.Value) > 128 {
 		return nil, nil
@@ -120,7 +142,17 @@ func (c *console) loadSession(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if hash == "" || passwordStamp(hash) != s.Stamp || !u.Role.Valid() {
+	// A session opened through the identity provider lasts while the
+	// provider is configured and the user has no password here; one opened
+	// with a password, while passwords are allowed and it is unchanged.
+	switch {
+	case !u.Role.Valid():
+		return nil, nil
+	case s.Stamp == ssoStamp:
+		if c.cfg.SSO == nil || !u.SSO || hash != "" {
+			return nil, nil
+		}
+	case c.cfg.NoPasswords || hash == "" || passwordStamp(hash) != s.Stamp:
 		return nil, nil
 	}
 	s.role = u.Role

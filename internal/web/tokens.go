@@ -127,6 +127,9 @@ type tokensBody struct {
 	// New is the token just created: its secret shows this once.
 	New   *newTokenAnswer
 	Error string
+	// SecondFactor links to the enrolment of an authenticator
+	// application, for a user logged in with a password.
+	SecondFactor bool
 }
 
 type tokenRow struct {
@@ -143,7 +146,7 @@ func (c *console) renderTokens(w http.ResponseWriter, r *http.Request, p *pageDa
 	if err != nil {
 		return err
 	}
-	b := tokensBody{New: created, Error: problem}
+	b := tokensBody{New: created, Error: problem, SecondFactor: c.cfg.TOTP != nil && p.User != nil && p.User.Stamp != ssoStamp}
 	for _, t := range ts {
 		row := tokenRow{ID: t.ID, Name: t.Name, Role: string(u.Role.AtMost(t.Role)), Created: tocsin.ParisTime(t.CreatedAt), Expires: "jamais", LastUsed: "jamais"}
 		if t.ExpiresAt != nil {
