@@ -82,6 +82,10 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 		t.Fatalf("read entry 1: %v", err)
 	}
 	cli.Put(t.Context(), k, strings.Replace(string(resp.Kvs[0].Value), "Alerte de test", "Alerte modifiée", 1))
+	// The page shows this replica's verification of the last minute, and
+	// says when it ran; « Vérifier maintenant » verifies again.
+	has(p, page(p, 200), "Vérifier la chaîne : intègre", "Vérification de la chaîne faite à", `href="/journal?verifier=1"`)
+	p = "/journal?verifier=1"
 	has(p, page(p, 200), "Vérifier la chaîne : rompue à l'entrée n° 1")
 
 	// The exercise log: the next runs, past ones with their activation,

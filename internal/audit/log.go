@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
@@ -29,6 +30,9 @@ type Chain interface {
 	// AuditPage returns up to limit entries stored after entry n° after,
 	// in storage order, and the head, read at revision rev (0: the latest).
 	AuditPage(ctx context.Context, after uint64, limit int, rev int64) (tocsin.AuditPage, error)
+	// AuditLatest returns the last limit entries, newest first, and the
+	// head read with them.
+	AuditLatest(ctx context.Context, limit int) ([]tocsin.AuditEntry, tocsin.AuditHead, error)
 }
 
 // Outbox holds the entries that store writes put in the same transaction
@@ -65,6 +69,11 @@ type Log struct {
 	// store; verify checks the trail against them. nil: the trail is not
 	// anchored. Set it before the log is used.
 	Anchor *Anchor
+
+	// last is the latest verification on this replica, and when it ran.
+	lastMu sync.Mutex
+	last   *Result
+	lastAt time.Time
 }
 
 // New returns a log over store; now stamps entries (nil: time.Now).
@@ -240,7 +249,34 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 	if l.Observer != nil {
 		l.Observer.Verified(res, err)
 	}
+	if err == nil {
+		l.lastMu.Lock()
+		l.last, l.lastAt = &res, l.now()
+		l.lastMu.Unlock()
+	}
 	return res, err
+}
+
+// VerifyRecent returns the latest verification made on this replica if it
+// is younger than maxAge, and verifies again otherwise, with when it ran:
+// a verification reads the whole trail and every record it accounts for,
+// which pages that are opened often cannot afford each time.
+func (l *Log) VerifyRecent(ctx context.Context, maxAge time.Duration) (Result, time.Time, error) {
+	l.lastMu.Lock()
+	last, at := l.last, l.lastAt
+	l.lastMu.Unlock()
+	if last != nil && l.now().Sub(at) < maxAge {
+		return *last, at, nil
+	}
+	res, err := l.Verify(ctx)
+	return res, l.now(), err
+}
+
+// Latest returns the last limit entries of the trail, newest first, and
+// how many the trail holds, in one read however long it is.
+func (l *Log) Latest(ctx context.Context, limit int) ([]tocsin.AuditEntry, int, error) {
+	es, head, err := l.store.AuditLatest(ctx, limit)
+	return es, int(head.Seq), err
 }
 
 func (l *Log) verify(ctx context.Context) (Result, error) {

@@ -215,3 +215,13 @@ func TestListPagesWithACursor(t *testing.T) {
 		t.Errorf("filtered list: %+v, next %d, %v; want entry n° 8", got, next, err)
 	}
 }
+
+// The journal page's read: the last entries, newest first, and how many
+// the trail holds, whatever its length.
+func TestLatestEntriesNewestFirst(t *testing.T) {
+	l, _ := trail(t, 7)
+	es, total, err := l.Latest(context.Background(), 3)
+	if err != nil || total != 7 || len(es) != 3 || es[0].Seq != 7 || es[2].Seq != 5 {
+		t.Fatalf("latest 3 of 7: %d entries (first n° %v), total %d, %v; want n° 7, 6, 5 of 7", len(es), es, total, err)
+	}
+}

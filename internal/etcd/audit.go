@@ -99,6 +99,33 @@ func (s *Store) AuditPage(ctx context.Context, after uint64, limit int, rev int6
 	return p, nil
 }
 
+// AuditLatest returns the last limit entries of the trail, newest first,
+// with the head read at the same revision: one read whatever the trail's
+// length.
+func (s *Store) AuditLatest(ctx context.Context, limit int) ([]tocsin.AuditEntry, tocsin.AuditHead, error) {
+	p, err := s.AuditPage(ctx, math.MaxUint64, 0, 0) // the head alone
+	if err != nil {
+		return nil, p.Head, err
+	}
+	prefix := s.key("audit", "e") + "/"
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithRange(clientv3.GetPrefixRangeEnd(prefix)), clientv3.WithRev(p.Rev),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(int64(limit)))
+	if err != nil {
+		return nil, p.Head, unavailable(err)
+	}
+	out := make([]tocsin.AuditEntry, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		pos := auditPos(strings.TrimPrefix(string(kv.Key), prefix))
+		var e tocsin.AuditEntry
+		if err := json.Unmarshal(kv.Value, &e); err != nil {
+			e = tocsin.AuditEntry{Seq: pos, Detail: "entrée illisible"}
+		}
+		e.Pos, e.Writes, e.Created = pos, kv.Version, kv.CreateRevision
+		out = append(out, e)
+	}
+	return out, p.Head, nil
+}
+
 // auditPos reads the number at the start of an entry's key. Keys are 20
 // digits; anything else sorts after every entry (math.MaxUint64) unless
 // it starts with 20 digits, so that paging by number always moves on.

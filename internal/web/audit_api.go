@@ -34,7 +34,13 @@ type AuditLog interface {
 	// Walk calls fn with every matching entry, oldest first, in bounded
 	// memory.
 	Walk(ctx context.Context, f audit.Filter, fn func(e *tocsin.AuditEntry) error) error
+	// Latest returns the last entries, newest first, and how many the
+	// trail holds, in one read.
+	Latest(ctx context.Context, limit int) ([]tocsin.AuditEntry, int, error)
 	Verify(ctx context.Context) (audit.Result, error)
+	// VerifyRecent returns this replica's latest verification if younger
+	// than maxAge, else verifies again; with when it ran.
+	VerifyRecent(ctx context.Context, maxAge time.Duration) (audit.Result, time.Time, error)
 	// Checkpoint signs the head and keeps it outside the store; an
 	// export carries it. audit.ErrNoSigningKey when no key is set.
 	Checkpoint(ctx context.Context, changedOnly bool) (audit.Checkpoint, error)
