@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -86,15 +87,7 @@ func (s *Store) AuditPage(ctx context.Context, after uint64, limit int, rev int6
 	p.More = resp.More
 	p.Entries = make([]tocsin.AuditEntry, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		pos := auditPos(strings.TrimPrefix(string(kv.Key), prefix))
-		var e tocsin.AuditEntry
-		if err := json.Unmarshal(kv.Value, &e); err != nil {
-			// A damaged entry is kept, numbered by its key, so that
-			// verification names it rather than failing.
-			e = tocsin.AuditEntry{Seq: pos, Detail: "entrée illisible"}
-		}
-		e.Pos, e.Writes, e.Created = pos, kv.Version, kv.CreateRevision
-		p.Entries = append(p.Entries, e)
+		p.Entries = append(p.Entries, decodeAuditEntry(prefix, kv))
 	}
 	return p, nil
 }
@@ -115,15 +108,22 @@ func (s *Store) AuditLatest(ctx context.Context, limit int) ([]tocsin.AuditEntry
 	}
 	out := make([]tocsin.AuditEntry, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		pos := auditPos(strings.TrimPrefix(string(kv.Key), prefix))
-		var e tocsin.AuditEntry
-		if err := json.Unmarshal(kv.Value, &e); err != nil {
-			e = tocsin.AuditEntry{Seq: pos, Detail: "entrée illisible"}
-		}
-		e.Pos, e.Writes, e.Created = pos, kv.Version, kv.CreateRevision
-		out = append(out, e)
+		out = append(out, decodeAuditEntry(prefix, kv))
 	}
 	return out, p.Head, nil
+}
+
+// decodeAuditEntry reads an entry with etcd's record of its key. A damaged
+// entry is kept, numbered by its key, so that verification names it
+// rather than failing.
+func decodeAuditEntry(prefix string, kv *mvccpb.KeyValue) tocsin.AuditEntry {
+	pos := auditPos(strings.TrimPrefix(string(kv.Key), prefix))
+	var e tocsin.AuditEntry
+	if err := json.Unmarshal(kv.Value, &e); err != nil {
+		e = tocsin.AuditEntry{Seq: pos, Detail: "entrée illisible"}
+	}
+	e.Pos, e.Writes, e.Created = pos, kv.Version, kv.CreateRevision
+	return e
 }
 
 // auditPos reads the number at the start of an entry's key. Keys are 20
