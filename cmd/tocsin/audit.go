@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/prefecture76/tocsin/internal/audit"
+	"github.com/prefecture76/tocsin/internal/web"
 )
 
 const auditUsage = `usage:
@@ -198,7 +199,7 @@ func exportAudit(ctx context.Context, base, token string, q url.Values, stdout, 
 			return err
 		}
 		if first {
-			checkpoint = h.Get(checkpointHeader)
+			checkpoint = h.Get(web.CheckpointHeader)
 		}
 		if csvFormat {
 			if !first {
@@ -242,10 +243,6 @@ func exportAudit(ctx context.Context, base, token string, q url.Values, stdout, 
 	}
 	return nil
 }
-
-// checkpointHeader is the server's header for an export's signed
-// checkpoint.
-const checkpointHeader = "Tocsin-Audit-Checkpoint"
 
 // nextAuditHeader is the server's header for the next page's cursor.
 const nextAuditHeader = "Tocsin-Audit-Next"

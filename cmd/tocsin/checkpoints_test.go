@@ -198,3 +198,33 @@ func TestAuditSigningKeyFromTheEnvironmentIsNeverPrinted(t *testing.T) {
 		t.Errorf("serve -h with TOCSIN_AUDIT_KEY set: the flags not listed, or the key printed:\n%s", out.String())
 	}
 }
+
+// A history export written to a file keeps its signed checkpoint beside
+// it, which verify takes as the auditor's.
+func TestHistoryExportKeepsItsCheckpointBesideIt(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"audit", "keygen", "-o", filepath.Join(dir, "k")}, env(nil), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	a := mustRunServerWith(t, func(cfg *app.Config) {
+		if err := auditKeys(cfg, filepath.Join(dir, "k"), "", ""); err != nil {
+			t.Fatal(err)
+		}
+		cfg.AuditCheckpoints = filepath.Join(dir, "replica.jsonl")
+	})
+	getenv := env(map[string]string{"TOCSIN_ADMIN_TOKEN": "jeton-admin"})
+	exported := filepath.Join(dir, "historique.jsonl")
+	out.Reset()
+	if err := run(context.Background(), []string{"history", "export", "-o", exported, "--url", a.URL()}, getenv, &out, &out); err != nil {
+		t.Fatalf("export: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), exported+".checkpoint") {
+		t.Errorf("export says:\n%s\nwant where its checkpoint was written", out.String())
+	}
+	out.Reset()
+	err := run(context.Background(), []string{"audit", "verify", "--checkpoints", exported + ".checkpoint", "--public-key", filepath.Join(dir, "k.pub"), "--url", a.URL()}, getenv, &out, &out)
+	if err != nil {
+		t.Errorf("verify against the export's checkpoint: %v\n%s", err, out.String())
+	}
+}

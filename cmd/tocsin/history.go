@@ -92,14 +92,26 @@ func historyCmd(ctx context.Context, args []string, getenv func(string) string, 
 			fmt.Fprintf(stderr, "%d activations en cours non exportées (--open pour les écrire sans date de clôture) : %s\n",
 				len(ids), strings.Join(ids, ", "))
 		}
+		checkpoint := header.Get(web.CheckpointHeader)
 		if out == "" {
+			if checkpoint != "" {
+				fmt.Fprintf(stderr, "Point de contrôle signé de cet export (à garder pour tocsin audit verify --checkpoints) :\n%s\n", checkpoint)
+			}
 			_, err = stdout.Write(body)
 			return err
 		}
 		if err := os.WriteFile(out, body, 0o600); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "%d activations écrites dans %s\n", bytes.Count(body, []byte("\n")), out)
+		fmt.Fprintf(stderr, "%d lignes écrites dans %s\n", bytes.Count(body, []byte("\n")), out)
+		if checkpoint != "" {
+			// Kept beside the export, in the checkpoint file's format, for
+			// tocsin audit verify --checkpoints.
+			if err := os.WriteFile(out+".checkpoint", []byte(checkpoint+"\n"), 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "Point de contrôle signé de cet export écrit dans %s.checkpoint\n", out)
+		}
 		return nil
 	}
 	if file == "" && fs.NArg() == 1 {
