@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -29,23 +30,17 @@ func TestDeliveryAndAcknowledgementReachTheAuditTrail(t *testing.T) {
 		t.Fatalf("create: status %d", st)
 	}
 	waitFor(t, a, v.ID, 10*time.Second, "the mayor informed", func(v *view) bool { return v.Summary.Informed == 1 })
-	var said string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testingutil.Await(t, 5*time.Second, "the trail to say the delivery and the reply", func() (string, bool) {
 		var entries auditEntries
 		api(t, a, "GET", "/api/v1/audit?activation="+v.ID, nil, &entries)
-		said = ""
+		said := ""
 		for _, e := range entries.Entries {
 			if e.Action == tocsin.AuditRecipients {
 				said += e.Detail + " | "
 			}
 		}
-		if strings.Contains(said, "dieppe : message distribué") && strings.Contains(said, "dieppe : informé·e par réponse SMS") {
-			break
-		}
-	}
-	if !strings.Contains(said, "dieppe : message distribué") || !strings.Contains(said, "dieppe : informé·e par réponse SMS") {
-		t.Fatalf("the trail says %q; want the delivery and the reply", said)
-	}
+		return said, strings.Contains(said, "dieppe : message distribué") && strings.Contains(said, "dieppe : informé·e par réponse SMS")
+	})
 	var res struct {
 		OK bool `json:"ok"`
 	}
@@ -66,12 +61,12 @@ func TestAnEntryLeftInTheOutboxReachesTheTrailThroughTheLeader(t *testing.T) {
 		tocsin.AuditEntry{At: at, Actor: "admin", Action: tocsin.AuditConfig, Detail: "utilisateur marie créé (officer)"}); err != nil {
 		t.Fatal(err)
 	}
-	var got []tocsin.AuditEntry
-	for deadline := time.Now().Add(20 * time.Second); len(got) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	got := testingutil.Await(t, 20*time.Second, "marie's creation in the trail", func() ([]tocsin.AuditEntry, bool) {
 		var all auditEntries
 		api(t, a, "GET", "/api/v1/audit", nil, &all)
-		got = slices.DeleteFunc(all.Entries, func(e tocsin.AuditEntry) bool { return e.Detail != "utilisateur marie créé (officer)" })
-	}
+		got := slices.DeleteFunc(all.Entries, func(e tocsin.AuditEntry) bool { return e.Detail != "utilisateur marie créé (officer)" })
+		return got, len(got) > 0
+	})
 	if len(got) != 1 || !got[0].At.Equal(at) || got[0].Actor != "admin" {
 		t.Fatalf("trail holds %+v; want marie's creation once, by admin at %s", got, at)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/indicator"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -337,10 +338,10 @@ func TestConsoleSessionsEnd(t *testing.T) {
 	if st, _ := b.get("/"); st != http.StatusOK {
 		t.Fatalf("dashboard: status %d", st)
 	}
-	time.Sleep(2100 * time.Millisecond)
-	if st, _ := b.get("/annuaire"); st != http.StatusSeeOther {
-		t.Errorf("after expiry: status %d, want 303 to the login page", st)
-	}
+	testingutil.Eventually(t, 10*time.Second, "the session of 2 s to end (303 to the login page)", func() bool {
+		st, _ := b.get("/annuaire")
+		return st == http.StatusSeeOther
+	})
 
 	b = newBrowser(t, a)
 	b.login("permanence", consolePassword)

@@ -59,11 +59,7 @@ func startEscalation(t *testing.T, officials []tocsin.Official, numbers map[stri
 	}
 	// The clock moves only once dispatch has the activation: before, it
 	// would look idle with the first SMS not sent yet.
-	for deadline := time.Now().Add(10 * time.Second); !a.Dispatcher().Loaded(v.ID); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("dispatch did not load activation %s", v.ID)
-		}
-	}
+	testingutil.Eventually(t, 10*time.Second, "dispatch to load activation "+v.ID, func() bool { return a.Dispatcher().Loaded(v.ID) })
 	return &escalation{t: t, app: a, clock: clock, id: v.ID}
 }
 

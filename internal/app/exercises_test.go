@@ -8,6 +8,7 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/exercise"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -19,18 +20,13 @@ func parisAt(y int, m time.Month, d, h, min int) time.Time {
 // runsUntil polls the recorded exercise runs, in real time, until cond holds.
 func runsUntil(t *testing.T, a *app.App, what string, cond func([]tocsin.ExerciseRun) bool) []tocsin.ExerciseRun {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	return testingutil.Await(t, 10*time.Second, what, func() ([]tocsin.ExerciseRun, bool) {
 		runs, err := a.Store().ExerciseRuns(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cond(runs) {
-			return runs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: runs %+v", what, runs)
-		}
-	}
+		return runs, cond(runs)
+	})
 }
 
 // exerciseActivations counts the stored exercise activations.
@@ -67,11 +63,7 @@ func TestScheduledExerciseIsLaunchedOnceThenAMissedOneIsReported(t *testing.T) {
 		if next := a.NextExercises(2); len(next) != 2 || !next[0].Equal(parisAt(2026, 1, 10, 10, 0)) || !next[1].Equal(parisAt(2026, 4, 10, 10, 0)) {
 			t.Fatalf("next exercises %v", next)
 		}
-		for deadline := time.Now().Add(10 * time.Second); !a.IsLeader(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("no leader")
-			}
-		}
+		testingutil.Eventually(t, 10*time.Second, "a leader", a.IsLeader)
 		for range 20 {
 			clock.Advance(time.Minute)
 			time.Sleep(10 * time.Millisecond)
@@ -101,11 +93,7 @@ func TestScheduledExerciseIsLaunchedOnceThenAMissedOneIsReported(t *testing.T) {
 	clock.Advance(parisAt(2026, 4, 10, 12, 0).Sub(clock.Now()))
 	t.Run("the next leader reports the missed one", func(t *testing.T) {
 		a := mustRunApp(t, cfg)
-		for deadline := time.Now().Add(10 * time.Second); !a.IsLeader(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("no leader")
-			}
-		}
+		testingutil.Eventually(t, 10*time.Second, "a leader", a.IsLeader)
 		// The new leader looks a minute after taking the lead.
 		for range 3 {
 			clock.Advance(time.Minute)

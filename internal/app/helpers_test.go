@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -135,20 +136,13 @@ type forecast struct {
 // with the last state seen.
 func waitFor(tb testing.TB, a *app.App, id string, timeout time.Duration, what string, cond func(v *view) bool) *view {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	return testingutil.Await(tb, timeout, what, func() (*view, bool) {
 		var v view
 		if st := api(tb, a, "GET", "/api/v1/activations/"+id, nil, &v); st != http.StatusOK {
 			tb.Fatalf("GET activation: status %d", st)
 		}
-		if cond(&v) {
-			return &v
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("waiting for %s: still %+v after %s", what, v.Summary, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return &v, cond(&v)
+	})
 }
 
 // fictionMobile returns the n-th number of ARCEP's fiction mobile range.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -94,16 +95,6 @@ func (m *metrics) samples(name string, want ...string) []*dto.Metric {
 	return out
 }
 
-// until waits for cond, or fails after timeout saying what it waited for.
-func until(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("waited %s for %s", timeout, what)
-		}
-	}
-}
-
 // Twenty mayors of Dieppe's arrondissement are texted: fifteen reply, three
 // read and never reply, two numbers are invalid. What /metrics counts is
 // what the simulator recorded: every SMS it took, the two it refused and
@@ -132,7 +123,7 @@ func TestMetricsCountWhatTheSimulatorRecorded(t *testing.T) {
 	if err := a.Store().ReplaceOfficials(t.Context(), officials); err != nil {
 		t.Fatal(err)
 	}
-	until(t, 10*time.Second, "this replica to lead", a.IsLeader)
+	testingutil.Eventually(t, 10*time.Second, "this replica to lead", a.IsLeader)
 	var created view
 	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous"}, &created); st != http.StatusCreated {
 		t.Fatalf("create activation: status %d", st)
@@ -143,7 +134,7 @@ func TestMetricsCountWhatTheSimulatorRecorded(t *testing.T) {
 	sim := a.Simulator()
 	// The simulator counts a callback once Tocsin answered it.
 	var m *metrics
-	until(t, 10*time.Second, "every callback the simulator posted counted as a webhook", func() bool {
+	testingutil.Eventually(t, 10*time.Second, "every callback the simulator posted counted as a webhook", func() bool {
 		m = scrape(t, a)
 		return m.sum("tocsin_webhooks_total", "result", "ok") == float64(sim.Stats().Callbacks)
 	})
@@ -217,7 +208,7 @@ func TestMetricsCountWhatTheSimulatorRecorded(t *testing.T) {
 	if st := api(t, a, "POST", "/api/v1/activations/"+created.ID+"/close", nil, nil); st != http.StatusOK {
 		t.Fatalf("close: status %d", st)
 	}
-	until(t, 10*time.Second, "the closed activation's series to go", func() bool {
+	testingutil.Eventually(t, 10*time.Second, "the closed activation's series to go", func() bool {
 		m = scrape(t, a)
 		return !m.has("tocsin_activation_targeted", "activation", created.ID)
 	})
@@ -248,7 +239,7 @@ func TestLeaderVerifiesTheAuditTrailUnasked(t *testing.T) {
 		t.Fatalf("create: status %d", st)
 	}
 	var m *metrics
-	until(t, 10*time.Second, "a verification that finds the trail whole, with the activation's entry", func() bool {
+	testingutil.Eventually(t, 10*time.Second, "a verification that finds the trail whole, with the activation's entry", func() bool {
 		m = scrape(t, a)
 		return m.sum("tocsin_audit_chain_intact") == 1 && m.sum("tocsin_audit_verified_entries") >= 2
 	})
@@ -261,7 +252,7 @@ func TestLeaderVerifiesTheAuditTrailUnasked(t *testing.T) {
 		`{"id":"en-douce","title":"crue","state":"closed","activated_at":"2026-03-01T07:00:00Z"}`); err != nil {
 		t.Fatal(err)
 	}
-	until(t, 10*time.Second, "a verification that finds the activation without its entry", func() bool {
+	testingutil.Eventually(t, 10*time.Second, "a verification that finds the activation without its entry", func() bool {
 		m = scrape(t, a)
 		return m.sum("tocsin_audit_chain_intact") == 0 && m.sum("tocsin_audit_verifications_total", "result", "missing") >= 1
 	})

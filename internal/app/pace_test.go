@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -26,14 +27,10 @@ func TestTheRealRateIsShownWhenTwilioLimitsIt(t *testing.T) {
 	var limited struct {
 		Pace *tocsin.Pace `json:"pace"`
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for limited.Pace == nil || limited.Pace.SMS == nil || !limited.Pace.SMS.Limited {
-		if time.Now().After(deadline) {
-			t.Fatalf("no limited pace in the API after 20 s: %+v", limited.Pace)
-		}
-		time.Sleep(50 * time.Millisecond)
+	testingutil.Eventually(t, 20*time.Second, "a limited pace in the API", func() bool {
 		api(t, a, "GET", "/api/v1/activations/"+created.ID, nil, &limited)
-	}
+		return limited.Pace != nil && limited.Pace.SMS != nil && limited.Pace.SMS.Limited
+	})
 	if p := limited.Pace.SMS; p.Ceiling != 50 || p.PerSecond >= 50 {
 		t.Errorf("pace %+v, want below the configured 50/s", p)
 	}

@@ -49,13 +49,7 @@ func TestQuorumLostRefusesActivationsThenResumes(t *testing.T) {
 	}
 
 	testingutil.MustRestart(t, c, 1, 2)
-	deadline := time.Now().Add(30 * time.Second)
-	for readyz(t, a) != http.StatusOK {
-		if time.Now().After(deadline) {
-			t.Fatal("readyz once quorum is back: still not ready after 30 s")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testingutil.Poll(t, 30*time.Second, 200*time.Millisecond, "readyz once quorum is back", func() bool { return readyz(t, a) == http.StatusOK })
 	var list struct {
 		Activations []json.RawMessage `json:"activations"`
 	}

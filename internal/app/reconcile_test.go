@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -35,11 +36,7 @@ func TestRepliesAndStatusesLostOnTheWayAreRecoveredFromTwilio(t *testing.T) {
 	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous"}, &v); st != http.StatusCreated {
 		t.Fatalf("create: status %d", st)
 	}
-	for deadline := time.Now().Add(10 * time.Second); !a.Dispatcher().Loaded(v.ID); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("dispatch did not load activation %s", v.ID)
-		}
-	}
+	testingutil.Eventually(t, 10*time.Second, "dispatch to load activation "+v.ID, func() bool { return a.Dispatcher().Loaded(v.ID) })
 	e := &escalation{t: t, app: a, clock: clock, id: v.ID}
 	e.until("three replies at Twilio", time.Minute, func() bool { return len(sim.Replies()) == 3 })
 	lost := sim.Stats().CallbacksLost

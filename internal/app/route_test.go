@@ -107,13 +107,10 @@ func TestPrimaryAccountFailsTheSecondaryTakesOver(t *testing.T) {
 		Secondary bool               `json:"secondary"`
 	}
 	// Back on the primary, which answers again.
-	deadline := time.Now().Add(10 * time.Second)
-	for api(t, a, "GET", "/api/v1/route", nil, &route); route.Active != "primary"; api(t, a, "GET", "/api/v1/route", nil, &route) {
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /api/v1/route: %+v, want the primary active again", route)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testingutil.Eventually(t, 10*time.Second, "GET /api/v1/route to say the primary is active again", func() bool {
+		api(t, a, "GET", "/api/v1/route", nil, &route)
+		return route.Active == "primary"
+	})
 	if route.Choice.Mode != "auto" || !route.Secondary {
 		t.Errorf("route %+v, want automatic with a secondary", route)
 	}

@@ -32,6 +32,27 @@ func Poll(tb testing.TB, timeout, every time.Duration, what string, cond func() 
 	}
 }
 
+// Await reads a state until ok says it is the one waited for, and returns
+// it; past timeout it fails the test with what it waited for and the last
+// state read, which says how far things went.
+func Await[T any](tb testing.TB, timeout time.Duration, what string, read func() (state T, ok bool)) T {
+	tb.Helper()
+	var last T
+	deadline := time.Now().Add(timeout)
+	pause := time.Millisecond
+	for {
+		var ok bool
+		if last, ok = read(); ok {
+			return last
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited %v for %s; last seen: %+v", timeout, what, last)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
 // Outbound returns the SMS the simulator sent to number, oldest first.
 func Outbound(sim *twiliosim.Server, number string) []twiliosim.Message {
 	var out []twiliosim.Message
