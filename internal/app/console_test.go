@@ -80,7 +80,7 @@ func TestConsolePagesForEachRole(t *testing.T) {
 		{path: "/activations", contains: []string{"Activations", "/activations/" + id}},
 		{path: "/activations/" + id, contains: []string{"Alerte de test", "Maire Numéro 1", "Chronologie", "06 39 98 02 01", `href="tel:+33639980201"`, `data-live="` + id + `"`},
 			officerOnly: []string{"/confirmer/maire-1", "Clore l'activation"}},
-		{path: "/activations/" + id + "?filtre=non-informes", contains: []string{"Non informés (3)"}},
+		{path: "/activations/" + id + "?filtre=non-informes", contains: []string{`Non informés (<span data-filter-count="non-informes">3</span>)`}},
 		{path: "/activations/nouvelle", status: map[tocsin.Role]int{tocsin.RoleAuditor: 403}, contains: []string{"Nouvelle activation", "scenario-test-tous"}},
 		{path: "/annuaire", contains: []string{"Annuaire des élus", "3 élus", "Maire Numéro 2"}, adminOnly: []string{"Importer un annuaire"}},
 		{path: "/annuaire?q=numero%202", contains: []string{"1 élu(s) sur 3", "Maire Numéro 2"}},

@@ -35,11 +35,7 @@ func newCard(v *activation.View, now time.Time) card {
 	s := v.Summary
 	c := card{ID: v.ID, Title: v.Title, Exercise: v.Exercise, Open: v.State == tocsin.Open,
 		ActivatedAt: v.ActivatedAtParis, Deadline: v.DeadlineParis, DeadlineISO: v.Deadline.UTC().Format(time.RFC3339),
-		TimeLeft: timeLeft(v.Deadline, now), CreatedBy: v.CreatedBy, Pace: v.Pace.Describe(),
-		Counters: counters{Targeted: s.Targeted, Sent: s.Sent, Delivered: s.Delivered, Informed: s.Informed, Failed: s.Failed, Manual: s.ToCall}}
-	if s.Targeted > 0 {
-		c.Counters.Percent = 100 * s.Informed / s.Targeted
-	}
+		TimeLeft: timeLeft(v.Deadline, now), CreatedBy: v.CreatedBy, Pace: v.Pace.Describe(), Counters: countersOf(s)}
 	if s.InformDelay != nil {
 		c.Delay = tocsin.FormatDuration(time.Duration(*s.InformDelay * float64(time.Second)))
 	}
@@ -287,9 +283,9 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 				counts[f.Key]++
 			}
 		}
-		if keep(filter, &w) {
-			b.Rows = append(b.Rows, w)
-		}
+		// Every row is on the page, those the filter leaves out hidden:
+		// an official who joins the filter later shows without a reload.
+		b.Rows = append(b.Rows, w)
 	}
 	// The officials to call first: on the manual list, then not informed.
 	slices.SortStableFunc(b.Rows, func(x, y row) int { return rowRank(&x) - rowRank(&y) })

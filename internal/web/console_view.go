@@ -171,13 +171,20 @@ type counters struct {
 	Informed  int `json:"informed"`
 	Failed    int `json:"failed"`
 	Manual    int `json:"manual"`
+	// NotInformed is Targeted - Informed, the « Non informés » filter's count.
+	NotInformed int `json:"not_informed"`
 	// Percent is the share informed, rounded down.
 	Percent int `json:"percent"`
 }
 
 func newCounters(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) counters {
-	s := a.Summarize(rs, now)
-	c := counters{Targeted: s.Targeted, Sent: s.Sent, Delivered: s.Delivered, Informed: s.Informed, Failed: s.Failed, Manual: s.ToCall}
+	return countersOf(a.Summarize(rs, now))
+}
+
+// countersOf is a summary's figures as the console shows them.
+func countersOf(s tocsin.Summary) counters {
+	c := counters{Targeted: s.Targeted, Sent: s.Sent, Delivered: s.Delivered, Informed: s.Informed, Failed: s.Failed, Manual: s.ToCall,
+		NotInformed: s.NotInformed}
 	if c.Targeted > 0 {
 		c.Percent = 100 * c.Informed / c.Targeted
 	}

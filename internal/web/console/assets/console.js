@@ -78,11 +78,14 @@ function scopes(id) {
   return document.querySelectorAll(`[data-activation="${CSS.escape(id)}"]`);
 }
 
+// The filters of the officials' table, and the server's counter that
+// counts each: counts come from the server, which sees every official.
+const filterCounters = { "": "targeted", "non-informes": "not_informed", echecs: "failed", "a-appeler": "manual" };
+
 function updateCounters(id, counters) {
   if (!counters) return;
   for (const scope of scopes(id)) {
     for (const [key, value] of Object.entries(counters)) {
-      if (key === "manual" && document.getElementById("table-elus")) continue; // counted from the rows
       for (const el of scope.querySelectorAll(`[data-counter="${key}"]`)) el.textContent = String(value);
     }
     for (const p of scope.querySelectorAll("[data-progress]")) {
@@ -90,6 +93,11 @@ function updateCounters(id, counters) {
       p.value = counters.informed;
       p.textContent = counters.percent + " %";
     }
+  }
+  if (live !== id) return;
+  for (const el of document.querySelectorAll("[data-filter-count]")) {
+    const value = counters[filterCounters[el.dataset.filterCount]];
+    if (value !== undefined) el.textContent = String(value);
   }
 }
 
@@ -157,14 +165,14 @@ function addEvent(e) {
 }
 
 // refreshRows applies the "à appeler" rule's time threshold, which the
-// server sends with each row, and the table's filter; it recounts the
-// officials to call by hand.
+// server sends with each row, and the table's filter. The page holds every
+// official, those the filter leaves out hidden, so that one who joins the
+// filter shows at once; the counts are the server's (updateCounters).
 function refreshRows() {
   const table = document.getElementById("table-elus");
   if (!table) return;
   const filter = table.dataset.filter || "";
   const now = Date.now();
-  let manual = 0;
   for (const tr of table.tBodies[0].rows) {
     const at = tr.dataset.manualAt ? Date.parse(tr.dataset.manualAt) : NaN;
     if (tr.dataset.status !== "informed" && tr.dataset.manualAt && (tr.dataset.status === "failed" || now >= at)) {
@@ -173,7 +181,6 @@ function refreshRows() {
       tr.dataset.manual = "false";
     }
     const isManual = tr.dataset.manual === "true";
-    if (isManual) manual++;
     const tag = tr.querySelector('[data-field="manual"]');
     if (tag) tag.hidden = !isManual;
     let keep = true;
@@ -182,7 +189,6 @@ function refreshRows() {
     if (filter === "a-appeler") keep = isManual;
     tr.hidden = !keep;
   }
-  for (const el of document.querySelectorAll('[data-counter="manual"]')) el.textContent = String(manual);
 }
 
 function clock(ms) {
