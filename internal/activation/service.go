@@ -1,6 +1,7 @@
 package activation
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -57,6 +58,7 @@ type Service struct {
 	rates     tocsin.Rates
 	fold      bool
 	cipDelay  time.Duration
+	claimFor  time.Duration
 	now       func() time.Time
 	log       *slog.Logger
 	audit     AuditTrail
@@ -117,6 +119,9 @@ type Config struct {
 	Pace PaceFunc
 	// Retex keeps the exercises' RETEX; nil keeps none.
 	Retex RetexStore
+	// ClaimFor is how long a duty officer holds an official they call by
+	// hand; 0 means tocsin.DefaultClaimFor.
+	ClaimFor time.Duration
 }
 
 // New returns a service.
@@ -130,7 +135,7 @@ func New(cfg Config) *Service {
 	if cfg.CIPDelay <= 0 {
 		cfg.CIPDelay = tocsin.DefaultCIPDelay
 	}
-	return &Service{cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
+	return &Service{cipDelay: cfg.CIPDelay, claimFor: cmp.Or(cfg.ClaimFor, tocsin.DefaultClaimFor), store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace}
 }
 

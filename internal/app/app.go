@@ -360,6 +360,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	srv := web.NewServer(web.Config{
 		Activations:    a.service,
+		Calls:          a.service,
 		Inbound:        a.service,
 		Retexes:        a.service,
 		Store:          a.store,

@@ -109,6 +109,10 @@ type Recipient struct {
 	// External marks an official of an imported activation who is not (or
 	// no longer) in the directory.
 	External bool `json:"external,omitempty"`
+	// Claim is set while a duty officer calls the official by hand.
+	Claim *Claim `json:"claim,omitempty"`
+	// Calls are the calls made by hand that did not inform, oldest first.
+	Calls []ManualCall `json:"calls,omitempty"`
 }
 
 // Contact is someone an activation may call on behalf of an official.

@@ -329,6 +329,10 @@ func (c *console) confirm(w http.ResponseWriter, r *http.Request, p *pageData) e
 	if _, err := c.cfg.Activations.Confirm(r.Context(), userFrom(r.Context()), id, official, req); err != nil {
 		return err
 	}
+	if r.PostFormValue("retour") == "appeler" {
+		http.Redirect(w, r, callTarget(id, official, "confirm"), http.StatusSeeOther)
+		return nil
+	}
 	target := "/activations/" + url.PathEscape(id) + "?info=confirm"
 	if f := r.PostFormValue("filtre"); f != "" {
 		target += "&filtre=" + url.QueryEscape(f)
@@ -377,6 +381,9 @@ func backLink(r *http.Request) string {
 	switch {
 	case strings.HasPrefix(path, "/activations/") && r.Method == http.MethodPost && path != "/activations/apercu":
 		parts := strings.Split(path, "/")
+		if len(parts) > 3 && parts[3] == "appeler" || r.PostFormValue("retour") == "appeler" {
+			return "/activations/" + parts[2] + "/appeler"
+		}
 		return "/activations/" + parts[2]
 	case path == "/activations" || path == "/activations/apercu":
 		return "/activations/nouvelle"

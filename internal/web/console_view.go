@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -64,6 +65,21 @@ type row struct {
 	// the page can move them there without waiting for a change.
 	ManualAt    string `json:"manual_at,omitempty"`
 	Confirmable bool   `json:"confirmable"`
+	// Claim is set while a duty officer calls the official by hand.
+	Claim *claimView `json:"claim,omitempty"`
+	// History is every attempt, automatic or by hand, newest first, in
+	// words.
+	History []string `json:"history,omitempty"`
+}
+
+// claimView is a claim as the pages show it; the page hides it once Until
+// has passed.
+type claimView struct {
+	By    string `json:"by"`
+	At    string `json:"at"`    // 17:35
+	Until string `json:"until"` // RFC 3339, for the page's clock
+	// UntilClock is Until as a time of day: 17:45.
+	UntilClock string `json:"until_clock"`
 }
 
 // manualAt is when the officials not yet informed go on the "à appeler"
@@ -86,17 +102,12 @@ func newRow(a *tocsin.Activation, r *tocsin.Recipient, now time.Time) row {
 	if w.Name == "" {
 		w.Name = r.Official.ID
 	}
-	if n := len(r.Attempts); n > 0 {
-		at := r.Attempts[n-1]
-		w.Last = fmt.Sprintf("%s au %s : %s", channelLabel(at.Channel), displayNumber(at.To), attemptLabel(at.Status))
-		if at.ErrorCode != 0 {
-			w.Last += fmt.Sprintf(" (code %d)", at.ErrorCode)
-		}
-		if !at.UpdatedAt.IsZero() {
-			w.Last += ", " + parisClock(at.UpdatedAt, now)
-		} else if !at.CreatedAt.IsZero() {
-			w.Last += ", " + parisClock(at.CreatedAt, now)
-		}
+	w.History = attemptHistory(r, now)
+	if len(r.Attempts) > 0 {
+		w.Last = attemptWords(&r.Attempts[len(r.Attempts)-1], now)
+	}
+	if c := r.Claim; c.Held(now) && r.InformedAt == nil {
+		w.Claim = &claimView{By: c.By, At: parisHour(c.At), Until: c.Until.UTC().Format(time.RFC3339), UntilClock: parisHour(c.Until)}
 	}
 	if r.InformedAt != nil {
 		how := howLabels[r.InformedHow]
@@ -120,6 +131,56 @@ func newRow(a *tocsin.Activation, r *tocsin.Recipient, now time.Time) row {
 	}
 	return w
 }
+
+// attemptWords says an attempt: « SMS au 06 39 98 00 01 : distribué,
+// 17:35:02 ».
+func attemptWords(at *tocsin.Attempt, now time.Time) string {
+	s := fmt.Sprintf("%s au %s : %s", channelLabel(at.Channel), displayNumber(at.To), attemptLabel(at.Status))
+	if at.ErrorCode != 0 {
+		s += fmt.Sprintf(" (code %d)", at.ErrorCode)
+	}
+	if !at.UpdatedAt.IsZero() {
+		s += ", " + parisClock(at.UpdatedAt, now)
+	} else if !at.CreatedAt.IsZero() {
+		s += ", " + parisClock(at.CreatedAt, now)
+	}
+	return s
+}
+
+// attemptHistory is every attempt made to reach r, by dispatch or by hand,
+// newest first.
+func attemptHistory(r *tocsin.Recipient, now time.Time) []string {
+	type step struct {
+		at    time.Time
+		words string
+	}
+	steps := make([]step, 0, len(r.Attempts)+len(r.Calls))
+	for i := range r.Attempts {
+		at := &r.Attempts[i]
+		steps = append(steps, step{at.CreatedAt, attemptWords(at, now)})
+	}
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		words := fmt.Sprintf("appel à la main par %s", c.By)
+		if c.Number != "" {
+			words += " au " + displayNumber(c.Number)
+		}
+		words += " : " + c.Outcome.Label()
+		if c.Note != "" {
+			words += " (" + c.Note + ")"
+		}
+		steps = append(steps, step{c.At, words + ", " + parisClock(c.At, now)})
+	}
+	slices.SortStableFunc(steps, func(x, y step) int { return y.at.Compare(x.at) })
+	out := make([]string, len(steps))
+	for i := range steps {
+		out[i] = steps[i].words
+	}
+	return out
+}
+
+// parisHour is a time of day in Paris, 17:35.
+func parisHour(t time.Time) string { return t.In(tocsin.Paris()).Format("15:04") }
 
 func channelLabel(c tocsin.Channel) string {
 	if l, ok := channelLabels[c]; ok {

@@ -10,6 +10,7 @@
 
 const body = document.body;
 const live = body.dataset.live || "";
+const me = body.dataset.user || "";
 let rev = Number(body.dataset.rev || 0);
 let retries = 0;
 
@@ -120,6 +121,7 @@ const badgeKinds = ["fr-badge--new", "fr-badge--info", "fr-badge--warning", "fr-
 
 function updateRow(r) {
   if (!r) return;
+  updateCard(r);
   const tr = document.getElementById("elu-" + r.id);
   if (!tr) return;
   tr.dataset.status = r.status;
@@ -174,13 +176,7 @@ function refreshRows() {
   const filter = table.dataset.filter || "";
   const now = Date.now();
   for (const tr of table.tBodies[0].rows) {
-    const at = tr.dataset.manualAt ? Date.parse(tr.dataset.manualAt) : NaN;
-    if (tr.dataset.status !== "informed" && tr.dataset.manualAt && (tr.dataset.status === "failed" || now >= at)) {
-      tr.dataset.manual = "true";
-    } else if (tr.dataset.status === "informed") {
-      tr.dataset.manual = "false";
-    }
-    const isManual = tr.dataset.manual === "true";
+    const isManual = onList(tr, now);
     const tag = tr.querySelector('[data-field="manual"]');
     if (tag) tag.hidden = !isManual;
     let keep = true;
@@ -189,6 +185,103 @@ function refreshRows() {
     if (filter === "a-appeler") keep = isManual;
     tr.hidden = !keep;
   }
+}
+
+// onList applies the "à appeler" rule to an element that carries a row's
+// status and threshold (a table row or a card), and says whether the
+// official is on the list.
+function onList(el, now) {
+  const at = el.dataset.manualAt ? Date.parse(el.dataset.manualAt) : NaN;
+  if (el.dataset.status !== "informed" && el.dataset.manualAt && (el.dataset.status === "failed" || now >= at)) {
+    el.dataset.manual = "true";
+  } else if (el.dataset.status === "informed") {
+    el.dataset.manual = "false";
+  }
+  return el.dataset.manual === "true";
+}
+
+// updateCard applies a row's change to its card in the calling view.
+function updateCard(r) {
+  const card = document.getElementById("carte-" + r.id);
+  if (!card) return;
+  card.dataset.status = r.status;
+  card.dataset.manual = String(r.manual);
+  card.dataset.manualAt = r.manual_at || "";
+  card.dataset.claimBy = r.claim ? r.claim.by : "";
+  card.dataset.claimUntil = r.claim ? r.claim.until : "";
+  const claim = card.querySelector('[data-field="claim"]');
+  if (claim && r.claim) {
+    claim.textContent =
+      r.claim.by === me
+        ? `Vous appelez depuis ${r.claim.at} (jusqu'à ${r.claim.until_clock})`
+        : `Appelé·e par ${r.claim.by} depuis ${r.claim.at} (jusqu'à ${r.claim.until_clock})`;
+  }
+  const badge = card.querySelector('[data-field="status"]');
+  if (badge) {
+    badge.textContent = r.status_label;
+    badge.classList.remove(...badgeKinds);
+    if (r.badge) badge.classList.add(r.badge);
+  }
+  const history = card.querySelector('[data-field="history"]');
+  if (history) {
+    const items = (r.history || []).slice(0, 4);
+    if (items.length === 0) items.push("aucune");
+    history.replaceChildren(
+      ...items.map((h) => {
+        const li = document.createElement("li");
+        li.textContent = h;
+        return li;
+      }),
+    );
+  }
+  if (r.status === "informed" && !card.contains(document.activeElement)) card.remove();
+  refreshCards();
+}
+
+// refreshCards shows the cards of the officials on the list, the ones
+// who just joined it at the top, highlighted, and each card's actions as
+// its claim allows: « J'appelle » while nobody calls, the holder's own
+// actions to the holder.
+function refreshCards() {
+  const list = document.getElementById("cartes");
+  if (!list) return;
+  const now = Date.now();
+  const newcomers = [];
+  let shown = 0;
+  for (const card of list.children) {
+    const held = card.dataset.claimBy !== "" && card.dataset.claimBy !== undefined && Date.parse(card.dataset.claimUntil) > now;
+    const claim = card.querySelector('[data-field="claim"]');
+    if (claim) claim.hidden = !held;
+    const free = card.querySelector('[data-when="free"]');
+    if (free) free.hidden = held;
+    const mine = card.querySelector('[data-when="mine"]');
+    if (mine) mine.hidden = !(held && card.dataset.claimBy === me);
+    if (onList(card, now)) {
+      shown++;
+      if (card.hidden) newcomers.push(card);
+    } else {
+      card.hidden = true;
+    }
+  }
+  for (const card of newcomers) {
+    card.hidden = false;
+    card.classList.remove("tc-new");
+    void card.offsetWidth; // restart the highlight
+    card.classList.add("tc-new");
+  }
+  if (newcomers.length > 0) list.prepend(...newcomers);
+  for (const el of document.querySelectorAll("[data-empty-calls]")) el.hidden = shown > 0;
+}
+
+document.addEventListener("animationend", (e) => {
+  if (e.target.classList && e.target.classList.contains("tc-new")) e.target.classList.remove("tc-new");
+});
+
+for (const el of document.querySelectorAll("[data-print]")) {
+  el.addEventListener("click", (e) => {
+    e.preventDefault();
+    window.print();
+  });
 }
 
 function clock(ms) {
@@ -209,6 +302,7 @@ function tick() {
     el.classList.toggle("tc-overdue", left <= 0);
   }
   refreshRows();
+  refreshCards();
 }
 
 if (live) {
