@@ -149,7 +149,7 @@ func (c *console) newActivation(w http.ResponseWriter, r *http.Request, p *pageD
 
 func (c *console) showNewActivation(w http.ResponseWriter, r *http.Request, p *pageData, status int, b newActivationBody) {
 	for _, pb := range c.cfg.Playbooks() {
-		b.Playbooks = append(b.Playbooks, newPlaybookView(&pb))
+		b.Playbooks = append(b.Playbooks, newPlaybookView(&pb, nil))
 	}
 	p.Title, p.Nav, p.Body = "Nouvelle activation", "nouvelle", b
 	c.render(w, r, status, "nouvelle", p)

@@ -137,7 +137,7 @@ func newRow(a *tocsin.Activation, r *tocsin.Recipient, now time.Time) row {
 func attemptWords(at *tocsin.Attempt, now time.Time) string {
 	s := fmt.Sprintf("%s au %s : %s", channelLabel(at.Channel), displayNumber(at.To), attemptLabel(at.Status))
 	if at.ErrorCode != 0 {
-		s += fmt.Sprintf(" (code %d)", at.ErrorCode)
+		s += " (" + errorWords(at.ErrorCode) + ")"
 	}
 	if !at.UpdatedAt.IsZero() {
 		s += ", " + parisClock(at.UpdatedAt, now)
@@ -262,4 +262,63 @@ func fold(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// actionLabels name the audit trail's actions for people; the exports
+// keep the codes.
+var actionLabels = map[string]string{
+	tocsin.AuditActivationCreated: "activation lancée",
+	tocsin.AuditActivationClosed:  "activation close",
+	tocsin.AuditCIP:               "CIP activée",
+	tocsin.AuditConfirmed:         "élu confirmé à la main",
+	tocsin.AuditInformed:          "élu informé",
+	tocsin.AuditLogin:             "connexion",
+	tocsin.AuditLoginFailed:       "connexion refusée",
+	tocsin.AuditImport:            "annuaire importé",
+	tocsin.AuditExport:            "export de données",
+	tocsin.AuditExercise:          "exercice",
+	tocsin.AuditConfig:            "configuration",
+	tocsin.AuditRoute:             "route d'envoi",
+	tocsin.AuditRecipients:        "suivi des élus (distribution, échec, réponse)",
+	tocsin.AuditUnreadable:        "enregistrement illisible",
+	tocsin.AuditRetex:             "RETEX saisi",
+	tocsin.AuditHistoryImported:   "historique importé",
+	tocsin.AuditClaimed:           "élu pris pour un appel à la main",
+	tocsin.AuditReleased:          "élu libéré",
+	tocsin.AuditCalled:            "appel à la main sans succès",
+}
+
+// actionLabel names an audit action in French; an unknown one is shown
+// as it is.
+func actionLabel(action string) string {
+	if l, ok := actionLabels[action]; ok {
+		return l
+	}
+	return action
+}
+
+// errorMeanings say in French what Twilio's error codes mean for the duty
+// officer: the codes of a refused send and of a message not delivered.
+var errorMeanings = map[int]string{
+	21211: "numéro invalide",
+	21408: "pays non autorisé sur le compte",
+	21610: "l'élu a répondu STOP : plus aucun SMS ne lui parvient",
+	21612: "numéro injoignable par ce compte",
+	21614: "pas un mobile : un fixe ne reçoit pas de SMS",
+	30003: "téléphone injoignable (éteint ou hors réseau)",
+	30004: "message bloqué par le destinataire",
+	30005: "numéro inconnu ou plus attribué",
+	30006: "fixe ou opérateur qui ne reçoit pas de SMS",
+	30007: "message filtré par l'opérateur",
+	30008: "échec chez l'opérateur, cause inconnue",
+	30034: "expéditeur non enregistré auprès de l'opérateur",
+}
+
+// errorWords is an error code with its meaning: « code 30003 : téléphone
+// injoignable (éteint ou hors réseau) ».
+func errorWords(code int) string {
+	if m, ok := errorMeanings[code]; ok {
+		return fmt.Sprintf("code %d : %s", code, m)
+	}
+	return fmt.Sprintf("code %d", code)
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,11 +132,29 @@ type liveEvent struct {
 // official whose detail does not name them (a delivery status, an attempt)
 // is prefixed with their name, when known.
 func newLiveEvent(e *tocsin.Event, names map[string]string, now time.Time) *liveEvent {
-	detail := e.Detail
+	detail := withErrorMeanings(e.Detail)
 	if name := names[e.Official]; name != "" && !strings.Contains(detail, name) {
 		detail = name + " — " + detail
 	}
 	return &liveEvent{Seq: e.Seq, At: parisClock(e.At, now), Kind: e.Kind, Detail: detail}
+}
+
+// providerCode finds a provider's error code in an event's detail, with
+// the reason's label dispatch may put before it: « (code 30003) »,
+// « (invalid_number, code 21211) ».
+var providerCode = regexp.MustCompile(`\((?:[a-z_]+, )?code (\d{5})\)`)
+
+// withErrorMeanings says in French what the provider's error codes of an
+// event's detail mean. Details are stored as written: the meaning is
+// added when they are shown.
+func withErrorMeanings(detail string) string {
+	if !strings.Contains(detail, "code ") {
+		return detail
+	}
+	return providerCode.ReplaceAllStringFunc(detail, func(m string) string {
+		code, _ := strconv.Atoi(providerCode.FindStringSubmatch(m)[1])
+		return "(" + errorWords(code) + ")"
+	})
 }
 
 // frame is an encoded message and whom it is for.
