@@ -166,3 +166,96 @@ func hasNumber(r *tocsin.Recipient, number string) bool {
 	}
 	return false
 }
+
+// Rush brings an official's next rung forward to now (« Relancer
+// maintenant »): refused when nothing more would be sent.
+func (s *Service) Rush(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error) {
+	if !by.Role.CanActivate() {
+		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas de relancer", by.Role)
+	}
+	cur, err := s.store.Recipient(ctx, activationID, official)
+	if err != nil {
+		return nil, err
+	}
+	r, rushed, err := s.rush(ctx, by, activationID, cur)
+	if err != nil {
+		return nil, err
+	}
+	if !rushed {
+		return nil, tocsin.Errorf(tocsin.EConflict, "rien à relancer pour %s : tous les échelons automatiques sont partis ; appelez-le·la à la main", cur.Official.Name)
+	}
+	s.drain(ctx)
+	return r, nil
+}
+
+// RushAll brings forward the next rung of every official not informed
+// who has one left, and returns how many.
+func (s *Service) RushAll(ctx context.Context, by tocsin.User, activationID string) (int, error) {
+	if !by.Role.CanActivate() {
+		return 0, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas de relancer", by.Role)
+	}
+	a, err := s.store.Activation(ctx, activationID)
+	if err != nil {
+		return 0, err
+	}
+	if err := callable(a, &tocsin.Recipient{}, activationID); err != nil {
+		return 0, err
+	}
+	rs, err := s.store.Recipients(ctx, activationID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range rs {
+		if rs[i].InformedAt != nil {
+			continue
+		}
+		_, rushed, err := s.rush(ctx, by, activationID, &rs[i])
+		if err != nil {
+			return n, err
+		}
+		if rushed {
+			n++
+		}
+	}
+	s.log.Info("officials rushed", "activation", activationID, "count", n, "by", by.Name)
+	s.drain(ctx)
+	return n, nil
+}
+
+// rush writes one official's rush with its event and audit entry, or
+// nothing when there is nothing to bring forward.
+func (s *Service) rush(ctx context.Context, by tocsin.User, activationID string, cur *tocsin.Recipient) (*tocsin.Recipient, bool, error) {
+	now := s.now().UTC()
+	entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditRushed, Activation: activationID,
+		Detail: fmt.Sprintf("%s (%s) relancé·e par %s : échelon suivant maintenant", cur.Official.Name, cur.Official.ID, by.Name)}
+	rushed := false
+	r, err := s.store.UpdateRecipient(ctx, activationID, cur.Official.ID, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+		rushed = false // tried again after a concurrent write
+		if err := callable(a, r, activationID); err != nil {
+			return nil, err
+		}
+		ch, ok := a.RushNext(r, now, by.Name)
+		if !ok {
+			return nil, tocsin.ErrNoChange
+		}
+		rushed = true
+		return []tocsin.Event{{At: now, Kind: tocsin.EventRushed, Channel: ch,
+			Detail: fmt.Sprintf("%s relance %s : %s maintenant", by.Name, r.Official.Name, rushLabel(ch))}}, nil
+	}, entry)
+	if err != nil {
+		return nil, false, err
+	}
+	return r, rushed, nil
+}
+
+// rushLabel names what a rush sends.
+func rushLabel(ch tocsin.Channel) string {
+	switch ch {
+	case tocsin.Voice:
+		return "appel vocal"
+	case tocsin.SMS:
+		return "SMS"
+	}
+	return string(ch)
+}

@@ -361,6 +361,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	srv := web.NewServer(web.Config{
 		Activations:    a.service,
 		Calls:          a.service,
+		Rushes:         a.service,
 		Inbound:        a.service,
 		Retexes:        a.service,
 		Store:          a.store,

@@ -94,6 +94,17 @@ func TestTwoOfficersCallTheSameMayor(t *testing.T) {
 		t.Fatalf("confirm from the calling view: status %d to %q", st, loc)
 	}
 
+	// « Relancer les non informés » asks for the box; the playbook has
+	// nothing after its SMS, so nobody is rushed, and the page says so.
+	if st, _, _ := anne.postCSRF("/activations/"+id+"/relancer", nil); st != http.StatusBadRequest {
+		t.Errorf("rush all without the box: status %d; want 400", st)
+	}
+	if st, _, loc := anne.postCSRF("/activations/"+id+"/relancer", url.Values{"confirmation": {"oui"}}); st != http.StatusSeeOther || !strings.HasSuffix(loc, "?info=relances&n=0") {
+		t.Errorf("rush all: status %d to %q; want back to the activation, 0 rushed", st, loc)
+	} else if _, page := anne.get(loc); !strings.Contains(page, "pour 0 élu(s) non informé(s)") {
+		t.Errorf("the activation page does not say how many were rushed")
+	}
+
 	var v view
 	api(t, a, "GET", "/api/v1/activations/"+id, nil, &v)
 	var mayor *tocsin.Recipient

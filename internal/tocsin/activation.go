@@ -113,6 +113,9 @@ type Recipient struct {
 	Claim *Claim `json:"claim,omitempty"`
 	// Calls are the calls made by hand that did not inform, oldest first.
 	Calls []ManualCall `json:"calls,omitempty"`
+	// Rushes are the duty officers' « Relancer maintenant », oldest
+	// first: each brought the next rung forward (Activation.RushNext).
+	Rushes []Rush `json:"rushes,omitempty"`
 }
 
 // Contact is someone an activation may call on behalf of an official.

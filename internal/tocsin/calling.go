@@ -81,8 +81,16 @@ func (c *ManualCall) Describe() string {
 	return s
 }
 
+// Rush is a duty officer's « Relancer maintenant »: the official's next
+// rung starts At instead of at its time in the ladder.
+type Rush struct {
+	At time.Time `json:"at"`
+	By string    `json:"by"`
+}
+
 // Event kinds of the calls made by hand.
 const (
+	EventRushed   = "rushed"   // a duty officer brought the next rung forward
 	EventClaimed  = "claimed"  // a duty officer takes an official to call
 	EventReleased = "released" // they let them go
 	EventCalled   = "called"   // a call by hand that did not inform
@@ -93,4 +101,5 @@ const (
 	AuditClaimed  = "recipient.claimed"
 	AuditReleased = "recipient.released"
 	AuditCalled   = "recipient.called"
+	AuditRushed   = "recipient.rushed"
 )

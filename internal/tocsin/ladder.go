@@ -33,6 +33,7 @@ func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time
 		return nil, time.Time{}
 	}
 	var prevStart, prevExhausted time.Time
+	rush := 0 // the next of r.Rushes to apply
 	for i, rung := range a.Ladder {
 		if rung.Channel == Manual {
 			continue
@@ -43,6 +44,12 @@ func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time
 		}
 		if start.Before(prevStart) {
 			start = prevStart
+		}
+		// A duty officer's « Relancer maintenant » brings forward the
+		// first rung that had not started when they pressed it.
+		if rush < len(r.Rushes) && r.Rushes[rush].At.Before(start) {
+			start = r.Rushes[rush].At
+			rush++
 		}
 		numbers := rungNumbers(rung, r)
 		prevStart = start
@@ -82,6 +89,25 @@ func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time
 		}
 	}
 	return due, next
+}
+
+// RushNext brings r's next rung forward to now, for a duty officer who
+// asks for it (« Relancer maintenant »), and returns the channel of the
+// attempts that fall due. It changes nothing and returns false when
+// nothing more would be sent: r is informed, the activation is closed, or
+// every automatic rung has started for r (only the call by hand is left).
+func (a *Activation) RushNext(r *Recipient, now time.Time, by string) (Channel, bool) {
+	if r.InformedAt != nil || a.State != Open {
+		return "", false
+	}
+	before, _ := a.Plan(r, now)
+	r.Rushes = append(r.Rushes, Rush{At: now, By: by})
+	after, _ := a.Plan(r, now)
+	if len(after) <= len(before) {
+		r.Rushes = r.Rushes[:len(r.Rushes)-1]
+		return "", false
+	}
+	return after[len(after)-1].Channel, true
 }
 
 // failed reports whether the attempt ended without informing: a failure,

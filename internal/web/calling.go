@@ -47,6 +47,27 @@ func (s *Server) logCall(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// rushRecipient brings an official's next rung forward to now; 409 when
+// every automatic rung has started for them.
+func (s *Server) rushRecipient(w http.ResponseWriter, r *http.Request) error {
+	rc, err := s.cfg.Rushes.Rush(r.Context(), userFrom(r.Context()), r.PathValue("id"), r.PathValue("official"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rc)
+	return nil
+}
+
+// rushAll brings forward the next rung of every official not informed.
+func (s *Server) rushAll(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.cfg.Rushes.RushAll(r.Context(), userFrom(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"rushed": n})
+	return nil
+}
+
 // toCall lists the officials on the « à appeler » list, those to call
 // first first, with their numbers, their deputies', who calls them and
 // every attempt; ?format=csv gives it as CSV, the paper list for when

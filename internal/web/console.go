@@ -95,6 +95,8 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /activations/{id}/appeler/{official}/prendre", c.page(canActivate, c.claimForm))
 	s.mux.HandleFunc("POST /activations/{id}/appeler/{official}/liberer", c.page(canActivate, c.releaseForm))
 	s.mux.HandleFunc("POST /activations/{id}/appeler/{official}/echec", c.page(canActivate, c.callForm))
+	s.mux.HandleFunc("POST /activations/{id}/relancer/{official}", c.page(canActivate, c.rushForm))
+	s.mux.HandleFunc("POST /activations/{id}/relancer", c.page(canActivate, c.rushAllForm))
 	s.mux.HandleFunc("POST /activations/{id}/clore", c.page(canActivate, c.close))
 	s.mux.HandleFunc("POST /activations/{id}/cip", c.page(canActivate, c.activateCIP))
 	s.mux.HandleFunc("POST /activations/{id}/retex", c.page(canActivate, c.retexForm))

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -260,6 +262,13 @@ var flashes = map[string]string{
 	"close":   "Activation close : plus rien ne sera envoyé.",
 	"confirm": "Confirmation enregistrée.",
 	"retex":   "RETEX enregistré.",
+	"relance": "Relance envoyée : l'échelon suivant part maintenant.",
+}
+
+// atoi reads a count from a query, 0 when it is not one.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return max(n, 0)
 }
 
 func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
@@ -308,6 +317,9 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = v.Title, "activations", b, v.ID, rev
 	p.Flash = flashes[r.URL.Query().Get("info")]
+	if r.URL.Query().Get("info") == "relances" {
+		p.Flash = fmt.Sprintf("Relance : l'échelon suivant part maintenant pour %d élu(s) non informé(s).", atoi(r.URL.Query().Get("n")))
+	}
 	c.render(w, r, http.StatusOK, "activation", p)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,6 +96,7 @@ var callFlashes = map[string]string{
 	"libere":  "Élu libéré : un autre cadre peut l'appeler.",
 	"echec":   "Appel sans succès enregistré.",
 	"confirm": "Confirmation enregistrée.",
+	"relance": "Relance envoyée : l'échelon suivant part maintenant.",
 }
 
 // callTarget is where a calling form sends the officer back: the card
@@ -138,4 +140,34 @@ func (c *console) callingCSV(w http.ResponseWriter, r *http.Request, p *pageData
 		return err
 	}
 	return writeCallCSV(w, v, rows)
+}
+
+// rushForm brings one official's next rung forward, from their card or
+// their row.
+func (c *console) rushForm(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id, official := r.PathValue("id"), r.PathValue("official")
+	if _, err := c.cfg.Rushes.Rush(r.Context(), userFrom(r.Context()), id, official); err != nil {
+		return err
+	}
+	if r.PostFormValue("retour") == "appeler" {
+		http.Redirect(w, r, callTarget(id, official, "relance"), http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/activations/"+url.PathEscape(id)+"?info=relance#elu-"+url.PathEscape(official), http.StatusSeeOther)
+	return nil
+}
+
+// rushAllForm brings forward the next rung of every official not
+// informed, once the officer ticked the box that says so.
+func (c *console) rushAllForm(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id := r.PathValue("id")
+	if r.PostFormValue("confirmation") != "oui" {
+		return tocsin.Errorf(tocsin.EInvalid, "cochez la case pour relancer maintenant tous les élus non informés")
+	}
+	n, err := c.cfg.Rushes.RushAll(r.Context(), userFrom(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/activations/"+url.PathEscape(id)+"?info=relances&n="+strconv.Itoa(n), http.StatusSeeOther)
+	return nil
 }

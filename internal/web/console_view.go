@@ -286,6 +286,7 @@ var actionLabels = map[string]string{
 	tocsin.AuditClaimed:           "élu pris pour un appel à la main",
 	tocsin.AuditReleased:          "élu libéré",
 	tocsin.AuditCalled:            "appel à la main sans succès",
+	tocsin.AuditRushed:            "élu relancé (échelon suivant avancé)",
 }
 
 // actionLabel names an audit action in French; an unknown one is shown

@@ -29,7 +29,7 @@ func TestEveryAuditActionHasALabel(t *testing.T) {
 	for _, a := range []string{tocsin.AuditActivationCreated, tocsin.AuditActivationClosed, tocsin.AuditCIP, tocsin.AuditConfirmed,
 		tocsin.AuditInformed, tocsin.AuditLogin, tocsin.AuditLoginFailed, tocsin.AuditImport, tocsin.AuditExport, tocsin.AuditExercise,
 		tocsin.AuditConfig, tocsin.AuditRoute, tocsin.AuditRecipients, tocsin.AuditUnreadable, tocsin.AuditRetex, tocsin.AuditHistoryImported,
-		tocsin.AuditClaimed, tocsin.AuditReleased, tocsin.AuditCalled} {
+		tocsin.AuditClaimed, tocsin.AuditReleased, tocsin.AuditCalled, tocsin.AuditRushed} {
 		if l := actionLabel(a); l == a || l == "" {
 			t.Errorf("action %q has no French label", a)
 		}

@@ -37,6 +37,13 @@ type Calls interface {
 	LogCall(ctx context.Context, by tocsin.User, activationID, official string, req activation.CallRequest) (*tocsin.Recipient, error)
 }
 
+// Rushes bring the next rung of the ladder forward (« Relancer
+// maintenant »), for one official or for every one not informed.
+type Rushes interface {
+	Rush(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error)
+	RushAll(ctx context.Context, by tocsin.User, activationID string) (int, error)
+}
+
 // Inbound applies what Twilio's webhooks bring: statuses, replies, the
 // script of a call and the key pressed.
 type Inbound interface {
@@ -65,6 +72,7 @@ type Store interface {
 type Config struct {
 	Activations Activations
 	Calls       Calls
+	Rushes      Rushes
 	Inbound     Inbound
 	Retexes     Retexes
 	Store       Store
@@ -169,6 +177,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/claim", s.api(canActivate, s.claimRecipient))
 	s.mux.HandleFunc("DELETE /api/v1/activations/{id}/recipients/{official}/claim", s.api(canActivate, s.releaseRecipient))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/calls", s.api(canActivate, s.logCall))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/rush", s.api(canActivate, s.rushRecipient))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/rush", s.api(canActivate, s.rushAll))
 	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
 	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
 	s.mux.HandleFunc("GET /api/v1/playbooks", s.api(anyRole, s.listPlaybooks))
