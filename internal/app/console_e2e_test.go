@@ -217,6 +217,41 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	eval("mark the page", `window.tocsinMark = "42"; window.tocsinMark`)
 	shot("4-activation-lancee.png")
 
+	activationURL := eval("the activation's address", `location.origin + location.pathname`)
+
+	// Long before the last mayor joins the list (T+15 s): the « À appeler »
+	// view in a second tab, and the calling view on a phone in a third.
+	tab := func(what string) (context.Context, context.CancelFunc) {
+		t.Helper()
+		ctx, cancel := chromedp.NewContext(bctx)
+		if err := chromedp.Do(ctx); err != nil {
+			t.Fatalf("open a tab for %s: %v", what, err)
+		}
+		watchConsole(ctx)
+		return ctx, cancel
+	}
+	filtered, filteredCancel := tab("the « À appeler » view")
+	defer filteredCancel()
+	doIn(filtered, "open the « À appeler » view",
+		chromedp.Navigate(activationURL+"?filtre=a-appeler"),
+		chromedp.WaitReady(chromedp.CSS("#table-elus")),
+		live,
+	)
+	if got := evalIn(filtered, "before the list's time", `document.querySelector("#elu-maire-5").hidden + " " + document.querySelector('[data-filter-count="a-appeler"]').textContent`); got != "true 0" {
+		t.Fatalf("the filtered view opened with maire-5 hidden and a count: %q; want \"true 0\" (opened after T+15 s?)", got)
+	}
+	phone, phoneCancel := tab("the calling view")
+	defer phoneCancel()
+	doIn(phone, "open the calling view on a phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(activationURL+"/appeler"),
+		chromedp.WaitReady(chromedp.CSS("#cartes")),
+		live,
+	)
+	if got := evalIn(phone, "before the list's time", `String(document.querySelector("#carte-maire-5").hidden)`); got != "true" {
+		t.Fatalf("the calling view opened with maire-5's card shown: want it hidden until T+15 s")
+	}
+
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		n := eval("count informed rows", `String(document.querySelectorAll('#table-elus tr[data-status="informed"]').length)`)
@@ -259,34 +294,10 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	if st := eval("confirmed mayor", `document.querySelector("#elu-maire-4").dataset.status`); st != "informed" {
 		t.Errorf("after the confirmation the mayor is %q; want informed", st)
 	}
-	activationURL := eval("the activation's address", `location.origin + location.pathname`)
-
-	// Before the last mayor joins the list (T+15 s): the « À appeler » view
-	// here, and the calling view on a phone in a second tab.
-	do("open the « À appeler » view",
-		chromedp.Navigate(activationURL+"?filtre=a-appeler"),
-		chromedp.WaitVisible(chromedp.CSS("#table-elus")),
-		live,
-	)
-	if got := eval("before the list's time", `document.querySelector("#elu-maire-5").hidden + " " + document.querySelector('[data-filter-count="a-appeler"]').textContent`); got != "true 0" {
-		t.Fatalf("the filtered view opened with maire-5 hidden and a count: %q; want \"true 0\" (opened after T+15 s?)", got)
-	}
-	phone, phoneCancel := chromedp.NewContext(bctx)
-	defer phoneCancel()
-	if err := chromedp.Do(phone); err != nil {
-		t.Fatalf("open a second tab: %v", err)
-	}
-	watchConsole(phone)
-	doIn(phone, "open the calling view on a phone",
-		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
-		chromedp.Navigate(activationURL+"/appeler"),
-		chromedp.WaitVisible(chromedp.CSS("[data-empty-calls]")),
-		live,
-	)
 	waitTrue(phone, "maire-5 arrives at the top of the calling view, highlighted",
 		`(() => { const c = document.querySelector("#cartes > li:not([hidden])"); return !!c && c.id === "carte-maire-5" && c.classList.contains("tc-new"); })()`)
 	shotIn(phone, "8-appeler-arrivee.png")
-	waitTrue(bctx, "maire-5 arrives in the « À appeler » view with the server's counts",
+	waitTrue(filtered, "maire-5 arrives in the « À appeler » view with the server's counts",
 		`!document.querySelector("#elu-maire-5").hidden && document.querySelector('[data-filter-count="a-appeler"]').textContent === "1" && document.querySelector('[data-counter="manual"]').textContent === "1"`)
 
 	// On the phone: nothing wider than the screen, numbers as large buttons.
@@ -333,7 +344,7 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		chromedp.WaitVisible(`//div[contains(@class, "fr-alert--success")][contains(., "Confirmation enregistrée")]`),
 		chromedp.WaitVisible(chromedp.CSS("[data-empty-calls]")),
 	)
-	waitTrue(bctx, "maire-5 leaves the « À appeler » view", `document.querySelector("#elu-maire-5").hidden`)
+	waitTrue(filtered, "maire-5 leaves the « À appeler » view", `document.querySelector("#elu-maire-5").hidden`)
 	var v view
 	api(t, a, "GET", "/api/v1/activations", nil, nil)
 	var list struct {

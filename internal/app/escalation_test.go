@@ -344,6 +344,7 @@ func TestDutyOfficerRushesTheNextRung(t *testing.T) {
 		t.Fatalf("rush: status %d", st)
 	}
 	at := e.until("the call placed", 8*time.Minute, func() bool { return len(e.calls(m)) > 0 })
+	t.Logf("rushed at T+2 min, call placed at T+%s", at)
 	if at >= 10*time.Minute {
 		t.Errorf("call placed at T+%s; want it at once after the rush at T+2", at)
 	}
