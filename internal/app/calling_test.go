@@ -68,6 +68,9 @@ func TestTwoOfficersCallTheSameMayor(t *testing.T) {
 	if _, page := officer[holder].get("/activations/" + id + "/appeler"); !strings.Contains(page, "Vous appelez depuis") {
 		t.Errorf("%s's calling view does not say that she calls the mayor", holder)
 	}
+	if _, page := officer[other].get("/activations/" + id); !strings.Contains(page, "Appelé·e par "+holder) {
+		t.Errorf("the officials' table does not say that %s calls the mayor", holder)
+	}
 
 	// Bad input changes nothing; the other officer may not let her go.
 	if st, _, _ := officer[holder].postCSRF("/activations/"+id+"/appeler/maire-1/echec", url.Values{"issue": {"occupé"}}); st != http.StatusBadRequest {

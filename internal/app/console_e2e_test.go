@@ -297,8 +297,8 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	waitTrue(phone, "maire-5 arrives at the top of the calling view, highlighted",
 		`(() => { const c = document.querySelector("#cartes > li:not([hidden])"); return !!c && c.id === "carte-maire-5" && c.classList.contains("tc-new"); })()`)
 	shotIn(phone, "8-appeler-arrivee.png")
-	waitTrue(filtered, "maire-5 arrives in the « À appeler » view with the server's counts",
-		`!document.querySelector("#elu-maire-5").hidden && document.querySelector('[data-filter-count="a-appeler"]').textContent === "1" && document.querySelector('[data-counter="manual"]').textContent === "1"`)
+	waitTrue(filtered, "maire-5 arrives in the « À appeler » view with the server's counts, the tab's title says so",
+		`!document.querySelector("#elu-maire-5").hidden && document.querySelector('[data-filter-count="a-appeler"]').textContent === "1" && document.querySelector('[data-counter="manual"]').textContent === "1" && document.title.startsWith("(1 à appeler) ")`)
 
 	// On the phone: nothing wider than the screen, numbers as large buttons.
 	layout := evalIn(phone, "the calling view's layout", `(() => {

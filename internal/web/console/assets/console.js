@@ -79,6 +79,15 @@ function scopes(id) {
   return document.querySelectorAll(`[data-activation="${CSS.escape(id)}"]`);
 }
 
+// The tab's title says how many officials are to call by hand, so that an
+// officer on another tab sees the list grow.
+const baseTitle = document.title;
+
+function showToCall(n) {
+  if (n === undefined) return;
+  document.title = n > 0 ? `(${n} à appeler) ${baseTitle}` : baseTitle;
+}
+
 // The filters of the officials' table, and the server's counter that
 // counts each: counts come from the server, which sees every official.
 const filterCounters = { "": "targeted", "non-informes": "not_informed", echecs: "failed", "a-appeler": "manual" };
@@ -96,6 +105,7 @@ function updateCounters(id, counters) {
     }
   }
   if (live !== id) return;
+  showToCall(counters.manual);
   for (const el of document.querySelectorAll("[data-filter-count]")) {
     const value = counters[filterCounters[el.dataset.filterCount]];
     if (value !== undefined) el.textContent = String(value);
@@ -133,6 +143,9 @@ function updateRow(r) {
     badge.classList.remove(...badgeKinds);
     if (r.badge) badge.classList.add(r.badge);
   }
+  tr.dataset.claimUntil = r.claim ? r.claim.until : "";
+  const claim = tr.querySelector('[data-field="claim"]');
+  if (claim) claim.textContent = r.claim ? `Appelé·e par ${r.claim.by} depuis ${r.claim.at}` : "";
   const last = tr.querySelector('[data-field="last"]');
   if (last) last.textContent = r.last || "";
   const informed = tr.querySelector('[data-field="informed"]');
@@ -179,6 +192,8 @@ function refreshRows() {
     const isManual = onList(tr, now);
     const tag = tr.querySelector('[data-field="manual"]');
     if (tag) tag.hidden = !isManual;
+    const claim = tr.querySelector('[data-field="claim"]');
+    if (claim) claim.hidden = !(tr.dataset.claimUntil && Date.parse(tr.dataset.claimUntil) > now && tr.dataset.status !== "informed");
     let keep = true;
     if (filter === "non-informes") keep = tr.dataset.status !== "informed";
     if (filter === "echecs") keep = tr.dataset.status === "failed";
@@ -308,6 +323,8 @@ function tick() {
 if (live) {
   setLiveStatus("connexion…");
   connect();
+  const manual = document.querySelector(`[data-activation="${CSS.escape(live)}"] [data-counter="manual"]`);
+  if (manual) showToCall(Number(manual.textContent));
 }
 tick();
 setInterval(tick, 1000);
