@@ -25,7 +25,8 @@ var RetryDelay = map[Channel]time.Duration{SMS: 5 * time.Minute, Voice: 3 * time
 // A rung falls due at its delay from the activation, or earlier, as soon
 // as the rung before it is exhausted for this official: every number it
 // reaches failed for good, or it reaches none (a landline-only mayor goes
-// straight to the call). A failed attempt is tried again after RetryDelay,
+// straight to the call), or at a duty officer's rush (r.Rushes) for the
+// first rung not started by then. A failed attempt is tried again after RetryDelay,
 // up to the rung's Retries; a permanent refusal is not. An informed
 // recipient, or one of a closed activation, needs nothing.
 func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time.Time) {

@@ -97,7 +97,7 @@ func (s *Server) callRows(r *http.Request) (*activation.View, []row, error) {
 	}
 	rows := []row{}
 	if v.State == tocsin.Open {
-		for _, w := range callList(&v.Activation, v.Recipients, s.now()) {
+		for _, w := range callList(&v.Activation, v.Recipients, s.now(), userFrom(r.Context()).Name) {
 			if w.Manual {
 				rows = append(rows, w)
 			}

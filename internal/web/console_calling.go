@@ -52,7 +52,7 @@ func (c *console) callingPage(w http.ResponseWriter, r *http.Request, p *pageDat
 	b := callingBody{View: v, Card: newCard(v, now), Counters: newCounters(&v.Activation, v.Recipients, now),
 		ManualAt: tocsin.ParisTime(manualAt(&v.Activation)), Me: userFrom(r.Context()).Name, Outcomes: outcomeOptions}
 	if v.State == tocsin.Open {
-		b.Cards = callList(&v.Activation, v.Recipients, now)
+		b.Cards = callList(&v.Activation, v.Recipients, now, b.Me)
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = "À appeler — "+v.Title, "activations", b, v.ID, rev
 	p.Flash = callFlashes[r.URL.Query().Get("info")]
@@ -61,9 +61,9 @@ func (c *console) callingPage(w http.ResponseWriter, r *http.Request, p *pageDat
 }
 
 // callList is every official not yet informed, those to call first
-// first: free before held by an officer, every automatic means failed
-// before merely late, then by commune and name.
-func callList(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) []row {
+// first: those me calls, then free before held by another officer, every
+// automatic means failed before merely late, then by commune and name.
+func callList(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time, me string) []row {
 	var out []row
 	for i := range rs {
 		if rs[i].InformedAt != nil {
@@ -72,12 +72,15 @@ func callList(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) []row 
 		out = append(out, newRow(a, &rs[i], now))
 	}
 	slices.SortStableFunc(out, func(x, y row) int {
-		return cmp.Or(cmp.Compare(callRank(&x), callRank(&y)), strings.Compare(fold(x.Commune), fold(y.Commune)), strings.Compare(fold(x.Name), fold(y.Name)))
+		return cmp.Or(cmp.Compare(callRank(&x, me), callRank(&y, me)), strings.Compare(fold(x.Commune), fold(y.Commune)), strings.Compare(fold(x.Name), fold(y.Name)))
 	})
 	return out
 }
 
-func callRank(w *row) int {
+func callRank(w *row, me string) int {
+	if w.Claim != nil && w.Claim.By == me {
+		return -1
+	}
 	rank := 0
 	if !w.Manual {
 		rank += 4

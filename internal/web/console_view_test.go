@@ -71,3 +71,33 @@ func TestPlaybookShownInWords(t *testing.T) {
 		t.Errorf("example %q; want the message rendered for Dieppe with the free text", v.Example)
 	}
 }
+
+// The calling view puts first the official the officer calls, then those
+// nobody calls, every automatic means failed before merely late, then
+// those another officer calls; those not on the list come last, hidden.
+func TestCallListOrder(t *testing.T) {
+	now := time.Date(2026, 3, 1, 17, 0, 0, 0, time.UTC)
+	a := &tocsin.Activation{State: tocsin.Open, ActivatedAt: now.Add(-20 * time.Minute), Deadline: now.Add(40 * time.Minute)}
+	held := func(by string) *tocsin.Claim { return &tocsin.Claim{By: by, At: now, Until: now.Add(5 * time.Minute)} }
+	official := func(id, commune string) tocsin.Official {
+		return tocsin.Official{ID: id, Name: id, CommuneName: commune}
+	}
+	rs := []tocsin.Recipient{
+		{Official: official("en-retard", "Eu"), Status: tocsin.StatusDelivered},
+		{Official: official("pris-par-paul", "Dieppe"), Status: tocsin.StatusFailed, Claim: held("paul")},
+		{Official: official("echec-rouen", "Rouen"), Status: tocsin.StatusFailed},
+		{Official: official("echec-bolbec", "Bolbec"), Status: tocsin.StatusFailed},
+		{Official: official("pris-par-moi", "Yvetot"), Status: tocsin.StatusDelivered, Claim: held("anne")},
+		{Official: official("lapse", "Fécamp"), Status: tocsin.StatusFailed, Claim: &tocsin.Claim{By: "paul", At: now.Add(-20 * time.Minute), Until: now.Add(-10 * time.Minute)}},
+		{Official: official("informe", "Dieppe"), Status: tocsin.StatusInformed, InformedAt: &now},
+	}
+	a.Ladder = []tocsin.Rung{{Channel: tocsin.SMS, Targets: []tocsin.Target{tocsin.TargetMobile}}, {After: 30 * time.Minute, Channel: tocsin.Manual}}
+	var got []string
+	for _, w := range callList(a, rs, now, "anne") {
+		got = append(got, w.ID)
+	}
+	want := "pris-par-moi echec-bolbec lapse echec-rouen pris-par-paul en-retard"
+	if strings.Join(got, " ") != want {
+		t.Errorf("order %q; want %q", strings.Join(got, " "), want)
+	}
+}

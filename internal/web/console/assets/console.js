@@ -253,8 +253,9 @@ function updateCard(r) {
   refreshCards();
 }
 
-// refreshCards shows the cards of the officials on the list, the ones
-// who just joined it at the top, highlighted, and each card's actions as
+// refreshCards shows the cards of the officials on the list (and of
+// those the officer calls), the ones who just joined it at the top,
+// highlighted, and each card's actions as
 // its claim allows: « J'appelle » while nobody calls, the holder's own
 // actions to the holder.
 function refreshCards() {
@@ -271,7 +272,7 @@ function refreshCards() {
     if (free) free.hidden = held;
     const mine = card.querySelector('[data-when="mine"]');
     if (mine) mine.hidden = !(held && card.dataset.claimBy === me);
-    if (onList(card, now)) {
+    if (onList(card, now) || (held && card.dataset.claimBy === me)) {
       shown++;
       if (card.hidden) newcomers.push(card);
     } else {
