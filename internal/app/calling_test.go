@@ -160,6 +160,18 @@ func TestCallingThroughTheAPI(t *testing.T) {
 	if st, csv := b.get("/activations/" + id + "/appeler.csv"); st != http.StatusOK || !strings.HasPrefix(csv, "élu,rôle,commune,statut,numéros,suppléants,appelé par,tentatives\n") {
 		t.Errorf("the list as CSV: status %d\n%s", st, csv)
 	}
+	testingutil.Eventually(t, 5*time.Second, "the export in the audit trail, under the auditor's name", func() bool {
+		var trail struct {
+			Entries []tocsin.AuditEntry `json:"entries"`
+		}
+		api(t, a, "GET", "/api/v1/audit?activation="+id, nil, &trail)
+		for _, e := range trail.Entries {
+			if e.Action == tocsin.AuditExport && e.Actor == "auditrice" && strings.Contains(e.Detail, "« à appeler »") {
+				return true
+			}
+		}
+		return false
+	})
 	base := "/api/v1/activations/" + id + "/recipients/maire-2"
 	var r tocsin.Recipient
 	if st := api(t, a, "POST", base+"/claim", nil, &r); st != http.StatusOK || r.Claim == nil || r.Claim.By != "admin" {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -82,6 +83,9 @@ func (s *Server) toCall(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if format == "csv" {
+		if err := s.recordCallExport(r, v.ID, len(rows)); err != nil {
+			return err
+		}
 		return writeCallCSV(w, v, rows)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"activation": v.ID, "count": len(rows), "officials": rows})
@@ -104,6 +108,13 @@ func (s *Server) callRows(r *http.Request) (*activation.View, []row, error) {
 		}
 	}
 	return v, rows, nil
+}
+
+// recordCallExport records the export of the « à appeler » list, which
+// holds officials' numbers, before it is served.
+func (s *Server) recordCallExport(r *http.Request, activation string, n int) error {
+	return s.recordExport(r.Context(), userFrom(r.Context()).Name, activation,
+		fmt.Sprintf("export de la liste « à appeler » (csv, %d élus)", n))
 }
 
 // writeCallCSV writes the « à appeler » list as CSV, one official a line.

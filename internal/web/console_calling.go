@@ -142,6 +142,9 @@ func (c *console) callingCSV(w http.ResponseWriter, r *http.Request, p *pageData
 	if err != nil {
 		return err
 	}
+	if err := c.srv.recordCallExport(r, v.ID, len(rows)); err != nil {
+		return err
+	}
 	return writeCallCSV(w, v, rows)
 }
 
