@@ -86,6 +86,10 @@ func TestTwoOfficersCallTheSameMayor(t *testing.T) {
 		url.Values{"issue": {"voicemail"}, "numero": {fictionMobile(201)}, "note": {"message laissé"}}); st != http.StatusSeeOther || !strings.Contains(loc, "#carte-maire-1") {
 		t.Fatalf("voicemail: status %d to %q; want back to the card", st, loc)
 	}
+	if _, page := officer[other].get("/activations/" + id); !strings.Contains(page, `Toutes les tentatives (<span data-field="history-count">2</span>)`) ||
+		!strings.Contains(page, "appel à la main par "+holder+" au 06 39 98 02 01 : messagerie (message laissé)") {
+		t.Errorf("the officials' table does not list every attempt, the call by hand among them")
+	}
 	if st, _, _ := officer[holder].postCSRF("/activations/"+id+"/appeler/maire-1/liberer", nil); st != http.StatusSeeOther {
 		t.Fatalf("release: status %d", st)
 	}

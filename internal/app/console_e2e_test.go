@@ -276,14 +276,14 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	}
 
 	do("confirm the silent mayor by hand",
-		chromedp.Click(chromedp.CSS(`#elu-maire-4 summary`)),
+		chromedp.Click(chromedp.CSS(`#elu-maire-4 .tc-confirm summary`)),
 		chromedp.WaitVisible(chromedp.CSS(`#moyen-maire-4`)),
 		chromedp.SendKeys(chromedp.CSS(`#moyen-maire-4`), "téléphone"),
 		chromedp.SendKeys(chromedp.CSS(`#note-maire-4`), "joint sur son portable personnel"),
 	)
 	shot("6-confirmation.png")
 	do("confirm the silent mayor by hand",
-		chromedp.Click(chromedp.CSS(`#elu-maire-4 form button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`#elu-maire-4 .tc-confirm form button[type="submit"]`)),
 		chromedp.WaitVisible(`//div[contains(@class, "fr-alert--success")][contains(., "Confirmation enregistrée")]`),
 	)
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('[data-counter="informed"]').textContent === "4"`,

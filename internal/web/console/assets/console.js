@@ -148,6 +148,13 @@ function updateRow(r) {
   if (claim) claim.textContent = r.claim ? `Appelé·e par ${r.claim.by} depuis ${r.claim.at}` : "";
   const last = tr.querySelector('[data-field="last"]');
   if (last) last.textContent = r.last || "";
+  const all = tr.querySelector(".tc-history-all");
+  if (all) {
+    const history = r.history || [];
+    all.hidden = history.length < 2;
+    all.querySelector('[data-field="history-count"]').textContent = String(history.length);
+    all.querySelector('[data-field="history"]').replaceChildren(...history.map(listItem));
+  }
   const informed = tr.querySelector('[data-field="informed"]');
   if (informed) informed.textContent = r.informed || "";
   if (!r.confirmable) {
@@ -215,6 +222,12 @@ function onList(el, now) {
   return el.dataset.manual === "true";
 }
 
+function listItem(text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  return li;
+}
+
 // updateCard applies a row's change to its card in the calling view.
 function updateCard(r) {
   const card = document.getElementById("carte-" + r.id);
@@ -241,13 +254,7 @@ function updateCard(r) {
   if (history) {
     const items = (r.history || []).slice(0, 4);
     if (items.length === 0) items.push("aucune");
-    history.replaceChildren(
-      ...items.map((h) => {
-        const li = document.createElement("li");
-        li.textContent = h;
-        return li;
-      }),
-    );
+    history.replaceChildren(...items.map(listItem));
   }
   if (r.status === "informed" && !card.contains(document.activeElement)) card.remove();
   refreshCards();
