@@ -11,6 +11,7 @@ import (
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
 
 // Two duty officers press « J'appelle » on the same mayor at the same
@@ -196,5 +197,27 @@ func TestCallingThroughTheAPI(t *testing.T) {
 	}
 	if st := api(t, a, "DELETE", base+"/claim", nil, &refused); st != http.StatusConflict || !strings.Contains(refused.Error.Message, "rien à libérer") {
 		t.Errorf("release again: status %d %+v; want 409", st, refused)
+	}
+}
+
+// A claim lapses on its own: the officer who took the mayor went quiet,
+// and past --claim-for another may take her.
+func TestAClaimLapses(t *testing.T) {
+	clock := twiliosim.NewManualClock(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC))
+	a := silentApp(t, app.Config{Clock: clock, ClaimFor: 3 * time.Minute})
+	id := mustActivate(t, a)
+	anne := loginAs(t, a, "anne", tocsin.RoleOfficer)
+	paul := loginAs(t, a, "paul", tocsin.RoleOfficer)
+	take := "/activations/" + id + "/appeler/maire-3/prendre"
+	if st, _, _ := anne.postCSRF(take, nil); st != http.StatusSeeOther {
+		t.Fatalf("anne takes the mayor: status %d", st)
+	}
+	clock.Advance(2 * time.Minute)
+	if st, body, _ := paul.postCSRF(take, nil); st != http.StatusConflict || !strings.Contains(body, "03:03 au plus tard") {
+		t.Errorf("paul, two minutes later: status %d; want 409 saying until when anne holds her (03:03 in Paris)", st)
+	}
+	clock.Advance(time.Minute)
+	if st, _, _ := paul.postCSRF(take, nil); st != http.StatusSeeOther {
+		t.Errorf("paul, once the claim lapsed: status %d; want him to take her", st)
 	}
 }
