@@ -153,6 +153,42 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		}
 	}
 
+	// axe-core runs on every page the test visits: a serious or critical
+	// accessibility violation fails it.
+	axeSource, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	axeCheck := func(tab context.Context, where string) {
+		t.Helper()
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`typeof axe !== "undefined" || (() => { `+string(axeSource)+`; return true; })()`)); err != nil {
+			t.Fatalf("axe on %s: inject: %v", where, err)
+		}
+		type axeResult struct {
+			Passes  int      `json:"passes"`
+			Serious []string `json:"serious"`
+			Minor   []string `json:"minor"`
+		}
+		res, err := chromedp.Run(tab, chromedp.Evaluate[axeResult](`axe.run(document).then((r) => {
+			const words = (v) => v.id + " (" + v.impact + ") : " + v.help + " — " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ");
+			const serious = (v) => v.impact === "serious" || v.impact === "critical";
+			return { passes: r.passes.length, serious: r.violations.filter(serious).map(words), minor: r.violations.filter((v) => !serious(v)).map(words) };
+		})`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("axe on %s: %v", where, err)
+		}
+		t.Logf("axe on %s: %d rules pass", where, res.Passes)
+		if res.Passes == 0 {
+			t.Errorf("axe on %s checked nothing", where)
+		}
+		for _, v := range res.Serious {
+			t.Errorf("axe on %s: %s", where, v)
+		}
+		for _, v := range res.Minor {
+			t.Logf("axe on %s: %s", where, v)
+		}
+	}
+
 	// Every console error and exception is kept: a CSP violation or a
 	// script error fails the test.
 	var mu sync.Mutex
@@ -185,6 +221,7 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#identifiant")),
 	)
 	shot("1-connexion.png")
+	axeCheck(bctx, "the login page")
 	do("log in",
 		chromedp.SendKeys(chromedp.CSS("#identifiant"), "permanence"),
 		chromedp.SendKeys(chromedp.CSS("#motdepasse"), consolePassword),
@@ -193,6 +230,7 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		live,
 	)
 	shot("2-tableau-de-bord.png")
+	axeCheck(bctx, "the dashboard")
 
 	do("preview an exercise",
 		chromedp.Click(`//a[contains(@class, "fr-nav__link")][contains(., "Nouvelle activation")]`),
@@ -203,6 +241,7 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#message")),
 	)
 	shot("3-apercu.png")
+	axeCheck(bctx, "the preview")
 	if message := eval("read the message", `document.querySelector("#message").textContent`); !strings.HasPrefix(message, "EXERCICE") {
 		t.Errorf("previewed message %q; want it to start with EXERCICE", message)
 	}
@@ -291,12 +330,14 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		t.Errorf("informed counter after the confirmation: %v; want 4", err)
 	}
 	shot("7-tous-informes.png")
+	axeCheck(bctx, "the activation")
 	if st := eval("confirmed mayor", `document.querySelector("#elu-maire-4").dataset.status`); st != "informed" {
 		t.Errorf("after the confirmation the mayor is %q; want informed", st)
 	}
 	waitTrue(phone, "maire-5 arrives at the top of the calling view, highlighted",
 		`(() => { const c = document.querySelector("#cartes > li:not([hidden])"); return !!c && c.id === "carte-maire-5" && c.classList.contains("tc-new"); })()`)
 	shotIn(phone, "8-appeler-arrivee.png")
+	axeCheck(phone, "the calling view on a phone")
 	waitTrue(filtered, "maire-5 arrives in the « À appeler » view with the server's counts, the tab's title says so",
 		`!document.querySelector("#elu-maire-5").hidden && document.querySelector('[data-filter-count="a-appeler"]').textContent === "1" && document.querySelector('[data-counter="manual"]').textContent === "1" && document.title.startsWith("(1 à appeler) ")`)
 
@@ -345,6 +386,11 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("[data-empty-calls]")),
 	)
 	waitTrue(filtered, "maire-5 leaves the « À appeler » view", `document.querySelector("#elu-maire-5").hidden`)
+	axeCheck(filtered, "the « À appeler » view")
+	for _, page := range []string{"/activations", "/activations/nouvelle", "/annuaire", "/scenarios", "/exercices", "/indicateurs", "/journal", "/jetons"} {
+		do("open "+page, chromedp.Navigate(a.URL()+page), chromedp.WaitReady(chromedp.CSS("#contenu")))
+		axeCheck(bctx, page)
+	}
 	var v view
 	api(t, a, "GET", "/api/v1/activations", nil, nil)
 	var list struct {
