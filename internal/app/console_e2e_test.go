@@ -387,6 +387,15 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	)
 	waitTrue(filtered, "maire-5 leaves the « À appeler » view", `document.querySelector("#elu-maire-5").hidden`)
 	axeCheck(filtered, "the « À appeler » view")
+	// The search narrows the table, accents and case aside, within the filter.
+	doIn(filtered, "search the officials",
+		chromedp.Navigate(activationURL),
+		chromedp.WaitReady(chromedp.CSS("#table-elus")),
+		chromedp.SendKeys(chromedp.CSS("#recherche-elus"), "LÉROY"),
+	)
+	waitTrue(filtered, "only Jeanne Leroy left", `[...document.querySelectorAll("#table-elus tbody tr")].filter((tr) => !tr.hidden).map((tr) => tr.id).join(" ") === "elu-maire-5"`)
+	doIn(filtered, "search for nobody", chromedp.SendKeys(chromedp.CSS("#recherche-elus"), "x"))
+	waitTrue(filtered, "nobody matches, and the page says so", `!document.querySelector("[data-search-none]").hidden`)
 	for _, page := range []string{"/activations", "/activations/nouvelle", "/annuaire", "/scenarios", "/exercices", "/indicateurs", "/journal", "/jetons"} {
 		do("open "+page, chromedp.Navigate(a.URL()+page), chromedp.WaitReady(chromedp.CSS("#contenu")))
 		axeCheck(bctx, page)

@@ -11,6 +11,7 @@
 const body = document.body;
 const live = body.dataset.live || "";
 const me = body.dataset.user || "";
+let query = ""; // the officials' search, folded
 let rev = Number(body.dataset.rev || 0);
 let retries = 0;
 
@@ -195,6 +196,7 @@ function refreshRows() {
   if (!table) return;
   const filter = table.dataset.filter || "";
   const now = Date.now();
+  let shown = 0;
   for (const tr of table.tBodies[0].rows) {
     const isManual = onList(tr, now);
     const tag = tr.querySelector('[data-field="manual"]');
@@ -205,8 +207,26 @@ function refreshRows() {
     if (filter === "non-informes") keep = tr.dataset.status !== "informed";
     if (filter === "echecs") keep = tr.dataset.status === "failed";
     if (filter === "a-appeler") keep = isManual;
+    if (keep && query) keep = fold(tr.cells[0].textContent).includes(query);
     tr.hidden = !keep;
+    if (keep) shown++;
   }
+  for (const el of document.querySelectorAll("[data-search-none]")) el.hidden = !query || shown > 0;
+}
+
+// fold lowers a text and strips its accents, as the server's search does:
+// "evreux" finds "Évreux".
+function fold(text) {
+  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+}
+
+// The officials' search narrows the table as the officer types; the
+// filter still applies.
+for (const input of document.querySelectorAll("[data-search-officials]")) {
+  input.addEventListener("input", () => {
+    query = fold(input.value.trim());
+    refreshRows();
+  });
 }
 
 // onList applies the "à appeler" rule to an element that carries a row's
