@@ -246,6 +246,7 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		t.Errorf("previewed message %q; want it to start with EXERCICE", message)
 	}
 
+	launched := time.Now()
 	do("launch it",
 		chromedp.Click(chromedp.CSS("#lancer")),
 		chromedp.WaitVisible(chromedp.CSS("#table-elus")),
@@ -290,6 +291,7 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	if got := evalIn(phone, "before the list's time", `String(document.querySelector("#carte-maire-5").hidden)`); got != "true" {
 		t.Fatalf("the calling view opened with maire-5's card shown: want it hidden until T+15 s")
 	}
+	t.Logf("both views open %s after the launch", time.Since(launched).Round(100*time.Millisecond))
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
