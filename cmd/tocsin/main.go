@@ -243,6 +243,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Duration(&cfg.ReconcileInterval, "reconcile-interval", reconcile.DefaultInterval, "how often the leader reads back from Twilio the replies and statuses whose webhooks were lost (also at takeover and when etcd comes back)")
 	f.Duration(&cfg.WebhookTimeout, "webhook-timeout", web.DefaultWebhookTimeout, "bound on a Twilio webhook's handling; past it, or with etcd unavailable, the webhook answers 503 (Twilio's fallback URL is tried)")
 	f.Duration(&cfg.CIPDelay, "cip-delay", time.Hour, "announced delay to activate the public information cell (CIP)")
+	f.Duration(&cfg.ClaimFor, "claim-for", tocsin.DefaultClaimFor, "how long « J'appelle » holds an official for the duty officer who calls them by hand, unless released")
 	f.String(&exerciseSchedule, "exercise-schedule", strings.Join(exercise.DefaultSpecs, ";"), "scheduled exercises: cron specs (minute hour day month weekday) in Paris time, separated by ;")
 	f.String(&scheduleSince, "exercise-schedule-since", "", "date (AAAA-MM-JJ, Paris) the exercise schedule started, before Tocsin kept it: the runs due since then that nothing records count as not held; empty: from Tocsin's first start")
 	f.String(&cfg.ExercisePlaybook, "exercise-playbook", "exercice-trimestriel", "playbook a due exercise launches in exercise mode; empty: the duty officer is told to launch it")

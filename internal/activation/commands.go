@@ -126,6 +126,7 @@ func (s *Service) Confirm(ctx context.Context, by tocsin.User, activationID, off
 		}
 		r.InformedAt, r.InformedHow, r.InformedFrom = &now, "manual", by.Name
 		r.Confirmation = &tocsin.Confirmation{By: by.Name, Reached: reached, How: req.How, Note: req.Note}
+		r.Claim = nil
 		a.Refresh(r, now)
 		detail := fmt.Sprintf("%s informé·e : joint·e par %s (%s), confirmé par %s", r.Official.Name, reached, req.How, by.Name)
 		if req.Note != "" {

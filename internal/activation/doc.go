@@ -9,4 +9,9 @@
 //     ones add to the timeline and change nothing else.
 //   - A status callback never moves an attempt backwards, and is applied
 //     only to the attempt its URL names and its SID matches.
+//   - At most one duty officer holds an official to call by hand at a
+//     time: the claim is written with the recipient's compare-and-swap,
+//     lapses at its end, and is released only by its holder (calling.go).
+//   - Calls by hand and rushes are kept with the recipient; like every
+//     change, each is written with its timeline event and audit entry.
 package activation

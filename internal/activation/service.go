@@ -1,6 +1,7 @@
 package activation
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -64,6 +65,7 @@ type Service struct {
 	rates     tocsin.Rates
 	fold      bool
 	cipDelay  time.Duration
+	claimFor  time.Duration
 	now       func() time.Time
 	log       *slog.Logger
 	audit     AuditTrail
@@ -142,6 +144,9 @@ type Config struct {
 	// that started it, with a context that ends when the replica stops;
 	// nil runs it with context.Background.
 	Go func(func(ctx context.Context))
+	// ClaimFor is how long a duty officer holds an official they call by
+	// hand; 0 means tocsin.DefaultClaimFor.
+	ClaimFor time.Duration
 }
 
 // NotHeldFunc returns the runs of the exercise schedule that did not
@@ -165,7 +170,7 @@ func New(cfg Config) *Service {
 	if cfg.Go == nil {
 		cfg.Go = func(f func(context.Context)) { go f(context.Background()) }
 	}
-	return &Service{creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
+	return &Service{claimFor: cmp.Or(cfg.ClaimFor, tocsin.DefaultClaimFor), creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace,
 		notHeld: cfg.NotHeld}
 }

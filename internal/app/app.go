@@ -110,6 +110,9 @@ type Config struct {
 
 	// CIPDelay is the public information cell's announced delay; 0 means 1 h.
 	CIPDelay time.Duration
+	// ClaimFor is how long a duty officer holds an official they call by
+	// hand (« J'appelle »); 0 means tocsin.DefaultClaimFor.
+	ClaimFor time.Duration
 
 	// ExerciseSchedule holds the cron specs of the scheduled exercises, in
 	// Paris time; empty means exercise.DefaultSpecs (four a year).
@@ -387,6 +390,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Rates:          a.rates(),
 		FoldTypography: cfg.FoldTypography,
 		CIPDelay:       cfg.CIPDelay,
+		ClaimFor:       cfg.ClaimFor,
 		Now:            cfg.Clock.Now,
 		Logger:         a.log,
 		Audit:          a.audit,
@@ -436,6 +440,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	srv := web.NewServer(web.Config{
 		Activations:    a.service,
+		Calls:          a.service,
+		Rushes:         a.service,
 		Inbound:        a.service,
 		Retexes:        a.service,
 		Store:          a.store,

@@ -32,6 +32,8 @@ var (
 	_ indicator.Source         = (*etcd.Store)(nil)
 	_ reconcile.Store          = (*etcd.Store)(nil)
 	_ web.Activations          = (*activation.Service)(nil)
+	_ web.Calls                = (*activation.Service)(nil)
+	_ web.Rushes               = (*activation.Service)(nil)
 	_ web.Inbound              = (*activation.Service)(nil)
 	_ web.Retexes              = (*activation.Service)(nil)
 	_ web.Store                = (*etcd.Store)(nil)

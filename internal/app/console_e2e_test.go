@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,10 +34,26 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// The duty officer logs in, launches an exercise for four mayors, watches
+// callingPlaybook puts the officials not informed on the « à appeler »
+// list soon enough for the test, and late enough that the pages are open
+// when they join it.
+const callingPlaybook = `id: test-appel
+title: Alerte de test
+audience: {everyone: true}
+message: "Alerte de test pour {{.Commune}}."
+ladder:
+  - {after: 0, channel: sms, targets: [mobile]}
+  - {after: 15s, channel: manual}
+`
+
+// The duty officer logs in, launches an exercise for five mayors, watches
 // three of them acknowledge live without reloading, and confirms by hand
-// the one who never answers; then logs out, and back in through the
-// identity provider (ProConnect).
+// one who never answers. The last one joins the « à appeler » list while
+// the filtered view and the calling view (on a phone) are open: both show
+// her at once. Another officer takes her, lets her go; the duty officer
+// takes her on the phone, and the other is refused; the voicemail answers,
+// then she is reached and confirmed. Then the officer logs out, and back
+// in through the identity provider (ProConnect).
 func TestConsoleEndToEndInChromium(t *testing.T) {
 	exe := chromium(t)
 	profile := twiliosim.Profile{
@@ -44,7 +61,7 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		Delivery: twiliosim.Range{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
 	}
 	var officials []tocsin.Official
-	names := []string{"Anne Martin", "Paul Durand", "Lucie Bernard", "Marc Petit"}
+	names := []string{"Anne Martin", "Paul Durand", "Lucie Bernard", "Marc Petit", "Jeanne Leroy"}
 	for i, name := range names {
 		n := fictionMobile(100 + i)
 		officials = append(officials, tocsin.Official{
@@ -60,8 +77,11 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 			profile.Numbers[n] = twiliosim.Persona{Behaviour: twiliosim.Silent}
 		}
 	}
+	officials[4].Numbers = append(officials[4].Numbers, tocsin.Number{E164: "+33261910105", Kind: tocsin.Landline})
+	playbooks := t.TempDir()
+	writeFile(t, filepath.Join(playbooks, "appel.yaml"), callingPlaybook)
 	provider, sso := mustRunProvider(t)
-	a := mustRunApp(t, app.Config{SimulatorProfile: &profile, SSO: sso})
+	a := mustRunApp(t, app.Config{SimulatorProfile: &profile, PlaybooksDir: playbooks, SSO: sso})
 	if err := a.Store().ReplaceOfficials(t.Context(), officials); err != nil {
 		t.Fatal(err)
 	}
@@ -77,19 +97,19 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1000),
 	)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer acancel()
 	bctx, bcancel := chromedp.NewContext(actx)
 	defer bcancel()
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+	doIn := func(tab context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, scancel := context.WithTimeout(bctx, 15*time.Second)
+		sctx, scancel := context.WithTimeout(tab, 25*time.Second)
 		defer scancel()
 		if err := chromedp.Do(sctx, steps...); err != nil {
 			// Say where the browser was: a screenshot and the page's text.
-			sctx, scancel := context.WithTimeout(bctx, 5*time.Second)
+			sctx, scancel := context.WithTimeout(tab, 5*time.Second)
 			defer scancel()
 			if png, serr := chromedp.Run(sctx, chromedp.FullScreenshot(100)); serr == nil {
 				os.WriteFile(filepath.Join(shots, "echec.png"), png, 0o644)
@@ -98,22 +118,77 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 			t.Fatalf("%s: %v\npage: %s\nscreenshot: %s", what, err, where, filepath.Join(shots, "echec.png"))
 		}
 	}
-	eval := func(what, js string) string {
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](js))
+		doIn(bctx, what, steps...)
+	}
+	evalIn := func(tab context.Context, what, js string) string {
+		t.Helper()
+		v, err := chromedp.Run(tab, chromedp.Evaluate[string](js))
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		return v
 	}
-	shot := func(name string) {
+	eval := func(what, js string) string {
 		t.Helper()
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		return evalIn(bctx, what, js)
+	}
+	shotIn := func(tab context.Context, name string) {
+		t.Helper()
+		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
 		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+	shot := func(name string) {
+		t.Helper()
+		shotIn(bctx, name)
+	}
+	// waitTrue polls a condition in a tab, failing with what was expected.
+	waitTrue := func(tab context.Context, what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(25*time.Second))); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	// axe-core runs on every page the test visits: a serious or critical
+	// accessibility violation fails it.
+	axeSource, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	axeCheck := func(tab context.Context, where string) {
+		t.Helper()
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`typeof axe !== "undefined" || (() => { `+string(axeSource)+`; return true; })()`)); err != nil {
+			t.Fatalf("axe on %s: inject: %v", where, err)
+		}
+		type axeResult struct {
+			Passes  int      `json:"passes"`
+			Serious []string `json:"serious"`
+			Minor   []string `json:"minor"`
+		}
+		res, err := chromedp.Run(tab, chromedp.Evaluate[axeResult](`axe.run(document).then((r) => {
+			const words = (v) => v.id + " (" + v.impact + ") : " + v.help + " — " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ");
+			const serious = (v) => v.impact === "serious" || v.impact === "critical";
+			return { passes: r.passes.length, serious: r.violations.filter(serious).map(words), minor: r.violations.filter((v) => !serious(v)).map(words) };
+		})`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("axe on %s: %v", where, err)
+		}
+		t.Logf("axe on %s: %d rules pass", where, res.Passes)
+		if res.Passes == 0 {
+			t.Errorf("axe on %s checked nothing", where)
+		}
+		for _, v := range res.Serious {
+			t.Errorf("axe on %s: %s", where, v)
+		}
+		for _, v := range res.Minor {
+			t.Logf("axe on %s: %s", where, v)
 		}
 	}
 
@@ -126,19 +201,22 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	messages := chromedp.Console(bctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
+	watchConsole := func(tab context.Context) {
+		messages := chromedp.Console(tab)
+		go func() {
+			for m, err := range messages {
+				if err != nil {
+					return
+				}
+				if m.Type == chromedp.ConsoleError || m.IsException() {
+					mu.Lock()
+					problems = append(problems, m.String())
+					mu.Unlock()
+				}
 			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+		}()
+	}
+	watchConsole(bctx)
 
 	live := chromedp.WaitVisible(`//*[@data-live-status][contains(., "en direct")]`)
 	do("log in",
@@ -146,6 +224,7 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#identifiant")),
 	)
 	shot("1-connexion.png")
+	axeCheck(bctx, "the login page")
 	do("log in",
 		chromedp.SendKeys(chromedp.CSS("#identifiant"), "permanence"),
 		chromedp.SendKeys(chromedp.CSS("#motdepasse"), consolePassword),
@@ -154,20 +233,23 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		live,
 	)
 	shot("2-tableau-de-bord.png")
+	axeCheck(bctx, "the dashboard")
 
 	do("preview an exercise",
 		chromedp.Click(`//a[contains(@class, "fr-nav__link")][contains(., "Nouvelle activation")]`),
-		chromedp.WaitVisible(chromedp.CSS(`label[for="scenario-test-tous"]`)),
-		chromedp.Click(chromedp.CSS(`label[for="scenario-test-tous"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`label[for="scenario-test-appel"]`)),
+		chromedp.Click(chromedp.CSS(`label[for="scenario-test-appel"]`)),
 		chromedp.Click(chromedp.CSS(`label[for="mode-exercice"]`)),
 		chromedp.Click(`//button[contains(., "Vérifier avant l'envoi")]`),
 		chromedp.WaitVisible(chromedp.CSS("#message")),
 	)
 	shot("3-apercu.png")
+	axeCheck(bctx, "the preview")
 	if message := eval("read the message", `document.querySelector("#message").textContent`); !strings.HasPrefix(message, "EXERCICE") {
 		t.Errorf("previewed message %q; want it to start with EXERCICE", message)
 	}
 
+	launched := time.Now()
 	do("launch it",
 		chromedp.Click(chromedp.CSS("#lancer")),
 		chromedp.WaitVisible(chromedp.CSS("#table-elus")),
@@ -177,6 +259,42 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	// through the websocket.
 	eval("mark the page", `window.tocsinMark = "42"; window.tocsinMark`)
 	shot("4-activation-lancee.png")
+
+	activationURL := eval("the activation's address", `location.origin + location.pathname`)
+
+	// Long before the last mayor joins the list (T+15 s): the « À appeler »
+	// view in a second tab, and the calling view on a phone in a third.
+	tab := func(what string) (context.Context, context.CancelFunc) {
+		t.Helper()
+		ctx, cancel := chromedp.NewContext(bctx)
+		if err := chromedp.Do(ctx); err != nil {
+			t.Fatalf("open a tab for %s: %v", what, err)
+		}
+		watchConsole(ctx)
+		return ctx, cancel
+	}
+	filtered, filteredCancel := tab("the « À appeler » view")
+	defer filteredCancel()
+	doIn(filtered, "open the « À appeler » view",
+		chromedp.Navigate(activationURL+"?filtre=a-appeler"),
+		chromedp.WaitReady(chromedp.CSS("#table-elus")),
+		live,
+	)
+	if got := evalIn(filtered, "before the list's time", `document.querySelector("#elu-maire-5").hidden + " " + document.querySelector('[data-filter-count="a-appeler"]').textContent`); got != "true 0" {
+		t.Fatalf("the filtered view opened with maire-5 hidden and a count: %q; want \"true 0\" (opened after T+15 s?)", got)
+	}
+	phone, phoneCancel := tab("the calling view")
+	defer phoneCancel()
+	doIn(phone, "open the calling view on a phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(activationURL+"/appeler"),
+		chromedp.WaitReady(chromedp.CSS("#cartes")),
+		live,
+	)
+	if got := evalIn(phone, "before the list's time", `String(document.querySelector("#carte-maire-5").hidden)`); got != "true" {
+		t.Fatalf("the calling view opened with maire-5's card shown: want it hidden until T+15 s")
+	}
+	t.Logf("both views open %s after the launch", time.Since(launched).Round(100*time.Millisecond))
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -202,14 +320,14 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	}
 
 	do("confirm the silent mayor by hand",
-		chromedp.Click(chromedp.CSS(`#elu-maire-4 summary`)),
+		chromedp.Click(chromedp.CSS(`#elu-maire-4 .tc-confirm summary`)),
 		chromedp.WaitVisible(chromedp.CSS(`#moyen-maire-4`)),
 		chromedp.SendKeys(chromedp.CSS(`#moyen-maire-4`), "téléphone"),
 		chromedp.SendKeys(chromedp.CSS(`#note-maire-4`), "joint sur son portable personnel"),
 	)
 	shot("6-confirmation.png")
 	do("confirm the silent mayor by hand",
-		chromedp.Click(chromedp.CSS(`#elu-maire-4 form button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`#elu-maire-4 .tc-confirm form button[type="submit"]`)),
 		chromedp.WaitVisible(`//div[contains(@class, "fr-alert--success")][contains(., "Confirmation enregistrée")]`),
 	)
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('[data-counter="informed"]').textContent === "4"`,
@@ -217,8 +335,75 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		t.Errorf("informed counter after the confirmation: %v; want 4", err)
 	}
 	shot("7-tous-informes.png")
+	axeCheck(bctx, "the activation")
 	if st := eval("confirmed mayor", `document.querySelector("#elu-maire-4").dataset.status`); st != "informed" {
 		t.Errorf("after the confirmation the mayor is %q; want informed", st)
+	}
+	waitTrue(phone, "maire-5 arrives at the top of the calling view, highlighted",
+		`(() => { const c = document.querySelector("#cartes > li:not([hidden])"); return !!c && c.id === "carte-maire-5" && c.classList.contains("tc-new"); })()`)
+	shotIn(phone, "8-appeler-arrivee.png")
+	axeCheck(phone, "the calling view on a phone")
+	waitTrue(filtered, "maire-5 arrives in the « À appeler » view with the server's counts, the tab's title says so",
+		`!document.querySelector("#elu-maire-5").hidden && document.querySelector('[data-filter-count="a-appeler"]').textContent === "1" && document.querySelector('[data-counter="manual"]').textContent === "1" && document.title.startsWith("(1 à appeler) ")`)
+
+	// On the phone: nothing wider than the screen, numbers as large buttons.
+	layout := evalIn(phone, "the calling view's layout", `(() => {
+		const c = document.querySelector("#carte-maire-5");
+		const small = [...c.querySelectorAll("a[href^='tel:']")].filter((b) => { const r = b.getBoundingClientRect(); return r.height < 44 || r.width < 44; }).length;
+		return [document.documentElement.scrollWidth <= window.innerWidth, c.querySelectorAll("a[href^='tel:']").length, small, c.querySelector("h2").textContent].join(" ");
+	})()`)
+	if layout != "true 2 0 Jeanne Leroy" {
+		t.Errorf("calling view on a phone: %q; want no horizontal scroll, 2 tel: buttons, none under 44 px, the name (\"true 2 0 Jeanne Leroy\")", layout)
+	}
+
+	// Another officer takes her: the phone shows it live, without « J'appelle ».
+	paul := loginAs(t, a, "paul", tocsin.RoleOfficer)
+	take := strings.TrimPrefix(activationURL, a.URL()) + "/appeler/maire-5/prendre"
+	if st, _, _ := paul.postCSRF(take, nil); st != http.StatusSeeOther {
+		t.Fatalf("paul takes maire-5: status %d", st)
+	}
+	waitTrue(phone, "paul's claim shown live",
+		`(() => { const c = document.querySelector("#carte-maire-5"); const l = c.querySelector('[data-field="claim"]'); return !l.hidden && l.textContent.includes("Appelé·e par paul") && c.querySelector('[data-when="free"]').hidden; })()`)
+	shotIn(phone, "9-appeler-pris-par-un-autre.png")
+	if st, _, _ := paul.postCSRF(strings.Replace(take, "prendre", "liberer", 1), nil); st != http.StatusSeeOther {
+		t.Fatalf("paul lets maire-5 go: status %d", st)
+	}
+	waitTrue(phone, "« J'appelle » back once paul let her go", `!document.querySelector('#carte-maire-5 [data-when="free"]').hidden`)
+	doIn(phone, "take maire-5 on the phone",
+		chromedp.Click(chromedp.CSS(`#carte-maire-5 [data-when="free"] button`)),
+		chromedp.WaitVisible(`//*[@id="carte-maire-5"]//*[contains(., "Vous appelez depuis")]`),
+	)
+	if st, body, _ := paul.postCSRF(take, nil); st != http.StatusConflict || !strings.Contains(body, "déjà appelé·e par permanence") {
+		t.Errorf("paul taking maire-5 while the duty officer calls her: status %d; want 409 naming permanence", st)
+	}
+	doIn(phone, "the voicemail answers",
+		chromedp.Click(chromedp.CSS(`#carte-maire-5 [data-when="mine"] summary`)),
+		chromedp.Click(chromedp.CSS(`label[for="issue-maire-5-voicemail"]`)),
+		chromedp.Click(chromedp.CSS(`#carte-maire-5 [data-when="mine"] form[action$="/echec"] button[type="submit"]`)),
+		chromedp.WaitVisible(`//div[contains(@class, "fr-alert--success")][contains(., "Appel sans succès enregistré")]`),
+		chromedp.WaitVisible(`//*[@id="carte-maire-5"]//*[@data-field="history"]/li[1][contains(., "messagerie")]`),
+	)
+	shotIn(phone, "10-appeler-messagerie.png")
+	doIn(phone, "she is reached: confirm",
+		chromedp.Click(chromedp.CSS(`#carte-maire-5 details:has(form[action*="/confirmer/"]) summary`)),
+		chromedp.Click(chromedp.CSS(`#carte-maire-5 form[action*="/confirmer/"] button[type="submit"]`)),
+		chromedp.WaitVisible(`//div[contains(@class, "fr-alert--success")][contains(., "Confirmation enregistrée")]`),
+		chromedp.WaitVisible(chromedp.CSS("[data-empty-calls]")),
+	)
+	waitTrue(filtered, "maire-5 leaves the « À appeler » view", `document.querySelector("#elu-maire-5").hidden`)
+	axeCheck(filtered, "the « À appeler » view")
+	// The search narrows the table, accents and case aside, within the filter.
+	doIn(filtered, "search the officials",
+		chromedp.Navigate(activationURL),
+		chromedp.WaitReady(chromedp.CSS("#table-elus")),
+		chromedp.SendKeys(chromedp.CSS("#recherche-elus"), "LÉROY"),
+	)
+	waitTrue(filtered, "only Jeanne Leroy left", `[...document.querySelectorAll("#table-elus tbody tr")].filter((tr) => !tr.hidden).map((tr) => tr.id).join(" ") === "elu-maire-5"`)
+	doIn(filtered, "search for nobody", chromedp.SendKeys(chromedp.CSS("#recherche-elus"), "x"))
+	waitTrue(filtered, "nobody matches, and the page says so", `!document.querySelector("[data-search-none]").hidden`)
+	for _, page := range []string{"/activations", "/activations/nouvelle", "/annuaire", "/scenarios", "/exercices", "/indicateurs", "/journal", "/jetons"} {
+		do("open "+page, chromedp.Navigate(a.URL()+page), chromedp.WaitReady(chromedp.CSS("#contenu")))
+		axeCheck(bctx, page)
 	}
 	var v view
 	api(t, a, "GET", "/api/v1/activations", nil, nil)
@@ -235,8 +420,8 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 			t.Errorf("maire-4's confirmation: %+v; want by permanence, by téléphone", r.Confirmation)
 		}
 	}
-	if !v.Exercise || v.Summary.Informed != 4 {
-		t.Errorf("activation: exercise %v, %d informed; want an exercise with 4 informed", v.Exercise, v.Summary.Informed)
+	if !v.Exercise || v.Summary.Informed != 5 {
+		t.Errorf("activation: exercise %v, %d informed; want an exercise with 5 informed", v.Exercise, v.Summary.Informed)
 	}
 	provider.QueueUser(agent("cadre.permanence@seine-maritime.gouv.fr", "grp-cod"))
 	eval("log out", `document.querySelector('form[action="/deconnexion"]').submit(); "ok"`)

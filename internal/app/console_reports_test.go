@@ -54,7 +54,7 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 	page("/indicateurs/historique?from=hier", http.StatusBadRequest)
 
 	p = "/journal?activation=" + id
-	has(p, page(p, 200), "Vérifier la chaîne : intègre", tocsin.AuditActivationCreated, `href="/activations/`+id+`"`,
+	has(p, page(p, 200), "Vérifier la chaîne : intègre", "activation lancée", `href="/activations/`+id+`"`,
 		"/journal/export?activation="+id+"&from=&to=&format=csv")
 	p = "/journal?from=2999-01-01"
 	has(p, page(p, 200), "0 entrée(s)", "Aucune entrée pour ces filtres")

@@ -81,14 +81,15 @@ func TestConsolePagesForEachRole(t *testing.T) {
 		{path: "/activations", contains: []string{"Activations", "/activations/" + id}},
 		{path: "/activations/" + id, contains: []string{"Alerte de test", "Maire Numéro 1", "Chronologie", "06 39 98 02 01", `href="tel:+33639980201"`, `data-live="` + id + `"`},
 			officerOnly: []string{"/confirmer/maire-1", "Clore l'activation"}},
-		{path: "/activations/" + id + "?filtre=non-informes", contains: []string{"Non informés (3)"}},
+		{path: "/activations/" + id + "?filtre=non-informes", contains: []string{`Non informés (<span data-filter-count="non-informes">3</span>)`}},
 		{path: "/activations/nouvelle", status: map[tocsin.Role]int{tocsin.RoleAuditor: 403}, contains: []string{"Nouvelle activation", "scenario-test-tous"}},
 		{path: "/annuaire", contains: []string{"Annuaire des élus", "3 élus", "Maire Numéro 2"}, adminOnly: []string{"Importer un annuaire"}},
 		{path: "/annuaire?q=numero%202", contains: []string{"1 élu(s) sur 3", "Maire Numéro 2"}},
-		{path: "/scenarios", contains: []string{"Alerte de test", "tous les élus de l'annuaire", "T+0 s"}},
+		{path: "/scenarios", contains: []string{"Alerte de test", "tous les élus de l'annuaire", "T+0 s", "Escalade du scénario « Alerte de test »",
+			"<pre class=\"tc-message\">Alerte de test pour Dieppe. Répondez OK", "Modèle du message"}},
 		{path: "/exercices", contains: []string{"Exercices", "Prochains exercices", "à 10:00 (heure de Paris)"}, officerOnly: []string{"Lancer un exercice"}},
 		{path: "/indicateurs", contains: []string{"module 7", "Indicateurs", "Cible", "Résultats", "/indicateurs/export?from="}},
-		{path: "/journal", contains: []string{"Journal d'audit", "Vérifier la chaîne : intègre", "activation.created", "/journal/export?activation=&from=&to=&format=csv"}},
+		{path: "/journal", contains: []string{"Journal d'audit", "Vérifier la chaîne : intègre", "activation lancée", "/journal/export?activation=&from=&to=&format=csv"}},
 		{path: "/nulle-part", status: map[tocsin.Role]int{tocsin.RoleAdmin: 404, tocsin.RoleOfficer: 404, tocsin.RoleAuditor: 404}, contains: []string{"Page introuvable"}},
 	}
 	for _, role := range []tocsin.Role{tocsin.RoleAdmin, tocsin.RoleOfficer, tocsin.RoleAuditor} {

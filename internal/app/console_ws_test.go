@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
 
 // liveMsg is a websocket message as the page reads it.
@@ -29,7 +32,9 @@ type liveMsg struct {
 		Detail string `json:"detail"`
 	} `json:"event"`
 	Counters *struct {
-		Informed int `json:"informed"`
+		Informed    int `json:"informed"`
+		Manual      int `json:"manual"`
+		NotInformed int `json:"not_informed"`
 	} `json:"counters"`
 }
 
@@ -217,4 +222,44 @@ func TestWebsocketCatchesUpAfterReconnect(t *testing.T) {
 			t.Fatalf("after compaction: %v; want a close frame asking to reload", err)
 		}
 	}
+}
+
+// Three mayors never answer. The duty officer keeps the « À appeler » view
+// open: it holds every official, hidden until they join the list, and when
+// the manual rung's time comes with no write to announce it, the server's
+// count of officials to call reaches the page.
+func TestToCallCountFollowsTheClockLive(t *testing.T) {
+	clock := twiliosim.NewManualClock(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC))
+	a := silentApp(t, app.Config{Clock: clock})
+	id := mustActivate(t, a)
+	// Every SMS delivered first: nothing written after, so that only the
+	// clock can change the count.
+	waitFor(t, a, id, 10*time.Second, "every SMS handed over", func(v *view) bool { return v.Summary.Sent == 3 })
+	clock.Advance(time.Minute)
+	waitFor(t, a, id, 10*time.Second, "every SMS delivered", func(v *view) bool { return v.Summary.Delivered == 3 })
+	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
+	_, page := b.get("/activations/" + id + "?filtre=a-appeler")
+	for _, want := range []string{`À appeler (<span data-filter-count="a-appeler">0</span>)`, `Non informés (<span data-filter-count="non-informes">3</span>)`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("filtered page lacks %q", want)
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		if !regexp.MustCompile(`<tr id="elu-maire-` + strconv.Itoa(i) + `"[^>]* hidden>`).MatchString(page) {
+			t.Errorf("maire-%d is not on the filtered page, hidden until they join the list", i)
+		}
+	}
+	conn, _, err := dialLive(t, b, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The changes made before the page connected are counted first.
+	readUntil(t, conn, 10*time.Second, "the counters before the list's time", func(m liveMsg) bool {
+		return m.Type == "summary" && m.Counters != nil && m.Counters.Manual == 0 && m.Counters.NotInformed == 3
+	})
+	clock.Advance(30 * time.Minute)
+	readUntil(t, conn, 10*time.Second, "three officials to call", func(m liveMsg) bool {
+		return m.Type == "summary" && m.Counters != nil && m.Counters.Manual == 3 && m.Counters.NotInformed == 3
+	})
 }

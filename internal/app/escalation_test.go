@@ -324,3 +324,49 @@ func TestCIPActivatedWithinAndPastItsAnnouncedDelay(t *testing.T) {
 		t.Errorf("late cip %+v; want 61 min, past the announced delay", late.CIP)
 	}
 }
+
+// The mayor of Dieppe has the SMS and does not answer. At T+2 min the
+// duty officer presses « Relancer maintenant »: the call comes at once,
+// not at T+10. Pressed again for everyone, the deputies' rung comes; once
+// every automatic rung has started, there is nothing left to rush.
+func TestDutyOfficerRushesTheNextRung(t *testing.T) {
+	m := fictionMobile(1)
+	e := startEscalation(t, []tocsin.Official{mayorOf("dieppe", mobile(m))},
+		map[string]twiliosim.Persona{m: {Behaviour: twiliosim.Silent, Call: twiliosim.NoAnswer}})
+	e.until("the SMS delivered", time.Minute, func() bool { return e.recipient("dieppe").Status == tocsin.StatusDelivered })
+	e.clock.Advance(2 * time.Minute)
+	base := "/api/v1/activations/" + e.id
+	if st := api(t, e.app, "POST", base+"/recipients/dieppe/rush", nil, nil); st != http.StatusOK {
+		t.Fatalf("rush: status %d", st)
+	}
+	at := e.until("the call placed", 8*time.Minute, func() bool { return len(e.calls(m)) > 0 })
+	t.Logf("rushed at T+2 min, call placed at T+%s", at)
+	if at >= 10*time.Minute {
+		t.Errorf("call placed at T+%s; want it at once after the rush at T+2", at)
+	}
+	var v view
+	api(t, e.app, "GET", base, nil, &v)
+	rushed := 0
+	for _, ev := range v.Timeline {
+		if ev.Kind == tocsin.EventRushed && strings.Contains(ev.Detail, "appel vocal maintenant") {
+			rushed++
+		}
+	}
+	if rushed != 1 {
+		t.Errorf("%d rush events naming the call in the timeline; want 1", rushed)
+	}
+	var all struct {
+		Rushed int `json:"rushed"`
+	}
+	if st := api(t, e.app, "POST", base+"/rush", nil, &all); st != http.StatusOK || all.Rushed != 0 {
+		// The mayor has no deputy: the rung after the call reaches nobody,
+		// and nothing automatic is left.
+		t.Errorf("rush all: status %d, %d rushed; want 200 with none left to rush", st, all.Rushed)
+	}
+	var refused struct {
+		Error struct{ Message string } `json:"error"`
+	}
+	if st := api(t, e.app, "POST", base+"/recipients/dieppe/rush", nil, &refused); st != http.StatusConflict || !strings.Contains(refused.Error.Message, "appelez-le·la à la main") {
+		t.Errorf("rush with nothing left: status %d %q; want 409 telling to call by hand", st, refused.Error.Message)
+	}
+}

@@ -400,3 +400,11 @@ func (p *parser) messageLine(n *yaml.Node, tmplLine int, needle string) int {
 	}
 	return start + tmplLine - 1
 }
+
+// Example renders pb's message as a mayor of Dieppe would receive it, with
+// note as the duty officer's free text, so that people read a message
+// rather than its template.
+func Example(pb *tocsin.Playbook, note string) (string, error) {
+	return Render(pb, MessageData{Commune: "Dieppe", INSEE: "76217", Name: "Anne Martin", Role: "maire", Title: pb.Title,
+		Code: "K7P2", At: sampleTime, Exercise: pb.Exercise, Note: note})
+}

@@ -109,6 +109,13 @@ type Recipient struct {
 	// External marks an official of an imported activation who is not (or
 	// no longer) in the directory.
 	External bool `json:"external,omitempty"`
+	// Claim is set while a duty officer calls the official by hand.
+	Claim *Claim `json:"claim,omitempty"`
+	// Calls are the calls made by hand that did not inform, oldest first.
+	Calls []ManualCall `json:"calls,omitempty"`
+	// Rushes are the duty officers' « Relancer maintenant », oldest
+	// first: each brought the next rung forward (Activation.RushNext).
+	Rushes []Rush `json:"rushes,omitempty"`
 }
 
 // Contact is someone an activation may call on behalf of an official.

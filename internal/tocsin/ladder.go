@@ -25,7 +25,8 @@ var RetryDelay = map[Channel]time.Duration{SMS: 5 * time.Minute, Voice: 3 * time
 // A rung falls due at its delay from the activation, or earlier, as soon
 // as the rung before it is exhausted for this official: every number it
 // reaches failed for good, or it reaches none (a landline-only mayor goes
-// straight to the call). A failed attempt is tried again after RetryDelay,
+// straight to the call), or at a duty officer's rush (r.Rushes) for the
+// first rung not started by then. A failed attempt is tried again after RetryDelay,
 // up to the rung's Retries; a permanent refusal is not. An informed
 // recipient, or one of a closed activation, needs nothing.
 func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time.Time) {
@@ -33,6 +34,7 @@ func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time
 		return nil, time.Time{}
 	}
 	var prevStart, prevExhausted time.Time
+	rush := 0 // the next of r.Rushes to apply
 	for i, rung := range a.Ladder {
 		if rung.Channel == Manual {
 			continue
@@ -43,6 +45,12 @@ func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time
 		}
 		if start.Before(prevStart) {
 			start = prevStart
+		}
+		// A duty officer's « Relancer maintenant » brings forward the
+		// first rung that had not started when they pressed it.
+		if rush < len(r.Rushes) && r.Rushes[rush].At.Before(start) {
+			start = r.Rushes[rush].At
+			rush++
 		}
 		numbers := rungNumbers(rung, r)
 		prevStart = start
@@ -82,6 +90,25 @@ func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time
 		}
 	}
 	return due, next
+}
+
+// RushNext brings r's next rung forward to now, for a duty officer who
+// asks for it (« Relancer maintenant »), and returns the channel of the
+// attempts that fall due. It changes nothing and returns false when
+// nothing more would be sent: r is informed, the activation is closed, or
+// every automatic rung has started for r (only the call by hand is left).
+func (a *Activation) RushNext(r *Recipient, now time.Time, by string) (Channel, bool) {
+	if r.InformedAt != nil || a.State != Open {
+		return "", false
+	}
+	before, _ := a.Plan(r, now)
+	r.Rushes = append(r.Rushes, Rush{At: now, By: by})
+	after, _ := a.Plan(r, now)
+	if len(after) <= len(before) {
+		r.Rushes = r.Rushes[:len(r.Rushes)-1]
+		return "", false
+	}
+	return after[len(after)-1].Channel, true
 }
 
 // failed reports whether the attempt ended without informing: a failure,

@@ -93,3 +93,34 @@ func TestDeliveredSMSWaitsForTheNextRung(t *testing.T) {
 		t.Fatalf("delivered, no reply: due %+v next %s; want the call at T+10", due, next)
 	}
 }
+
+// The SMS was delivered two minutes ago and nobody answered: the duty
+// officer presses « Relancer maintenant » and the call comes now, not at
+// T+10. Pressed again, the deputies' rung comes; with none left, nothing.
+func TestRushBringsTheNextRungForward(t *testing.T) {
+	a := open(defaultLadder)
+	r := &Recipient{Official: mayor(Number{"+33639980001", Mobile}),
+		Deputies: []Contact{{ID: "adjoint", Name: "Adjoint", Numbers: []Number{{"+33639980002", Mobile}}}}}
+	due, _ := a.Plan(r, t0)
+	settle(r, due, AttemptDelivered, t0.Add(time.Second))
+	now := t0.Add(2 * time.Minute)
+	if due, next := a.Plan(r, now); len(due) != 0 || !next.Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("before the rush: due %+v, next %s; want the call at T+10", due, next)
+	}
+	ch, ok := a.RushNext(r, now, "paul")
+	due, _ = a.Plan(r, now)
+	if !ok || ch != Voice || len(due) != 1 || due[0].Rung != 1 || due[0].Channel != Voice {
+		t.Fatalf("rushed at T+2: %s %v, due %+v; want the call now", ch, ok, due)
+	}
+	settle(r, due, AttemptNoAnswer, now.Add(time.Minute))
+	later := now.Add(2 * time.Minute)
+	ch, ok = a.RushNext(r, later, "paul")
+	due, _ = a.Plan(r, later)
+	if !ok || ch != SMS || len(due) != 1 || due[0].To != "+33639980002" {
+		t.Fatalf("rushed again: %s %v, due %+v; want the deputy's SMS now", ch, ok, due)
+	}
+	settle(r, due, AttemptDelivered, later.Add(time.Second))
+	if _, ok := a.RushNext(r, later.Add(time.Minute), "paul"); ok || len(r.Rushes) != 2 {
+		t.Errorf("rushed with every rung started: %v, %d rushes kept; want refused, 2 kept", ok, len(r.Rushes))
+	}
+}

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,11 +37,7 @@ func newCard(v *activation.View, now time.Time) card {
 	s := v.Summary
 	c := card{ID: v.ID, Title: v.Title, Exercise: v.Exercise, Open: v.State == tocsin.Open,
 		ActivatedAt: v.ActivatedAtParis, Deadline: v.DeadlineParis, DeadlineISO: v.Deadline.UTC().Format(time.RFC3339),
-		TimeLeft: timeLeft(v.Deadline, now), CreatedBy: v.CreatedBy, Pace: v.Pace.Describe(),
-		Counters: counters{Targeted: s.Targeted, Sent: s.Sent, Delivered: s.Delivered, Informed: s.Informed, Failed: s.Failed, Manual: s.ToCall}}
-	if s.Targeted > 0 {
-		c.Counters.Percent = 100 * s.Informed / s.Targeted
-	}
+		TimeLeft: timeLeft(v.Deadline, now), CreatedBy: v.CreatedBy, Pace: v.Pace.Describe(), Counters: countersOf(s)}
 	if s.InformDelay != nil {
 		c.Delay = tocsin.FormatDuration(time.Duration(*s.InformDelay * float64(time.Second)))
 	}
@@ -153,7 +151,7 @@ func (c *console) newActivation(w http.ResponseWriter, r *http.Request, p *pageD
 
 func (c *console) showNewActivation(w http.ResponseWriter, r *http.Request, p *pageData, status int, b newActivationBody) {
 	for _, pb := range c.cfg.Playbooks() {
-		b.Playbooks = append(b.Playbooks, newPlaybookView(&pb))
+		b.Playbooks = append(b.Playbooks, newPlaybookView(&pb, nil))
 	}
 	p.Title, p.Nav, p.Body = "Nouvelle activation", "nouvelle", b
 	c.render(w, r, status, "nouvelle", p)
@@ -264,6 +262,13 @@ var flashes = map[string]string{
 	"close":   "Activation close : plus rien ne sera envoyé.",
 	"confirm": "Confirmation enregistrée.",
 	"retex":   "RETEX enregistré.",
+	"relance": "Relance envoyée : l'échelon suivant part maintenant.",
+}
+
+// atoi reads a count from a query, 0 when it is not one.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return max(n, 0)
 }
 
 func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
@@ -287,9 +292,9 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 				counts[f.Key]++
 			}
 		}
-		if keep(filter, &w) {
-			b.Rows = append(b.Rows, w)
-		}
+		// Every row is on the page, those the filter leaves out hidden:
+		// an official who joins the filter later shows without a reload.
+		b.Rows = append(b.Rows, w)
 	}
 	// The officials to call first: on the manual list, then not informed.
 	slices.SortStableFunc(b.Rows, func(x, y row) int { return rowRank(&x) - rowRank(&y) })
@@ -312,6 +317,9 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = v.Title, "activations", b, v.ID, rev
 	p.Flash = flashes[r.URL.Query().Get("info")]
+	if r.URL.Query().Get("info") == "relances" {
+		p.Flash = fmt.Sprintf("Relance : l'échelon suivant part maintenant pour %d élu(s) non informé(s).", atoi(r.URL.Query().Get("n")))
+	}
 	c.render(w, r, http.StatusOK, "activation", p)
 	return nil
 }
@@ -332,6 +340,10 @@ func (c *console) confirm(w http.ResponseWriter, r *http.Request, p *pageData) e
 	req := activation.ConfirmRequest{Reached: r.PostFormValue("joint"), How: r.PostFormValue("moyen"), Note: r.PostFormValue("note")}
 	if _, err := c.cfg.Activations.Confirm(r.Context(), userFrom(r.Context()), id, official, req); err != nil {
 		return err
+	}
+	if r.PostFormValue("retour") == "appeler" {
+		http.Redirect(w, r, callTarget(id, official, "confirm"), http.StatusSeeOther)
+		return nil
 	}
 	target := "/activations/" + url.PathEscape(id) + "?info=confirm"
 	if f := r.PostFormValue("filtre"); f != "" {
@@ -381,6 +393,9 @@ func backLink(r *http.Request) string {
 	switch {
 	case strings.HasPrefix(path, "/activations/") && r.Method == http.MethodPost && path != "/activations/apercu":
 		parts := strings.Split(path, "/")
+		if len(parts) > 3 && parts[3] == "appeler" || r.PostFormValue("retour") == "appeler" {
+			return "/activations/" + parts[2] + "/appeler"
+		}
 		return "/activations/" + parts[2]
 	case path == "/activations" || path == "/activations/apercu":
 		return "/activations/nouvelle"

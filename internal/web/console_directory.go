@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prefecture76/tocsin/internal/playbook"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -108,9 +109,12 @@ func (c *console) importDirectory(w http.ResponseWriter, r *http.Request, p *pag
 // playbookView is a playbook in words.
 type playbookView struct {
 	ID, Title, File, Deadline, Message string
-	Exercise                           bool
-	Audience                           []string
-	Ladder                             []rungView
+	// Example is the message as a mayor of Dieppe receives it, with the
+	// duty officer's free text in ExampleNote; empty if it cannot render.
+	Example, ExampleNote string
+	Exercise             bool
+	Audience             []string
+	Ladder               []rungView
 }
 
 type rungView struct {
@@ -122,8 +126,16 @@ var targetLabels = map[tocsin.Target]string{
 	tocsin.TargetMobile: "mobiles", tocsin.TargetLandline: "fixes", tocsin.TargetDeputies: "suppléants",
 }
 
-func newPlaybookView(pb *tocsin.Playbook) playbookView {
+// exampleNote is the free text the scenarios' example messages show.
+const exampleNote = "Point de situation à 16 h en préfecture."
+
+// newPlaybookView words a playbook; communes names the communes of the
+// directory by INSEE code (nil: codes only).
+func newPlaybookView(pb *tocsin.Playbook, communes map[string]string) playbookView {
 	v := playbookView{ID: pb.ID, Title: pb.Title, File: pb.File, Deadline: tocsin.FormatDuration(pb.Deadline), Message: pb.Message, Exercise: pb.Exercise}
+	if ex, err := playbook.Example(pb, exampleNote); err == nil {
+		v.Example, v.ExampleNote = ex, exampleNote
+	}
 	a := pb.Audience
 	if a.Everyone {
 		v.Audience = append(v.Audience, "tous les élus de l'annuaire")
@@ -132,7 +144,14 @@ func newPlaybookView(pb *tocsin.Playbook) playbookView {
 		v.Audience = append(v.Audience, "arrondissements : "+strings.Join(a.Arrondissements, ", "))
 	}
 	if len(a.Communes) > 0 {
-		v.Audience = append(v.Audience, "communes (code INSEE) : "+strings.Join(a.Communes, ", "))
+		named := make([]string, len(a.Communes))
+		for i, code := range a.Communes {
+			named[i] = code
+			if name := communes[code]; name != "" {
+				named[i] = name + " (" + code + ")"
+			}
+		}
+		v.Audience = append(v.Audience, fmt.Sprintf("%d communes : %s", len(a.Communes), strings.Join(named, ", ")))
 	}
 	if w := a.Within; w != nil {
 		place := w.Label
@@ -164,9 +183,19 @@ func newPlaybookView(pb *tocsin.Playbook) playbookView {
 }
 
 func (c *console) playbooks(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	officials, err := c.cfg.Store.Officials(r.Context())
+	if err != nil {
+		return err
+	}
+	communes := map[string]string{}
+	for i := range officials {
+		if o := &officials[i]; o.CommuneName != "" {
+			communes[o.Commune] = o.CommuneName
+		}
+	}
 	var vs []playbookView
 	for _, pb := range c.cfg.Playbooks() {
-		vs = append(vs, newPlaybookView(&pb))
+		vs = append(vs, newPlaybookView(&pb, communes))
 	}
 	p.Title, p.Nav, p.Body = "Scénarios", "scenarios", vs
 	c.render(w, r, http.StatusOK, "scenarios", p)

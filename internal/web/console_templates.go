@@ -23,7 +23,8 @@ var templateFuncs = template.FuncMap{
 		}
 		return template.URL("tel:" + number)
 	},
-	"keep": func(filter string, w row) bool { return keep(filter, &w) },
+	"keep":        func(filter string, w row) bool { return keep(filter, &w) },
+	"actionLabel": actionLabel,
 	"paris": func(t *time.Time) string {
 		if t == nil {
 			return ""

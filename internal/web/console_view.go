@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -64,6 +65,21 @@ type row struct {
 	// the page can move them there without waiting for a change.
 	ManualAt    string `json:"manual_at,omitempty"`
 	Confirmable bool   `json:"confirmable"`
+	// Claim is set while a duty officer calls the official by hand.
+	Claim *claimView `json:"claim,omitempty"`
+	// History is every attempt, automatic or by hand, newest first, in
+	// words.
+	History []string `json:"history,omitempty"`
+}
+
+// claimView is a claim as the pages show it; the page hides it once Until
+// has passed.
+type claimView struct {
+	By    string `json:"by"`
+	At    string `json:"at"`    // 17:35
+	Until string `json:"until"` // RFC 3339, for the page's clock
+	// UntilClock is Until as a time of day: 17:45.
+	UntilClock string `json:"until_clock"`
 }
 
 // manualAt is when the officials not yet informed go on the "à appeler"
@@ -86,17 +102,12 @@ func newRow(a *tocsin.Activation, r *tocsin.Recipient, now time.Time) row {
 	if w.Name == "" {
 		w.Name = r.Official.ID
 	}
-	if n := len(r.Attempts); n > 0 {
-		at := r.Attempts[n-1]
-		w.Last = fmt.Sprintf("%s au %s : %s", channelLabel(at.Channel), displayNumber(at.To), attemptLabel(at.Status))
-		if at.ErrorCode != 0 {
-			w.Last += fmt.Sprintf(" (code %d)", at.ErrorCode)
-		}
-		if !at.UpdatedAt.IsZero() {
-			w.Last += ", " + parisClock(at.UpdatedAt, now)
-		} else if !at.CreatedAt.IsZero() {
-			w.Last += ", " + parisClock(at.CreatedAt, now)
-		}
+	w.History = attemptHistory(r, now)
+	if len(r.Attempts) > 0 {
+		w.Last = attemptWords(&r.Attempts[len(r.Attempts)-1], now)
+	}
+	if c := r.Claim; c.Held(now) && r.InformedAt == nil {
+		w.Claim = &claimView{By: c.By, At: parisHour(c.At), Until: c.Until.UTC().Format(time.RFC3339), UntilClock: parisHour(c.Until)}
 	}
 	if r.InformedAt != nil {
 		how := howLabels[r.InformedHow]
@@ -120,6 +131,56 @@ func newRow(a *tocsin.Activation, r *tocsin.Recipient, now time.Time) row {
 	}
 	return w
 }
+
+// attemptWords says an attempt: « SMS au 06 39 98 00 01 : distribué,
+// 17:35:02 ».
+func attemptWords(at *tocsin.Attempt, now time.Time) string {
+	s := fmt.Sprintf("%s au %s : %s", channelLabel(at.Channel), displayNumber(at.To), attemptLabel(at.Status))
+	if at.ErrorCode != 0 {
+		s += " (" + errorWords(at.ErrorCode) + ")"
+	}
+	if !at.UpdatedAt.IsZero() {
+		s += ", " + parisClock(at.UpdatedAt, now)
+	} else if !at.CreatedAt.IsZero() {
+		s += ", " + parisClock(at.CreatedAt, now)
+	}
+	return s
+}
+
+// attemptHistory is every attempt made to reach r, by dispatch or by hand,
+// newest first.
+func attemptHistory(r *tocsin.Recipient, now time.Time) []string {
+	type step struct {
+		at    time.Time
+		words string
+	}
+	steps := make([]step, 0, len(r.Attempts)+len(r.Calls))
+	for i := range r.Attempts {
+		at := &r.Attempts[i]
+		steps = append(steps, step{at.CreatedAt, attemptWords(at, now)})
+	}
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		words := fmt.Sprintf("appel à la main par %s", c.By)
+		if c.Number != "" {
+			words += " au " + displayNumber(c.Number)
+		}
+		words += " : " + c.Outcome.Label()
+		if c.Note != "" {
+			words += " (" + c.Note + ")"
+		}
+		steps = append(steps, step{c.At, words + ", " + parisClock(c.At, now)})
+	}
+	slices.SortStableFunc(steps, func(x, y step) int { return y.at.Compare(x.at) })
+	out := make([]string, len(steps))
+	for i := range steps {
+		out[i] = steps[i].words
+	}
+	return out
+}
+
+// parisHour is a time of day in Paris, 17:35.
+func parisHour(t time.Time) string { return t.In(tocsin.Paris()).Format("15:04") }
 
 func channelLabel(c tocsin.Channel) string {
 	if l, ok := channelLabels[c]; ok {
@@ -171,13 +232,20 @@ type counters struct {
 	Informed  int `json:"informed"`
 	Failed    int `json:"failed"`
 	Manual    int `json:"manual"`
+	// NotInformed is Targeted - Informed, the « Non informés » filter's count.
+	NotInformed int `json:"not_informed"`
 	// Percent is the share informed, rounded down.
 	Percent int `json:"percent"`
 }
 
 func newCounters(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) counters {
-	s := a.Summarize(rs, now)
-	c := counters{Targeted: s.Targeted, Sent: s.Sent, Delivered: s.Delivered, Informed: s.Informed, Failed: s.Failed, Manual: s.ToCall}
+	return countersOf(a.Summarize(rs, now))
+}
+
+// countersOf is a summary's figures as the console shows them.
+func countersOf(s tocsin.Summary) counters {
+	c := counters{Targeted: s.Targeted, Sent: s.Sent, Delivered: s.Delivered, Informed: s.Informed, Failed: s.Failed, Manual: s.ToCall,
+		NotInformed: s.NotInformed}
 	if c.Targeted > 0 {
 		c.Percent = 100 * c.Informed / c.Targeted
 	}
@@ -194,4 +262,64 @@ func fold(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// actionLabels name the audit trail's actions for people; the exports
+// keep the codes.
+var actionLabels = map[string]string{
+	tocsin.AuditActivationCreated: "activation lancée",
+	tocsin.AuditActivationClosed:  "activation close",
+	tocsin.AuditCIP:               "CIP activée",
+	tocsin.AuditConfirmed:         "élu confirmé à la main",
+	tocsin.AuditInformed:          "élu informé",
+	tocsin.AuditLogin:             "connexion",
+	tocsin.AuditLoginFailed:       "connexion refusée",
+	tocsin.AuditImport:            "annuaire importé",
+	tocsin.AuditExport:            "export de données",
+	tocsin.AuditExercise:          "exercice",
+	tocsin.AuditConfig:            "configuration",
+	tocsin.AuditRoute:             "route d'envoi",
+	tocsin.AuditRecipients:        "suivi des élus (distribution, échec, réponse)",
+	tocsin.AuditUnreadable:        "enregistrement illisible",
+	tocsin.AuditRetex:             "RETEX saisi",
+	tocsin.AuditHistoryImported:   "historique importé",
+	tocsin.AuditClaimed:           "élu pris pour un appel à la main",
+	tocsin.AuditReleased:          "élu libéré",
+	tocsin.AuditCalled:            "appel à la main sans succès",
+	tocsin.AuditRushed:            "élu relancé (échelon suivant avancé)",
+}
+
+// actionLabel names an audit action in French; an unknown one is shown
+// as it is.
+func actionLabel(action string) string {
+	if l, ok := actionLabels[action]; ok {
+		return l
+	}
+	return action
+}
+
+// errorMeanings say in French what Twilio's error codes mean for the duty
+// officer: the codes of a refused send and of a message not delivered.
+var errorMeanings = map[int]string{
+	21211: "numéro invalide",
+	21408: "pays non autorisé sur le compte",
+	21610: "l'élu a répondu STOP : plus aucun SMS ne lui parvient",
+	21612: "numéro injoignable par ce compte",
+	21614: "pas un mobile : un fixe ne reçoit pas de SMS",
+	30003: "téléphone injoignable (éteint ou hors réseau)",
+	30004: "message bloqué par le destinataire",
+	30005: "numéro inconnu ou plus attribué",
+	30006: "fixe ou opérateur qui ne reçoit pas de SMS",
+	30007: "message filtré par l'opérateur",
+	30008: "échec chez l'opérateur, cause inconnue",
+	30034: "expéditeur non enregistré auprès de l'opérateur",
+}
+
+// errorWords is an error code with its meaning: « code 30003 : téléphone
+// injoignable (éteint ou hors réseau) ».
+func errorWords(code int) string {
+	if m, ok := errorMeanings[code]; ok {
+		return fmt.Sprintf("code %d : %s", code, m)
+	}
+	return fmt.Sprintf("code %d", code)
 }

@@ -27,4 +27,7 @@
 //   - The websocket is opened only with a session and from the console's
 //     origin; its feed comes from an etcd watch (see hub.go), so no change
 //     is missed whichever replica a page reaches.
+//   - A page that filters officials holds them all, those left out
+//     hidden, and shows the server's counts: an official who joins a filter
+//     shows without a reload, and no count is made from what a page holds.
 package web

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,11 +132,29 @@ type liveEvent struct {
 // official whose detail does not name them (a delivery status, an attempt)
 // is prefixed with their name, when known.
 func newLiveEvent(e *tocsin.Event, names map[string]string, now time.Time) *liveEvent {
-	detail := e.Detail
+	detail := withErrorMeanings(e.Detail)
 	if name := names[e.Official]; name != "" && !strings.Contains(detail, name) {
 		detail = name + " — " + detail
 	}
 	return &liveEvent{Seq: e.Seq, At: parisClock(e.At, now), Kind: e.Kind, Detail: detail}
+}
+
+// providerCode finds a provider's error code in an event's detail, with
+// the reason's label dispatch may put before it: « (code 30003) »,
+// « (invalid_number, code 21211) ».
+var providerCode = regexp.MustCompile(`\((?:[a-z_]+, )?code (\d{5})\)`)
+
+// withErrorMeanings says in French what the provider's error codes of an
+// event's detail mean. Details are stored as written: the meaning is
+// added when they are shown.
+func withErrorMeanings(detail string) string {
+	if !strings.Contains(detail, "code ") {
+		return detail
+	}
+	return providerCode.ReplaceAllStringFunc(detail, func(m string) string {
+		code, _ := strconv.Atoi(providerCode.FindStringSubmatch(m)[1])
+		return "(" + errorWords(code) + ")"
+	})
 }
 
 // frame is an encoded message and whom it is for.
@@ -164,12 +184,14 @@ type hub struct {
 	acts    map[string]*tocsin.Activation // activations seen, for the rows' rules
 	names   map[string]map[string]string  // officials' names by activation, for the timeline
 	dirty   map[string]bool               // activations whose counters changed
+	listed  map[string]bool               // open activations whose "à appeler" time has come (markListTime)
 	stopped bool
 }
 
 func newHub(cfg *Config, log *slog.Logger) *hub {
 	h := &hub{watch: cfg.Watch, activity: cfg.Activity, cfg: cfg.Live, log: log.With("component", "live"), now: cfg.Now,
-		clients: map[*client]struct{}{}, topics: map[string]int{}, acts: map[string]*tocsin.Activation{}, names: map[string]map[string]string{}, dirty: map[string]bool{}}
+		clients: map[*client]struct{}{}, topics: map[string]int{}, acts: map[string]*tocsin.Activation{}, names: map[string]map[string]string{}, dirty: map[string]bool{},
+		listed: map[string]bool{}}
 	h.cfg.defaults()
 	if h.now == nil {
 		h.now = time.Now
@@ -509,13 +531,16 @@ func (h *hub) summaries(ctx context.Context) {
 		case <-t.C:
 		}
 		h.mu.Lock()
-		dirty := h.dirty
-		h.dirty = map[string]bool{}
 		idle := len(h.clients) == 0
 		h.mu.Unlock()
 		if idle {
 			continue
 		}
+		h.markListTime(ctx)
+		h.mu.Lock()
+		dirty := h.dirty
+		h.dirty = map[string]bool{}
+		h.mu.Unlock()
 		for id := range dirty {
 			start := time.Now()
 			if start.Before(notBefore[id]) {
@@ -536,6 +561,41 @@ func (h *hub) summaries(ctx context.Context) {
 				}
 			}
 			h.mu.Unlock()
+		}
+	}
+}
+
+// markListTime marks dirty the open activations whose "à appeler" list
+// grew by the clock alone: the officials not informed join it at a set
+// time, with no write to announce it, and the pages count it from the
+// server's counters. An activation a page follows that the hub has not
+// seen yet is read first.
+func (h *hub) markListTime(ctx context.Context) {
+	h.mu.Lock()
+	var unknown []string
+	for id := range h.topics {
+		if _, ok := h.acts[id]; !ok && id != dashboardTopic {
+			unknown = append(unknown, id)
+		}
+	}
+	h.mu.Unlock()
+	for _, id := range unknown {
+		a, err := h.activity.Activation(ctx, id)
+		if err != nil && tocsin.ErrorCode(err) != tocsin.ENotFound {
+			continue // read again at the next tick
+		}
+		h.mu.Lock()
+		if h.acts[id] == nil {
+			h.acts[id] = a // nil for none: activation() reads it again
+		}
+		h.mu.Unlock()
+	}
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, a := range h.acts {
+		if a != nil && a.State == tocsin.Open && !h.listed[id] && !now.Before(manualAt(a)) {
+			h.listed[id], h.dirty[id] = true, true
 		}
 	}
 }

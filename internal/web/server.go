@@ -28,6 +28,22 @@ type Activations interface {
 	Confirm(ctx context.Context, by tocsin.User, activationID, official string, req activation.ConfirmRequest) (*tocsin.Recipient, error)
 }
 
+// Calls are the calls duty officers make by hand from the « à appeler »
+// list: taking an official (« J'appelle »), letting them go, and a call
+// that did not inform. A call that informs is a confirmation.
+type Calls interface {
+	Claim(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error)
+	Release(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error)
+	LogCall(ctx context.Context, by tocsin.User, activationID, official string, req activation.CallRequest) (*tocsin.Recipient, error)
+}
+
+// Rushes bring the next rung of the ladder forward (« Relancer
+// maintenant »), for one official or for every one not informed.
+type Rushes interface {
+	Rush(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error)
+	RushAll(ctx context.Context, by tocsin.User, activationID string) (int, error)
+}
+
 // Inbound applies what Twilio's webhooks bring: statuses, replies, the
 // script of a call and the key pressed.
 type Inbound interface {
@@ -55,6 +71,8 @@ type Store interface {
 // Config configures a Server.
 type Config struct {
 	Activations Activations
+	Calls       Calls
+	Rushes      Rushes
 	Inbound     Inbound
 	Retexes     Retexes
 	Store       Store
@@ -172,6 +190,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/retex", s.api(canActivate, s.putRetex))
 	s.mux.HandleFunc("GET /api/v1/activations/{id}/retex", s.api(anyRole, s.getRetex))
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/confirm", s.api(canActivate, s.confirmRecipient))
+	s.mux.HandleFunc("GET /api/v1/activations/{id}/to-call", s.api(anyRole, s.toCall))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/claim", s.api(canActivate, s.claimRecipient))
+	s.mux.HandleFunc("DELETE /api/v1/activations/{id}/recipients/{official}/claim", s.api(canActivate, s.releaseRecipient))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/calls", s.api(canActivate, s.logCall))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/rush", s.api(canActivate, s.rushRecipient))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/rush", s.api(canActivate, s.rushAll))
 	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
 	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
 	s.mux.HandleFunc("GET /api/v1/playbooks", s.api(anyRole, s.listPlaybooks))

@@ -10,6 +10,8 @@
 
 const body = document.body;
 const live = body.dataset.live || "";
+const me = body.dataset.user || "";
+let query = ""; // the officials' search, folded
 let rev = Number(body.dataset.rev || 0);
 let retries = 0;
 
@@ -78,11 +80,23 @@ function scopes(id) {
   return document.querySelectorAll(`[data-activation="${CSS.escape(id)}"]`);
 }
 
+// The tab's title says how many officials are to call by hand, so that an
+// officer on another tab sees the list grow.
+const baseTitle = document.title;
+
+function showToCall(n) {
+  if (n === undefined) return;
+  document.title = n > 0 ? `(${n} à appeler) ${baseTitle}` : baseTitle;
+}
+
+// The filters of the officials' table, and the server's counter that
+// counts each: counts come from the server, which sees every official.
+const filterCounters = { "": "targeted", "non-informes": "not_informed", echecs: "failed", "a-appeler": "manual" };
+
 function updateCounters(id, counters) {
   if (!counters) return;
   for (const scope of scopes(id)) {
     for (const [key, value] of Object.entries(counters)) {
-      if (key === "manual" && document.getElementById("table-elus")) continue; // counted from the rows
       for (const el of scope.querySelectorAll(`[data-counter="${key}"]`)) el.textContent = String(value);
     }
     for (const p of scope.querySelectorAll("[data-progress]")) {
@@ -90,6 +104,12 @@ function updateCounters(id, counters) {
       p.value = counters.informed;
       p.textContent = counters.percent + " %";
     }
+  }
+  if (live !== id) return;
+  showToCall(counters.manual);
+  for (const el of document.querySelectorAll("[data-filter-count]")) {
+    const value = counters[filterCounters[el.dataset.filterCount]];
+    if (value !== undefined) el.textContent = String(value);
   }
 }
 
@@ -112,6 +132,7 @@ const badgeKinds = ["fr-badge--new", "fr-badge--info", "fr-badge--warning", "fr-
 
 function updateRow(r) {
   if (!r) return;
+  updateCard(r);
   const tr = document.getElementById("elu-" + r.id);
   if (!tr) return;
   tr.dataset.status = r.status;
@@ -123,8 +144,18 @@ function updateRow(r) {
     badge.classList.remove(...badgeKinds);
     if (r.badge) badge.classList.add(r.badge);
   }
+  tr.dataset.claimUntil = r.claim ? r.claim.until : "";
+  const claim = tr.querySelector('[data-field="claim"]');
+  if (claim) claim.textContent = r.claim ? `Appelé·e par ${r.claim.by} depuis ${r.claim.at}` : "";
   const last = tr.querySelector('[data-field="last"]');
   if (last) last.textContent = r.last || "";
+  const all = tr.querySelector(".tc-history-all");
+  if (all) {
+    const history = r.history || [];
+    all.hidden = history.length < 2;
+    all.querySelector('[data-field="history-count"]').textContent = String(history.length);
+    all.querySelector('[data-field="history"]').replaceChildren(...history.map(listItem));
+  }
   const informed = tr.querySelector('[data-field="informed"]');
   if (informed) informed.textContent = r.informed || "";
   if (!r.confirmable) {
@@ -157,32 +188,143 @@ function addEvent(e) {
 }
 
 // refreshRows applies the "à appeler" rule's time threshold, which the
-// server sends with each row, and the table's filter; it recounts the
-// officials to call by hand.
+// server sends with each row, and the table's filter. The page holds every
+// official, those the filter leaves out hidden, so that one who joins the
+// filter shows at once; the counts are the server's (updateCounters).
 function refreshRows() {
   const table = document.getElementById("table-elus");
   if (!table) return;
   const filter = table.dataset.filter || "";
   const now = Date.now();
-  let manual = 0;
+  let shown = 0;
   for (const tr of table.tBodies[0].rows) {
-    const at = tr.dataset.manualAt ? Date.parse(tr.dataset.manualAt) : NaN;
-    if (tr.dataset.status !== "informed" && tr.dataset.manualAt && (tr.dataset.status === "failed" || now >= at)) {
-      tr.dataset.manual = "true";
-    } else if (tr.dataset.status === "informed") {
-      tr.dataset.manual = "false";
-    }
-    const isManual = tr.dataset.manual === "true";
-    if (isManual) manual++;
+    const isManual = onList(tr, now);
     const tag = tr.querySelector('[data-field="manual"]');
     if (tag) tag.hidden = !isManual;
+    const claim = tr.querySelector('[data-field="claim"]');
+    if (claim) claim.hidden = !(tr.dataset.claimUntil && Date.parse(tr.dataset.claimUntil) > now && tr.dataset.status !== "informed");
     let keep = true;
     if (filter === "non-informes") keep = tr.dataset.status !== "informed";
     if (filter === "echecs") keep = tr.dataset.status === "failed";
     if (filter === "a-appeler") keep = isManual;
+    if (keep && query) keep = fold(tr.cells[0].textContent).includes(query);
     tr.hidden = !keep;
+    if (keep) shown++;
   }
-  for (const el of document.querySelectorAll('[data-counter="manual"]')) el.textContent = String(manual);
+  for (const el of document.querySelectorAll("[data-search-none]")) el.hidden = !query || shown > 0;
+}
+
+// fold lowers a text and strips its accents, as the server's search does:
+// "evreux" finds "Évreux".
+function fold(text) {
+  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+}
+
+// The officials' search narrows the table as the officer types; the
+// filter still applies.
+for (const input of document.querySelectorAll("[data-search-officials]")) {
+  input.addEventListener("input", () => {
+    query = fold(input.value.trim());
+    refreshRows();
+  });
+}
+
+// onList applies the "à appeler" rule to an element that carries a row's
+// status and threshold (a table row or a card), and says whether the
+// official is on the list.
+function onList(el, now) {
+  const at = el.dataset.manualAt ? Date.parse(el.dataset.manualAt) : NaN;
+  if (el.dataset.status !== "informed" && el.dataset.manualAt && (el.dataset.status === "failed" || now >= at)) {
+    el.dataset.manual = "true";
+  } else if (el.dataset.status === "informed") {
+    el.dataset.manual = "false";
+  }
+  return el.dataset.manual === "true";
+}
+
+function listItem(text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  return li;
+}
+
+// updateCard applies a row's change to its card in the calling view.
+function updateCard(r) {
+  const card = document.getElementById("carte-" + r.id);
+  if (!card) return;
+  card.dataset.status = r.status;
+  card.dataset.manual = String(r.manual);
+  card.dataset.manualAt = r.manual_at || "";
+  card.dataset.claimBy = r.claim ? r.claim.by : "";
+  card.dataset.claimUntil = r.claim ? r.claim.until : "";
+  const claim = card.querySelector('[data-field="claim"]');
+  if (claim && r.claim) {
+    claim.textContent =
+      r.claim.by === me
+        ? `Vous appelez depuis ${r.claim.at} (jusqu'à ${r.claim.until_clock})`
+        : `Appelé·e par ${r.claim.by} depuis ${r.claim.at} (jusqu'à ${r.claim.until_clock})`;
+  }
+  const badge = card.querySelector('[data-field="status"]');
+  if (badge) {
+    badge.textContent = r.status_label;
+    badge.classList.remove(...badgeKinds);
+    if (r.badge) badge.classList.add(r.badge);
+  }
+  const history = card.querySelector('[data-field="history"]');
+  if (history) {
+    const items = (r.history || []).slice(0, 4);
+    if (items.length === 0) items.push("aucune");
+    history.replaceChildren(...items.map(listItem));
+  }
+  if (r.status === "informed" && !card.contains(document.activeElement)) card.remove();
+  refreshCards();
+}
+
+// refreshCards shows the cards of the officials on the list (and of
+// those the officer calls), the ones who just joined it at the top,
+// highlighted, and each card's actions as
+// its claim allows: « J'appelle » while nobody calls, the holder's own
+// actions to the holder.
+function refreshCards() {
+  const list = document.getElementById("cartes");
+  if (!list) return;
+  const now = Date.now();
+  const newcomers = [];
+  let shown = 0;
+  for (const card of list.children) {
+    const held = card.dataset.claimBy !== "" && card.dataset.claimBy !== undefined && Date.parse(card.dataset.claimUntil) > now;
+    const claim = card.querySelector('[data-field="claim"]');
+    if (claim) claim.hidden = !held;
+    const free = card.querySelector('[data-when="free"]');
+    if (free) free.hidden = held;
+    const mine = card.querySelector('[data-when="mine"]');
+    if (mine) mine.hidden = !(held && card.dataset.claimBy === me);
+    if (onList(card, now) || (held && card.dataset.claimBy === me)) {
+      shown++;
+      if (card.hidden) newcomers.push(card);
+    } else {
+      card.hidden = true;
+    }
+  }
+  for (const card of newcomers) {
+    card.hidden = false;
+    card.classList.remove("tc-new");
+    void card.offsetWidth; // restart the highlight
+    card.classList.add("tc-new");
+  }
+  if (newcomers.length > 0) list.prepend(...newcomers);
+  for (const el of document.querySelectorAll("[data-empty-calls]")) el.hidden = shown > 0;
+}
+
+document.addEventListener("animationend", (e) => {
+  if (e.target.classList && e.target.classList.contains("tc-new")) e.target.classList.remove("tc-new");
+});
+
+for (const el of document.querySelectorAll("[data-print]")) {
+  el.addEventListener("click", (e) => {
+    e.preventDefault();
+    window.print();
+  });
 }
 
 function clock(ms) {
@@ -203,11 +345,14 @@ function tick() {
     el.classList.toggle("tc-overdue", left <= 0);
   }
   refreshRows();
+  refreshCards();
 }
 
 if (live) {
   setLiveStatus("connexion…");
   connect();
+  const manual = document.querySelector(`[data-activation="${CSS.escape(live)}"] [data-counter="manual"]`);
+  if (manual) showToCall(Number(manual.textContent));
 }
 tick();
 setInterval(tick, 1000);
