@@ -76,6 +76,7 @@ type Service struct {
 	paceCache paceCache
 
 	creations    CreationStore
+	directory    DirectoryStore
 	partSize     int
 	goBackground func(func(ctx context.Context))
 
@@ -147,6 +148,9 @@ type Config struct {
 	// ClaimFor is how long a duty officer holds an official they call by
 	// hand; 0 means tocsin.DefaultClaimFor.
 	ClaimFor time.Duration
+	// Directory corrects an official's numbers during a crisis
+	// (numbers.go); nil refuses corrections.
+	Directory DirectoryStore
 }
 
 // NotHeldFunc returns the runs of the exercise schedule that did not
@@ -170,7 +174,7 @@ func New(cfg Config) *Service {
 	if cfg.Go == nil {
 		cfg.Go = func(f func(context.Context)) { go f(context.Background()) }
 	}
-	return &Service{claimFor: cmp.Or(cfg.ClaimFor, tocsin.DefaultClaimFor), creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
+	return &Service{directory: cfg.Directory, claimFor: cmp.Or(cfg.ClaimFor, tocsin.DefaultClaimFor), creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace,
 		notHeld: cfg.NotHeld}
 }

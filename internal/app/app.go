@@ -398,6 +398,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Pace:           a.store.Pace,
 		NotHeld:        a.notHeld,
 		Creations:      a.store,
+		Directory:      a.store,
 		PartSize:       cfg.CreationPart,
 		Go:             a.background,
 	})
@@ -447,6 +448,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Store:          a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		ParseOfficials: directory.ParseCSV,
+		ParseNumbers:   directory.ParseNumbers,
+		Fixes:          a.service,
 		ValidSignature: validSignature,
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
 		WebhookTimeout: cfg.WebhookTimeout,

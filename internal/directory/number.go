@@ -2,6 +2,8 @@ package directory
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -166,4 +168,49 @@ func quote(s string) string {
 		s = string(r[:40]) + "…"
 	}
 	return "« " + s + " »"
+}
+
+// ParseNumbers reads an official's numbers as a form or the API gives
+// them: mobiles and landlines apart, as in the directory's columns. Every
+// number is checked, each error naming its field (« mobile[1] »), all in
+// one error; a mobile given as a landline (or the reverse), the same
+// number twice and no number at all are refused.
+func ParseNumbers(mobiles, landlines []string) ([]tocsin.Number, error) {
+	var out []tocsin.Number
+	var errs []string
+	check := func(field string, raws []string, want tocsin.NumberKind) {
+		for i, raw := range raws {
+			if strings.TrimSpace(raw) == "" {
+				continue
+			}
+			where := fmt.Sprintf("%s[%d]", field, i)
+			n, err := ParseNumber(raw)
+			switch {
+			case err != nil:
+				var te *tocsin.Error
+				if errors.As(err, &te) {
+					errs = append(errs, where+" : "+te.Message)
+				} else {
+					errs = append(errs, where+" : "+err.Error())
+				}
+			case n.Kind != want && want == tocsin.Landline:
+				errs = append(errs, fmt.Sprintf("%s : %s est un numéro mobile : mettez-le avec les mobiles", where, quote(raw)))
+			case n.Kind != want:
+				errs = append(errs, fmt.Sprintf("%s : %s est une ligne fixe : mettez-la avec les fixes", where, quote(raw)))
+			case slices.ContainsFunc(out, func(x tocsin.Number) bool { return x.E164 == n.E164 }):
+				errs = append(errs, fmt.Sprintf("%s : %s est déjà donné", where, quote(raw)))
+			default:
+				out = append(out, n)
+			}
+		}
+	}
+	check("mobile", mobiles, tocsin.Mobile)
+	check("fixe", landlines, tocsin.Landline)
+	switch {
+	case len(errs) > 0:
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "numbers", "%s", strings.Join(errs, " ; "))
+	case len(out) == 0:
+		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "numbers", "indiquez au moins un numéro, mobile ou fixe")
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -137,5 +138,22 @@ func TestFormatNumber(t *testing.T) {
 		if back, err := ParseNumber(got); err != nil || back.E164 != tt.e164 {
 			t.Errorf("ParseNumber(FormatNumber(%q)) = %v, %v; want it back", tt.e164, back, err)
 		}
+	}
+}
+
+func TestParseNumbersNamesEveryWrongField(t *testing.T) {
+	ns, err := ParseNumbers([]string{"06 39 98 00 01", ""}, []string{"02 61 91 00 01"})
+	if err != nil || len(ns) != 2 || ns[0].E164 != "+33639980001" || ns[0].Kind != tocsin.Mobile || ns[1].Kind != tocsin.Landline {
+		t.Fatalf("good numbers: %+v, %v", ns, err)
+	}
+	_, err = ParseNumbers([]string{"02 61 91 00 01", "123", "06 39 98 00 01", "06.39.98.00.01"}, []string{"06 39 98 00 02"})
+	msg := fmt.Sprint(err)
+	for _, want := range []string{"mobile[0] : « 02 61 91 00 01 » est une ligne fixe", "mobile[1] : numéro invalide", "mobile[3] : « 06.39.98.00.01 » est déjà donné", "fixe[0] : « 06 39 98 00 02 » est un numéro mobile"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if _, err := ParseNumbers(nil, []string{" "}); tocsin.ErrorCode(err) != tocsin.EInvalid || !strings.Contains(err.Error(), "au moins un numéro") {
+		t.Errorf("no number: %v", err)
 	}
 }

@@ -448,8 +448,8 @@ func (r *run) drop(id string) {
 }
 
 // watchRecipients follows what webhooks record on any replica: a call that
-// ends frees its line, and a failure, or a duty officer's « Relancer
-// maintenant », may make the next rung due now.
+// ends frees its line, and a failure, a duty officer's « Relancer
+// maintenant », or a number corrected may make an attempt due now.
 func (r *run) watchRecipients() {
 	r.retryWatch("recipients", func() error {
 		return r.st.WatchRecipients(r.ctx, func(activation string, rc *tocsin.Recipient, rev int64) {
@@ -458,7 +458,7 @@ func (r *run) watchRecipients() {
 			}
 			r.overflows(activation, rc)
 			// A rush by a duty officer (on any replica) may make a rung due now.
-			again := rc.InformedAt == nil && (hasFreshFailure(rc) || len(rc.Rushes) > 0)
+			again := rc.InformedAt == nil && (hasFreshFailure(rc) || len(rc.Rushes) > 0 || len(rc.Fixes) > 0)
 			r.seen(activation, rc, rev) // rc is the worker's from here on
 			if again {
 				r.q.add(item{activation, rc.Official.ID}, false)

@@ -116,6 +116,9 @@ type Recipient struct {
 	// Rushes are the duty officers' « Relancer maintenant », oldest
 	// first: each brought the next rung forward (Activation.RushNext).
 	Rushes []Rush `json:"rushes,omitempty"`
+	// Fixes are the corrections of the official's numbers, or of a
+	// deputy's, made during the activation, oldest first.
+	Fixes []Fix `json:"fixes,omitempty"`
 }
 
 // Contact is someone an activation may call on behalf of an official.

@@ -129,6 +129,28 @@ func (s *Server) importOfficials(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// fixNumbers replaces one official's numbers in the directory and in the
+// open activations: {"mobile": ["06 …"], "fixe": ["02 …"]}.
+func (s *Server) fixNumbers(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Mobile []string `json:"mobile"`
+		Fixe   []string `json:"fixe"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	numbers, err := s.cfg.ParseNumbers(body.Mobile, body.Fixe)
+	if err != nil {
+		return err
+	}
+	res, err := s.cfg.Fixes.FixNumbers(r.Context(), userFrom(r.Context()), r.PathValue("official"), numbers)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
 func (s *Server) listPlaybooks(w http.ResponseWriter, r *http.Request) error {
 	pbs := s.cfg.Playbooks()
 	if pbs == nil {

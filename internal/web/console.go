@@ -115,6 +115,7 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /activations/{id}/retex", c.page(canActivate, c.retexForm))
 	s.mux.HandleFunc("GET /annuaire", c.page(anyRole, c.directory))
 	s.mux.HandleFunc("POST /annuaire/import", c.page(adminOnly, c.importDirectory))
+	s.mux.HandleFunc("POST /annuaire/{official}/numeros", c.page(adminOnly, c.fixNumbersForm))
 	s.mux.HandleFunc("GET /scenarios", c.page(anyRole, c.playbooks))
 	s.mux.HandleFunc("GET /exercices", c.page(anyRole, c.exercisesPage))
 	s.mux.HandleFunc("GET /indicateurs", c.page(anyRole, c.indicatorsView))

@@ -3,9 +3,11 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/prefecture76/tocsin/internal/activation"
 	"github.com/prefecture76/tocsin/internal/playbook"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -27,12 +29,44 @@ type directoryBody struct {
 	Imported int
 	Errors   []string
 	Error    string
+	// Fixed names the official whose numbers were just corrected, and
+	// in how many open activations.
+	Fixed       string
+	FixedIn     int
+	CanFixInput bool
 }
 
 func (c *console) directory(w http.ResponseWriter, r *http.Request, p *pageData) error {
-	b := directoryBody{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
-	b.Imported, _ = strconv.Atoi(r.URL.Query().Get("importe"))
+	q := r.URL.Query()
+	b := directoryBody{Query: strings.TrimSpace(q.Get("q")), Fixed: q.Get("corrige")}
+	b.Imported, _ = strconv.Atoi(q.Get("importe"))
+	b.FixedIn, _ = strconv.Atoi(q.Get("activations"))
 	return c.showDirectory(w, r, p, http.StatusOK, b)
+}
+
+// fixNumbersForm corrects one official's numbers, in the directory and in
+// the open activations (a wrong number reported during a crisis).
+func (c *console) fixNumbersForm(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id := r.PathValue("official")
+	numbers, err := c.cfg.ParseNumbers(splitNumbers(r.FormValue("mobile")), splitNumbers(r.FormValue("fixe")))
+	if err == nil {
+		var res *activation.FixResult
+		if res, err = c.cfg.Fixes.FixNumbers(r.Context(), userFrom(r.Context()), id, numbers); err == nil {
+			http.Redirect(w, r, fmt.Sprintf("/annuaire?q=%s&corrige=%s&activations=%d", url.QueryEscape(id), url.QueryEscape(id), len(res.Activations)), http.StatusSeeOther)
+			return nil
+		}
+	}
+	if code := tocsin.ErrorCode(err); code != tocsin.EInvalid && code != tocsin.ENotFound {
+		return err
+	}
+	b := directoryBody{Query: id, Error: "Les numéros de " + id + " n'ont pas été corrigés : " + tocsin.ErrorMessage(err)}
+	return c.showDirectory(w, r, p, http.StatusBadRequest, b)
+}
+
+// splitNumbers reads the numbers of a form field: one a line, or
+// separated by « , », « ; » or « | ».
+func splitNumbers(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ';' || r == '|' })
 }
 
 func (c *console) showDirectory(w http.ResponseWriter, r *http.Request, p *pageData, status int, b directoryBody) error {
@@ -45,6 +79,7 @@ func (c *console) showDirectory(w http.ResponseWriter, r *http.Request, p *pageD
 		names[o.ID] = o.Name
 	}
 	b.Total = len(officials)
+	b.CanFixInput = c.cfg.Fixes != nil && p.IsAdmin()
 	q := fold(b.Query)
 	for _, o := range officials {
 		if q != "" && !strings.Contains(fold(strings.Join([]string{o.ID, o.Name, o.Role, o.Commune, o.CommuneName, o.Arrondissement}, " ")), q) {

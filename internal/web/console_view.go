@@ -287,6 +287,7 @@ var actionLabels = map[string]string{
 	tocsin.AuditReleased:          "élu libéré",
 	tocsin.AuditCalled:            "appel à la main sans succès",
 	tocsin.AuditRushed:            "élu relancé (échelon suivant avancé)",
+	tocsin.AuditNumbersFixed:      "numéros d'un élu corrigés",
 }
 
 // actionLabel names an audit action in French; an unknown one is shown

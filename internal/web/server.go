@@ -39,6 +39,11 @@ type Calls interface {
 
 // Rushes bring the next rung of the ladder forward (« Relancer
 // maintenant »), for one official or for every one not informed.
+// Fixes corrects an official's numbers during a crisis.
+type Fixes interface {
+	FixNumbers(ctx context.Context, by tocsin.User, official string, numbers []tocsin.Number) (*activation.FixResult, error)
+}
+
 type Rushes interface {
 	Rush(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error)
 	RushAll(ctx context.Context, by tocsin.User, activationID string) (int, error)
@@ -73,10 +78,14 @@ type Config struct {
 	Activations Activations
 	Calls       Calls
 	Rushes      Rushes
-	Inbound     Inbound
-	Retexes     Retexes
-	Store       Store
-	Playbooks   func() []tocsin.Playbook
+	Fixes       Fixes
+	// ParseNumbers reads an official's numbers, mobiles and landlines
+	// apart; errors name each field.
+	ParseNumbers func(mobiles, landlines []string) ([]tocsin.Number, error)
+	Inbound      Inbound
+	Retexes      Retexes
+	Store        Store
+	Playbooks    func() []tocsin.Playbook
 	// ParseOfficials parses a directory CSV; errors name line and column.
 	ParseOfficials func(r io.Reader) ([]tocsin.Official, error)
 	// ValidSignature checks a Twilio webhook: the path with its query, the
@@ -198,6 +207,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/activations/{id}/rush", s.api(canActivate, s.rushAll))
 	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
 	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
+	s.mux.HandleFunc("PUT /api/v1/officials/{official}/numbers", s.api(adminOnly, s.fixNumbers))
 	s.mux.HandleFunc("GET /api/v1/playbooks", s.api(anyRole, s.listPlaybooks))
 	s.mux.HandleFunc("GET /api/v1/me", s.api(anyRole, s.me))
 	s.mux.HandleFunc("GET /api/v1/indicators", s.api(anyRole, s.indicators))
