@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -294,7 +295,13 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	if got := evalIn(phone, "before the list's time", `String(document.querySelector("#carte-maire-5").hidden)`); got != "true" {
 		t.Fatalf("the calling view opened with maire-5's card shown: want it hidden until T+15 s")
 	}
-	t.Logf("both views open %s after the launch", time.Since(launched).Round(100*time.Millisecond))
+	// Any other page raises the alert too: the directory, in a fourth tab.
+	elsewhere, elsewhereCancel := tab("the directory")
+	defer elsewhereCancel()
+	doIn(elsewhere, "open the directory", chromedp.Navigate(strings.TrimSuffix(activationURL, "/activations/"+path.Base(activationURL))+"/annuaire"),
+		chromedp.WaitReady(chromedp.CSS("#tc-attention")))
+	waitTrue(elsewhere, "the directory page following the activations' counters", `document.body.dataset.connected === "on"`)
+	t.Logf("the views open %s after the launch", time.Since(launched).Round(100*time.Millisecond))
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -345,6 +352,9 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	axeCheck(phone, "the calling view on a phone")
 	waitTrue(filtered, "maire-5 arrives in the « À appeler » view with the server's counts, the tab's title says so",
 		`!document.querySelector("#elu-maire-5").hidden && document.querySelector('[data-filter-count="a-appeler"]').textContent === "1" && document.querySelector('[data-counter="manual"]').textContent === "1" && document.title.startsWith("(1 à appeler) ")`)
+	waitTrue(elsewhere, "the directory page alerts: one more official to call, in its title and at the top",
+		`document.title.startsWith("(1 à appeler) ") && document.querySelector("#tc-attention").textContent.includes("1 élu de plus à appeler à la main")`)
+	axeCheck(elsewhere, "a page with an alert")
 
 	// On the phone: nothing wider than the screen, numbers as large buttons.
 	layout := evalIn(phone, "the calling view's layout", `(() => {

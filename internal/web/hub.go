@@ -118,6 +118,12 @@ type liveMsg struct {
 	Event      *liveEvent `json:"event,omitempty"`
 	Counters   *counters  `json:"counters,omitempty"`
 	Title      string     `json:"title,omitempty"`
+	// Deadline (RFC 3339) comes with a summary: every page warns at
+	// fifteen minutes from it while officials are not informed.
+	Deadline string `json:"deadline,omitempty"`
+	// Snapshot marks a summary sent to a client as it connects: the state
+	// its alerts start from, not a change.
+	Snapshot bool `json:"snapshot,omitempty"`
 }
 
 // liveEvent is a timeline entry as the page shows it.
@@ -185,13 +191,17 @@ type hub struct {
 	names   map[string]map[string]string  // officials' names by activation, for the timeline
 	dirty   map[string]bool               // activations whose counters changed
 	listed  map[string]bool               // open activations whose "à appeler" time has come (markListTime)
+	// last holds each open activation's latest summary, as a snapshot
+	// (liveMsg.Snapshot): a client gets them when it registers, as the
+	// baseline its alerts compare with.
+	last    map[string]frame
 	stopped bool
 }
 
 func newHub(cfg *Config, log *slog.Logger) *hub {
 	h := &hub{watch: cfg.Watch, activity: cfg.Activity, cfg: cfg.Live, log: log.With("component", "live"), now: cfg.Now,
 		clients: map[*client]struct{}{}, topics: map[string]int{}, acts: map[string]*tocsin.Activation{}, names: map[string]map[string]string{}, dirty: map[string]bool{},
-		listed: map[string]bool{}}
+		listed: map[string]bool{}, last: map[string]frame{}}
 	h.cfg.defaults()
 	if h.now == nil {
 		h.now = time.Now
@@ -430,6 +440,11 @@ func (h *hub) register(c *client, since int64) (int64, bool) {
 	h.clients[c] = struct{}{}
 	h.topics[c.topic]++
 	c.catchingUp = since > 0 && since < h.rev
+	for _, f := range h.last {
+		if f.matches(c.topic) {
+			h.deliverLocked(c, f.data)
+		}
+	}
 	return h.rev, true
 }
 
@@ -560,6 +575,11 @@ func (h *hub) summaries(ctx context.Context) {
 					h.deliverLocked(c, f.data)
 				}
 			}
+			if a := h.acts[id]; a != nil && a.State == tocsin.Open {
+				h.last[id] = f.snapshot()
+			} else {
+				delete(h.last, id)
+			}
 			h.mu.Unlock()
 		}
 	}
@@ -600,6 +620,19 @@ func (h *hub) markListTime(ctx context.Context) {
 	}
 }
 
+// snapshot is f, a summary, marked as the state a client starts from.
+func (f frame) snapshot() frame {
+	var m liveMsg
+	if json.Unmarshal(f.data, &m) != nil {
+		return f
+	}
+	m.Snapshot = true
+	if data, err := json.Marshal(m); err == nil {
+		f.data = data
+	}
+	return f
+}
+
 // summary reads an activation and its recipients and encodes its counters.
 func (h *hub) summary(ctx context.Context, id string) (frame, bool) {
 	a, err := h.activity.Activation(ctx, id)
@@ -619,7 +652,8 @@ func (h *hub) summary(ctx context.Context, id string) (frame, bool) {
 	h.names[id] = names
 	h.mu.Unlock()
 	cnt := newCounters(a, rs, h.now())
-	data, err := json.Marshal(liveMsg{Type: "summary", Activation: id, State: string(a.State), Counters: &cnt, Title: a.Title})
+	data, err := json.Marshal(liveMsg{Type: "summary", Activation: id, State: string(a.State), Counters: &cnt, Title: a.Title,
+		Deadline: a.Deadline.UTC().Format(time.RFC3339)})
 	if err != nil {
 		return frame{}, false
 	}

@@ -10,6 +10,9 @@
 
 const body = document.body;
 const live = body.dataset.live || "";
+// Pages without their own feed follow every activation's counters, only
+// to raise the alerts (see attention below).
+const alertsOnly = !live && body.dataset.alerts === "on";
 const me = body.dataset.user || "";
 let query = ""; // the officials' search, folded
 let rev = Number(body.dataset.rev || 0);
@@ -25,12 +28,13 @@ function setLiveStatus(text, kind) {
 
 function connect() {
   const params = new URLSearchParams();
-  if (live !== "tableau") params.set("activation", live);
+  if (live && live !== "tableau") params.set("activation", live);
   if (rev > 0) params.set("depuis", String(rev));
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${scheme}//${location.host}/ws?${params}`);
   ws.addEventListener("open", () => {
     retries = 0;
+    body.dataset.connected = "on";
     setLiveStatus("en direct", "success");
   });
   ws.addEventListener("message", (e) => {
@@ -61,6 +65,7 @@ function connect() {
 function handle(m) {
   switch (m.type) {
     case "summary":
+      attend(m);
       updateCounters(m.activation, m.counters);
       if (m.state) updateState(m.activation, m.state);
       break;
@@ -87,6 +92,113 @@ const baseTitle = document.title;
 function showToCall(n) {
   if (n === undefined) return;
   document.title = n > 0 ? `(${n} à appeler) ${baseTitle}` : baseTitle;
+}
+
+// Attention when it matters, on every page: when officials join the « à
+// appeler » list, and fifteen minutes before the hour while some are not
+// informed. The page says it (an alert at the top, the tab's title), and,
+// when the officer allowed them with the « Alertes » button, a browser
+// notification and a short sound.
+const followed = new Map(); // activation → {title, manual, notInformed, deadline, warned}
+const attentionBox = document.getElementById("tc-attention");
+const alertsButton = document.getElementById("tc-alertes");
+let sound = localStorage.getItem("tocsin-son") === "on";
+
+function attend(m) {
+  if (!m.counters) return;
+  const prev = followed.get(m.activation);
+  const cur = {
+    title: m.title || (prev && prev.title) || m.activation,
+    manual: m.counters.manual,
+    notInformed: m.counters.not_informed,
+    deadline: m.deadline ? Date.parse(m.deadline) : prev && prev.deadline,
+    warned: prev ? prev.warned : m.snapshot && m.deadline && Date.parse(m.deadline) - Date.now() <= 15 * 60 * 1000,
+    open: m.state ? m.state === "open" : !prev || prev.open,
+  };
+  followed.set(m.activation, cur);
+  // A snapshot is where things stand when the page connects; a change with
+  // nothing before it counts from zero (an alert too many rather than one
+  // missed).
+  const before = m.snapshot ? cur.manual : prev ? prev.manual : 0;
+  if (cur.open && cur.manual > before) {
+    const n = cur.manual - before;
+    alertNow(m.activation, `${n} élu${n > 1 ? "s" : ""} de plus à appeler à la main (${cur.manual} en tout) — ${cur.title}`);
+  }
+  if (!live || live === "tableau") {
+    let total = 0;
+    for (const a of followed.values()) if (a.open) total += a.manual;
+    showToCall(total);
+  }
+}
+
+function attendDeadlines(now) {
+  for (const [id, a] of followed) {
+    if (!a.open || a.warned || !a.deadline || a.notInformed === 0) continue;
+    const left = a.deadline - now;
+    if (left <= 15 * 60 * 1000 && left > 0) {
+      a.warned = true;
+      alertNow(id, `Moins de 15 minutes avant l'heure : ${a.notInformed} élu${a.notInformed > 1 ? "s" : ""} non informé${a.notInformed > 1 ? "s" : ""} — ${a.title}`);
+    }
+  }
+}
+
+function alertNow(id, text) {
+  if (attentionBox) {
+    const p = document.createElement("div");
+    p.className = "fr-alert fr-alert--warning fr-alert--sm fr-mb-2w";
+    const a = document.createElement("a");
+    a.href = "/activations/" + encodeURIComponent(id) + "/appeler";
+    a.textContent = text;
+    const para = document.createElement("p");
+    para.append(a);
+    p.append(para);
+    attentionBox.prepend(p);
+    while (attentionBox.children.length > 3) attentionBox.lastElementChild.remove();
+  }
+  if ("Notification" in window && Notification.permission === "granted") {
+    try {
+      new Notification("Tocsin", { body: text, tag: "tocsin-" + id });
+    } catch {
+      // some browsers only notify from a service worker: the page says it
+    }
+  }
+  if (sound) beep();
+}
+
+function beep() {
+  try {
+    const ctx = new AudioContext();
+    const o = ctx.createOscillator();
+    const g = ctx.createGain();
+    o.frequency.value = 880;
+    g.gain.value = 0.15;
+    o.connect(g).connect(ctx.destination);
+    o.start();
+    o.stop(ctx.currentTime + 0.3);
+  } catch {
+    // no sound on this browser
+  }
+}
+
+function showAlertsButton() {
+  if (!alertsButton) return;
+  const granted = "Notification" in window && Notification.permission === "granted";
+  alertsButton.hidden = false;
+  alertsButton.textContent = granted ? (sound ? "Alertes : notification et son" : "Alertes : notification") : "Alertes : activer";
+  alertsButton.setAttribute("aria-pressed", String(granted));
+}
+
+if (alertsButton) {
+  alertsButton.addEventListener("click", async () => {
+    if ("Notification" in window && Notification.permission === "default") {
+      await Notification.requestPermission();
+    } else {
+      sound = !sound; // permission settled: the button turns the sound on and off
+      localStorage.setItem("tocsin-son", sound ? "on" : "off");
+    }
+    showAlertsButton();
+  });
+  showAlertsButton();
 }
 
 // The filters of the officials' table, and the server's counter that
@@ -339,6 +451,7 @@ function clock(ms) {
 
 function tick() {
   const now = Date.now();
+  attendDeadlines(now);
   for (const el of document.querySelectorAll("[data-countdown]")) {
     const left = Date.parse(el.dataset.countdown) - now;
     el.textContent = clock(left);
@@ -348,8 +461,8 @@ function tick() {
   refreshCards();
 }
 
-if (live) {
-  setLiveStatus("connexion…");
+if (live || alertsOnly) {
+  if (live) setLiveStatus("connexion…");
   connect();
   const manual = document.querySelector(`[data-activation="${CSS.escape(live)}"] [data-counter="manual"]`);
   if (manual) showToCall(Number(manual.textContent));
