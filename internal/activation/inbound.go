@@ -230,8 +230,8 @@ func (s *Service) Reply(ctx context.Context, in tocsin.Inbound) (ReplyOutcome, e
 					return nil, tocsin.ErrNoChange // one event for the reply is enough
 				}
 				r.Replies = appendReply(r.Replies, in.SID)
-				return []tocsin.Event{{At: at, Kind: tocsin.EventReply, Channel: tocsin.SMS, Recovered: in.Recovered,
-					Detail: "réponse non reconnue " + who + " : " + quoted + recovered}}, nil
+				return []tocsin.Event{{At: at, Kind: tocsin.EventReply, Channel: tocsin.SMS, Recovered: in.Recovered, Official: r.Official.ID,
+					Text: truncate(in.Body, 160), Detail: "réponse non reconnue " + who + " : " + quoted + recovered}}, nil
 			case r.InformedAt != nil:
 				return nil, tocsin.ErrNoChange
 			}

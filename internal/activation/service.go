@@ -77,6 +77,7 @@ type Service struct {
 
 	creations    CreationStore
 	directory    DirectoryStore
+	inbox        InboxStore
 	partSize     int
 	goBackground func(func(ctx context.Context))
 
@@ -151,6 +152,9 @@ type Config struct {
 	// Directory corrects an official's numbers during a crisis
 	// (numbers.go); nil refuses corrections.
 	Directory DirectoryStore
+	// Inbox keeps which replies were handled (inbox.go); nil keeps no
+	// inbox.
+	Inbox InboxStore
 }
 
 // NotHeldFunc returns the runs of the exercise schedule that did not
@@ -174,7 +178,7 @@ func New(cfg Config) *Service {
 	if cfg.Go == nil {
 		cfg.Go = func(f func(context.Context)) { go f(context.Background()) }
 	}
-	return &Service{directory: cfg.Directory, claimFor: cmp.Or(cfg.ClaimFor, tocsin.DefaultClaimFor), creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
+	return &Service{inbox: cfg.Inbox, directory: cfg.Directory, claimFor: cmp.Or(cfg.ClaimFor, tocsin.DefaultClaimFor), creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace,
 		notHeld: cfg.NotHeld}
 }

@@ -399,6 +399,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		NotHeld:        a.notHeld,
 		Creations:      a.store,
 		Directory:      a.store,
+		Inbox:          a.store,
 		PartSize:       cfg.CreationPart,
 		Go:             a.background,
 	})
@@ -450,6 +451,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ParseOfficials: directory.ParseCSV,
 		ParseNumbers:   directory.ParseNumbers,
 		Fixes:          a.service,
+		Replies:        a.service,
 		ValidSignature: validSignature,
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
 		WebhookTimeout: cfg.WebhookTimeout,

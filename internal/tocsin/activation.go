@@ -414,6 +414,9 @@ type Event struct {
 	Attempt    string    `json:"attempt,omitempty"`
 	Channel    Channel   `json:"channel,omitempty"`
 	Detail     string    `json:"detail,omitempty"` // in French, for the timeline
+	// Text is the body of a reply that did not acknowledge, for the duty
+	// officer's inbox (truncated).
+	Text string `json:"text,omitempty"`
 	// Recovered marks a step Tocsin learnt from the provider's records
 	// rather than from its webhook (lost while the store was unavailable,
 	// or never delivered): At is still the provider's time of the step.

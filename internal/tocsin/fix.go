@@ -37,3 +37,15 @@ func NumbersList(ns []Number) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Handled records that a duty officer dealt with a reply of the inbox.
+type Handled struct {
+	At time.Time `json:"at"`
+	By string    `json:"by"`
+}
+
+// Event kind and audit action of a reply handled.
+const (
+	EventReplyHandled = "reply_handled"
+	AuditReplyHandled = "reply.handled"
+)

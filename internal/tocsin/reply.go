@@ -70,3 +70,40 @@ func IsAcknowledgement(body, code string) bool {
 	}
 	return false
 }
+
+// Concerns of a reply that is not an acknowledgement: what the duty
+// officer has to do about it.
+const (
+	ConcernStop     = "désinscription" // STOP: Twilio no longer delivers SMS to the number
+	ConcernNumber   = "numéro erroné"  // the number is not the official's
+	ConcernOfficial = "élu à changer"  // no longer mayor, no longer in office
+	ConcernQuestion = "question"
+	ConcernOther    = "à lire"
+)
+
+// ReplyConcern says what a reply that does not acknowledge is about, for
+// the duty officer's inbox: a refusal to receive (STOP), a wrong number,
+// an official who no longer holds the office, a question, or something
+// else to read.
+func ReplyConcern(body string) string {
+	words := foldWords(body)
+	has := func(seq ...string) bool {
+		for i := 0; i+len(seq) <= len(words); i++ {
+			if slices.Equal(words[i:i+len(seq)], seq) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("stop"), has("arret"), has("desabonner"), has("desinscrire"):
+		return ConcernStop
+	case has("mauvais", "numero"), has("faux", "numero"), has("erreur", "de", "numero"), has("pas", "le", "bon"), has("ne", "suis", "pas"), has("connais", "pas"):
+		return ConcernNumber
+	case has("plus", "maire"), has("plus", "elu"), has("plus", "en", "fonction"), has("decede"), has("demission"):
+		return ConcernOfficial
+	case strings.Contains(body, "?"):
+		return ConcernQuestion
+	}
+	return ConcernOther
+}

@@ -151,6 +151,33 @@ func (s *Server) fixNumbers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listReplies returns an activation's inbox: the replies that did not
+// acknowledge, newest first, with whether they were handled.
+func (s *Server) listReplies(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.cfg.Activations.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	items, err := s.cfg.Replies.Inbox(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []activation.InboxItem{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"replies": items})
+	return nil
+}
+
+// handleReply marks a reply of the inbox handled.
+func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) error {
+	if err := s.cfg.Replies.HandleReply(r.Context(), userFrom(r.Context()), r.PathValue("id"), r.PathValue("seq")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) listPlaybooks(w http.ResponseWriter, r *http.Request) error {
 	pbs := s.cfg.Playbooks()
 	if pbs == nil {

@@ -113,6 +113,7 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /activations/{id}/clore", c.page(canActivate, c.close))
 	s.mux.HandleFunc("POST /activations/{id}/cip", c.page(canActivate, c.activateCIP))
 	s.mux.HandleFunc("POST /activations/{id}/retex", c.page(canActivate, c.retexForm))
+	s.mux.HandleFunc("POST /activations/{id}/reponses/{seq}/traitee", c.page(canActivate, c.handleReplyForm))
 	s.mux.HandleFunc("GET /annuaire", c.page(anyRole, c.directory))
 	s.mux.HandleFunc("POST /annuaire/import", c.page(adminOnly, c.importDirectory))
 	s.mux.HandleFunc("POST /annuaire/{official}/numeros", c.page(adminOnly, c.fixNumbersForm))

@@ -255,6 +255,10 @@ type activationBody struct {
 	Timeline []liveEvent
 	ManualAt string
 	Retex    *tocsin.Retex // an exercise's lessons learned
+	// Inbox holds the replies that did not acknowledge, newest first;
+	// Unhandled counts those nobody handled yet.
+	Inbox     []activation.InboxItem
+	Unhandled int
 }
 
 var flashes = map[string]string{
@@ -263,6 +267,7 @@ var flashes = map[string]string{
 	"confirm": "Confirmation enregistrée.",
 	"retex":   "RETEX enregistré.",
 	"relance": "Relance envoyée : l'échelon suivant part maintenant.",
+	"traitee": "Réponse marquée comme traitée.",
 }
 
 // atoi reads a count from a query, 0 when it is not one.
@@ -314,6 +319,16 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	}
 	if b.Retex, err = c.cfg.Retexes.Retex(r.Context(), v.ID); err != nil {
 		return err
+	}
+	if c.cfg.Replies != nil {
+		if b.Inbox, err = c.cfg.Replies.Inbox(r.Context(), v); err != nil {
+			return err
+		}
+		for _, it := range b.Inbox {
+			if it.Handled == nil {
+				b.Unhandled++
+			}
+		}
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = v.Title, "activations", b, v.ID, rev
 	p.Flash = flashes[r.URL.Query().Get("info")]
@@ -403,4 +418,14 @@ func backLink(r *http.Request) string {
 		return "/annuaire"
 	}
 	return "/"
+}
+
+// handleReplyForm marks a reply of the inbox handled.
+func (c *console) handleReplyForm(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id := r.PathValue("id")
+	if err := c.cfg.Replies.HandleReply(r.Context(), userFrom(r.Context()), id, r.PathValue("seq")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/activations/"+url.PathEscape(id)+"?info=traitee#reponses", http.StatusSeeOther)
+	return nil
 }

@@ -288,6 +288,7 @@ var actionLabels = map[string]string{
 	tocsin.AuditCalled:            "appel à la main sans succès",
 	tocsin.AuditRushed:            "élu relancé (échelon suivant avancé)",
 	tocsin.AuditNumbersFixed:      "numéros d'un élu corrigés",
+	tocsin.AuditReplyHandled:      "réponse d'un élu traitée",
 }
 
 // actionLabel names an audit action in French; an unknown one is shown

@@ -39,6 +39,12 @@ type Calls interface {
 
 // Rushes bring the next rung of the ladder forward (« Relancer
 // maintenant »), for one official or for every one not informed.
+// Replies is the inbox of the replies that did not acknowledge.
+type Replies interface {
+	Inbox(ctx context.Context, v *activation.View) ([]activation.InboxItem, error)
+	HandleReply(ctx context.Context, by tocsin.User, activationID, seq string) error
+}
+
 // Fixes corrects an official's numbers during a crisis.
 type Fixes interface {
 	FixNumbers(ctx context.Context, by tocsin.User, official string, numbers []tocsin.Number) (*activation.FixResult, error)
@@ -79,6 +85,7 @@ type Config struct {
 	Calls       Calls
 	Rushes      Rushes
 	Fixes       Fixes
+	Replies     Replies
 	// ParseNumbers reads an official's numbers, mobiles and landlines
 	// apart; errors name each field.
 	ParseNumbers func(mobiles, landlines []string) ([]tocsin.Number, error)
@@ -208,6 +215,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
 	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
 	s.mux.HandleFunc("PUT /api/v1/officials/{official}/numbers", s.api(adminOnly, s.fixNumbers))
+	s.mux.HandleFunc("GET /api/v1/activations/{id}/replies", s.api(anyRole, s.listReplies))
+	s.mux.HandleFunc("POST /api/v1/activations/{id}/replies/{seq}/handled", s.api(canActivate, s.handleReply))
 	s.mux.HandleFunc("GET /api/v1/playbooks", s.api(anyRole, s.listPlaybooks))
 	s.mux.HandleFunc("GET /api/v1/me", s.api(anyRole, s.me))
 	s.mux.HandleFunc("GET /api/v1/indicators", s.api(anyRole, s.indicators))
