@@ -387,6 +387,16 @@ func (s *Service) Preview(ctx context.Context, by tocsin.User, req Request) (*Pr
 	}, nil
 }
 
+// MissesDeadline reports whether the forecast, at the rates dispatch
+// achieves now, says an open activation will not inform everyone within
+// its hour: what the console alerts about on every page.
+func (s *Service) MissesDeadline(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient) bool {
+	if a.State != tocsin.Open {
+		return false
+	}
+	return !s.forecast(a, rs, s.pace(ctx)).MeetsDeadline
+}
+
 // forecast goes by the rates dispatch achieves: the configured ones,
 // lowered to what the provider allows while it limits them (pace, nil
 // when it does not).

@@ -124,6 +124,9 @@ type liveMsg struct {
 	// Snapshot marks a summary sent to a client as it connects: the state
 	// its alerts start from, not a change.
 	Snapshot bool `json:"snapshot,omitempty"`
+	// Late is set on the summary of an open activation whose forecast, at
+	// the rates the provider allows now, misses the hour.
+	Late bool `json:"late,omitempty"`
 }
 
 // liveEvent is a timeline entry as the page shows it.
@@ -176,11 +179,12 @@ func (f *frame) matches(topic string) bool {
 }
 
 type hub struct {
-	watch    WatchFunc
-	activity Activity
-	cfg      LiveConfig
-	log      *slog.Logger
-	now      func() time.Time
+	watch          WatchFunc
+	activity       Activity
+	missesDeadline func(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient) bool
+	cfg            LiveConfig
+	log            *slog.Logger
+	now            func() time.Time
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
@@ -199,7 +203,7 @@ type hub struct {
 }
 
 func newHub(cfg *Config, log *slog.Logger) *hub {
-	h := &hub{watch: cfg.Watch, activity: cfg.Activity, cfg: cfg.Live, log: log.With("component", "live"), now: cfg.Now,
+	h := &hub{missesDeadline: cfg.MissesDeadline, watch: cfg.Watch, activity: cfg.Activity, cfg: cfg.Live, log: log.With("component", "live"), now: cfg.Now,
 		clients: map[*client]struct{}{}, topics: map[string]int{}, acts: map[string]*tocsin.Activation{}, names: map[string]map[string]string{}, dirty: map[string]bool{},
 		listed: map[string]bool{}, last: map[string]frame{}}
 	h.cfg.defaults()
@@ -652,8 +656,9 @@ func (h *hub) summary(ctx context.Context, id string) (frame, bool) {
 	h.names[id] = names
 	h.mu.Unlock()
 	cnt := newCounters(a, rs, h.now())
+	late := h.missesDeadline != nil && cnt.Informed < cnt.Targeted && h.missesDeadline(ctx, a, rs)
 	data, err := json.Marshal(liveMsg{Type: "summary", Activation: id, State: string(a.State), Counters: &cnt, Title: a.Title,
-		Deadline: a.Deadline.UTC().Format(time.RFC3339)})
+		Deadline: a.Deadline.UTC().Format(time.RFC3339), Late: late})
 	if err != nil {
 		return frame{}, false
 	}

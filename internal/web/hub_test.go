@@ -234,3 +234,58 @@ func TestCountersOfALargeActivationAreRecomputedLessOften(t *testing.T) {
 		t.Error("the dashboard got no counters")
 	}
 }
+
+// A summary says whether the forecast misses the hour, and the last one of
+// each open activation is what a page that connects starts from (a
+// snapshot): its alerts compare with it.
+func TestSummariesSayLateAndNewClientsStartFromTheLast(t *testing.T) {
+	h := newHub(&Config{Live: LiveConfig{Buffer: 16, SummaryEvery: 5 * time.Millisecond}, Activity: &openActivity{},
+		MissesDeadline: func(context.Context, *tocsin.Activation, []tocsin.Recipient) bool { return true }},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	first := newTestClient(dashboardTopic, 16)
+	if _, ok := h.register(first, 0); !ok {
+		t.Fatal("register refused")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go h.summaries(ctx)
+	h.mu.Lock()
+	h.dirty["a1"] = true
+	h.mu.Unlock()
+	var m liveMsg
+	select {
+	case data := <-first.send:
+		json.Unmarshal(data, &m)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no summary")
+	}
+	if m.Type != "summary" || !m.Late || m.Snapshot || m.Deadline == "" {
+		t.Errorf("summary %+v; want late, with its deadline, not a snapshot", m)
+	}
+	later := newTestClient(dashboardTopic, 16)
+	if _, ok := h.register(later, 0); !ok {
+		t.Fatal("register refused")
+	}
+	select {
+	case data := <-later.send:
+		m = liveMsg{}
+		json.Unmarshal(data, &m)
+		if !m.Snapshot || m.Activation != "a1" || !m.Late {
+			t.Errorf("a page that connects starts from %+v; want a1's last summary as a snapshot", m)
+		}
+	default:
+		t.Error("a page that connects gets no snapshot")
+	}
+}
+
+// openActivity is one open activation of one official, an hour long.
+type openActivity struct{ noActivity }
+
+func (openActivity) Activation(_ context.Context, id string) (*tocsin.Activation, error) {
+	now := time.Now()
+	return &tocsin.Activation{ID: id, State: tocsin.Open, ActivatedAt: now, Deadline: now.Add(time.Hour), Targeted: 1}, nil
+}
+
+func (openActivity) Recipients(context.Context, string) ([]tocsin.Recipient, error) {
+	return []tocsin.Recipient{{Official: tocsin.Official{ID: "o1"}}}, nil
+}

@@ -117,6 +117,9 @@ type Config struct {
 	Activity Activity
 	Watch    WatchFunc
 	Live     LiveConfig
+	// MissesDeadline says whether an open activation's forecast misses its
+	// hour, for the live summaries; nil: never said.
+	MissesDeadline func(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient) bool
 	// AllowedOrigins adds origins (scheme://host[:port]) to PublicURL's.
 	AllowedOrigins []string
 	// ClientIPHeader names the header a trusted proxy puts the client's

@@ -113,6 +113,7 @@ function attend(m) {
     notInformed: m.counters.not_informed,
     deadline: m.deadline ? Date.parse(m.deadline) : prev && prev.deadline,
     warned: prev ? prev.warned : m.snapshot && m.deadline && Date.parse(m.deadline) - Date.now() <= 15 * 60 * 1000,
+    late: !!m.late,
     open: m.state ? m.state === "open" : !prev || prev.open,
   };
   followed.set(m.activation, cur);
@@ -120,6 +121,9 @@ function attend(m) {
   // nothing before it counts from zero (an alert too many rather than one
   // missed).
   const before = m.snapshot ? cur.manual : prev ? prev.manual : 0;
+  if (cur.open && cur.late && !(prev ? prev.late : m.snapshot)) {
+    alertNow(m.activation, `La prévision dit que l'heure ne sera pas tenue : ${cur.notInformed} élu${cur.notInformed > 1 ? "s" : ""} non informé${cur.notInformed > 1 ? "s" : ""} — ${cur.title}`);
+  }
   if (cur.open && cur.manual > before) {
     const n = cur.manual - before;
     alertNow(m.activation, `${n} élu${n > 1 ? "s" : ""} de plus à appeler à la main (${cur.manual} en tout) — ${cur.title}`);
