@@ -49,7 +49,7 @@ ladder:
 
 // The duty officer logs in, launches an exercise for five mayors, watches
 // three of them acknowledge live without reloading, and confirms by hand
-// one who never answers. The last one joins the « à appeler » list while
+// one who asks a question instead (it arrives live in the page's inbox). The last one joins the « à appeler » list while
 // the filtered view and the calling view (on a phone) are open: both show
 // her at once. Another officer takes her, lets her go; the duty officer
 // takes her on the phone, and the other is refused; the voicemail answers,
@@ -73,6 +73,11 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 		if i < 3 {
 			// Late enough that the page is open and live when they answer.
 			profile.Numbers[n] = twiliosim.Persona{Behaviour: twiliosim.Reply,
+				Delay: twiliosim.Range{Min: 2500 * time.Millisecond, Max: 4 * time.Second}}
+		} else if i == 3 {
+			// Asks a question instead of acknowledging: not informed, the
+			// question arrives in the page's inbox.
+			profile.Numbers[n] = twiliosim.Persona{Behaviour: twiliosim.Reply, Reply: "Faut-il évacuer l'école ?",
 				Delay: twiliosim.Range{Min: 2500 * time.Millisecond, Max: 4 * time.Second}}
 		} else {
 			profile.Numbers[n] = twiliosim.Persona{Behaviour: twiliosim.Silent}
@@ -322,8 +327,13 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	if mark := eval("read the mark", `String(window.tocsinMark)`); mark != "42" {
 		t.Errorf("the page reloaded (mark %q): the table must change live", mark)
 	}
-	if st := eval("silent mayor", `document.querySelector("#elu-maire-4").dataset.status`); st == "informed" {
-		t.Errorf("the silent mayor is shown %q; want not informed", st)
+	if st := eval("the mayor who asked", `document.querySelector("#elu-maire-4").dataset.status`); st == "informed" {
+		t.Errorf("the mayor who asked a question is shown %q; want not informed", st)
+	}
+	waitTrue(bctx, "the question arrives live in the inbox, with a « Traitée » button",
+		`(() => { const li = document.querySelector("#boite-reponses li"); return !!li && li.textContent.includes("Faut-il évacuer") && li.textContent.includes("question") && !!li.querySelector("form button") && document.querySelector("[data-unhandled]").textContent === "1"; })()`)
+	if mark := eval("read the mark", `String(window.tocsinMark)`); mark != "42" {
+		t.Errorf("the page reloaded (mark %q): the inbox must change live", mark)
 	}
 
 	do("confirm the silent mayor by hand",

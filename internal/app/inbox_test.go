@@ -59,14 +59,14 @@ func TestRepliesThatDoNotAcknowledgeWaitInTheInbox(t *testing.T) {
 	}
 
 	officer := loginAs(t, a, "permanence", tocsin.RoleOfficer)
-	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (2)") || !strings.Contains(page, "Faut-il évacuer l&#39;école ?") {
+	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled>2</span>)") || !strings.Contains(page, "Faut-il évacuer l&#39;école ?") {
 		t.Errorf("the activation page shows no inbox of 2 replies")
 	}
 	seq := box.Replies[0].Seq
 	if st, _, loc := officer.postCSRF("/activations/"+v.ID+"/reponses/"+seq+"/traitee", nil); st != http.StatusSeeOther || !strings.Contains(loc, "info=traitee") {
 		t.Fatalf("mark handled from the console: status %d to %q", st, loc)
 	}
-	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (1)") || !strings.Contains(page, "Traitée par permanence") {
+	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled>1</span>)") || !strings.Contains(page, "Traitée par permanence") {
 		t.Errorf("after one handled: the page does not say so")
 	}
 	if st := api(t, a, "POST", "/api/v1/activations/"+v.ID+"/replies/"+seq+"/handled", nil, nil); st != http.StatusConflict {

@@ -135,6 +135,10 @@ type liveEvent struct {
 	At     string `json:"at"`
 	Kind   string `json:"kind"`
 	Detail string `json:"detail"`
+	// A reply that did not acknowledge also goes to the page's inbox.
+	Name    string `json:"name,omitempty"`
+	Text    string `json:"text,omitempty"`
+	Concern string `json:"concern,omitempty"`
 }
 
 // newLiveEvent words an event for the timeline. An event about one
@@ -145,7 +149,15 @@ func newLiveEvent(e *tocsin.Event, names map[string]string, now time.Time) *live
 	if name := names[e.Official]; name != "" && !strings.Contains(detail, name) {
 		detail = name + " — " + detail
 	}
-	return &liveEvent{Seq: e.Seq, At: parisClock(e.At, now), Kind: e.Kind, Detail: detail}
+	le := &liveEvent{Seq: e.Seq, At: parisClock(e.At, now), Kind: e.Kind, Detail: detail}
+	if e.Kind == tocsin.EventReply {
+		// For the page's inbox: who, what, and what it is about.
+		le.Name, le.Text, le.Concern = names[e.Official], e.Text, tocsin.ReplyConcern(e.Text)
+		if le.Name == "" {
+			le.Name = e.Official
+		}
+	}
+	return le
 }
 
 // providerCode finds a provider's error code in an event's detail, with

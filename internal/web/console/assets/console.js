@@ -77,6 +77,7 @@ function handle(m) {
       break;
     case "event":
       addEvent(m.event);
+      if (m.event && m.event.kind === "reply") addReply(m.activation, m.event);
       break;
   }
 }
@@ -301,6 +302,46 @@ function addEvent(e) {
     }
   }
   list.append(li);
+}
+
+// addReply puts a reply that did not acknowledge at the top of the
+// activation page's inbox, as the server renders it.
+function addReply(id, e) {
+  const box = document.getElementById("boite-reponses");
+  if (!box || live !== id || box.querySelector(`[data-seq="${CSS.escape(e.seq)}"]`)) return;
+  const li = document.createElement("li");
+  li.id = "reponse-" + e.seq;
+  li.dataset.seq = e.seq;
+  li.dataset.handled = "non";
+  li.className = "tc-new";
+  const p = document.createElement("p");
+  p.className = "fr-mb-1w";
+  const badge = document.createElement("span");
+  badge.className = "fr-badge fr-badge--sm " + (e.concern === "question" ? "fr-badge--info" : e.concern === "à lire" ? "fr-badge--new" : "fr-badge--warning");
+  badge.textContent = e.concern;
+  const who = document.createElement("strong");
+  who.textContent = e.name;
+  p.append(badge, " ", who, `, ${e.at} : « ${e.text} »`);
+  li.append(p);
+  const csrf = document.querySelector('input[name="csrf"]');
+  if (document.getElementById("reponses").dataset.canHandle === "true" && csrf) {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = `/activations/${encodeURIComponent(id)}/reponses/${encodeURIComponent(e.seq)}/traitee`;
+    const token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf";
+    token.value = csrf.value;
+    const button = document.createElement("button");
+    button.className = "fr-btn fr-btn--sm fr-btn--secondary";
+    button.type = "submit";
+    button.textContent = "Traitée";
+    form.append(token, button);
+    li.append(form);
+  }
+  box.prepend(li);
+  const count = document.querySelector("[data-unhandled]");
+  if (count) count.textContent = String(Number(count.textContent) + 1);
 }
 
 // refreshRows applies the "à appeler" rule's time threshold, which the
