@@ -49,8 +49,9 @@ ladder:
 
 // The duty officer logs in, launches an exercise for five mayors, watches
 // three of them acknowledge live without reloading, and confirms by hand
-// one who asks a question instead (it arrives live in the page's inbox). The last one joins the « à appeler » list while
-// the filtered view and the calling view (on a phone) are open: both show
+// one who asks a question instead (it arrives live in the page's inbox).
+// The last one joins the « à appeler » list while the filtered view and
+// the calling view (on a phone) are open: both show
 // her at once. Another officer takes her, lets her go; the duty officer
 // takes her on the phone, and the other is refused; the voicemail answers,
 // then she is reached and confirmed. Then the officer logs out, and back
