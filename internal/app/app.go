@@ -441,6 +441,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Store:          a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		ParseOfficials: directory.ParseCSV,
+		CIP:            a.store,
+		ParseOperators: directory.ParseOperatorsCSV,
 		ValidSignature: validSignature,
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
 		WebhookTimeout: cfg.WebhookTimeout,

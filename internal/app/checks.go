@@ -35,6 +35,7 @@ var (
 	_ web.Inbound              = (*activation.Service)(nil)
 	_ web.Retexes              = (*activation.Service)(nil)
 	_ web.Store                = (*etcd.Store)(nil)
+	_ web.CIPRoster            = (*etcd.Store)(nil)
 	_ web.Users                = (*etcd.Store)(nil)
 	_ web.Sessions             = (*etcd.Store)(nil)
 	_ web.Throttle             = (*etcd.Store)(nil)

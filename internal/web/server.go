@@ -61,6 +61,10 @@ type Config struct {
 	Playbooks   func() []tocsin.Playbook
 	// ParseOfficials parses a directory CSV; errors name line and column.
 	ParseOfficials func(r io.Reader) ([]tocsin.Official, error)
+	// CIP keeps the CIP's roster, ParseOperators parses its CSV (errors
+	// name line and column); nil hides the roster.
+	CIP            CIPRoster
+	ParseOperators func(r io.Reader) ([]tocsin.Operator, error)
 	// ValidSignature checks a Twilio webhook: the path with its query, the
 	// raw body and the X-Twilio-Signature header.
 	ValidSignature func(pathWithQuery string, body []byte, signature string) bool
@@ -191,8 +195,9 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /api/v1/route", s.api(anyRole, s.getRoute))
 		s.mux.HandleFunc("PUT /api/v1/route", s.api(canActivate, s.putRoute))
 	}
-	s.mux.HandleFunc("/api/", s.noRoute)
 	s.consoleRoutes()
+	s.cipRoutes()
+	s.mux.HandleFunc("/api/", s.noRoute)
 }
 
 // noRoute answers an API request no route takes: 405 with the methods the
