@@ -64,6 +64,7 @@ type Service struct {
 	rates     tocsin.Rates
 	fold      bool
 	cipDelay  time.Duration
+	cip       CIPStore
 	now       func() time.Time
 	log       *slog.Logger
 	audit     AuditTrail
@@ -119,8 +120,11 @@ type Config struct {
 	// CIPDelay is the public information cell's announced delay; 0 means
 	// one hour.
 	CIPDelay time.Duration
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// CIP keeps the CIP's roster and cells; nil: the CIP is only recorded
+	// by hand (ActivateCIP).
+	CIP    CIPStore
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Audit chains the entries written with the changes at once; nil
 	// leaves them to the leader's periodic drain.
 	Audit AuditTrail
@@ -165,7 +169,7 @@ func New(cfg Config) *Service {
 	if cfg.Go == nil {
 		cfg.Go = func(f func(context.Context)) { go f(context.Background()) }
 	}
-	return &Service{creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
+	return &Service{creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, cip: cfg.CIP, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace,
 		notHeld: cfg.NotHeld}
 }

@@ -381,6 +381,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	a.service = activation.New(activation.Config{
 		Store:          a.store,
+		CIP:            a.store,
 		History:        a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		Render:         render,
@@ -443,6 +444,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ParseOfficials: directory.ParseCSV,
 		CIP:            a.store,
 		ParseOperators: directory.ParseOperatorsCSV,
+		CIPCells:       a.service,
 		ValidSignature: validSignature,
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
 		WebhookTimeout: cfg.WebhookTimeout,

@@ -36,6 +36,8 @@ var (
 	_ web.Retexes              = (*activation.Service)(nil)
 	_ web.Store                = (*etcd.Store)(nil)
 	_ web.CIPRoster            = (*etcd.Store)(nil)
+	_ web.CIPCells             = (*activation.Service)(nil)
+	_ activation.CIPStore      = (*etcd.Store)(nil)
 	_ web.Users                = (*etcd.Store)(nil)
 	_ web.Sessions             = (*etcd.Store)(nil)
 	_ web.Throttle             = (*etcd.Store)(nil)

@@ -2,6 +2,8 @@ package etcd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -30,4 +32,69 @@ func (s *Store) ReplaceOperators(ctx context.Context, operators []tocsin.Operato
 	ops := append([]clientv3.Op{clientv3.OpPut(s.key("cip", "operators"), mustJSON(cipRoster{Operators: operators}))}, s.auditOps(audit)...)
 	_, err := s.txn(ctx, nil, ops...)
 	return err
+}
+
+// CIPCell returns the CIP cell of an activation, nil if none was opened.
+func (s *Store) CIPCell(ctx context.Context, activation string) (*tocsin.CIPCell, error) {
+	var c tocsin.CIPCell
+	rev, err := s.getJSON(ctx, s.key("cip", "cells", activation), &c)
+	if err != nil || rev == 0 {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// UpdateCIPCell changes an activation and its CIP cell together, by
+// compare-and-swap on both: fn gets the activation and the cell (nil when
+// none was opened; the cell fn returns is written, unless nil) and returns
+// the events and the audit entries of the change, written in the same
+// transaction. fn may run more than once; tocsin.ErrNoChange from fn
+// writes nothing.
+func (s *Store) UpdateCIPCell(ctx context.Context, activation string,
+	fn func(a *tocsin.Activation, c *tocsin.CIPCell) (*tocsin.CIPCell, []tocsin.Event, []tocsin.AuditEntry, error)) (*tocsin.Activation, *tocsin.CIPCell, error) {
+	ak, ck := s.key("act", activation), s.key("cip", "cells", activation)
+	for range maxCASTries {
+		a, arev, err := s.activation(ctx, activation)
+		if err != nil {
+			return nil, nil, err
+		}
+		var cur tocsin.CIPCell
+		crev, err := s.getJSON(ctx, ck, &cur)
+		if err != nil {
+			return nil, nil, err
+		}
+		var c *tocsin.CIPCell
+		if crev != 0 {
+			c = &cur
+		}
+		before := mustJSON(a)
+		c, events, audit, err := fn(a, c)
+		if err != nil {
+			if errors.Is(err, ErrNoChange) {
+				return a, c, nil
+			}
+			return nil, nil, err
+		}
+		// The activation is written only when fn changed it, so that its
+		// watchers are not woken by every change of the cell.
+		var ops []clientv3.Op
+		if after := mustJSON(a); after != before {
+			ops = append(ops, clientv3.OpPut(ak, after))
+		}
+		if c != nil {
+			ops = append(ops, clientv3.OpPut(ck, mustJSON(c)))
+		}
+		for i := range events {
+			ops = append(ops, s.eventOp(activation, &events[i]))
+		}
+		ops = append(ops, s.auditOps(audit)...)
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(ak), "=", arev), clientv3.Compare(clientv3.ModRevision(ck), "=", crev)}, ops...)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			return a, c, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("update cip cell %s: too much contention", activation)
 }

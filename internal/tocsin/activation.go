@@ -55,6 +55,10 @@ type CIP struct {
 	// WithinDelay reports whether DelaySeconds <= AnnouncedSeconds.
 	WithinDelay bool   `json:"within_delay"`
 	Note        string `json:"note,omitempty"`
+	// Staffed is set when Tocsin stamped the CIP itself: its cell was
+	// open with the playbook's minimum of operators in position, this
+	// many. Unset, the CIP was recorded by hand, opened outside Tocsin.
+	Staffed int `json:"staffed,omitempty"`
 }
 
 // DefaultCIPDelay is the CIP's announced delay.
@@ -423,6 +427,7 @@ const (
 	EventRecovered = "recovered" // an unknown outcome settled with the provider
 	EventClosed    = "closed"
 	EventCIP       = "cip"      // the public information cell was activated
+	EventCIPCell   = "cip.cell" // the CIP's cell opened, an operator's state changed, the cell closed
 	EventImported  = "imported" // the activation was read from a history file
 )
 

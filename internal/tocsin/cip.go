@@ -1,5 +1,7 @@
 package tocsin
 
+import "time"
+
 // Operator is one member of the CIP's roster: an agent of the préfecture
 // or a volunteer who staffs the public information line. The roster is
 // kept apart from the directory of officials: operators are not informed
@@ -19,3 +21,106 @@ const MaxOperators = 500
 
 // AuditCIPRoster records an import of the CIP's roster.
 const AuditCIPRoster = "cip.roster"
+
+// PlaybookCIP is what a playbook says of the CIP: how many operators in
+// position make it activated, and the delay announced for it.
+type PlaybookCIP struct {
+	MinOperators   int           `json:"min_operators"`   // DefaultCIPMinOperators when the file gives none
+	AnnouncedDelay time.Duration `json:"announced_delay"` // 0: the service's default (--cip-delay)
+}
+
+// DefaultCIPMinOperators is how many operators in position activate a CIP
+// whose playbook says nothing.
+const DefaultCIPMinOperators = 1
+
+// OperatorState is where an operator of an open CIP stands.
+type OperatorState string
+
+const (
+	OperatorCalled      OperatorState = "called"      // called out, no answer yet
+	OperatorComing      OperatorState = "coming"      // « j'arrive »
+	OperatorUnavailable OperatorState = "unavailable" // « indisponible »
+	OperatorInPosition  OperatorState = "in_position" // « en poste »
+)
+
+// Valid reports whether s is one of the states.
+func (s OperatorState) Valid() bool {
+	switch s {
+	case OperatorCalled, OperatorComing, OperatorUnavailable, OperatorInPosition:
+		return true
+	}
+	return false
+}
+
+// Label is the state in French.
+func (s OperatorState) Label() string {
+	switch s {
+	case OperatorCalled:
+		return "appelé·e"
+	case OperatorComing:
+		return "arrive"
+	case OperatorUnavailable:
+		return "indisponible"
+	case OperatorInPosition:
+		return "en poste"
+	}
+	return string(s)
+}
+
+// CIPOperator is one operator of an open CIP: the roster's entry frozen
+// when the CIP was opened, and where they stand.
+type CIPOperator struct {
+	Operator
+	State OperatorState `json:"state"`
+	// At is when the operator reached State; By who recorded it.
+	At time.Time `json:"at"`
+	By string    `json:"by,omitempty"`
+}
+
+// CIPCell is the CIP of one activation as Tocsin runs it: opened by the
+// duty officer with the available operators of the roster; activated (the
+// activation's CIP stamped) when MinOperators of them are in position.
+type CIPCell struct {
+	Activation       string        `json:"activation"`
+	OpenedAt         time.Time     `json:"opened_at"`
+	OpenedBy         string        `json:"opened_by"`
+	MinOperators     int           `json:"min_operators"`
+	AnnouncedSeconds float64       `json:"announced_seconds"`
+	Operators        []CIPOperator `json:"operators"`
+	ClosedAt         *time.Time    `json:"closed_at,omitempty"`
+	ClosedBy         string        `json:"closed_by,omitempty"`
+}
+
+// Operator returns the cell's operator with that id, or nil.
+func (c *CIPCell) Operator(id string) *CIPOperator {
+	for i := range c.Operators {
+		if c.Operators[i].ID == id {
+			return &c.Operators[i]
+		}
+	}
+	return nil
+}
+
+// Count returns how many of the cell's operators are in state s.
+func (c *CIPCell) Count(s OperatorState) int {
+	n := 0
+	for _, o := range c.Operators {
+		if o.State == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Staffed reports whether the cell is open with its minimum of operators
+// in position.
+func (c *CIPCell) Staffed() bool {
+	return c.ClosedAt == nil && c.Count(OperatorInPosition) >= c.MinOperators
+}
+
+// Audit actions of the CIP.
+const (
+	AuditCIPOpened   = "cip.opened"
+	AuditCIPOperator = "cip.operator"
+	AuditCIPClosed   = "cip.closed"
+)

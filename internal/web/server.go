@@ -65,6 +65,9 @@ type Config struct {
 	// name line and column); nil hides the roster.
 	CIP            CIPRoster
 	ParseOperators func(r io.Reader) ([]tocsin.Operator, error)
+	// CIPCells runs each activation's CIP; nil: the CIP is only recorded
+	// by hand.
+	CIPCells CIPCells
 	// ValidSignature checks a Twilio webhook: the path with its query, the
 	// raw body and the X-Twilio-Signature header.
 	ValidSignature func(pathWithQuery string, body []byte, signature string) bool
@@ -197,6 +200,7 @@ func (s *Server) routes() {
 	}
 	s.consoleRoutes()
 	s.cipRoutes()
+	s.cipCellRoutes()
 	s.mux.HandleFunc("/api/", s.noRoute)
 }
 
