@@ -65,6 +65,7 @@ type Service struct {
 	fold      bool
 	cipDelay  time.Duration
 	cip       CIPStore
+	line      PublicLineStore
 	now       func() time.Time
 	log       *slog.Logger
 	audit     AuditTrail
@@ -122,9 +123,12 @@ type Config struct {
 	CIPDelay time.Duration
 	// CIP keeps the CIP's roster and cells; nil: the CIP is only recorded
 	// by hand (ActivateCIP).
-	CIP    CIPStore
-	Now    func() time.Time
-	Logger *slog.Logger
+	CIP CIPStore
+	// PublicLine keeps the public message and finds the cell the public
+	// line serves; nil: the line says the CIP is closed.
+	PublicLine PublicLineStore
+	Now        func() time.Time
+	Logger     *slog.Logger
 	// Audit chains the entries written with the changes at once; nil
 	// leaves them to the leader's periodic drain.
 	Audit AuditTrail
@@ -169,7 +173,7 @@ func New(cfg Config) *Service {
 	if cfg.Go == nil {
 		cfg.Go = func(f func(context.Context)) { go f(context.Background()) }
 	}
-	return &Service{creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, cip: cfg.CIP, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
+	return &Service{creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, cip: cfg.CIP, line: cfg.PublicLine, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace,
 		notHeld: cfg.NotHeld}
 }

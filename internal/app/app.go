@@ -382,6 +382,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.service = activation.New(activation.Config{
 		Store:          a.store,
 		CIP:            a.store,
+		PublicLine:     a.store,
 		History:        a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		Render:         render,
@@ -445,6 +446,10 @@ func (a *App) Open(ctx context.Context) (err error) {
 		CIP:            a.store,
 		ParseOperators: directory.ParseOperatorsCSV,
 		CIPCells:       a.service,
+		PublicLine:     a.service,
+		PublicLineTwiML: func(l activation.PublicLine) (string, error) {
+			return twilio.PublicLineTwiML(twilio.PublicLine{Open: l.Open, Message: l.Message, Numbers: l.Numbers, Voice: cfg.TwilioVoice})
+		},
 		ValidSignature: validSignature,
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
 		WebhookTimeout: cfg.WebhookTimeout,

@@ -228,6 +228,15 @@ func TestConsoleCIPPanel(t *testing.T) {
 			t.Errorf("CIP page (%d) lacks %q", st, s)
 		}
 	}
+	if st, _, loc := b.postCSRF("/cip/message", url.Values{"message": {"Restez chez vous."}}); st != http.StatusSeeOther || loc != "/cip?message=1" {
+		t.Fatalf("public message: status %d to %q", st, loc)
+	}
+	st, html = b.get("/cip?message=1")
+	for _, s := range []string{"Message public enregistré (version 1)", "« Restez chez vous. »", "les appels sonnent chez 2 opérateur(s) en poste"} {
+		if !strings.Contains(html, s) {
+			t.Errorf("CIP page (%d) lacks %q", st, s)
+		}
+	}
 	if st, html, _ := b.postCSRF("/activations/"+id+"/cip/operateurs/cip-01", url.Values{"etat": {"en-vacances"}}); st != http.StatusBadRequest || !strings.Contains(html, "inconnu") {
 		t.Errorf("unknown state: status %d, want 400 saying so", st)
 	}

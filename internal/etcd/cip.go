@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -97,4 +98,80 @@ func (s *Store) UpdateCIPCell(ctx context.Context, activation string,
 		}
 	}
 	return nil, nil, fmt.Errorf("update cip cell %s: too much contention", activation)
+}
+
+// PublicMessage returns the public message in force, nil before the
+// first.
+func (s *Store) PublicMessage(ctx context.Context) (*tocsin.PublicMessage, error) {
+	var m tocsin.PublicMessage
+	rev, err := s.getJSON(ctx, s.key("cip", "message"), &m)
+	if err != nil || rev == 0 {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// PublicMessages returns every version of the public message, oldest
+// first.
+func (s *Store) PublicMessages(ctx context.Context) ([]tocsin.PublicMessage, error) {
+	var out []tocsin.PublicMessage
+	err := s.listJSON(ctx, s.key("cip", "messages")+"/", func(_ string, data []byte) error {
+		var m tocsin.PublicMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// SetPublicMessage puts a new version of the public message in force,
+// numbered after the one in force, kept with the others, with its audit
+// entries, in one transaction. m's Version is set.
+func (s *Store) SetPublicMessage(ctx context.Context, m *tocsin.PublicMessage, audit ...tocsin.AuditEntry) error {
+	k := s.key("cip", "message")
+	for range maxCASTries {
+		var cur tocsin.PublicMessage
+		rev, err := s.getJSON(ctx, k, &cur)
+		if err != nil {
+			return err
+		}
+		m.Version = cur.Version + 1
+		v := mustJSON(m)
+		ops := append([]clientv3.Op{clientv3.OpPut(k, v), clientv3.OpPut(s.key("cip", "messages", fmt.Sprintf("%06d", m.Version)), v)}, s.auditOps(audit)...)
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)}, ops...)
+		if err != nil || ok {
+			return err
+		}
+	}
+	return fmt.Errorf("set public message: too much contention")
+}
+
+// LineCell returns the CIP cell the public line serves: the open one
+// opened last, or else the one closed last; nil when none was opened.
+func (s *Store) LineCell(ctx context.Context) (*tocsin.CIPCell, error) {
+	var best *tocsin.CIPCell
+	err := s.listJSON(ctx, s.key("cip", "cells")+"/", func(_ string, data []byte) error {
+		var c tocsin.CIPCell
+		if err := json.Unmarshal(data, &c); err != nil {
+			return err
+		}
+		if best == nil || lineBefore(best, &c) {
+			best = &c
+		}
+		return nil
+	})
+	return best, err
+}
+
+// lineBefore reports whether the line serves b rather than a.
+func lineBefore(a, b *tocsin.CIPCell) bool {
+	if (a.ClosedAt == nil) != (b.ClosedAt == nil) {
+		return b.ClosedAt == nil
+	}
+	if a.ClosedAt != nil {
+		return b.ClosedAt.After(*a.ClosedAt)
+	}
+	return b.OpenedAt.After(a.OpenedAt)
 }

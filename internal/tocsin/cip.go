@@ -124,3 +124,19 @@ const (
 	AuditCIPOperator = "cip.operator"
 	AuditCIPClosed   = "cip.closed"
 )
+
+// PublicMessage is one version of what the public line says after its
+// greeting, written by the duty officer.
+type PublicMessage struct {
+	Version int       `json:"version"` // from 1
+	Text    string    `json:"text"`
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+}
+
+// MaxPublicMessage bounds the public message, in characters: about two
+// minutes said.
+const MaxPublicMessage = 1000
+
+// AuditCIPMessage records a new version of the public message.
+const AuditCIPMessage = "cip.message"

@@ -95,11 +95,19 @@ type cipBody struct {
 	Imported  int
 	Errors    []string
 	Error     string
+	// The public line, when the server runs one.
+	Line         bool
+	LineOpen     bool
+	LineRinging  int
+	LineFor      string
+	Message      *tocsin.PublicMessage
+	MessageSaved bool
 }
 
 func (c *console) cipPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	var b cipBody
 	b.Imported, _ = strconv.Atoi(r.URL.Query().Get("importe"))
+	b.MessageSaved = r.URL.Query().Get("message") != ""
 	return c.showCIP(w, r, p, http.StatusOK, b)
 }
 
@@ -117,6 +125,17 @@ func (c *console) showCIP(w http.ResponseWriter, r *http.Request, p *pageData, s
 			b.Available++
 		}
 		b.Operators = append(b.Operators, v)
+	}
+	if c.cfg.PublicLine != nil {
+		l, err := c.cfg.PublicLine.PublicLine(r.Context())
+		if err != nil {
+			return err
+		}
+		v, err := c.srv.publicMessages(r.Context())
+		if err != nil {
+			return err
+		}
+		b.Line, b.LineOpen, b.LineRinging, b.LineFor, b.Message = true, l.Open, len(l.Numbers), l.Activation, v.Current
 	}
 	p.Title, p.Nav, p.Body = "Cellule d'information du public", "cip", b
 	c.render(w, r, status, "cip", p)

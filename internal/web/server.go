@@ -68,6 +68,10 @@ type Config struct {
 	// CIPCells runs each activation's CIP; nil: the CIP is only recorded
 	// by hand.
 	CIPCells CIPCells
+	// PublicLine runs the CIP's public line, PublicLineTwiML renders what
+	// it answers; nil: no public line.
+	PublicLine      PublicLines
+	PublicLineTwiML func(l activation.PublicLine) (string, error)
 	// ValidSignature checks a Twilio webhook: the path with its query, the
 	// raw body and the X-Twilio-Signature header.
 	ValidSignature func(pathWithQuery string, body []byte, signature string) bool
@@ -201,6 +205,7 @@ func (s *Server) routes() {
 	s.consoleRoutes()
 	s.cipRoutes()
 	s.cipCellRoutes()
+	s.publicLineRoutes()
 	s.mux.HandleFunc("/api/", s.noRoute)
 }
 

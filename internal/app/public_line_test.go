@@ -1,0 +1,102 @@
+package app_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
+)
+
+// A caller of the public line before the CIP opens hears that it is
+// closed; once it is open with nobody in position, the greeting, the duty
+// officer's message and the overflow message; with Anne and Paul in
+// position, both their phones ring at once; after the close, the closing
+// message. A forged or unsigned call gets 403.
+func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
+	a, _, id := startCIP(t)
+	call := url.Values{"CallSid": {"CApublic1"}, "From": {"+33639985555"}, "To": {"+33261910000"}}
+	say := func() string {
+		return strings.ReplaceAll(postSignedBody(t, a, "/twilio/voice/public", call), "&apos;", "'")
+	}
+
+	if doc := say(); !strings.Contains(doc, "cellule d'information du public est fermée") || strings.Contains(doc, "<Dial") {
+		t.Errorf("before the CIP opens the line says:\n%s", doc)
+	}
+	var m tocsin.PublicMessage
+	if st := api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Crue de la Béthune : ne vous approchez pas des berges."}, &m); st != http.StatusOK || m.Version != 1 {
+		t.Fatalf("public message: status %d, %+v", st, m)
+	}
+	if st := api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "  "}, nil); st != http.StatusBadRequest {
+		t.Errorf("empty public message: status %d, want 400", st)
+	}
+	api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Crue de la Béthune : restez chez vous, évitez les berges."}, &m)
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
+	doc := say()
+	for _, s := range []string{"Préfecture de la Seine-Maritime", "restez chez vous, évitez les berges.", "Tous nos opérateurs sont occupés"} {
+		if !strings.Contains(doc, s) {
+			t.Errorf("open CIP, nobody in position: the line lacks %q:\n%s", s, doc)
+		}
+	}
+	if strings.Contains(doc, "<Dial") || strings.Contains(doc, "ne vous approchez pas") {
+		t.Errorf("open CIP, nobody in position: the line rings someone or says the old message:\n%s", doc)
+	}
+	mark(t, a, id, "cip-01", tocsin.OperatorInPosition)
+	mark(t, a, id, "cip-02", tocsin.OperatorInPosition)
+	doc = say()
+	if !strings.Contains(doc, "<Dial timeout=\"25\"><Number>+33639981001</Number><Number>+33639981002</Number></Dial>") {
+		t.Errorf("two in position: the line does not ring both:\n%s", doc)
+	}
+
+	token := a.Simulator().AuthToken()
+	for name, sig := range map[string]string{
+		"unsigned":                  "",
+		"signed with another token": twiliosim.Signature("0123456789abcdef0123456789abcdef", a.URL()+"/twilio/voice/public", call),
+		"signed for another URL":    twiliosim.Signature(token, "https://evil.example/twilio/voice/public", call),
+	} {
+		req, _ := http.NewRequest("POST", a.URL()+"/twilio/voice/public", strings.NewReader(call.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if sig != "" {
+			req.Header.Set("X-Twilio-Signature", sig)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s call: status %d, want 403", name, resp.StatusCode)
+		}
+	}
+
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/close", nil, nil)
+	if doc := say(); !strings.Contains(doc, "est fermée") || strings.Contains(doc, "<Dial") {
+		t.Errorf("after the close the line says:\n%s", doc)
+	}
+	var v struct {
+		Current  *tocsin.PublicMessage  `json:"current"`
+		Versions []tocsin.PublicMessage `json:"versions"`
+	}
+	api(t, a, "GET", "/api/v1/cip/message", nil, &v)
+	if len(v.Versions) != 2 || v.Current == nil || v.Current.Version != 2 || v.Versions[0].By != "admin" {
+		t.Errorf("public message versions: %+v; want 2, the second in force", v)
+	}
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var all auditEntries
+		api(t, a, "GET", "/api/v1/audit", nil, &all)
+		got = got[:0]
+		for _, e := range all.Entries {
+			if e.Action == tocsin.AuditCIPMessage {
+				got = append(got, e.Detail)
+			}
+		}
+	}
+	if len(got) != 2 || !slices.ContainsFunc(got, func(d string) bool { return strings.Contains(d, "restez chez vous") }) {
+		t.Errorf("audit of the public message: %q; want its two versions", got)
+	}
+}
