@@ -78,12 +78,21 @@ func (s *Service) OpenCIP(ctx context.Context, by tocsin.User, id string) (*tocs
 	if len(called) == 0 {
 		return nil, tocsin.Errorf(tocsin.EConflict, "aucun opérateur disponible dans la liste de la CIP (%d inscrits) : importez la liste à jour depuis la page « CIP »", len(roster))
 	}
-	_, c, err := s.cip.UpdateCIPCell(ctx, id, func(a *tocsin.Activation, c *tocsin.CIPCell) (*tocsin.CIPCell, []tocsin.Event, []tocsin.AuditEntry, error) {
+	// A cell whose call-out could not be written is opened again by
+	// writing its call-out only.
+	_, err = s.store.Activation(ctx, callOutID(id))
+	missing := tocsin.ErrorCode(err) == tocsin.ENotFound
+	if err != nil && !missing {
+		return nil, err
+	}
+	a, c, err := s.cip.UpdateCIPCell(ctx, id, func(a *tocsin.Activation, c *tocsin.CIPCell) (*tocsin.CIPCell, []tocsin.Event, []tocsin.AuditEntry, error) {
 		switch {
 		case a.Imported != nil:
 			return nil, nil, nil, tocsin.ImportedError(id)
 		case a.State != tocsin.Open:
 			return nil, nil, nil, tocsin.Errorf(tocsin.EConflict, "l'activation %s est close", id)
+		case c != nil && c.ClosedAt == nil && missing:
+			return nil, nil, nil, tocsin.ErrNoChange
 		case c != nil:
 			return nil, nil, nil, tocsin.Errorf(tocsin.EConflict, "la CIP est déjà ouverte depuis le %s", tocsin.ParisTime(c.OpenedAt))
 		case a.CIP != nil:
@@ -91,7 +100,7 @@ func (s *Service) OpenCIP(ctx context.Context, by tocsin.User, id string) (*tocs
 		}
 		minOps, announced := s.cipSettings(a)
 		c = &tocsin.CIPCell{Activation: id, OpenedAt: now, OpenedBy: by.Name, MinOperators: minOps,
-			AnnouncedSeconds: announced.Seconds(), Operators: called}
+			AnnouncedSeconds: announced.Seconds(), Operators: called, CallOut: callOutID(id)}
 		detail := fmt.Sprintf("CIP ouverte par %s : %d opérateurs appelés, %d en poste requis, délai annoncé %s",
 			by.Name, len(called), minOps, tocsin.FormatDuration(announced))
 		if len(called) < minOps {
@@ -103,7 +112,10 @@ func (s *Service) OpenCIP(ctx context.Context, by tocsin.User, id string) (*tocs
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("cip opened", "activation", id, "by", by.Name, "operators", len(called), "min", c.MinOperators)
+	s.log.Info("cip opened", "activation", id, "by", by.Name, "operators", len(c.Operators), "min", c.MinOperators)
+	if err := s.startCallOut(ctx, by, a, c); err != nil {
+		return nil, fmt.Errorf("%w: %w", tocsin.Errorf(tocsin.EUnavailable, "la CIP est ouverte mais l'appel de ses opérateurs n'est pas parti : recommencez « Ouvrir la CIP »"), err)
+	}
 	s.drain(ctx)
 	return c, nil
 }
@@ -123,7 +135,15 @@ func (s *Service) MarkOperator(ctx context.Context, by tocsin.User, id, operator
 	if s.cip == nil {
 		return nil, tocsin.Errorf(tocsin.ENotFound, "la CIP n'est pas gérée par ce service")
 	}
-	now := s.now().UTC()
+	return s.mark(ctx, by.Name, id, operator, state, s.now().UTC(), "")
+}
+
+// mark records an operator's state at `at`. how is "" when actor (the
+// supervisor) records it, else how the operator said it (« par SMS »):
+// then a repeated answer changes nothing, and « j'arrive » does not undo
+// « en poste ».
+func (s *Service) mark(ctx context.Context, actor, id, operator string, state tocsin.OperatorState, at time.Time, how string) (*tocsin.CIPCell, error) {
+	now := at
 	var activated *tocsin.CIP
 	_, c, err := s.cip.UpdateCIPCell(ctx, id, func(a *tocsin.Activation, c *tocsin.CIPCell) (*tocsin.CIPCell, []tocsin.Event, []tocsin.AuditEntry, error) {
 		activated = nil
@@ -137,14 +157,21 @@ func (s *Service) MarkOperator(ctx context.Context, by tocsin.User, id, operator
 		if op == nil {
 			return nil, nil, nil, tocsin.Errorf(tocsin.ENotFound, "l'opérateur %s n'a pas été appelé pour cette CIP", operator)
 		}
+		if how != "" && (op.State == state || (state == tocsin.OperatorComing && op.State == tocsin.OperatorInPosition)) {
+			return nil, nil, nil, tocsin.ErrNoChange
+		}
 		if op.State == state {
 			return nil, nil, nil, tocsin.Errorf(tocsin.EConflict, "%s est déjà « %s » depuis le %s", op.Name, state.Label(), tocsin.ParisTime(op.At))
 		}
-		op.State, op.At, op.By = state, now, by.Name
-		detail := fmt.Sprintf("CIP : %s (%s) « %s », noté par %s ; %d en poste sur %d requis", op.Name, op.ID, state.Label(), by.Name,
+		op.State, op.At, op.By = state, now, actor
+		noted := "noté par " + actor
+		if how != "" {
+			noted = "répondu " + how
+		}
+		detail := fmt.Sprintf("CIP : %s (%s) « %s », %s ; %d en poste sur %d requis", op.Name, op.ID, state.Label(), noted,
 			c.Count(tocsin.OperatorInPosition), c.MinOperators)
 		events := []tocsin.Event{{At: now, Kind: tocsin.EventCIPCell, Detail: detail}}
-		audit := []tocsin.AuditEntry{{At: now, Actor: by.Name, Action: tocsin.AuditCIPOperator, Activation: id, Detail: detail}}
+		audit := []tocsin.AuditEntry{{At: now, Actor: actor, Action: tocsin.AuditCIPOperator, Activation: id, Detail: detail}}
 		if a.CIP == nil && c.Staffed() {
 			announced := time.Duration(c.AnnouncedSeconds * float64(time.Second))
 			a.CIP = a.NewCIP(now, "Tocsin", announced, "")
@@ -157,14 +184,14 @@ func (s *Service) MarkOperator(ctx context.Context, by tocsin.User, id, operator
 			d := fmt.Sprintf("CIP activée : ligne ouverte et %d opérateurs en poste, %s après l'activation : %s (%s)",
 				a.CIP.Staffed, tocsin.FormatDuration(now.Sub(a.ActivatedAt)), verdict, tocsin.FormatDuration(announced))
 			events = append(events, tocsin.Event{At: now, Kind: tocsin.EventCIP, Detail: d})
-			audit = append(audit, tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditCIP, Activation: id, Detail: d})
+			audit = append(audit, tocsin.AuditEntry{At: now, Actor: actor, Action: tocsin.AuditCIP, Activation: id, Detail: d})
 		}
 		return c, events, audit, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("cip operator", "activation", id, "operator", operator, "state", state, "by", by.Name)
+	s.log.Info("cip operator", "activation", id, "operator", operator, "state", state, "by", actor)
 	if activated != nil {
 		s.log.Info("cip activated", "activation", id, "staffed", activated.Staffed, "within", activated.WithinDelay)
 	}
@@ -198,6 +225,9 @@ func (s *Service) CloseCIP(ctx context.Context, by tocsin.User, id string) (*toc
 		return nil, err
 	}
 	s.log.Info("cip closed", "activation", id, "by", by.Name)
+	if err := s.closeCallOut(ctx, by.Name, id); err != nil {
+		s.log.Warn("cip call-out left open", "activation", id, "err", err)
+	}
 	s.drain(ctx)
 	return c, nil
 }

@@ -29,6 +29,9 @@ func (s *Service) Close(ctx context.Context, by tocsin.User, id string) (*tocsin
 		return nil, err
 	}
 	s.log.Info("activation closed", "activation", id, "by", by.Name)
+	if a.CIPFor == "" {
+		s.closeCIPWith(ctx, by, id)
+	}
 	s.drain(ctx)
 	return a, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -40,15 +41,17 @@ type cipPanelView struct {
 }
 
 // startCIP runs the app on a manual clock with the CIP playbook, one
-// silent mayor and the roster, and activates the playbook.
-func startCIP(t *testing.T) (*app.App, *twiliosim.ManualClock, string) {
+// silent mayor and the roster, and activates the playbook. Operators are
+// silent unless personas says otherwise.
+func startCIP(t *testing.T, personas map[string]twiliosim.Persona) (*app.App, *twiliosim.ManualClock, string) {
 	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "cip.yaml"), cipPlaybook)
 	clock := twiliosim.NewManualClock(night)
 	m := fictionMobile(1)
-	profile := twiliosim.Profile{Numbers: map[string]twiliosim.Persona{m: {Behaviour: twiliosim.Silent}}}
-	a := mustRunApp(t, app.Config{Clock: clock, PlaybooksDir: dir, SimulatorProfile: &profile})
+	profile := twiliosim.Profile{Numbers: personas, Delivery: twiliosim.Fixed(2 * time.Second), Dial: twiliosim.Fixed(time.Second)}
+	a := mustRunApp(t, app.Config{Clock: clock, PlaybooksDir: dir, SimulatorProfile: &profile, RetryBase: 50 * time.Millisecond,
+		CallRate: 50, MaxCalls: 10})
 	if err := a.Store().ReplaceOfficials(t.Context(), []tocsin.Official{mayorOf("dieppe", mobile(m))}); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +87,7 @@ func mark(t *testing.T, a *app.App, id, operator string, state tocsin.OperatorSt
 // within its announced 45 minutes, and the indicator counts it. Every
 // step is in the timeline and the audit trail.
 func TestCIPOpensCallsOperatorsAndIsActivatedWhenStaffed(t *testing.T) {
-	a, clock, id := startCIP(t)
+	a, clock, id := startCIP(t, nil)
 	clock.Advance(5 * time.Minute)
 	var p cipPanelView
 	if st := api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, &p); st != http.StatusOK {
@@ -182,7 +185,7 @@ func TestCIPOpensCallsOperatorsAndIsActivatedWhenStaffed(t *testing.T) {
 // A CIP staffed 50 minutes after the activation misses its announced 45;
 // one declared by hand is marked as opened outside Tocsin.
 func TestCIPStaffedLateAndCIPDeclaredByHand(t *testing.T) {
-	a, clock, id := startCIP(t)
+	a, clock, id := startCIP(t, nil)
 	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
 	clock.Advance(50 * time.Minute)
 	mark(t, a, id, "cip-01", tocsin.OperatorInPosition)
@@ -209,7 +212,7 @@ func TestCIPStaffedLateAndCIPDeclaredByHand(t *testing.T) {
 // From the console, the duty officer opens the CIP and marks its operators
 // in position; the page shows where each one stands.
 func TestConsoleCIPPanel(t *testing.T) {
-	a, _, id := startCIP(t)
+	a, _, id := startCIP(t, nil)
 	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
 	if st, html := b.get("/activations/" + id); st != http.StatusOK || !strings.Contains(html, `href="/activations/`+id+`/cip"`) {
 		t.Errorf("activation page (%d) has no link to its CIP", st)
@@ -239,5 +242,78 @@ func TestConsoleCIPPanel(t *testing.T) {
 	}
 	if st, html, _ := b.postCSRF("/activations/"+id+"/cip/operateurs/cip-01", url.Values{"etat": {"en-vacances"}}); st != http.StatusBadRequest || !strings.Contains(html, "inconnu") {
 		t.Errorf("unknown state: status %d, want 400 saying so", st)
+	}
+}
+
+// The CIP's operators are called out like officials: Anne replies « 1 »
+// to the SMS, Lise « 2 »; Paul ignores the SMS, answers the call five
+// minutes later and presses 1. The supervisor marks Anne in position;
+// Paul texts « EN POSTE » on arrival: with two in position the CIP is
+// activated, stamped by Tocsin. The operator on leave is sent nothing, and
+// the call-out is no activation of its own in the list or the indicators.
+func TestCIPCallOutThroughTheSimulator(t *testing.T) {
+	anne, paul, lise, marc := "+33639981001", "+33639981002", "+33639981003", "+33639981004"
+	a, clock, id := startCIP(t, map[string]twiliosim.Persona{
+		anne: {Behaviour: twiliosim.Reply, Reply: "1", Delay: twiliosim.Fixed(time.Minute)},
+		lise: {Behaviour: twiliosim.Reply, Reply: "2", Delay: twiliosim.Fixed(30 * time.Second)},
+		paul: {Behaviour: twiliosim.Silent, Call: twiliosim.Answer, AnswerAfter: twiliosim.Fixed(5 * time.Second)},
+	})
+	var p cipPanelView
+	if st := api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, &p); st != http.StatusOK || p.Cell.CallOut == "" {
+		t.Fatalf("open: status %d, %+v", st, p.Cell)
+	}
+	co := p.Cell.CallOut
+	for deadline := time.Now().Add(10 * time.Second); !a.Dispatcher().Loaded(co); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("dispatch did not load the call-out %s", co)
+		}
+	}
+	e := &escalation{t: t, app: a, clock: clock, id: co}
+	state := func(op string) tocsin.OperatorState {
+		var p cipPanelView
+		api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
+		return p.Cell.Operator(op).State
+	}
+	e.until("Anne coming, Lise unavailable", 3*time.Minute, func() bool {
+		return state("cip-01") == tocsin.OperatorComing && state("cip-03") == tocsin.OperatorUnavailable
+	})
+	e.until("Paul coming by key", 8*time.Minute, func() bool { return state("cip-02") == tocsin.OperatorComing })
+	if r := e.recipient("cip-02"); r.InformedHow != "voice" {
+		t.Errorf("Paul answered by %q; want the key pressed during the call", r.InformedHow)
+	}
+	if n := len(e.calls(anne)) + len(e.calls(lise)); n != 0 {
+		t.Errorf("%d calls to operators who answered the SMS; want none", n)
+	}
+	if n := e.sms(marc); n != 0 {
+		t.Errorf("the operator on leave got %d SMS; want none", n)
+	}
+	if msgs := testingutil.Outbound(a.Simulator(), anne); len(msgs) != 1 || !strings.Contains(msgs[0].Body, "EXERCICE") || !strings.Contains(msgs[0].Body, "Répondez 1 si vous arrivez, 2 si vous êtes indisponible") {
+		t.Errorf("Anne's call-out: %+v; want one SMS saying how to answer", msgs)
+	}
+
+	clock.Advance(10 * time.Minute)
+	mark(t, a, id, "cip-01", tocsin.OperatorInPosition)
+	clock.Advance(5 * time.Minute)
+	postSigned(t, a, "/twilio/sms/inbound", url.Values{"MessageSid": {"SMenposte"}, "From": {paul}, "To": {"+33639980000"}, "Body": {"En poste"}})
+	api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
+	if p.Activated == nil || p.Activated.Staffed != 2 || !p.Activated.WithinDelay || p.Cell.Operator("cip-02").State != tocsin.OperatorInPosition {
+		t.Fatalf("after Paul's « En poste »: %+v; want the CIP activated with two in position", p)
+	}
+	// The same reply brought again (reconciliation) changes nothing.
+	postSigned(t, a, "/twilio/sms/inbound", url.Values{"MessageSid": {"SMenposte"}, "From": {paul}, "To": {"+33639980000"}, "Body": {"En poste"}})
+
+	var list struct {
+		Activations []view `json:"activations"`
+	}
+	api(t, a, "GET", "/api/v1/activations", nil, &list)
+	if len(list.Activations) != 1 || list.Activations[0].ID != id {
+		t.Errorf("activations listed: %d; want the flood alone, not its call-out", len(list.Activations))
+	}
+	api(t, a, "POST", "/api/v1/activations/"+id+"/close", nil, nil)
+	var callOut view
+	api(t, a, "GET", "/api/v1/activations/"+co, nil, &callOut)
+	api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
+	if callOut.State != tocsin.Closed || p.Open {
+		t.Errorf("after the activation closed: call-out %s, CIP open %t; want both closed", callOut.State, p.Open)
 	}
 }

@@ -18,7 +18,7 @@ import (
 // position, both their phones ring at once; after the close, the closing
 // message. A forged or unsigned call gets 403.
 func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
-	a, _, id := startCIP(t)
+	a, _, id := startCIP(t, nil)
 	call := url.Values{"CallSid": {"CApublic1"}, "From": {"+33639985555"}, "To": {"+33261910000"}}
 	say := func() string {
 		return strings.ReplaceAll(postSignedBody(t, a, "/twilio/voice/public", call), "&apos;", "'")

@@ -69,13 +69,14 @@ func (s *Store) UpdateCIPCell(ctx context.Context, activation string,
 			c = &cur
 		}
 		before := mustJSON(a)
-		c, events, audit, err := fn(a, c)
+		changed, events, audit, err := fn(a, c)
 		if err != nil {
 			if errors.Is(err, ErrNoChange) {
 				return a, c, nil
 			}
 			return nil, nil, err
 		}
+		c = changed
 		// The activation is written only when fn changed it, so that its
 		// watchers are not woken by every change of the cell.
 		var ops []clientv3.Op

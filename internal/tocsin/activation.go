@@ -33,6 +33,11 @@ type Activation struct {
 	ClosedBy    string          `json:"closed_by,omitempty"`
 	// CIP is set once the public information cell was activated.
 	CIP *CIP `json:"cip,omitempty"`
+	// CIPFor is set on the call-out of a CIP's operators: an activation
+	// of its own, worked by the same dispatch, that names the activation
+	// whose CIP it staffs. It is not an activation of the cell: lists,
+	// indicators and exports leave it out.
+	CIPFor string `json:"cip_for,omitempty"`
 	// ExerciseDue is the due instant (UTC) of the scheduled exercise this
 	// exercise fulfils, if any.
 	ExerciseDue *time.Time `json:"exercise_due,omitempty"`

@@ -1,6 +1,9 @@
 package tocsin
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Operator is one member of the CIP's roster: an agent of the préfecture
 // or a volunteer who staffs the public information line. The roster is
@@ -77,6 +80,25 @@ type CIPOperator struct {
 	By string    `json:"by,omitempty"`
 }
 
+// OperatorAnswer reads an operator's SMS answer to a call-out: « 1 » or
+// « j'arrive » (coming), « 2 » or « indisponible » (unavailable), « en
+// poste » (in position). ok is false for anything else.
+func OperatorAnswer(body string) (state OperatorState, ok bool) {
+	words := foldWords(body)
+	has := func(w ...string) bool {
+		return slices.ContainsFunc(words, func(x string) bool { return slices.Contains(w, x) })
+	}
+	switch {
+	case has("poste"):
+		return OperatorInPosition, true
+	case has("2", "indisponible", "indispo", "empeche"):
+		return OperatorUnavailable, true
+	case has("1", "arrive", "jarrive", "viens", "ok", "oui"):
+		return OperatorComing, true
+	}
+	return "", false
+}
+
 // CIPCell is the CIP of one activation as Tocsin runs it: opened by the
 // duty officer with the available operators of the roster; activated (the
 // activation's CIP stamped) when MinOperators of them are in position.
@@ -87,8 +109,10 @@ type CIPCell struct {
 	MinOperators     int           `json:"min_operators"`
 	AnnouncedSeconds float64       `json:"announced_seconds"`
 	Operators        []CIPOperator `json:"operators"`
-	ClosedAt         *time.Time    `json:"closed_at,omitempty"`
-	ClosedBy         string        `json:"closed_by,omitempty"`
+	// CallOut is the id of the activation that calls the operators out.
+	CallOut  string     `json:"call_out,omitempty"`
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
+	ClosedBy string     `json:"closed_by,omitempty"`
 }
 
 // Operator returns the cell's operator with that id, or nil.
