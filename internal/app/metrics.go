@@ -40,13 +40,17 @@ func (o dispatchObserver) Pace(channel tocsin.Channel, perSecond, ceiling float6
 // webObserver counts webhooks, logins and websocket drops.
 type webObserver struct{ m *prometheus.Metrics }
 
-var _ web.Observer = webObserver{}
+var (
+	_ web.Observer           = webObserver{}
+	_ web.PublicCallObserver = webObserver{}
+)
 
 func (o webObserver) Webhook(kind string, result web.WebhookResult, took time.Duration) {
 	o.m.Webhook(kind, string(result), took)
 }
 func (o webObserver) Login(result web.LoginResult) { o.m.Login(string(result)) }
 func (o webObserver) LiveDropped(reason string)    { o.m.LiveDropped(reason) }
+func (o webObserver) PublicCall(outcome string)    { o.m.PublicCall(outcome) }
 
 // auditObserver counts the entries appended and the verifications.
 type auditObserver struct{ m *prometheus.Metrics }

@@ -27,14 +27,14 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 	if doc := say(); !strings.Contains(doc, "cellule d'information du public est fermée") || strings.Contains(doc, "<Dial") {
 		t.Errorf("before the CIP opens the line says:\n%s", doc)
 	}
-	var m tocsin.PublicMessage
-	if st := api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Crue de la Béthune : ne vous approchez pas des berges."}, &m); st != http.StatusOK || m.Version != 1 {
-		t.Fatalf("public message: status %d, %+v", st, m)
+	var pm tocsin.PublicMessage
+	if st := api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Crue de la Béthune : ne vous approchez pas des berges."}, &pm); st != http.StatusOK || pm.Version != 1 {
+		t.Fatalf("public message: status %d, %+v", st, pm)
 	}
 	if st := api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "  "}, nil); st != http.StatusBadRequest {
 		t.Errorf("empty public message: status %d, want 400", st)
 	}
-	api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Crue de la Béthune : restez chez vous, évitez les berges."}, &m)
+	api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Crue de la Béthune : restez chez vous, évitez les berges."}, &pm)
 	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
 	doc := say()
 	for _, s := range []string{"Préfecture de la Seine-Maritime", "restez chez vous, évitez les berges.", "Tous nos opérateurs sont occupés"} {
@@ -76,6 +76,15 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/close", nil, nil)
 	if doc := say(); !strings.Contains(doc, "est fermée") || strings.Contains(doc, "<Dial") {
 		t.Errorf("after the close the line says:\n%s", doc)
+	}
+	m := scrape(t, a)
+	for outcome, want := range map[string]float64{"closed": 2, "overflow": 1, "put_through": 1} {
+		if got := m.sum("tocsin_cip_public_calls_total", "outcome", outcome); got != want {
+			t.Errorf("public line calls %s: %v, want %v", outcome, got, want)
+		}
+	}
+	if got := m.sum("tocsin_webhooks_total", "kind", "public_line", "result", "bad_signature"); got != 3 {
+		t.Errorf("public line calls refused: %v, want the 3 forged", got)
 	}
 	var v struct {
 		Current  *tocsin.PublicMessage  `json:"current"`

@@ -13,6 +13,13 @@ import (
 // Observer.Webhook names it.
 const KindPublicLine = "public_line"
 
+// PublicCallObserver is told each call to the public line and its
+// outcome: "put_through", "overflow" or "closed". An Observer that has
+// the method is told.
+type PublicCallObserver interface {
+	PublicCall(outcome string)
+}
+
 // PublicLines runs the public line of the CIP: what it answers, and the
 // public message it says.
 type PublicLines interface {
@@ -42,8 +49,21 @@ func (s *Server) publicCall(w http.ResponseWriter, r *http.Request, form url.Val
 	if err != nil {
 		return err
 	}
-	s.log.Info("public line call", "open", l.Open, "activation", l.Activation, "operators", len(l.Numbers), "sid", form.Get("CallSid"))
-	return writeTwiML(w)(s.cfg.PublicLineTwiML(*l))
+	outcome := "closed"
+	switch {
+	case l.Open && len(l.Numbers) > 0:
+		outcome = "put_through"
+	case l.Open:
+		outcome = "overflow"
+	}
+	s.log.Info("public line call", "outcome", outcome, "activation", l.Activation, "operators", len(l.Numbers), "sid", form.Get("CallSid"))
+	if err := writeTwiML(w)(s.cfg.PublicLineTwiML(*l)); err != nil {
+		return err
+	}
+	if o, ok := s.cfg.Observer.(PublicCallObserver); ok {
+		o.PublicCall(outcome)
+	}
+	return nil
 }
 
 // publicMessageView is the public message in the API: the one in force
