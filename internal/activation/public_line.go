@@ -2,6 +2,8 @@ package activation
 
 import (
 	"context"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -16,6 +18,11 @@ type PublicLineStore interface {
 	PublicMessages(ctx context.Context) ([]tocsin.PublicMessage, error)
 	SetPublicMessage(ctx context.Context, m *tocsin.PublicMessage, audit ...tocsin.AuditEntry) error
 	LineCell(ctx context.Context) (*tocsin.CIPCell, error)
+	// RecordPublicCall writes a call by its SID; PublicCall reads it back
+	// (nil if none); PublicCalls sums up those of a CIP.
+	RecordPublicCall(ctx context.Context, activation string, c tocsin.PublicCall) error
+	PublicCall(ctx context.Context, activation, sid string) (*tocsin.PublicCall, error)
+	PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error)
 }
 
 // PublicLine is what the public line answers now.
@@ -113,4 +120,54 @@ func firstNumber(ns []tocsin.Number) string {
 		return ns[0].E164
 	}
 	return ""
+}
+
+// callSID is the shape of a provider's call id: a call not named so is
+// answered, not recorded.
+var callSID = regexp.MustCompile(`^[A-Za-z0-9]{2,64}$`)
+
+// RecordPublicCall records a call to the public line of an open CIP:
+// whether it was put through to the operators in position. The caller is
+// answered even when the record fails.
+func (s *Service) RecordPublicCall(ctx context.Context, l *PublicLine, sid string) {
+	if s.line == nil || !l.Open || !callSID.MatchString(sid) {
+		return
+	}
+	c := tocsin.PublicCall{SID: sid, At: s.now().UTC(), PutThrough: len(l.Numbers) > 0}
+	if err := s.line.RecordPublicCall(ctx, l.Activation, c); err != nil {
+		s.log.Warn("public call not counted", "activation", l.Activation, "err", err)
+	}
+}
+
+// PublicCallDialed records how the ringing of a call put through ended
+// (Twilio's DialCallStatus and DialCallDuration), and reports whether an
+// operator took the call.
+func (s *Service) PublicCallDialed(ctx context.Context, activation, sid, status, seconds string) (bool, error) {
+	c := &tocsin.PublicCall{SID: sid, PutThrough: true, DialStatus: status}
+	answered := c.Answered()
+	if s.line == nil || !callSID.MatchString(sid) || !tocsin.ValidID(activation) {
+		return answered, nil
+	}
+	cur, err := s.line.PublicCall(ctx, activation, sid)
+	if err != nil {
+		s.log.Warn("public call outcome not counted", "activation", activation, "err", err)
+		return answered, nil
+	}
+	if cur == nil {
+		cur = &tocsin.PublicCall{SID: sid, At: s.now().UTC(), PutThrough: true}
+	}
+	cur.DialStatus = status
+	cur.DialSeconds, _ = strconv.Atoi(seconds)
+	if err := s.line.RecordPublicCall(ctx, activation, *cur); err != nil {
+		s.log.Warn("public call outcome not counted", "activation", activation, "err", err)
+	}
+	return answered, nil
+}
+
+// PublicCalls sums up the calls to the public line of an activation's CIP.
+func (s *Service) PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error) {
+	if s.line == nil {
+		return tocsin.PublicCalls{}, nil
+	}
+	return s.line.PublicCalls(ctx, activation)
 }

@@ -31,13 +31,14 @@ const cipRosterCSV = "id;nom;mobile;disponible\n" +
 	"cip-04;Marc Hébert;06 39 98 10 04;non\n"
 
 type cipPanelView struct {
-	Open       bool            `json:"open"`
-	Cell       *tocsin.CIPCell `json:"cell"`
-	Counts     map[string]int  `json:"counts"`
-	InPosition int             `json:"in_position"`
-	Min        int             `json:"min_operators"`
-	Activated  *tocsin.CIP     `json:"activated"`
-	Outside    string          `json:"outside"`
+	Open       bool               `json:"open"`
+	Cell       *tocsin.CIPCell    `json:"cell"`
+	Counts     map[string]int     `json:"counts"`
+	InPosition int                `json:"in_position"`
+	Min        int                `json:"min_operators"`
+	Activated  *tocsin.CIP        `json:"activated"`
+	Outside    string             `json:"outside"`
+	Calls      tocsin.PublicCalls `json:"calls"`
 }
 
 // startCIP runs the app on a manual clock with the CIP playbook, one
@@ -228,7 +229,7 @@ func TestConsoleCIPPanel(t *testing.T) {
 		}
 	}
 	st, html := b.get("/activations/" + id + "/cip")
-	for _, s := range []string{"CIP activée le", "dans le délai annoncé", "2 opérateurs en poste", "en poste : 2", "appelés : 1", "Lise Morin", "Fermer la CIP"} {
+	for _, s := range []string{"CIP activée le", "dans le délai annoncé", "2 opérateurs en poste", "en poste : 2", "appelés : 1", "Lise Morin", "Fermer la CIP", "Ligne publique : 0 appel(s)"} {
 		if !strings.Contains(html, s) {
 			t.Errorf("CIP page (%d) lacks %q", st, s)
 		}

@@ -47,9 +47,28 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 	}
 	mark(t, a, id, "cip-01", tocsin.OperatorInPosition)
 	mark(t, a, id, "cip-02", tocsin.OperatorInPosition)
+	call.Set("CallSid", "CApublic2")
 	doc = say()
-	if !strings.Contains(doc, "<Dial timeout=\"25\"><Number>+33639981001</Number><Number>+33639981002</Number></Dial>") {
+	if !strings.Contains(doc, "<Number>+33639981001</Number><Number>+33639981002</Number></Dial></Response>") ||
+		!strings.Contains(doc, ` action="`+a.URL()+"/twilio/voice/public/dialed?a="+id+`"`) { // attributes come in no set order
 		t.Errorf("two in position: the line does not ring both:\n%s", doc)
+	}
+	// Nobody picks up: the caller hears the overflow message; the next
+	// caller is answered by Anne.
+	dialed := url.Values{"CallSid": {"CApublic2"}, "DialCallStatus": {"no-answer"}, "DialCallDuration": {"0"}}
+	if doc := postSignedBody(t, a, "/twilio/voice/public/dialed?a="+id, dialed); !strings.Contains(doc, "Tous nos opérateurs sont occupés") {
+		t.Errorf("nobody answered: the line says:\n%s", doc)
+	}
+	call.Set("CallSid", "CApublic3")
+	say()
+	dialed = url.Values{"CallSid": {"CApublic3"}, "DialCallStatus": {"completed"}, "DialCallDuration": {"95"}}
+	if doc := postSignedBody(t, a, "/twilio/voice/public/dialed?a="+id, dialed); strings.Contains(doc, "<Say") {
+		t.Errorf("Anne answered: the line still says:\n%s", doc)
+	}
+	var panel cipPanelView
+	api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &panel)
+	if want := (tocsin.PublicCalls{Total: 3, PutThrough: 2, Answered: 1, Unanswered: 1, Overflow: 1}); panel.Calls != want {
+		t.Errorf("calls in the CIP's panel: %+v, want %+v", panel.Calls, want)
 	}
 
 	token := a.Simulator().AuthToken()
@@ -78,7 +97,7 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 		t.Errorf("after the close the line says:\n%s", doc)
 	}
 	m := scrape(t, a)
-	for outcome, want := range map[string]float64{"closed": 2, "overflow": 1, "put_through": 1} {
+	for outcome, want := range map[string]float64{"closed": 2, "overflow": 1, "put_through": 2} {
 		if got := m.sum("tocsin_cip_public_calls_total", "outcome", outcome); got != want {
 			t.Errorf("public line calls %s: %v, want %v", outcome, got, want)
 		}

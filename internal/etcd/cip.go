@@ -176,3 +176,37 @@ func lineBefore(a, b *tocsin.CIPCell) bool {
 	}
 	return b.OpenedAt.After(a.OpenedAt)
 }
+
+// RecordPublicCall writes a call to the public line of an activation's
+// CIP, keyed by its SID: one key per call, so that calls arriving at once
+// do not contend, and a webhook retried writes the same record again.
+func (s *Store) RecordPublicCall(ctx context.Context, activation string, c tocsin.PublicCall) error {
+	if _, err := s.cli.Put(ctx, s.key("cip", "calls", activation, c.SID), mustJSON(c)); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// PublicCall returns a recorded call, nil if none.
+func (s *Store) PublicCall(ctx context.Context, activation, sid string) (*tocsin.PublicCall, error) {
+	var c tocsin.PublicCall
+	rev, err := s.getJSON(ctx, s.key("cip", "calls", activation, sid), &c)
+	if err != nil || rev == 0 {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// PublicCalls sums up the calls to the public line of an activation's CIP.
+func (s *Store) PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error) {
+	var sum tocsin.PublicCalls
+	err := s.listJSON(ctx, s.key("cip", "calls", activation)+"/", func(_ string, data []byte) error {
+		var c tocsin.PublicCall
+		if err := json.Unmarshal(data, &c); err != nil {
+			return err
+		}
+		sum.Add(&c)
+		return nil
+	})
+	return sum, err
+}

@@ -164,3 +164,48 @@ const MaxPublicMessage = 1000
 
 // AuditCIPMessage records a new version of the public message.
 const AuditCIPMessage = "cip.message"
+
+// PublicCall is one call to the public line while a CIP was open.
+type PublicCall struct {
+	SID string    `json:"sid"`
+	At  time.Time `json:"at"`
+	// PutThrough is set when the operators in position were rung; unset,
+	// the caller heard the overflow message.
+	PutThrough bool `json:"put_through"`
+	// DialStatus is how the ringing ended, as Twilio says it (completed:
+	// an operator answered; no-answer, busy, failed, canceled); empty
+	// until then.
+	DialStatus  string `json:"dial_status,omitempty"`
+	DialSeconds int    `json:"dial_seconds,omitempty"`
+}
+
+// Answered reports whether an operator took the call.
+func (c *PublicCall) Answered() bool {
+	return c.DialStatus == "completed" || c.DialStatus == "answered"
+}
+
+// PublicCalls sums up the calls to the public line of one CIP.
+type PublicCalls struct {
+	Total      int `json:"total"`
+	PutThrough int `json:"put_through"` // the operators were rung
+	Answered   int `json:"answered"`    // an operator took the call
+	Unanswered int `json:"unanswered"`  // rung, nobody took it: the caller heard the overflow message
+	Overflow   int `json:"overflow"`    // nobody in position: the overflow message at once
+}
+
+// Add counts c.
+func (s *PublicCalls) Add(c *PublicCall) {
+	s.Total++
+	switch {
+	case !c.PutThrough:
+		s.Overflow++
+	case c.Answered():
+		s.PutThrough++
+		s.Answered++
+	case c.DialStatus != "":
+		s.PutThrough++
+		s.Unanswered++
+	default:
+		s.PutThrough++
+	}
+}

@@ -35,6 +35,10 @@ type PublicLine struct {
 	// in position; none: the overflow message. At most MaxDialed are
 	// rung.
 	Numbers []string
+	// DialAction, when set, is the absolute URL Twilio posts the outcome
+	// of the ringing to (the Dial's action); its answer (PublicDialedTwiML)
+	// ends the call. Unset, the overflow message follows the Dial.
+	DialAction string
 	// Voice is as Prompt.Voice.
 	Voice string
 }
@@ -64,9 +68,25 @@ func PublicLineTwiML(l PublicLine) (string, error) {
 		numbers = append(numbers, twiml.VoiceNumber{PhoneNumber: n})
 	}
 	if len(numbers) > 0 {
-		verbs = append(verbs, say(sayPublicConnect, l.Voice),
-			twiml.VoiceDial{Timeout: publicDialTimeout, InnerElements: numbers})
+		dial := twiml.VoiceDial{Timeout: publicDialTimeout, InnerElements: numbers}
+		if l.DialAction != "" {
+			dial.Action, dial.Method = l.DialAction, "POST"
+		}
+		verbs = append(verbs, say(sayPublicConnect, l.Voice), dial)
+		if l.DialAction != "" {
+			return twiml.Voice(verbs) // the action's answer ends the call
+		}
 	}
 	verbs = append(verbs, say(sayPublicOverflow, l.Voice), twiml.VoiceHangup{})
 	return twiml.Voice(verbs)
+}
+
+// PublicDialedTwiML answers the Dial's action once the operators' ringing
+// ended: Hangup after a conversation, the overflow message when nobody
+// took the call. voice is as Prompt.Voice.
+func PublicDialedTwiML(answered bool, voice string) (string, error) {
+	if answered {
+		return twiml.Voice([]twiml.Element{twiml.VoiceHangup{}})
+	}
+	return twiml.Voice([]twiml.Element{say(sayPublicOverflow, voice), twiml.VoiceHangup{}})
 }

@@ -14,7 +14,7 @@ func TestPublicLineTwiML(t *testing.T) {
 		{"operators in position",
 			PublicLine{Open: true, Message: "Crue de la Béthune : évitez les berges <et> les caves.", Numbers: []string{"+33639981001", "+33639981002"}},
 			[]string{"<Say language=\"fr-FR\">Préfecture de la Seine-Maritime", "évitez les berges &lt;et&gt; les caves.",
-				"<Dial timeout=\"25\"><Number>+33639981001</Number><Number>+33639981002</Number></Dial>",
+				"<Dial timeout=\"25\"><Number>+33639981001</Number><Number>+33639981002</Number></Dial>", // one attribute: no order to it
 				"</Dial><Say language=\"fr-FR\">Tous nos opérateurs sont occupés", "<Hangup/></Response>"}, nil},
 		{"nobody in position",
 			PublicLine{Open: true, Message: "Message."},
@@ -58,5 +58,23 @@ func TestPublicLineTwiMLRingsAtMostTen(t *testing.T) {
 	}
 	if _, err := PublicLineTwiML(PublicLine{Open: true, Numbers: []string{"06 39 98"}}); err == nil {
 		t.Error("a number not in E.164 form was accepted")
+	}
+}
+
+func TestPublicLineTwiMLWithDialAction(t *testing.T) {
+	doc, err := PublicLineTwiML(PublicLine{Open: true, Numbers: []string{"+33639981001"}, DialAction: "https://tocsin.example/twilio/voice/public/dialed?a=x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The library writes attributes in no set order.
+	if !strings.Contains(doc, `action="https://tocsin.example/twilio/voice/public/dialed?a=x"`) || !strings.Contains(doc, `method="POST"`) ||
+		!strings.HasSuffix(doc, "</Dial></Response>") {
+		t.Errorf("TwiML with a dial action:\n%s", doc)
+	}
+	for answered, want := range map[bool]string{true: "<Response><Hangup/></Response>", false: "Tous nos opérateurs sont occupés"} {
+		doc, err := PublicDialedTwiML(answered, "")
+		if err != nil || !strings.Contains(doc, want) {
+			t.Errorf("PublicDialedTwiML(%t) = %s, %v; want %q", answered, doc, err, want)
+		}
 	}
 }

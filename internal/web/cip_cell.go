@@ -30,6 +30,8 @@ type cipPanel struct {
 	Min         int             `json:"min_operators"`
 	Activated   *tocsin.CIP     `json:"activated"`
 	OutsideNote string          `json:"outside,omitempty"`
+	// Calls sums up the calls to the public line while this CIP was open.
+	Calls tocsin.PublicCalls `json:"calls"`
 }
 
 func (s *Server) cipCellRoutes() {
@@ -58,6 +60,11 @@ func (s *Server) panel(ctx context.Context, id string) (*cipPanel, *tocsin.Activ
 		p.Open, p.Min, p.InPosition = c.ClosedAt == nil, c.MinOperators, c.Count(tocsin.OperatorInPosition)
 		for _, st := range []tocsin.OperatorState{tocsin.OperatorCalled, tocsin.OperatorComing, tocsin.OperatorUnavailable, tocsin.OperatorInPosition} {
 			p.Counts[string(st)] = c.Count(st)
+		}
+	}
+	if c != nil && s.cfg.PublicLine != nil {
+		if p.Calls, err = s.cfg.PublicLine.PublicCalls(ctx, id); err != nil {
+			return nil, nil, err
 		}
 	}
 	if v.CIP != nil && v.CIP.Staffed == 0 {

@@ -26,14 +26,18 @@ type PublicLines interface {
 	PublicLine(ctx context.Context) (*activation.PublicLine, error)
 	PublicMessages(ctx context.Context) ([]tocsin.PublicMessage, error)
 	SetPublicMessage(ctx context.Context, by tocsin.User, text string) (*tocsin.PublicMessage, error)
+	RecordPublicCall(ctx context.Context, l *activation.PublicLine, sid string)
+	PublicCallDialed(ctx context.Context, activation, sid, status, seconds string) (bool, error)
+	PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error)
 }
 
 // publicLineRoutes serves the public line's webhook and its message.
 func (s *Server) publicLineRoutes() {
-	if s.cfg.PublicLine == nil || s.cfg.PublicLineTwiML == nil {
+	if s.cfg.PublicLine == nil || s.cfg.PublicLineTwiML == nil || s.cfg.PublicDialedTwiML == nil {
 		return
 	}
 	s.mux.HandleFunc("POST /twilio/voice/public", s.webhook(KindPublicLine, s.publicCall))
+	s.mux.HandleFunc("POST /twilio/voice/public/dialed", s.webhook(KindPublicLine, s.publicDialed))
 	s.mux.HandleFunc("GET /api/v1/cip/message", s.api(anyRole, s.getPublicMessage))
 	s.mux.HandleFunc("PUT /api/v1/cip/message", s.api(canActivate, s.putPublicMessage))
 	c := s.console
@@ -57,13 +61,26 @@ func (s *Server) publicCall(w http.ResponseWriter, r *http.Request, form url.Val
 		outcome = "overflow"
 	}
 	s.log.Info("public line call", "outcome", outcome, "activation", l.Activation, "operators", len(l.Numbers), "sid", form.Get("CallSid"))
-	if err := writeTwiML(w)(s.cfg.PublicLineTwiML(*l)); err != nil {
+	s.cfg.PublicLine.RecordPublicCall(r.Context(), l, form.Get("CallSid"))
+	dialed := s.cfg.PublicURL + "/twilio/voice/public/dialed?" + url.Values{"a": {l.Activation}}.Encode()
+	if err := writeTwiML(w)(s.cfg.PublicLineTwiML(*l, dialed)); err != nil {
 		return err
 	}
 	if o, ok := s.cfg.Observer.(PublicCallObserver); ok {
 		o.PublicCall(outcome)
 	}
 	return nil
+}
+
+// publicDialed answers the end of the operators' ringing: nothing more
+// after a conversation, the overflow message when nobody took the call.
+func (s *Server) publicDialed(w http.ResponseWriter, r *http.Request, form url.Values) error {
+	answered, err := s.cfg.PublicLine.PublicCallDialed(r.Context(), r.URL.Query().Get("a"), form.Get("CallSid"),
+		form.Get("DialCallStatus"), form.Get("DialCallDuration"))
+	if err != nil {
+		return err
+	}
+	return writeTwiML(w)(s.cfg.PublicDialedTwiML(answered))
 }
 
 // publicMessageView is the public message in the API: the one in force
