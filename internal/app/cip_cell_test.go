@@ -320,3 +320,26 @@ func TestCIPCallOutThroughTheSimulator(t *testing.T) {
 		t.Errorf("after the activation closed: call-out %s, CIP open %t; want both closed", callOut.State, p.Open)
 	}
 }
+
+// The call-out of a CIP's operators shows on its own page, not among the
+// activations of the dashboard's live feed.
+func TestCIPCallOutStaysOffTheLiveDashboard(t *testing.T) {
+	a, _, id := startCIP(t, nil)
+	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
+	conn, _, err := dialLive(t, b, "tableau", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var p cipPanelView
+	if st := api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, &p); st != http.StatusOK {
+		t.Fatalf("open: status %d", st)
+	}
+	next := activateCIPPlaybook(t, a)
+	seen := readUntil(t, conn, 5*time.Second, "the next activation on the dashboard", func(m liveMsg) bool { return m.Activation == next })
+	for _, m := range seen {
+		if m.Activation == p.Cell.CallOut {
+			t.Errorf("the dashboard got %s of the call-out %s", m.Type, m.Activation)
+		}
+	}
+}
