@@ -563,6 +563,19 @@ func (a *App) bootstrap(ctx context.Context) error {
 				a.demoLoaded = true
 			}
 		}
+		ops, err := a.store.Operators(ctx)
+		if err != nil {
+			return err
+		}
+		if len(ops) == 0 {
+			// Two replicas starting together both write the same roster.
+			demo := directory.DemoOperators()
+			if err := a.store.ReplaceOperators(ctx, demo, tocsin.AuditEntry{Actor: DemoUser, Action: tocsin.AuditCIPRoster,
+				Detail: fmt.Sprintf("liste de démonstration des opérateurs de la CIP chargée : %d opérateurs", len(demo))}); err != nil {
+				return fmt.Errorf("load demo cip roster: %w", err)
+			}
+			a.log.Info("demo cip roster loaded", "operators", len(demo))
+		}
 	}
 	return nil
 }
