@@ -89,6 +89,8 @@ func (s *Service) OpenCIP(ctx context.Context, by tocsin.User, id string) (*tocs
 		switch {
 		case a.Imported != nil:
 			return nil, nil, nil, tocsin.ImportedError(id)
+		case a.CIPFor != "":
+			return nil, nil, nil, callOutError(a)
 		case a.State != tocsin.Open:
 			return nil, nil, nil, tocsin.Errorf(tocsin.EConflict, "l'activation %s est close", id)
 		case c != nil && c.ClosedAt == nil && missing:

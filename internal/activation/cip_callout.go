@@ -32,6 +32,11 @@ const cipRole = "operateur-cip"
 // callOutID is the id of the call-out of an activation's CIP.
 func callOutID(id string) string { return id + "-cip" }
 
+// callOutError refuses a CIP for the call-out of another CIP.
+func callOutError(a *tocsin.Activation) error {
+	return tocsin.Errorf(tocsin.EConflict, "%s est l'appel des opérateurs de la CIP de l'activation %s : ouvrez la CIP depuis cette activation", a.ID, a.CIPFor)
+}
+
 // callOutTexts are the SMS and what a call says to an operator.
 func callOutTexts(parent *tocsin.Activation) (msg, speech string) {
 	prefix, spoken := "", ""

@@ -63,6 +63,8 @@ func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note stri
 		switch {
 		case a.Imported != nil:
 			return nil, tocsin.ImportedError(id)
+		case a.CIPFor != "":
+			return nil, callOutError(a)
 		case a.CIP != nil:
 			return nil, tocsin.Errorf(tocsin.EConflict, "la CIP est déjà activée depuis le %s", tocsin.ParisTime(a.CIP.ActivatedAt))
 		case a.State != tocsin.Open:

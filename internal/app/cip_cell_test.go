@@ -302,9 +302,28 @@ func TestCIPCallOutThroughTheSimulator(t *testing.T) {
 	if p.Activated == nil || p.Activated.Staffed != 2 || !p.Activated.WithinDelay || p.Cell.Operator("cip-02").State != tocsin.OperatorInPosition {
 		t.Fatalf("after Paul's « En poste »: %+v; want the CIP activated with two in position", p)
 	}
+	for _, path := range []string{"/cip", "/cip/open"} {
+		if st := api(t, a, "POST", "/api/v1/activations/"+co+path, nil, nil); st != http.StatusConflict {
+			t.Errorf("a CIP for the call-out itself (%s): status %d, want 409", path, st)
+		}
+	}
 	// The same reply brought again (reconciliation) changes nothing.
 	postSigned(t, a, "/twilio/sms/inbound", url.Values{"MessageSid": {"SMenposte"}, "From": {paul}, "To": {"+33639980000"}, "Body": {"En poste"}})
+	var parent view
+	api(t, a, "GET", "/api/v1/activations/"+id, nil, &parent)
+	var marks []string
+	for _, e := range parent.Timeline {
+		if strings.Contains(e.Detail, "Paul Vasseur (cip-02) « en poste »") {
+			marks = append(marks, e.Detail)
+		}
+	}
+	if len(marks) != 1 || !strings.Contains(marks[0], "répondu par SMS") {
+		t.Errorf("Paul's « En poste » in the timeline: %q; want it once, said by SMS", marks)
+	}
 
+	if m := scrape(t, a); m.has("tocsin_activation_targeted", "activation", co) || m.sum("tocsin_activations_open") != 1 {
+		t.Errorf("metrics show the call-out %s as an open activation:\n%s", co, m.raw)
+	}
 	var list struct {
 		Activations []view `json:"activations"`
 	}

@@ -97,6 +97,9 @@ func (a *App) openActivationFigures(ctx context.Context) ([]prometheus.Activatio
 	out := make([]prometheus.Activation, 0, len(acts))
 	for i := range acts {
 		act := &acts[i]
+		if act.CIPFor != "" {
+			continue // a CIP's call-out is not an activation of the cell
+		}
 		rs, err := a.store.Recipients(ctx, act.ID)
 		if err != nil {
 			return nil, err
