@@ -338,6 +338,18 @@ func TestCIPCallOutThroughTheSimulator(t *testing.T) {
 	if callOut.State != tocsin.Closed || p.Open {
 		t.Errorf("after the activation closed: call-out %s, CIP open %t; want both closed", callOut.State, p.Open)
 	}
+	var res struct {
+		OK           bool `json:"ok"`
+		MissingCount int  `json:"missing_count"`
+		Missing      any  `json:"missing"`
+		Break        any  `json:"break"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); !res.OK && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		api(t, a, "GET", "/api/v1/audit/verify", nil, &res)
+	}
+	if !res.OK || res.MissingCount != 0 {
+		t.Errorf("audit verify after the CIP: %+v; want the trail whole, every change accounted for", res)
+	}
 }
 
 // The call-out of a CIP's operators shows on its own page, not among the
