@@ -128,3 +128,41 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 		t.Errorf("audit of the public message: %q; want its two versions", got)
 	}
 }
+
+// Callers placed by the simulator: with Anne (who picks up after 5 s) and
+// Paul (who never does) in position, the first caller hears the message
+// and is taken by Anne; once Anne is marked unavailable, the next one
+// rings Paul alone and hears the overflow message. The panel counts both.
+func TestPublicLineCallersThroughTheSimulator(t *testing.T) {
+	anne, paul := "+33639981001", "+33639981002"
+	a, _, id := startCIP(t, map[string]twiliosim.Persona{
+		anne: {Behaviour: twiliosim.Silent, Call: twiliosim.Answer, AnswerAfter: twiliosim.Fixed(5 * time.Second)},
+		paul: {Behaviour: twiliosim.Silent, Call: twiliosim.NoAnswer},
+	})
+	api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Évitez les berges de la Béthune."}, nil)
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
+	mark(t, a, id, "cip-01", tocsin.OperatorInPosition)
+	mark(t, a, id, "cip-02", tocsin.OperatorInPosition)
+	line := a.URL() + "/twilio/voice/public"
+	c, err := a.Simulator().CallIn(line, "+33639985555", "+33261910000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := strings.Join(c.Said, " ")
+	if c.AnsweredBy != anne || len(c.Rung) != 2 || !strings.Contains(said, "Évitez les berges de la Béthune.") || strings.Contains(said, "occupés") {
+		t.Errorf("first caller: %+v; want both rung, Anne answering after the message", c)
+	}
+	mark(t, a, id, "cip-01", tocsin.OperatorUnavailable)
+	c, err = a.Simulator().CallIn(line, "+33639985556", "+33261910000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AnsweredBy != "" || !slices.Equal(c.Rung, []string{paul}) || c.DialStatus != "no-answer" || !strings.Contains(strings.Join(c.Said, " "), "Tous nos opérateurs sont occupés") {
+		t.Errorf("second caller: %+v; want Paul rung alone, nobody answering, the overflow message", c)
+	}
+	var p cipPanelView
+	api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
+	if want := (tocsin.PublicCalls{Total: 2, PutThrough: 2, Answered: 1, Unanswered: 1}); p.Calls != want {
+		t.Errorf("calls in the panel: %+v, want %+v", p.Calls, want)
+	}
+}
