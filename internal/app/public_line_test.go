@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -153,9 +155,19 @@ func TestPublicLineCallersThroughTheSimulator(t *testing.T) {
 		t.Errorf("first caller: %+v; want both rung, Anne answering after the message", c)
 	}
 	mark(t, a, id, "cip-01", tocsin.OperatorUnavailable)
-	c, err = a.Simulator().CallIn(line, "+33639985556", "+33261910000")
+	// The second caller through the simulator's control API, as a
+	// training would place one.
+	body, _ := json.Marshal(map[string]string{"url": line, "from": "+33639985556", "to": "+33261910000"})
+	req, _ := http.NewRequest("POST", a.Simulator().URL()+"/sim/calls-in", bytes.NewReader(body))
+	req.SetBasicAuth(a.Simulator().AccountSID(), a.Simulator().AuthToken())
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	c = twiliosim.PublicCall{}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /sim/calls-in: status %d, %v", resp.StatusCode, err)
 	}
 	if c.AnsweredBy != "" || !slices.Equal(c.Rung, []string{paul}) || c.DialStatus != "no-answer" || !strings.Contains(strings.Join(c.Said, " "), "Tous nos opérateurs sont occupés") {
 		t.Errorf("second caller: %+v; want Paul rung alone, nobody answering, the overflow message", c)

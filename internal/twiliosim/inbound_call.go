@@ -11,16 +11,16 @@ import (
 
 // PublicCall is what a caller of a voice line heard (CallIn).
 type PublicCall struct {
-	SID string
+	SID string `json:"sid"`
 	// Said is every <Say> the caller heard, in order.
-	Said []string
+	Said []string `json:"said"`
 	// Rung are the numbers a <Dial> rang at once; AnsweredBy the one that
 	// picked up first, "" when nobody did before the Dial's timeout.
-	Rung       []string
-	AnsweredBy string
+	Rung       []string `json:"rung,omitempty"`
+	AnsweredBy string   `json:"answered_by,omitempty"`
 	// DialStatus is what the Dial's action was told: completed or
 	// no-answer; "" without a Dial.
-	DialStatus string
+	DialStatus string `json:"dial_status,omitempty"`
 }
 
 // dialTalk is how long a simulated conversation with an operator lasts.
