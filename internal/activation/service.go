@@ -121,14 +121,8 @@ type Config struct {
 	// CIPDelay is the public information cell's announced delay; 0 means
 	// one hour.
 	CIPDelay time.Duration
-	// CIP keeps the CIP's roster and cells; nil: the CIP is only recorded
-	// by hand (ActivateCIP).
-	CIP CIPStore
-	// PublicLine keeps the public message and finds the cell the public
-	// line serves; nil: the line says the CIP is closed.
-	PublicLine PublicLineStore
-	Now        func() time.Time
-	Logger     *slog.Logger
+	Now      func() time.Time
+	Logger   *slog.Logger
 	// Audit chains the entries written with the changes at once; nil
 	// leaves them to the leader's periodic drain.
 	Audit AuditTrail
@@ -150,6 +144,13 @@ type Config struct {
 	// that started it, with a context that ends when the replica stops;
 	// nil runs it with context.Background.
 	Go func(func(ctx context.Context))
+
+	// CIP keeps the CIP's roster and cells; nil: the CIP is only recorded
+	// by hand (ActivateCIP).
+	CIP CIPStore
+	// PublicLine keeps the public message and finds the cell the public
+	// line serves; nil: the line says the CIP is closed.
+	PublicLine PublicLineStore
 }
 
 // NotHeldFunc returns the runs of the exercise schedule that did not

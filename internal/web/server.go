@@ -205,11 +205,11 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /api/v1/route", s.api(anyRole, s.getRoute))
 		s.mux.HandleFunc("PUT /api/v1/route", s.api(canActivate, s.putRoute))
 	}
+	s.mux.HandleFunc("/api/", s.noRoute)
 	s.consoleRoutes()
 	s.cipRoutes()
 	s.cipCellRoutes()
 	s.publicLineRoutes()
-	s.mux.HandleFunc("/api/", s.noRoute)
 }
 
 // noRoute answers an API request no route takes: 405 with the methods the
