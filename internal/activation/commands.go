@@ -29,13 +29,17 @@ func (s *Service) Close(ctx context.Context, by tocsin.User, id string) (*tocsin
 		return nil, err
 	}
 	s.log.Info("activation closed", "activation", id, "by", by.Name)
+	if a.CIPFor == "" {
+		s.closeCIPWith(ctx, by, id)
+	}
 	s.drain(ctx)
 	return a, nil
 }
 
-// ActivateCIP records that the public information cell was activated for
-// an open activation, now, against the announced delay. It can be recorded
-// once.
+// ActivateCIP records by hand that the public information cell was
+// activated for an open activation, now, against the announced delay: a
+// CIP opened outside Tocsin, marked as such. It can be recorded once; a
+// CIP opened in Tocsin (OpenCIP) is stamped when it is staffed.
 func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note string) (*tocsin.Activation, error) {
 	if !by.Role.CanActivate() {
 		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas d'activer la CIP", by.Role)
@@ -51,25 +55,28 @@ func (s *Service) ActivateCIP(ctx context.Context, by tocsin.User, id, note stri
 		return nil, err
 	}
 	now := s.now().UTC()
-	cip := cur.NewCIP(now, by.Name, s.cipDelay, note)
-	entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditCIP, Activation: id, Detail: fmt.Sprintf("CIP activée %s après l'activation, délai annoncé %s, dans le délai : %t",
-		tocsin.FormatDuration(time.Duration(cip.DelaySeconds*float64(time.Second))), tocsin.FormatDuration(s.cipDelay), cip.WithinDelay)}
+	_, announced := s.cipSettings(cur)
+	cip := cur.NewCIP(now, by.Name, announced, note)
+	entry := tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditCIP, Activation: id, Detail: fmt.Sprintf("CIP ouverte hors de Tocsin, déclarée activée %s après l'activation, délai annoncé %s, dans le délai : %t",
+		tocsin.FormatDuration(time.Duration(cip.DelaySeconds*float64(time.Second))), tocsin.FormatDuration(announced), cip.WithinDelay)}
 	a, err := s.store.UpdateActivation(ctx, id, func(a *tocsin.Activation) ([]tocsin.Event, error) {
 		switch {
 		case a.Imported != nil:
 			return nil, tocsin.ImportedError(id)
+		case a.CIPFor != "":
+			return nil, callOutError(a)
 		case a.CIP != nil:
 			return nil, tocsin.Errorf(tocsin.EConflict, "la CIP est déjà activée depuis le %s", tocsin.ParisTime(a.CIP.ActivatedAt))
 		case a.State != tocsin.Open:
 			return nil, tocsin.Errorf(tocsin.EConflict, "l'activation %s est close", id)
 		}
-		a.CIP = a.NewCIP(now, by.Name, s.cipDelay, note)
+		a.CIP = a.NewCIP(now, by.Name, announced, note)
 		verdict := "dans le délai annoncé"
 		if !a.CIP.WithinDelay {
 			verdict = "hors du délai annoncé"
 		}
-		return []tocsin.Event{{At: now, Kind: tocsin.EventCIP, Detail: fmt.Sprintf("CIP activée par %s, %s après l'activation : %s (%s)",
-			by.Name, tocsin.FormatDuration(now.Sub(a.ActivatedAt)), verdict, tocsin.FormatDuration(s.cipDelay))}}, nil
+		return []tocsin.Event{{At: now, Kind: tocsin.EventCIP, Detail: fmt.Sprintf("CIP ouverte hors de Tocsin, déclarée activée par %s, %s après l'activation : %s (%s)",
+			by.Name, tocsin.FormatDuration(now.Sub(a.ActivatedAt)), verdict, tocsin.FormatDuration(announced))}}, nil
 	}, entry)
 	if err != nil {
 		return nil, err

@@ -125,7 +125,22 @@ func (s *Service) Script(ctx context.Context, ref AttemptRef, callSID string) (*
 
 // KeyPress applies the key an official pressed during a call: 1 informs
 // them. It reports whether the key acknowledged.
+//
+// During the call-out of a CIP's operators, 1 is « j'arrive » and 2
+// « indisponible » (cipKeyPress).
 func (s *Service) KeyPress(ctx context.Context, ref AttemptRef, callSID, digits string) (bool, error) {
+	if digits != "1" && digits != "2" {
+		return false, nil
+	}
+	if strings.HasSuffix(ref.Activation, callOutID("")) {
+		a, err := s.store.Activation(ctx, ref.Activation)
+		if err != nil {
+			return false, err
+		}
+		if a.CIPFor != "" {
+			return s.cipKeyPress(ctx, a, ref, callSID, digits)
+		}
+	}
 	if digits != "1" {
 		return false, nil
 	}
@@ -195,6 +210,9 @@ func (s *Service) Reply(ctx context.Context, in tocsin.Inbound) (ReplyOutcome, e
 		if acts[i].Code != "" && strings.Contains(in.Body, acts[i].Code) {
 			pick = i
 		}
+	}
+	if acts[pick].CIPFor != "" {
+		return s.cipReply(ctx, &acts[pick], officials[pick], in, at)
 	}
 	ack := tocsin.IsAcknowledgement(in.Body, acts[pick].Code)
 	outcome := ReplyNotUnderstood

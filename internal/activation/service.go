@@ -66,6 +66,8 @@ type Service struct {
 	fold      bool
 	cipDelay  time.Duration
 	claimFor  time.Duration
+	cip       CIPStore
+	line      PublicLineStore
 	now       func() time.Time
 	log       *slog.Logger
 	audit     AuditTrail
@@ -155,6 +157,13 @@ type Config struct {
 	// Inbox keeps which replies were handled (inbox.go); nil keeps no
 	// inbox.
 	Inbox InboxStore
+
+	// CIP keeps the CIP's roster and cells; nil: the CIP is only recorded
+	// by hand (ActivateCIP).
+	CIP CIPStore
+	// PublicLine keeps the public message and finds the cell the public
+	// line serves; nil: the line says the CIP is closed.
+	PublicLine PublicLineStore
 }
 
 // NotHeldFunc returns the runs of the exercise schedule that did not
@@ -178,7 +187,7 @@ func New(cfg Config) *Service {
 	if cfg.Go == nil {
 		cfg.Go = func(f func(context.Context)) { go f(context.Background()) }
 	}
-	return &Service{inbox: cfg.Inbox, directory: cfg.Directory, claimFor: cmp.Or(cfg.ClaimFor, tocsin.DefaultClaimFor), creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
+	return &Service{cip: cfg.CIP, line: cfg.PublicLine, inbox: cfg.Inbox, directory: cfg.Directory, claimFor: cmp.Or(cfg.ClaimFor, tocsin.DefaultClaimFor), creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace,
 		notHeld: cfg.NotHeld}
 }

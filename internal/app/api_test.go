@@ -92,6 +92,13 @@ func TestAPIErrorsAreClearAndChangeNothing(t *testing.T) {
 	if dir.Count < 700 {
 		t.Errorf("directory after a bad import: %d officials; want the demo directory untouched", dir.Count)
 	}
+	var ops struct {
+		Count     int `json:"count"`
+		Available int `json:"available"`
+	}
+	if api(t, a, "GET", "/api/v1/cip/operators", nil, &ops); ops.Count != 8 || ops.Available != 7 {
+		t.Errorf("demo CIP roster: %+v; want 8 operators, 7 available", ops)
+	}
 
 	// Closing twice is a conflict; an auditor reads but does not close.
 	var v view

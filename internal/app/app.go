@@ -384,6 +384,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	a.service = activation.New(activation.Config{
 		Store:          a.store,
+		CIP:            a.store,
+		PublicLine:     a.store,
 		History:        a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		Render:         render,
@@ -482,6 +484,14 @@ func (a *App) Open(ctx context.Context) (err error) {
 		SecondaryRoute: a.routes.secondary != nil,
 		Observer:       webObserver{a.metrics},
 		Metrics:        a.metrics.Handler(),
+
+		// The CIP: its roster, its cells, its public line.
+		CIP:               a.store,
+		ParseOperators:    directory.ParseOperatorsCSV,
+		CIPCells:          a.service,
+		PublicLine:        a.service,
+		PublicLineTwiML:   publicLineTwiML{voice: cfg.TwilioVoice}.line,
+		PublicDialedTwiML: publicLineTwiML{voice: cfg.TwilioVoice}.dialed,
 	})
 	a.metrics.Watch(a.metricsState(srv.LiveClients))
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
@@ -564,6 +574,19 @@ func (a *App) bootstrap(ctx context.Context) error {
 				a.log.Info("demo directory loaded", "officials", len(demo))
 				a.demoLoaded = true
 			}
+		}
+		ops, err := a.store.Operators(ctx)
+		if err != nil {
+			return err
+		}
+		if len(ops) == 0 {
+			// Two replicas starting together both write the same roster.
+			demo := directory.DemoOperators()
+			if err := a.store.ReplaceOperators(ctx, demo, tocsin.AuditEntry{Actor: DemoUser, Action: tocsin.AuditCIPRoster,
+				Detail: fmt.Sprintf("liste de démonstration des opérateurs de la CIP chargée : %d opérateurs", len(demo))}); err != nil {
+				return fmt.Errorf("load demo cip roster: %w", err)
+			}
+			a.log.Info("demo cip roster loaded", "operators", len(demo))
 		}
 	}
 	return nil

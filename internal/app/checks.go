@@ -54,3 +54,12 @@ var (
 	_ web.Routes                = (*etcd.Store)(nil)
 	_ web.VoiceTwiML            = voiceTwiML{}
 )
+
+// The CIP: its roster and cells, its public line.
+var (
+	_ activation.CIPStore        = (*etcd.Store)(nil)
+	_ activation.PublicLineStore = (*etcd.Store)(nil)
+	_ web.CIPRoster              = (*etcd.Store)(nil)
+	_ web.CIPCells               = (*activation.Service)(nil)
+	_ web.PublicLines            = (*activation.Service)(nil)
+)

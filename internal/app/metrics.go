@@ -40,13 +40,17 @@ func (o dispatchObserver) Pace(channel tocsin.Channel, perSecond, ceiling float6
 // webObserver counts webhooks, logins and websocket drops.
 type webObserver struct{ m *prometheus.Metrics }
 
-var _ web.Observer = webObserver{}
+var (
+	_ web.Observer           = webObserver{}
+	_ web.PublicCallObserver = webObserver{}
+)
 
 func (o webObserver) Webhook(kind string, result web.WebhookResult, took time.Duration) {
 	o.m.Webhook(kind, string(result), took)
 }
 func (o webObserver) Login(result web.LoginResult) { o.m.Login(string(result)) }
 func (o webObserver) LiveDropped(reason string)    { o.m.LiveDropped(reason) }
+func (o webObserver) PublicCall(outcome string)    { o.m.PublicCall(outcome) }
 
 // auditObserver counts the entries appended and the verifications.
 type auditObserver struct{ m *prometheus.Metrics }
@@ -93,6 +97,9 @@ func (a *App) openActivationFigures(ctx context.Context) ([]prometheus.Activatio
 	out := make([]prometheus.Activation, 0, len(acts))
 	for i := range acts {
 		act := &acts[i]
+		if act.CIPFor != "" {
+			continue // a CIP's call-out is not an activation of the cell
+		}
 		rs, err := a.store.Recipients(ctx, act.ID)
 		if err != nil {
 			return nil, err

@@ -27,7 +27,8 @@ const (
 	colMobile
 	colLandline
 	colDeputies
-	colIgnored // comments the administrator keeps for themself
+	colIgnored   // comments the administrator keeps for themself
+	colAvailable // the CIP roster's availability (operators.go)
 )
 
 // columnNames are the French headers WriteCSV writes, in order.
@@ -126,9 +127,25 @@ func cellField(line int, header string) string {
 // *tocsin.ListError whose errors name the line and column, in French. An
 // error reading r is returned as it is.
 func ParseCSV(r io.Reader) ([]tocsin.Official, error) {
+	data, err := readCSV(r)
+	if err != nil {
+		return nil, err
+	}
+	var errs errorList
+	p := &csvParser{format: directoryFormat, errs: &errs, ids: map[string]int{}}
+	officials := p.parse(data)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return officials, nil
+}
+
+// readCSV reads a whole CSV file, bounded, without its byte order mark;
+// a file too large or not UTF-8 is a *tocsin.ListError.
+func readCSV(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxCSVBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("read directory csv: %w", err)
+		return nil, fmt.Errorf("read csv: %w", err)
 	}
 	var errs errorList
 	if len(data) > maxCSVBytes {
@@ -141,12 +158,7 @@ func ParseCSV(r io.Reader) ([]tocsin.Official, error) {
 		errs.add(line, lineField(line), "le fichier n'est pas encodé en UTF-8 : dans le tableur, enregistrez-le au format « CSV UTF-8 »")
 		return nil, errs.err()
 	}
-	p := &csvParser{errs: &errs, ids: map[string]int{}}
-	officials := p.parse(data)
-	if err := errs.err(); err != nil {
-		return nil, err
-	}
-	return officials, nil
+	return data, nil
 }
 
 // firstInvalidLine returns the line of the first byte that is not UTF-8.
@@ -192,9 +204,31 @@ func separator(data []byte) (rune, []byte) {
 	return best, data
 }
 
+// csvFormat is what a CSV file's header may and must hold: the directory
+// of officials or the CIP's roster.
+type csvFormat struct {
+	aliases  map[string]column // slug of a header → column
+	required []column          // columns the header must name
+	names    map[column]string // the French header of each column
+	list     string            // the columns, as messages name them
+	optional string            // the optional columns, as messages name them
+}
+
+// directoryFormat is the format of the directory of officials.
+var directoryFormat = &csvFormat{
+	aliases:  headerAliases,
+	required: []column{colID, colName, colRole, colCommune},
+	names: map[column]string{colID: columnNames[colID], colName: columnNames[colName], colRole: columnNames[colRole],
+		colCommune: columnNames[colCommune], colCommuneName: columnNames[colCommuneName], colMobile: columnNames[colMobile],
+		colLandline: columnNames[colLandline], colDeputies: columnNames[colDeputies]},
+	list:     "id, nom, fonction, commune, mobile, fixe, suppleants",
+	optional: "nom_commune, commentaire",
+}
+
 type csvParser struct {
-	errs *errorList
-	cr   *csv.Reader
+	format *csvFormat
+	errs   *errorList
+	cr     *csv.Reader
 	// header
 	index  map[column]int    // column → field index
 	names  map[column]string // column → header as the file writes it
@@ -217,33 +251,10 @@ type deputyRef struct {
 }
 
 func (p *csvParser) parse(data []byte) []tocsin.Official {
-	if bytes.IndexByte(data, '\n') < 0 {
-		// Old Macintosh line ends: a lone CR ends each line.
-		data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
-	}
-	sep, data := separator(data)
-	p.cr = csv.NewReader(bytes.NewReader(data))
-	p.cr.Comma = sep
-	p.cr.FieldsPerRecord = -1
-	if !p.readHeader() {
+	if !p.start(data) {
 		return nil
 	}
-	for {
-		rec, err := p.cr.Read()
-		if err == io.EOF {
-			break
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			p.errs.add(pe.Line, lineField(pe.Line), "%s", csvSyntaxMessage(pe))
-			continue
-		}
-		if err != nil {
-			p.errs.add(0, "", "fichier illisible")
-			break
-		}
-		p.readRow(rec)
-	}
+	p.readRows(p.readRow)
 	if len(p.rows) == 0 && p.errs.len() == 0 {
 		p.errs.add(0, "", "aucun élu dans le fichier : un import remplace tout l'annuaire, un fichier vide l'effacerait")
 		return nil
@@ -262,6 +273,41 @@ func (p *csvParser) parse(data []byte) []tocsin.Official {
 	return out
 }
 
+// start sets the reader up on data and reads the header; it reports
+// whether the rows can be read.
+func (p *csvParser) start(data []byte) bool {
+	if bytes.IndexByte(data, '\n') < 0 {
+		// Old Macintosh line ends: a lone CR ends each line.
+		data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
+	}
+	sep, data := separator(data)
+	p.cr = csv.NewReader(bytes.NewReader(data))
+	p.cr.Comma = sep
+	p.cr.FieldsPerRecord = -1
+	return p.readHeader()
+}
+
+// readRows reads every row after the header, giving each to read and
+// recording the syntax errors.
+func (p *csvParser) readRows(read func(rec []string)) {
+	for {
+		rec, err := p.cr.Read()
+		if err == io.EOF {
+			return
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			p.errs.add(pe.Line, lineField(pe.Line), "%s", csvSyntaxMessage(pe))
+			continue
+		}
+		if err != nil {
+			p.errs.add(0, "", "fichier illisible")
+			return
+		}
+		read(rec)
+	}
+}
+
 func csvSyntaxMessage(pe *csv.ParseError) string {
 	switch {
 	case errors.Is(pe.Err, csv.ErrBareQuote):
@@ -277,7 +323,7 @@ func csvSyntaxMessage(pe *csv.ParseError) string {
 func (p *csvParser) readHeader() bool {
 	rec, err := p.cr.Read()
 	if err == io.EOF {
-		p.errs.add(1, lineField(1), "fichier vide : la première ligne doit nommer les colonnes : %s", requiredList())
+		p.errs.add(1, lineField(1), "fichier vide : la première ligne doit nommer les colonnes : %s", p.format.list)
 		return false
 	}
 	var pe *csv.ParseError
@@ -299,7 +345,7 @@ func (p *csvParser) readHeader() bool {
 			p.unused[i] = true
 			continue
 		}
-		c, ok := headerAliases[slug(h)]
+		c, ok := p.format.aliases[slug(h)]
 		switch {
 		case !ok:
 			unknown = append(unknown, i)
@@ -314,16 +360,16 @@ func (p *csvParser) readHeader() bool {
 		}
 	}
 	if len(p.index) == 0 {
-		p.errs.add(hl, lineField(hl), "en-tête manquant : la première ligne doit nommer les colonnes : %s", requiredList())
+		p.errs.add(hl, lineField(hl), "en-tête manquant : la première ligne doit nommer les colonnes : %s", p.format.list)
 		return false
 	}
 	for _, i := range unknown {
 		h := strings.TrimSpace(rec[i])
-		p.errs.add(hl, cellField(hl, h), "colonne inconnue %s ; colonnes reconnues : %s, et nom_commune, commentaire", quote(h), requiredList())
+		p.errs.add(hl, cellField(hl, h), "colonne inconnue %s ; colonnes reconnues : %s, et %s", quote(h), p.format.list, p.format.optional)
 	}
-	for _, c := range []column{colID, colName, colRole, colCommune} {
+	for _, c := range p.format.required {
 		if _, ok := p.index[c]; !ok {
-			p.errs.add(hl, lineField(hl), "colonne « %s » manquante", columnNames[c])
+			p.errs.add(hl, lineField(hl), "colonne « %s » manquante", p.format.names[c])
 		}
 	}
 	_, mobile := p.index[colMobile]
@@ -331,16 +377,12 @@ func (p *csvParser) readHeader() bool {
 	if !mobile && !landline {
 		p.errs.add(hl, lineField(hl), "colonnes « mobile » et « fixe » manquantes : il en faut au moins une")
 	}
-	for c, name := range columnNames {
-		if _, ok := p.names[column(c)]; !ok {
-			p.names[column(c)] = name
+	for c, name := range p.format.names {
+		if _, ok := p.names[c]; !ok {
+			p.names[c] = name
 		}
 	}
 	return p.errs.len() == 0
-}
-
-func requiredList() string {
-	return "id, nom, fonction, commune, mobile, fixe, suppleants"
 }
 
 // cell returns the trimmed content of column c in rec and the line it is
@@ -356,56 +398,14 @@ func (p *csvParser) cell(rec []string, c column) (string, int) {
 }
 
 func (p *csvParser) readRow(rec []string) {
-	blank := true
-	for _, f := range rec {
-		if strings.TrimSpace(f) != "" {
-			blank = false
-			break
-		}
-	}
-	if blank {
+	rowLine, ok := p.rowStart(rec)
+	if !ok {
 		return
 	}
-	rowLine, _ := p.cr.FieldPos(0)
-	for i, f := range rec {
-		if (i >= p.width || p.unused[i]) && strings.TrimSpace(f) != "" {
-			line, _ := p.cr.FieldPos(i)
-			p.errs.add(line, lineField(line), "cellule sans en-tête %s (colonne n° %d) : nommez la colonne ou videz la cellule", quote(f), i+1)
-		}
-	}
-
 	var o tocsin.Official
-	id, line := p.cell(rec, colID)
-	switch {
-	case id == "":
-		p.errs.add(line, cellField(line, p.names[colID]), "identifiant manquant")
-	case !tocsin.ValidID(id):
-		if low := strings.ToLower(id); tocsin.ValidID(low) {
-			p.errs.add(line, cellField(line, p.names[colID]), "identifiant invalide %s : en minuscules, par exemple %s", quote(id), quote(low))
-		} else {
-			p.errs.add(line, cellField(line, p.names[colID]), "identifiant invalide %s : lettres minuscules sans accent, chiffres, « . », « _ » et « - », 64 caractères au plus, commençant par une lettre ou un chiffre", quote(id))
-		}
-	default:
-		if prev, dup := p.ids[id]; dup {
-			p.errs.add(line, cellField(line, p.names[colID]), "identifiant %s déjà utilisé ligne %d", quote(id), prev)
-		} else {
-			p.ids[id] = line
-		}
-	}
-	o.ID = id
-
-	name, line := p.cell(rec, colName)
-	switch {
-	case name == "":
-		p.errs.add(line, cellField(line, p.names[colName]), "nom manquant")
-	case utf8.RuneCountInString(name) > maxNameLen:
-		p.errs.add(line, cellField(line, p.names[colName]), "nom trop long : %d caractères au plus", maxNameLen)
-	case strings.ContainsAny(name[:1], "=+-@"):
-		p.errs.add(line, cellField(line, p.names[colName]), "le nom ne peut pas commencer par %s", quote(name[:1]))
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		p.errs.add(line, cellField(line, p.names[colName]), "le nom doit tenir sur une ligne")
-	}
-	o.Name = name
+	o.ID = p.readID(rec)
+	id := o.ID
+	o.Name = p.readName(rec)
 
 	rawRole, line := p.cell(rec, colRole)
 	if rawRole == "" {
@@ -439,6 +439,67 @@ func (p *csvParser) readRow(rec []string) {
 		}
 	}
 	p.rows = append(p.rows, csvRow{line: rowLine, official: o, deputies: deputies})
+}
+
+// rowStart reports whether rec holds anything, with its line, and
+// records the cells it has outside the header's columns.
+func (p *csvParser) rowStart(rec []string) (int, bool) {
+	blank := true
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			blank = false
+			break
+		}
+	}
+	if blank {
+		return 0, false
+	}
+	rowLine, _ := p.cr.FieldPos(0)
+	for i, f := range rec {
+		if (i >= p.width || p.unused[i]) && strings.TrimSpace(f) != "" {
+			line, _ := p.cr.FieldPos(i)
+			p.errs.add(line, lineField(line), "cellule sans en-tête %s (colonne n° %d) : nommez la colonne ou videz la cellule", quote(f), i+1)
+		}
+	}
+	return rowLine, true
+}
+
+// readID reads and checks the row's id, unique in the file.
+func (p *csvParser) readID(rec []string) string {
+	id, line := p.cell(rec, colID)
+	switch {
+	case id == "":
+		p.errs.add(line, cellField(line, p.names[colID]), "identifiant manquant")
+	case !tocsin.ValidID(id):
+		if low := strings.ToLower(id); tocsin.ValidID(low) {
+			p.errs.add(line, cellField(line, p.names[colID]), "identifiant invalide %s : en minuscules, par exemple %s", quote(id), quote(low))
+		} else {
+			p.errs.add(line, cellField(line, p.names[colID]), "identifiant invalide %s : lettres minuscules sans accent, chiffres, « . », « _ » et « - », 64 caractères au plus, commençant par une lettre ou un chiffre", quote(id))
+		}
+	default:
+		if prev, dup := p.ids[id]; dup {
+			p.errs.add(line, cellField(line, p.names[colID]), "identifiant %s déjà utilisé ligne %d", quote(id), prev)
+		} else {
+			p.ids[id] = line
+		}
+	}
+	return id
+}
+
+// readName reads and checks the row's name.
+func (p *csvParser) readName(rec []string) string {
+	name, line := p.cell(rec, colName)
+	switch {
+	case name == "":
+		p.errs.add(line, cellField(line, p.names[colName]), "nom manquant")
+	case utf8.RuneCountInString(name) > maxNameLen:
+		p.errs.add(line, cellField(line, p.names[colName]), "nom trop long : %d caractères au plus", maxNameLen)
+	case strings.ContainsAny(name[:1], "=+-@"):
+		p.errs.add(line, cellField(line, p.names[colName]), "le nom ne peut pas commencer par %s", quote(name[:1]))
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		p.errs.add(line, cellField(line, p.names[colName]), "le nom doit tenir sur une ligne")
+	}
+	return name
 }
 
 func containsDeputy(ds []deputyRef, id string) bool {
@@ -502,7 +563,7 @@ func (p *csvParser) readNumbers(rec []string, o *tocsin.Official, c column, kind
 			continue
 		}
 		if hasNumber(o.Numbers, n.E164) {
-			p.errs.add(line, field, "numéro %s en double pour cet élu", quote(part))
+			p.errs.add(line, field, "numéro %s en double sur cette ligne", quote(part))
 			continue
 		}
 		o.Numbers = append(o.Numbers, n)

@@ -153,7 +153,7 @@ func TestParseCSVErrors(t *testing.T) {
 		{"landline in mobile", header + "76217-maire,Claire Aubrelin,maire,76217,02 61 91 00 01,,\n", "ligne 2, colonne « mobile »", "est un numéro fixe : mettez-le dans la colonne « fixe »"},
 		{"mobile in fixe", header + "76217-maire,Claire Aubrelin,maire,76217,,06 39 98 00 01,\n", "ligne 2, colonne « fixe »", "est un numéro mobile : mettez-le dans la colonne « mobile »"},
 		{"premium number", header + "76217-maire,Claire Aubrelin,maire,76217,,08 92 68 36 00,\n", "ligne 2, colonne « fixe »", "surtaxé"},
-		{"same number twice", header + "76217-maire,Claire Aubrelin,maire,76217,06 39 98 00 01|0639980001,,\n", "ligne 2, colonne « mobile »", "en double pour cet élu"},
+		{"same number twice", header + "76217-maire,Claire Aubrelin,maire,76217,06 39 98 00 01|0639980001,,\n", "ligne 2, colonne « mobile »", "en double sur cette ligne"},
 		{"no number", header + "76217-maire,Claire Aubrelin,maire,76217, | ,,\n", "ligne 2", "aucun numéro"},
 		{"unknown deputy", header + "76217-maire,Claire Aubrelin,maire,76217,06 39 98 00 01,,76217-adjoint\n", "ligne 2, colonne « suppleants »", "suppléant inconnu « 76217-adjoint »"},
 		{"own deputy", header + "76217-maire,Claire Aubrelin,maire,76217,06 39 98 00 01,,76217-maire\n", "ligne 2, colonne « suppleants »", "son propre suppléant"},

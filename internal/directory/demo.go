@@ -73,3 +73,23 @@ func demoOfficial(c Commune, id, role string, n int, mobile string) tocsin.Offic
 		Numbers:        []tocsin.Number{{E164: mobile, Kind: tocsin.Mobile}},
 	}
 }
+
+// demoOperatorNames are the invented operators of the demo CIP; the last
+// one is on leave.
+var demoOperatorNames = []string{
+	"Agathe Brumelin", "Bastien Corvalier", "Chloé Dauberval", "Damien Estourmel",
+	"Elise Franqueval", "Fabien Gontrand", "Gaëlle Hurtebise", "Hugo Lanvérec",
+}
+
+// DemoOperators returns a fictional CIP roster for the demonstration:
+// eight operators, "cip-01" to "cip-08", the last one unavailable, each
+// with a mobile in ARCEP's fiction range (06 39 98 90 01…) that no demo
+// official has. The result is the same on every call.
+func DemoOperators() []tocsin.Operator {
+	out := make([]tocsin.Operator, len(demoOperatorNames))
+	for i, name := range demoOperatorNames {
+		out[i] = tocsin.Operator{ID: fmt.Sprintf("cip-%02d", i+1), Name: name, Available: i < len(demoOperatorNames)-1,
+			Numbers: []tocsin.Number{{E164: fictionMobilePrefix + fmt.Sprintf("%04d", 9001+i), Kind: tocsin.Mobile}}}
+	}
+	return out
+}

@@ -80,3 +80,25 @@ func TestDemo(t *testing.T) {
 		t.Error("Demo() differs from one call to the next")
 	}
 }
+
+func TestDemoOperators(t *testing.T) {
+	official := map[string]bool{}
+	for _, o := range Demo() {
+		for _, n := range o.Numbers {
+			official[n.E164] = true
+		}
+	}
+	ops := DemoOperators()
+	available := 0
+	for _, o := range ops {
+		if !tocsin.ValidID(o.ID) || len(o.Numbers) != 1 || !IsFiction(o.Numbers[0].E164) || official[o.Numbers[0].E164] {
+			t.Errorf("demo operator %+v: want a valid id and one fiction mobile no official has", o)
+		}
+		if o.Available {
+			available++
+		}
+	}
+	if len(ops) != 8 || available != 7 {
+		t.Errorf("%d demo operators, %d available; want 8, 7", len(ops), available)
+	}
+}

@@ -142,13 +142,18 @@ func (s *Store) activation(ctx context.Context, id string) (*tocsin.Activation, 
 	return &a, rev, nil
 }
 
-// Activations returns every activation, newest first.
+// Activations returns every activation of the cell, newest first: not the
+// call-outs of CIP operators (tocsin.Activation.CIPFor), which belong to
+// their activation.
 func (s *Store) Activations(ctx context.Context) ([]tocsin.Activation, error) {
 	var out []tocsin.Activation
 	err := s.listJSON(ctx, s.key("act")+"/", func(_ string, data []byte) error {
 		var a tocsin.Activation
 		if err := json.Unmarshal(data, &a); err != nil {
 			return err
+		}
+		if a.CIPFor != "" {
+			return nil
 		}
 		out = append(out, a)
 		return nil

@@ -19,6 +19,9 @@
 //	  - {after: 0, channel: sms, targets: [mobile], retries: 1}
 //	  - {after: 10m, channel: voice, targets: [mobile, landline]}
 //	  - {after: 20m, channel: sms, targets: [deputies]}
+//	cip:                             # the public information cell; optional
+//	  min_operators: 2               #   in position to activate it; default 1, at most 100
+//	  announced_delay: 1h            #   its announced delay; default --cip-delay
 //
 // Rungs come in non-decreasing "after" order, the first at 0; targets are
 // mobile, landline and deputies; an SMS rung cannot target landlines

@@ -59,6 +59,7 @@ ladder:
   - {after: 10m, channel: voice, targets: [mobile, landline]}
   - {after: 10m, channel: sms, targets: [deputies]}
   - {after: 1h30m, channel: voice, targets: [landline, deputies], retries: 0}
+cip: {min_operators: 3, announced_delay: 45m}
 `
 	pb, err := Parse("crue.yaml", []byte(src), testReference)
 	if err != nil {
@@ -81,6 +82,7 @@ ladder:
 			{After: 10 * time.Minute, Channel: tocsin.SMS, Targets: []tocsin.Target{tocsin.TargetDeputies}},
 			{After: 90 * time.Minute, Channel: tocsin.Voice, Targets: []tocsin.Target{tocsin.TargetLandline, tocsin.TargetDeputies}},
 		},
+		CIP:  &tocsin.PlaybookCIP{MinOperators: 3, AnnouncedDelay: 45 * time.Minute},
 		File: "crue.yaml",
 	}
 	if !reflect.DeepEqual(pb, want) {
@@ -150,6 +152,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad id", strings.Replace(minimal, "id: essai", "id: Crue Seine", 1), "crue.yaml:1", "identifiant invalide « Crue Seine »"},
 		{"empty title", strings.Replace(minimal, "title: Essai", "title: \"\"", 1), "crue.yaml:2", "titre vide"},
 		{"title not text", strings.Replace(minimal, "title: Essai", "title: [a, b]", 1), "crue.yaml:2", "« title » attend un texte"},
+		{"cip not a mapping", minimal + "cip: 3\n", "crue.yaml:6", "« cip » décrit la cellule"},
+		{"unknown key in cip", minimal + "cip: {min_operator: 3}\n", "crue.yaml:6", "clé inconnue « min_operator » dans cip"},
+		{"no operator in position", minimal + "cip: {min_operators: 0}\n", "crue.yaml:6", "« min_operators » hors limites"},
+		{"cip delay without unit", minimal + "cip: {announced_delay: 60}\n", "crue.yaml:6", "durée « announced_delay » invalide"},
 		{"bad exercise", minimal + "exercise: oui\n", "crue.yaml:6", "« exercise » vaut true ou false"},
 		{"bad duration", minimal + "deadline: 1 heure\n", "crue.yaml:6", "durée « deadline » invalide « 1 heure »"},
 		{"duration without unit", minimal + "deadline: 60\n", "crue.yaml:6", "durée « deadline » invalide « 60 »"},

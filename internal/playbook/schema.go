@@ -20,10 +20,13 @@ const (
 	maxRungs    = 10
 	maxTitleLen = 100
 	maxKm       = 200.0
+	// maxCIPOperators bounds a CIP's minimum of operators in position.
+	maxCIPOperators = 100
 )
 
 var (
-	playbookKeys = []string{"id", "title", "exercise", "deadline", "audience", "message", "ladder"}
+	playbookKeys = []string{"id", "title", "exercise", "deadline", "audience", "message", "ladder", "cip"}
+	cipKeys      = []string{"min_operators", "announced_delay"}
 	audienceKeys = []string{"everyone", "arrondissements", "communes", "roles", "within"}
 	circleKeys   = []string{"label", "lat", "lon", "km"}
 	rungKeys     = []string{"after", "channel", "targets", "retries"}
@@ -90,7 +93,40 @@ func (p *parser) playbook(root *yaml.Node, pb *tocsin.Playbook) int {
 			pb.Ladder = ladder
 		}
 	}
+	if v, ok := f["cip"]; ok {
+		pb.CIP = p.cip(v.val)
+	}
 	return idLine
+}
+
+// cip reads the « cip » section: how many operators in position activate
+// the CIP, and its announced delay.
+func (p *parser) cip(n *yaml.Node) *tocsin.PlaybookCIP {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "« cip » décrit la cellule d'information du public : min_operators, announced_delay")
+		return nil
+	}
+	c := &tocsin.PlaybookCIP{MinOperators: tocsin.DefaultCIPMinOperators}
+	f := p.fields(n, "cip", cipKeys...)
+	if v, ok := f["min_operators"]; ok {
+		if i, ok := p.integer(v.val, "min_operators"); ok {
+			if i < 1 || i > maxCIPOperators {
+				p.errorf(v.val, "« min_operators » hors limites : de 1 à %d opérateurs en poste", maxCIPOperators)
+			} else {
+				c.MinOperators = i
+			}
+		}
+	}
+	if v, ok := f["announced_delay"]; ok {
+		if d, ok := p.duration(v.val, "announced_delay"); ok {
+			if d <= 0 || d > maxDeadline {
+				p.errorf(v.val, "délai « announced_delay » hors limites : plus de 0 et 24h au plus")
+			} else {
+				c.AnnouncedDelay = d
+			}
+		}
+	}
+	return c
 }
 
 // audience fills a from n; errors about the whole audience are reported

@@ -32,6 +32,7 @@ type Metrics struct {
 	webhookDuration *prom.HistogramVec
 	logins          *prom.CounterVec
 	liveDrops       *prom.CounterVec
+	publicCalls     *prom.CounterVec
 
 	reconciled      *prom.CounterVec
 	reconcileInform prom.Counter
@@ -89,6 +90,8 @@ func New(node string) *Metrics {
 		"Console logins, by result: success, failure, lockout (a failure that locked a name or an address out), locked (refused while locked out).", "result")
 	m.liveDrops = m.counterVec("tocsin_websocket_drops_total",
 		"Websocket clients the replica disconnected, by reason (too_slow, reload, session).", "reason")
+	m.publicCalls = m.counterVec("tocsin_cip_public_calls_total",
+		"Calls to the CIP's public line, by outcome: put_through (the operators in position rung), overflow (nobody in position), closed (no CIP open).", "outcome")
 
 	m.reconciled = m.counterVec("tocsin_reconcile_recovered_total",
 		"Replies and statuses whose webhooks were lost, recovered from the provider's records, by kind (reply, status).", "kind")
@@ -144,6 +147,9 @@ func (m *Metrics) zero() {
 	for _, r := range []string{"too_slow", "reload", "session"} {
 		m.liveDrops.WithLabelValues(r)
 	}
+	for _, o := range []string{"put_through", "overflow", "closed"} {
+		m.publicCalls.WithLabelValues(o)
+	}
 	for _, k := range []string{"reply", "status"} {
 		m.reconciled.WithLabelValues(k)
 	}
@@ -165,7 +171,7 @@ func (m *Metrics) zero() {
 }
 
 // webhookKinds are the Twilio webhooks, as the kind label names them.
-var webhookKinds = []string{"sms_status", "sms_inbound", "voice_twiml", "voice_gather", "voice_status"}
+var webhookKinds = []string{"sms_status", "sms_inbound", "voice_twiml", "voice_gather", "voice_status", "public_line"}
 
 // maxScrapes bounds the scrapes served at once; more are answered 503.
 const maxScrapes = 4

@@ -2,12 +2,18 @@ package prometheus
 
 import "time"
 
-// Webhook counts a Twilio webhook of a kind (sms_status, sms_inbound, voice_twiml, voice_gather, voice_status) and its result
+// Webhook counts a Twilio webhook of a kind (sms_status, sms_inbound, voice_twiml, voice_gather, voice_status, public_line) and its result
 // ("ok", "bad_signature", "invalid", "unavailable", "error"), and how long
 // it took to answer.
 func (m *Metrics) Webhook(kind, result string, took time.Duration) {
 	m.webhooks.WithLabelValues(kind, result).Inc()
 	m.webhookDuration.WithLabelValues(kind).Observe(took.Seconds())
+}
+
+// PublicCall counts a call to the CIP's public line by outcome:
+// "put_through", "overflow" or "closed".
+func (m *Metrics) PublicCall(outcome string) {
+	m.publicCalls.WithLabelValues(outcome).Inc()
 }
 
 // Login counts a console login by result: "success", "failure",

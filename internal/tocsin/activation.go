@@ -33,6 +33,11 @@ type Activation struct {
 	ClosedBy    string          `json:"closed_by,omitempty"`
 	// CIP is set once the public information cell was activated.
 	CIP *CIP `json:"cip,omitempty"`
+	// CIPFor is set on the call-out of a CIP's operators: an activation
+	// of its own, worked by the same dispatch, that names the activation
+	// whose CIP it staffs. It is not an activation of the cell: lists,
+	// indicators and exports leave it out.
+	CIPFor string `json:"cip_for,omitempty"`
 	// ExerciseDue is the due instant (UTC) of the scheduled exercise this
 	// exercise fulfils, if any.
 	ExerciseDue *time.Time `json:"exercise_due,omitempty"`
@@ -55,6 +60,10 @@ type CIP struct {
 	// WithinDelay reports whether DelaySeconds <= AnnouncedSeconds.
 	WithinDelay bool   `json:"within_delay"`
 	Note        string `json:"note,omitempty"`
+	// Staffed is set when Tocsin stamped the CIP itself: its cell was
+	// open with the playbook's minimum of operators in position, this
+	// many. Unset, the CIP was recorded by hand, opened outside Tocsin.
+	Staffed int `json:"staffed,omitempty"`
 }
 
 // DefaultCIPDelay is the CIP's announced delay.
@@ -436,6 +445,7 @@ const (
 	EventRecovered = "recovered" // an unknown outcome settled with the provider
 	EventClosed    = "closed"
 	EventCIP       = "cip"      // the public information cell was activated
+	EventCIPCell   = "cip.cell" // the CIP's cell opened, an operator's state changed, the cell closed
 	EventImported  = "imported" // the activation was read from a history file
 )
 

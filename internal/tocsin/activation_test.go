@@ -174,3 +174,16 @@ func TestDeputiesGetTheirOwnText(t *testing.T) {
 		t.Error("an activation made before deputies had their own text: the official's message")
 	}
 }
+
+func TestOperatorAnswer(t *testing.T) {
+	for body, want := range map[string]OperatorState{
+		"1": OperatorComing, "J'arrive !": OperatorComing, "ok j'arrive dans 20 min": OperatorComing,
+		"2": OperatorUnavailable, "Indisponible, désolé": OperatorUnavailable,
+		"EN POSTE": OperatorInPosition, "je suis en poste": OperatorInPosition,
+		"qui est-ce ?": "",
+	} {
+		if got, ok := OperatorAnswer(body); got != want || ok != (want != "") {
+			t.Errorf("OperatorAnswer(%q) = %q, %t; want %q", body, got, ok, want)
+		}
+	}
+}

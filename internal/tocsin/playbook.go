@@ -19,6 +19,8 @@ type Playbook struct {
 	Deadline time.Duration `json:"deadline"` // DefaultDeadline when the file gives none
 	Ladder   []Rung        `json:"ladder"`   // DefaultLadder when the file gives none
 	File     string        `json:"file"`     // where it was read from
+	// CIP is the playbook's « cip » section; nil: the defaults.
+	CIP *PlaybookCIP `json:"cip,omitempty"`
 }
 
 // Audience selects officials. Everyone, or the union of the lists and the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -40,6 +41,27 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 	})
 	handle("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	handle("POST /sim/calls-in", func(w http.ResponseWriter, r *http.Request) {
+		var b struct {
+			URL  string `json:"url"`
+			From string `json:"from"`
+			To   string `json:"to"`
+		}
+		if e := readJSON(w, r, &b); e != nil {
+			writeError(w, e)
+			return
+		}
+		if u, err := url.Parse(b.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !e164.MatchString(b.From) || !e164.MatchString(b.To) {
+			writeError(w, badRequest(CodeBadRequest, "url (an absolute http or https URL), from and to (E.164 numbers) are required"))
+			return
+		}
+		c, err := s.CallIn(b.URL, b.From, b.To)
+		if err != nil {
+			writeError(w, newAPIError(http.StatusBadGateway, CodeBadRequest, "%v", err))
+			return
+		}
+		writeJSON(w, http.StatusOK, c)
 	})
 	handle("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Faults())

@@ -17,8 +17,9 @@ const maxTwiMLSize = 64 << 10
 
 // verb is one TwiML verb as the simulator plays it: its name, attributes
 // and text (a <Say>'s words, a <Redirect>'s URL), and for a <Gather> the
-// verbs nested in it. Anything else nested is dropped, except the text of
-// SSML tags inside a <Say>, which counts as said.
+// verbs nested in it, for a <Dial> its <Number> nouns. Anything else
+// nested is dropped, except the text of SSML tags inside a <Say>, which
+// counts as said.
 type verb struct {
 	name     string
 	attrs    map[string]string
@@ -66,7 +67,7 @@ func parseTwiML(data []byte) ([]verb, error) {
 				verbs = append(verbs, verb{name: t.Name.Local, attrs: attrMap(t.Attr)})
 				cur = &verbs[len(verbs)-1]
 				curText.Reset()
-			case depth == 3 && cur.name == "Gather":
+			case depth == 3 && (cur.name == "Gather" || cur.name == "Dial"):
 				cur.children = append(cur.children, verb{name: t.Name.Local, attrs: attrMap(t.Attr)})
 				child = &cur.children[len(cur.children)-1]
 				childText.Reset()

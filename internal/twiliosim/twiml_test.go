@@ -70,3 +70,13 @@ func TestPlaysTwilioGoTwiML(t *testing.T) {
 		t.Errorf("digits %q, heard:\n%s", c.Digits, c.Transcript())
 	}
 }
+
+func TestParseTwiMLDialNumbers(t *testing.T) {
+	verbs, err := parseTwiML([]byte(`<Response><Dial timeout="25" action="https://x/after"><Number>+33639981001</Number><Number> +33639981002 </Number></Dial></Response>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(verbs) != 1 || verbs[0].name != "Dial" || len(verbs[0].children) != 2 || verbs[0].children[1].text != "+33639981002" || verbs[0].attr("action") != "https://x/after" {
+		t.Errorf("Dial %+v; want its two numbers and its action", verbs)
+	}
+}

@@ -258,7 +258,7 @@ func (c *console) page(allowed rolePolicy, h pageHandler) http.HandlerFunc {
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			limit := int64(maxForm)
-			if r.URL.Path == "/annuaire/import" {
+			if r.URL.Path == "/annuaire/import" || r.URL.Path == cipImportPath {
 				limit = maxCSV + 64<<10
 			}
 			if err := parseForm(w, r, limit); err != nil {

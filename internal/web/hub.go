@@ -309,7 +309,7 @@ func (h *hub) frames(ctx context.Context, cs []Change, live bool) []frame {
 				h.mu.Unlock()
 			}
 			m.Type, m.State, m.Title = "activation", string(c.Record.State), c.Record.Title
-			f.dashboard = true
+			f.dashboard = c.Record.CIPFor == "" // a CIP's call-out shows on its own page only
 		case c.Recipient != nil:
 			a := h.activation(ctx, c.Activation)
 			if a == nil {
@@ -674,5 +674,5 @@ func (h *hub) summary(ctx context.Context, id string) (frame, bool) {
 	if err != nil {
 		return frame{}, false
 	}
-	return frame{data: data, topic: id, dashboard: true}, true
+	return frame{data: data, topic: id, dashboard: a.CIPFor == ""}, true
 }

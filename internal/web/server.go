@@ -95,6 +95,20 @@ type Config struct {
 	Playbooks    func() []tocsin.Playbook
 	// ParseOfficials parses a directory CSV; errors name line and column.
 	ParseOfficials func(r io.Reader) ([]tocsin.Official, error)
+	// CIP keeps the CIP's roster, ParseOperators parses its CSV (errors
+	// name line and column); nil hides the roster.
+	CIP            CIPRoster
+	ParseOperators func(r io.Reader) ([]tocsin.Operator, error)
+	// CIPCells runs each activation's CIP; nil: the CIP is only recorded
+	// by hand.
+	CIPCells CIPCells
+	// PublicLine runs the CIP's public line, PublicLineTwiML renders what
+	// it answers; nil: no public line.
+	PublicLine      PublicLines
+	PublicLineTwiML func(l activation.PublicLine, dialAction string) (string, error)
+	// PublicDialedTwiML ends a call put through: the overflow message
+	// when nobody answered.
+	PublicDialedTwiML func(answered bool) (string, error)
 	// ValidSignature checks a Twilio webhook: the path with its query, the
 	// raw body and the X-Twilio-Signature header.
 	ValidSignature func(pathWithQuery string, body []byte, signature string) bool
@@ -239,6 +253,9 @@ func (s *Server) routes() {
 	}
 	s.mux.HandleFunc("/api/", s.noRoute)
 	s.consoleRoutes()
+	s.cipRoutes()
+	s.cipCellRoutes()
+	s.publicLineRoutes()
 }
 
 // noRoute answers an API request no route takes: 405 with the methods the

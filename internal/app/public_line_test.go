@@ -1,0 +1,180 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
+)
+
+// A caller of the public line before the CIP opens hears that it is
+// closed; once it is open with nobody in position, the greeting, the duty
+// officer's message and the overflow message; with Anne and Paul in
+// position, both their phones ring at once; after the close, the closing
+// message. A forged or unsigned call gets 403.
+func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
+	a, _, id := startCIP(t, nil)
+	call := url.Values{"CallSid": {"CApublic1"}, "From": {"+33639985555"}, "To": {"+33261910000"}}
+	say := func() string {
+		return strings.ReplaceAll(postSignedBody(t, a, "/twilio/voice/public", call), "&apos;", "'")
+	}
+
+	if doc := say(); !strings.Contains(doc, "cellule d'information du public est fermée") || strings.Contains(doc, "<Dial") {
+		t.Errorf("before the CIP opens the line says:\n%s", doc)
+	}
+	var pm tocsin.PublicMessage
+	if st := api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Crue de la Béthune : ne vous approchez pas des berges."}, &pm); st != http.StatusOK || pm.Version != 1 {
+		t.Fatalf("public message: status %d, %+v", st, pm)
+	}
+	if st := api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "  "}, nil); st != http.StatusBadRequest {
+		t.Errorf("empty public message: status %d, want 400", st)
+	}
+	api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Crue de la Béthune : restez chez vous, évitez les berges."}, &pm)
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
+	doc := say()
+	for _, s := range []string{"Préfecture de la Seine-Maritime", "restez chez vous, évitez les berges.", "Tous nos opérateurs sont occupés"} {
+		if !strings.Contains(doc, s) {
+			t.Errorf("open CIP, nobody in position: the line lacks %q:\n%s", s, doc)
+		}
+	}
+	if strings.Contains(doc, "<Dial") || strings.Contains(doc, "ne vous approchez pas") {
+		t.Errorf("open CIP, nobody in position: the line rings someone or says the old message:\n%s", doc)
+	}
+	mark(t, a, id, "cip-01", tocsin.OperatorInPosition)
+	mark(t, a, id, "cip-02", tocsin.OperatorInPosition)
+	call.Set("CallSid", "CApublic2")
+	doc = say()
+	if !strings.Contains(doc, "<Number>+33639981001</Number><Number>+33639981002</Number></Dial></Response>") ||
+		!strings.Contains(doc, ` action="`+a.URL()+"/twilio/voice/public/dialed?a="+id+`"`) { // attributes come in no set order
+		t.Errorf("two in position: the line does not ring both:\n%s", doc)
+	}
+	// Nobody picks up: the caller hears the overflow message; the next
+	// caller is answered by Anne.
+	dialed := url.Values{"CallSid": {"CApublic2"}, "DialCallStatus": {"no-answer"}, "DialCallDuration": {"0"}}
+	if doc := postSignedBody(t, a, "/twilio/voice/public/dialed?a="+id, dialed); !strings.Contains(doc, "Tous nos opérateurs sont occupés") {
+		t.Errorf("nobody answered: the line says:\n%s", doc)
+	}
+	call.Set("CallSid", "CApublic3")
+	say()
+	dialed = url.Values{"CallSid": {"CApublic3"}, "DialCallStatus": {"completed"}, "DialCallDuration": {"95"}}
+	if doc := postSignedBody(t, a, "/twilio/voice/public/dialed?a="+id, dialed); strings.Contains(doc, "<Say") {
+		t.Errorf("Anne answered: the line still says:\n%s", doc)
+	}
+	var panel cipPanelView
+	api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &panel)
+	if want := (tocsin.PublicCalls{Total: 3, PutThrough: 2, Answered: 1, Unanswered: 1, Overflow: 1}); panel.Calls != want {
+		t.Errorf("calls in the CIP's panel: %+v, want %+v", panel.Calls, want)
+	}
+
+	token := a.Simulator().AuthToken()
+	for name, sig := range map[string]string{
+		"unsigned":                  "",
+		"signed with another token": twiliosim.Signature("0123456789abcdef0123456789abcdef", a.URL()+"/twilio/voice/public", call),
+		"signed for another URL":    twiliosim.Signature(token, "https://evil.example/twilio/voice/public", call),
+	} {
+		req, _ := http.NewRequest("POST", a.URL()+"/twilio/voice/public", strings.NewReader(call.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if sig != "" {
+			req.Header.Set("X-Twilio-Signature", sig)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s call: status %d, want 403", name, resp.StatusCode)
+		}
+	}
+
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/close", nil, nil)
+	if doc := say(); !strings.Contains(doc, "est fermée") || strings.Contains(doc, "<Dial") {
+		t.Errorf("after the close the line says:\n%s", doc)
+	}
+	m := scrape(t, a)
+	for outcome, want := range map[string]float64{"closed": 2, "overflow": 1, "put_through": 2} {
+		if got := m.sum("tocsin_cip_public_calls_total", "outcome", outcome); got != want {
+			t.Errorf("public line calls %s: %v, want %v", outcome, got, want)
+		}
+	}
+	if got := m.sum("tocsin_webhooks_total", "kind", "public_line", "result", "bad_signature"); got != 3 {
+		t.Errorf("public line calls refused: %v, want the 3 forged", got)
+	}
+	var v struct {
+		Current  *tocsin.PublicMessage  `json:"current"`
+		Versions []tocsin.PublicMessage `json:"versions"`
+	}
+	api(t, a, "GET", "/api/v1/cip/message", nil, &v)
+	if len(v.Versions) != 2 || v.Current == nil || v.Current.Version != 2 || v.Versions[0].By != "admin" {
+		t.Errorf("public message versions: %+v; want 2, the second in force", v)
+	}
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var all auditEntries
+		api(t, a, "GET", "/api/v1/audit", nil, &all)
+		got = got[:0]
+		for _, e := range all.Entries {
+			if e.Action == tocsin.AuditCIPMessage {
+				got = append(got, e.Detail)
+			}
+		}
+	}
+	if len(got) != 2 || !slices.ContainsFunc(got, func(d string) bool { return strings.Contains(d, "restez chez vous") }) {
+		t.Errorf("audit of the public message: %q; want its two versions", got)
+	}
+}
+
+// Callers placed by the simulator: with Anne (who picks up after 5 s) and
+// Paul (who never does) in position, the first caller hears the message
+// and is taken by Anne; once Anne is marked unavailable, the next one
+// rings Paul alone and hears the overflow message. The panel counts both.
+func TestPublicLineCallersThroughTheSimulator(t *testing.T) {
+	anne, paul := "+33639981001", "+33639981002"
+	a, _, id := startCIP(t, map[string]twiliosim.Persona{
+		anne: {Behaviour: twiliosim.Silent, Call: twiliosim.Answer, AnswerAfter: twiliosim.Fixed(5 * time.Second)},
+		paul: {Behaviour: twiliosim.Silent, Call: twiliosim.NoAnswer},
+	})
+	api(t, a, "PUT", "/api/v1/cip/message", map[string]string{"text": "Évitez les berges de la Béthune."}, nil)
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
+	mark(t, a, id, "cip-01", tocsin.OperatorInPosition)
+	mark(t, a, id, "cip-02", tocsin.OperatorInPosition)
+	line := a.URL() + "/twilio/voice/public"
+	c, err := a.Simulator().CallIn(line, "+33639985555", "+33261910000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := strings.Join(c.Said, " ")
+	if c.AnsweredBy != anne || len(c.Rung) != 2 || !strings.Contains(said, "Évitez les berges de la Béthune.") || strings.Contains(said, "occupés") {
+		t.Errorf("first caller: %+v; want both rung, Anne answering after the message", c)
+	}
+	mark(t, a, id, "cip-01", tocsin.OperatorUnavailable)
+	// The second caller through the simulator's control API, as a
+	// training would place one.
+	body, _ := json.Marshal(map[string]string{"url": line, "from": "+33639985556", "to": "+33261910000"})
+	req, _ := http.NewRequest("POST", a.Simulator().URL()+"/sim/calls-in", bytes.NewReader(body))
+	req.SetBasicAuth(a.Simulator().AccountSID(), a.Simulator().AuthToken())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	c = twiliosim.PublicCall{}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /sim/calls-in: status %d, %v", resp.StatusCode, err)
+	}
+	if c.AnsweredBy != "" || !slices.Equal(c.Rung, []string{paul}) || c.DialStatus != "no-answer" || !strings.Contains(strings.Join(c.Said, " "), "Tous nos opérateurs sont occupés") {
+		t.Errorf("second caller: %+v; want Paul rung alone, nobody answering, the overflow message", c)
+	}
+	var p cipPanelView
+	api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
+	if want := (tocsin.PublicCalls{Total: 2, PutThrough: 2, Answered: 1, Unanswered: 1}); p.Calls != want {
+		t.Errorf("calls in the panel: %+v, want %+v", p.Calls, want)
+	}
+}

@@ -1,0 +1,212 @@
+package etcd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/prefecture76/tocsin/internal/tocsin"
+)
+
+// cipRoster is the CIP's roster as stored: one record, at most
+// tocsin.MaxOperators operators, well under etcd's request limit.
+type cipRoster struct {
+	Operators []tocsin.Operator `json:"operators"`
+}
+
+// Operators returns the CIP's roster in the order it was imported; none
+// before the first import.
+func (s *Store) Operators(ctx context.Context) ([]tocsin.Operator, error) {
+	var r cipRoster
+	if _, err := s.getJSON(ctx, s.key("cip", "operators"), &r); err != nil {
+		return nil, err
+	}
+	return r.Operators, nil
+}
+
+// ReplaceOperators makes operators the whole CIP roster, with its audit
+// entries, in one transaction: all or nothing.
+func (s *Store) ReplaceOperators(ctx context.Context, operators []tocsin.Operator, audit ...tocsin.AuditEntry) error {
+	ops := append([]clientv3.Op{clientv3.OpPut(s.key("cip", "operators"), mustJSON(cipRoster{Operators: operators}))}, s.auditOps(audit)...)
+	_, err := s.txn(ctx, nil, ops...)
+	return err
+}
+
+// CIPCell returns the CIP cell of an activation, nil if none was opened.
+func (s *Store) CIPCell(ctx context.Context, activation string) (*tocsin.CIPCell, error) {
+	var c tocsin.CIPCell
+	rev, err := s.getJSON(ctx, s.key("cip", "cells", activation), &c)
+	if err != nil || rev == 0 {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// UpdateCIPCell changes an activation and its CIP cell together, by
+// compare-and-swap on both: fn gets the activation and the cell (nil when
+// none was opened; the cell fn returns is written, unless nil) and returns
+// the events and the audit entries of the change, written in the same
+// transaction. fn may run more than once; tocsin.ErrNoChange from fn
+// writes nothing.
+func (s *Store) UpdateCIPCell(ctx context.Context, activation string,
+	fn func(a *tocsin.Activation, c *tocsin.CIPCell) (*tocsin.CIPCell, []tocsin.Event, []tocsin.AuditEntry, error)) (*tocsin.Activation, *tocsin.CIPCell, error) {
+	ak, ck := s.key("act", activation), s.key("cip", "cells", activation)
+	for range maxCASTries {
+		a, arev, err := s.activation(ctx, activation)
+		if err != nil {
+			return nil, nil, err
+		}
+		var cur tocsin.CIPCell
+		crev, err := s.getJSON(ctx, ck, &cur)
+		if err != nil {
+			return nil, nil, err
+		}
+		var c *tocsin.CIPCell
+		if crev != 0 {
+			c = &cur
+		}
+		before := mustJSON(a)
+		changed, events, audit, err := fn(a, c)
+		if err != nil {
+			if errors.Is(err, ErrNoChange) {
+				return a, c, nil
+			}
+			return nil, nil, err
+		}
+		c = changed
+		// The activation is written only when fn changed it, so that its
+		// watchers are not woken by every change of the cell.
+		var ops []clientv3.Op
+		if after := mustJSON(a); after != before {
+			ops = append(ops, clientv3.OpPut(ak, after))
+		}
+		if c != nil {
+			ops = append(ops, clientv3.OpPut(ck, mustJSON(c)))
+		}
+		for i := range events {
+			ops = append(ops, s.eventOp(activation, &events[i]))
+		}
+		ops = append(ops, s.auditOps(audit)...)
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(ak), "=", arev), clientv3.Compare(clientv3.ModRevision(ck), "=", crev)}, ops...)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			return a, c, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("update cip cell %s: too much contention", activation)
+}
+
+// PublicMessage returns the public message in force, nil before the
+// first.
+func (s *Store) PublicMessage(ctx context.Context) (*tocsin.PublicMessage, error) {
+	var m tocsin.PublicMessage
+	rev, err := s.getJSON(ctx, s.key("cip", "message"), &m)
+	if err != nil || rev == 0 {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// PublicMessages returns every version of the public message, oldest
+// first.
+func (s *Store) PublicMessages(ctx context.Context) ([]tocsin.PublicMessage, error) {
+	var out []tocsin.PublicMessage
+	err := s.listJSON(ctx, s.key("cip", "messages")+"/", func(_ string, data []byte) error {
+		var m tocsin.PublicMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// SetPublicMessage puts a new version of the public message in force,
+// numbered after the one in force, kept with the others, with its audit
+// entries, in one transaction. m's Version is set.
+func (s *Store) SetPublicMessage(ctx context.Context, m *tocsin.PublicMessage, audit ...tocsin.AuditEntry) error {
+	k := s.key("cip", "message")
+	for range maxCASTries {
+		var cur tocsin.PublicMessage
+		rev, err := s.getJSON(ctx, k, &cur)
+		if err != nil {
+			return err
+		}
+		m.Version = cur.Version + 1
+		v := mustJSON(m)
+		ops := append([]clientv3.Op{clientv3.OpPut(k, v), clientv3.OpPut(s.key("cip", "messages", fmt.Sprintf("%06d", m.Version)), v)}, s.auditOps(audit)...)
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)}, ops...)
+		if err != nil || ok {
+			return err
+		}
+	}
+	return fmt.Errorf("set public message: too much contention")
+}
+
+// LineCell returns the CIP cell the public line serves: the open one
+// opened last, or else the one closed last; nil when none was opened.
+func (s *Store) LineCell(ctx context.Context) (*tocsin.CIPCell, error) {
+	var best *tocsin.CIPCell
+	err := s.listJSON(ctx, s.key("cip", "cells")+"/", func(_ string, data []byte) error {
+		var c tocsin.CIPCell
+		if err := json.Unmarshal(data, &c); err != nil {
+			return err
+		}
+		if best == nil || lineBefore(best, &c) {
+			best = &c
+		}
+		return nil
+	})
+	return best, err
+}
+
+// lineBefore reports whether the line serves b rather than a.
+func lineBefore(a, b *tocsin.CIPCell) bool {
+	if (a.ClosedAt == nil) != (b.ClosedAt == nil) {
+		return b.ClosedAt == nil
+	}
+	if a.ClosedAt != nil {
+		return b.ClosedAt.After(*a.ClosedAt)
+	}
+	return b.OpenedAt.After(a.OpenedAt)
+}
+
+// RecordPublicCall writes a call to the public line of an activation's
+// CIP, keyed by its SID: one key per call, so that calls arriving at once
+// do not contend, and a webhook retried writes the same record again.
+func (s *Store) RecordPublicCall(ctx context.Context, activation string, c tocsin.PublicCall) error {
+	if _, err := s.cli.Put(ctx, s.key("cip", "calls", activation, c.SID), mustJSON(c)); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// PublicCall returns a recorded call, nil if none.
+func (s *Store) PublicCall(ctx context.Context, activation, sid string) (*tocsin.PublicCall, error) {
+	var c tocsin.PublicCall
+	rev, err := s.getJSON(ctx, s.key("cip", "calls", activation, sid), &c)
+	if err != nil || rev == 0 {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// PublicCalls sums up the calls to the public line of an activation's CIP.
+func (s *Store) PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error) {
+	var sum tocsin.PublicCalls
+	err := s.listJSON(ctx, s.key("cip", "calls", activation)+"/", func(_ string, data []byte) error {
+		var c tocsin.PublicCall
+		if err := json.Unmarshal(data, &c); err != nil {
+			return err
+		}
+		sum.Add(&c)
+		return nil
+	})
+	return sum, err
+}

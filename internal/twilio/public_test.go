@@ -1,0 +1,80 @@
+package twilio
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPublicLineTwiML(t *testing.T) {
+	tests := []struct {
+		name      string
+		line      PublicLine
+		want, not []string
+	}{
+		{"operators in position",
+			PublicLine{Open: true, Message: "Crue de la Béthune : évitez les berges <et> les caves.", Numbers: []string{"+33639981001", "+33639981002"}},
+			[]string{"<Say language=\"fr-FR\">Préfecture de la Seine-Maritime", "évitez les berges &lt;et&gt; les caves.",
+				"<Dial timeout=\"25\"><Number>+33639981001</Number><Number>+33639981002</Number></Dial>", // one attribute: no order to it
+				"</Dial><Say language=\"fr-FR\">Tous nos opérateurs sont occupés", "<Hangup/></Response>"}, nil},
+		{"nobody in position",
+			PublicLine{Open: true, Message: "Message."},
+			[]string{"Message.", "Tous nos opérateurs sont occupés"}, []string{"<Dial", "mettons en relation"}},
+		{"closed",
+			PublicLine{Message: "Message.", Numbers: []string{"+33639981001"}},
+			[]string{"cellule d'information du public est fermée", "<Hangup/>"}, []string{"<Dial", "Message."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := PublicLineTwiML(tt.line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc = strings.ReplaceAll(doc, "&apos;", "'")
+			for _, w := range tt.want {
+				if !strings.Contains(doc, w) {
+					t.Errorf("TwiML lacks %q:\n%s", w, doc)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(doc, n) {
+					t.Errorf("TwiML has %q:\n%s", n, doc)
+				}
+			}
+		})
+	}
+}
+
+func TestPublicLineTwiMLRingsAtMostTen(t *testing.T) {
+	var numbers []string
+	for i := range 12 {
+		numbers = append(numbers, "+3363998100"+string(rune('0'+i%10)))
+	}
+	doc, err := PublicLineTwiML(PublicLine{Open: true, Numbers: numbers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(doc, "<Number>"); n != MaxDialed {
+		t.Errorf("%d numbers rung, want %d", n, MaxDialed)
+	}
+	if _, err := PublicLineTwiML(PublicLine{Open: true, Numbers: []string{"06 39 98"}}); err == nil {
+		t.Error("a number not in E.164 form was accepted")
+	}
+}
+
+func TestPublicLineTwiMLWithDialAction(t *testing.T) {
+	doc, err := PublicLineTwiML(PublicLine{Open: true, Numbers: []string{"+33639981001"}, DialAction: "https://tocsin.example/twilio/voice/public/dialed?a=x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The library writes attributes in no set order.
+	if !strings.Contains(doc, `action="https://tocsin.example/twilio/voice/public/dialed?a=x"`) || !strings.Contains(doc, `method="POST"`) ||
+		!strings.HasSuffix(doc, "</Dial></Response>") {
+		t.Errorf("TwiML with a dial action:\n%s", doc)
+	}
+	for answered, want := range map[bool]string{true: "<Response><Hangup/></Response>", false: "Tous nos opérateurs sont occupés"} {
+		doc, err := PublicDialedTwiML(answered, "")
+		if err != nil || !strings.Contains(doc, want) {
+			t.Errorf("PublicDialedTwiML(%t) = %s, %v; want %q", answered, doc, err, want)
+		}
+	}
+}
