@@ -324,7 +324,9 @@ func (h *harness) secondary(t *testing.T) (*twiliosim.Server, *twilio.Provider) 
 	return sim, p
 }
 
-func (h *harness) leadTwoRoutes(t *testing.T, second *twilio.Provider, changed func(from, to, why string)) *dispatch.Dispatcher {
+// leadTwoRoutes dispatches over the primary and second; ping checks the
+// primary.
+func (h *harness) leadTwoRoutes(t *testing.T, second *twilio.Provider, ping func(context.Context) error, changed func(from, to, why string)) *dispatch.Dispatcher {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l, err := h.store.Campaign(ctx, "test", 2)
@@ -332,7 +334,7 @@ func (h *harness) leadTwoRoutes(t *testing.T, second *twilio.Provider, changed f
 		t.Fatal(err)
 	}
 	d := dispatch.New(dispatch.Config{SMS: h.sms, Rates: tocsin.Rates{SMSPerSecond: 100}, RetryBase: 20 * time.Millisecond, URLs: nowhere{},
-		Ping: h.sms.Ping, Secondary: &dispatch.Route{SMS: second, Ping: second.Ping}, FailoverAfter: 300 * time.Millisecond, RouteChanged: changed})
+		Ping: ping, Secondary: &dispatch.Route{SMS: second, Ping: second.Ping}, FailoverAfter: 300 * time.Millisecond, RouteChanged: changed})
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, l.Store) }()
 	t.Cleanup(func() { cancel(); <-done; l.Resign(context.Background()) })
@@ -353,7 +355,12 @@ func TestPrimaryFailingHandsOverToTheSecondaryNobodyTextedTwice(t *testing.T) {
 	var mu sync.Mutex
 	var switches []string
 	a := h.activate(t, 40)
-	h.leadTwoRoutes(t, second, func(from, to, why string) {
+	// The account is failing for as long as the test runs: its checks
+	// fail too, so that dispatch, however slow the machine, does not take
+	// it back half-way (a primary that answers its checks and fails its
+	// sends would be taken back at each check, then left again).
+	failing := func(context.Context) error { return errors.New("primary account failing") }
+	h.leadTwoRoutes(t, second, failing, func(from, to, why string) {
 		mu.Lock()
 		switches = append(switches, from+"→"+to)
 		mu.Unlock()
