@@ -215,6 +215,7 @@ type App struct {
 	listener   net.Listener
 	http       *http.Server
 	debug      *http.Server // profiles, when DebugListen is set
+	web        *web.Server
 	publicURL  string
 	routes     routes
 	metrics    *prometheus.Metrics
@@ -493,6 +494,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		PublicLineTwiML:   publicLineTwiML{voice: cfg.TwilioVoice}.line,
 		PublicDialedTwiML: publicLineTwiML{voice: cfg.TwilioVoice}.dialed,
 	})
+	a.web = srv
 	a.metrics.Watch(a.metricsState(srv.LiveClients))
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	a.wg.Add(1)
@@ -794,6 +796,9 @@ func (a *App) IsLeader() bool {
 	defer a.leader.Unlock()
 	return a.isLead
 }
+
+// Routes returns every route the HTTP server serves, with who may use it.
+func (a *App) Routes() []web.Route { return a.web.Routes() }
 
 // URL returns the address Tocsin is reached at.
 func (a *App) URL() string { return a.publicURL }

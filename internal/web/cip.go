@@ -26,11 +26,11 @@ func (s *Server) cipRoutes() {
 	if s.cfg.CIP == nil || s.cfg.ParseOperators == nil {
 		return
 	}
-	s.mux.HandleFunc("GET /api/v1/cip/operators", s.api(anyRole, s.listOperators))
-	s.mux.HandleFunc("PUT /api/v1/cip/operators", s.api(adminOnly, s.importOperators))
+	s.handle("GET /api/v1/cip/operators", s.api(anyRole, s.listOperators))
+	s.handle("PUT /api/v1/cip/operators", s.api(adminOnly, s.importOperators))
 	c := s.console
-	s.mux.HandleFunc("GET /cip", c.page(anyRole, c.cipPage))
-	s.mux.HandleFunc("POST "+cipImportPath, c.page(adminOnly, c.importCIP))
+	s.handle("GET /cip", c.page(anyRole, c.cipPage))
+	s.handle("POST "+cipImportPath, c.page(adminOnly, c.importCIP))
 }
 
 func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) error {

@@ -38,15 +38,15 @@ func (s *Server) cipCellRoutes() {
 	if s.cfg.CIPCells == nil {
 		return
 	}
-	s.mux.HandleFunc("GET /api/v1/activations/{id}/cip", s.api(anyRole, s.getCIPPanel))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/cip/open", s.api(canActivate, s.openCIP))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/cip/operators/{operator}", s.api(canActivate, s.markOperator))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/cip/close", s.api(canActivate, s.closeCIP))
+	s.handle("GET /api/v1/activations/{id}/cip", s.api(anyRole, s.getCIPPanel))
+	s.handle("POST /api/v1/activations/{id}/cip/open", s.api(canActivate, s.openCIP))
+	s.handle("POST /api/v1/activations/{id}/cip/operators/{operator}", s.api(canActivate, s.markOperator))
+	s.handle("POST /api/v1/activations/{id}/cip/close", s.api(canActivate, s.closeCIP))
 	c := s.console
-	s.mux.HandleFunc("GET /activations/{id}/cip", c.page(anyRole, c.cipCellPage))
-	s.mux.HandleFunc("POST /activations/{id}/cip/ouvrir", c.page(canActivate, c.openCIPForm))
-	s.mux.HandleFunc("POST /activations/{id}/cip/operateurs/{operator}", c.page(canActivate, c.markOperatorForm))
-	s.mux.HandleFunc("POST /activations/{id}/cip/fermer", c.page(canActivate, c.closeCIPForm))
+	s.handle("GET /activations/{id}/cip", c.page(anyRole, c.cipCellPage))
+	s.handle("POST /activations/{id}/cip/ouvrir", c.page(canActivate, c.openCIPForm))
+	s.handle("POST /activations/{id}/cip/operateurs/{operator}", c.page(canActivate, c.markOperatorForm))
+	s.handle("POST /activations/{id}/cip/fermer", c.page(canActivate, c.closeCIPForm))
 }
 
 // panel reads an activation's CIP, and the activation.

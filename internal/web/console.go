@@ -71,70 +71,70 @@ func (s *Server) consoleRoutes() {
 
 	static, _ := fs.Sub(assetFS, "console/assets")
 	files := http.FileServerFS(static)
-	s.mux.Handle("GET /static/", http.StripPrefix("/static", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /static/", public(http.StripPrefix("/static", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/") {
 			http.NotFound(w, r) // no folder listings
 			return
 		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
-	})))
+	}))))
 
-	s.mux.HandleFunc("GET /connexion", c.public(c.loginPage))
-	s.mux.HandleFunc("POST /connexion", c.public(c.login))
-	s.mux.HandleFunc("POST /deconnexion", c.page(anyRole, c.logout))
+	s.handle("GET /connexion", c.public(c.loginPage))
+	s.handle("POST /connexion", c.public(c.login))
+	s.handle("POST /deconnexion", c.page(anyRole, c.logout))
 	if c.cfg.TOTP != nil {
 		// codePath and enrolmentPath
-		s.mux.HandleFunc("GET /connexion/code", c.secondFactorPage(pendingCode, false, c.codePage))
-		s.mux.HandleFunc("POST /connexion/code", c.secondFactorPage(pendingCode, false, c.checkCode))
-		s.mux.HandleFunc("GET /connexion/double-authentification", c.secondFactorPage(pendingEnrolment, true, c.enrolmentPage))
-		s.mux.HandleFunc("POST /connexion/double-authentification", c.secondFactorPage(pendingEnrolment, true, c.confirmEnrolment))
-		s.mux.HandleFunc("POST /api/v1/users/{name}/totp/reset", s.api(adminOnly, s.resetSecondFactor))
+		s.handle("GET /connexion/code", c.secondFactorPage(pendingCode, false, c.codePage))
+		s.handle("POST /connexion/code", c.secondFactorPage(pendingCode, false, c.checkCode))
+		s.handle("GET /connexion/double-authentification", c.secondFactorPage(pendingEnrolment, true, c.enrolmentPage))
+		s.handle("POST /connexion/double-authentification", c.secondFactorPage(pendingEnrolment, true, c.confirmEnrolment))
+		s.handle("POST /api/v1/users/{name}/totp/reset", s.api(adminOnly, s.resetSecondFactor))
 	}
 	if c.cfg.SSO != nil {
-		s.mux.HandleFunc("GET /connexion/sso", c.public(c.ssoStart))
-		s.mux.HandleFunc("GET /connexion/sso/retour", c.public(c.ssoReturn))
+		s.handle("GET /connexion/sso", c.public(c.ssoStart))
+		s.handle("GET /connexion/sso/retour", c.public(c.ssoReturn))
 	}
 
-	s.mux.HandleFunc("GET /{$}", c.page(anyRole, c.dashboard))
-	s.mux.HandleFunc("GET /activations", c.page(anyRole, c.activationList))
-	s.mux.HandleFunc("GET /activations/nouvelle", c.page(canActivate, c.newActivation))
-	s.mux.HandleFunc("POST /activations/apercu", c.page(canActivate, c.previewActivation))
-	s.mux.HandleFunc("POST /activations", c.page(canActivate, c.createActivation))
-	s.mux.HandleFunc("GET /activations/{id}", c.page(anyRole, c.activationPage))
-	s.mux.HandleFunc("POST /activations/{id}/confirmer/{official}", c.page(canActivate, c.confirm))
-	s.mux.HandleFunc("GET /activations/{id}/appeler", c.page(anyRole, c.callingPage))
-	s.mux.HandleFunc("GET /activations/{id}/appeler.csv", c.page(anyRole, c.callingCSV))
-	s.mux.HandleFunc("POST /activations/{id}/appeler/{official}/prendre", c.page(canActivate, c.claimForm))
-	s.mux.HandleFunc("POST /activations/{id}/appeler/{official}/liberer", c.page(canActivate, c.releaseForm))
-	s.mux.HandleFunc("POST /activations/{id}/appeler/{official}/echec", c.page(canActivate, c.callForm))
-	s.mux.HandleFunc("POST /activations/{id}/relancer/{official}", c.page(canActivate, c.rushForm))
-	s.mux.HandleFunc("POST /activations/{id}/relancer", c.page(canActivate, c.rushAllForm))
-	s.mux.HandleFunc("POST /activations/{id}/clore", c.page(canActivate, c.close))
-	s.mux.HandleFunc("POST /activations/{id}/cip", c.page(canActivate, c.activateCIP))
-	s.mux.HandleFunc("POST /activations/{id}/retex", c.page(canActivate, c.retexForm))
-	s.mux.HandleFunc("POST /activations/{id}/reponses/{seq}/traitee", c.page(canActivate, c.handleReplyForm))
-	s.mux.HandleFunc("GET /annuaire", c.page(anyRole, c.directory))
-	s.mux.HandleFunc("POST /annuaire/import", c.page(adminOnly, c.importDirectory))
-	s.mux.HandleFunc("POST /annuaire/{official}/numeros", c.page(adminOnly, c.fixNumbersForm))
-	s.mux.HandleFunc("GET /scenarios", c.page(anyRole, c.playbooks))
-	s.mux.HandleFunc("GET /exercices", c.page(anyRole, c.exercisesPage))
-	s.mux.HandleFunc("GET /indicateurs", c.page(anyRole, c.indicatorsView))
-	s.mux.HandleFunc("GET /journal", c.page(anyRole, c.auditPage))
-	s.mux.HandleFunc("GET /journal/export", c.page(anyRole, c.auditExport))
-	s.mux.HandleFunc("GET /indicateurs/export", c.page(anyRole, c.indicatorsExport))
-	s.mux.HandleFunc("GET /indicateurs/historique", c.page(anyRole, c.historyExport))
-	s.mux.HandleFunc("POST /route", c.page(canActivate, c.chooseRoute))
+	s.handle("GET /{$}", c.page(anyRole, c.dashboard))
+	s.handle("GET /activations", c.page(anyRole, c.activationList))
+	s.handle("GET /activations/nouvelle", c.page(canActivate, c.newActivation))
+	s.handle("POST /activations/apercu", c.page(canActivate, c.previewActivation))
+	s.handle("POST /activations", c.page(canActivate, c.createActivation))
+	s.handle("GET /activations/{id}", c.page(anyRole, c.activationPage))
+	s.handle("POST /activations/{id}/confirmer/{official}", c.page(canActivate, c.confirm))
+	s.handle("GET /activations/{id}/appeler", c.page(anyRole, c.callingPage))
+	s.handle("GET /activations/{id}/appeler.csv", c.page(anyRole, c.callingCSV))
+	s.handle("POST /activations/{id}/appeler/{official}/prendre", c.page(canActivate, c.claimForm))
+	s.handle("POST /activations/{id}/appeler/{official}/liberer", c.page(canActivate, c.releaseForm))
+	s.handle("POST /activations/{id}/appeler/{official}/echec", c.page(canActivate, c.callForm))
+	s.handle("POST /activations/{id}/relancer/{official}", c.page(canActivate, c.rushForm))
+	s.handle("POST /activations/{id}/relancer", c.page(canActivate, c.rushAllForm))
+	s.handle("POST /activations/{id}/clore", c.page(canActivate, c.close))
+	s.handle("POST /activations/{id}/cip", c.page(canActivate, c.activateCIP))
+	s.handle("POST /activations/{id}/retex", c.page(canActivate, c.retexForm))
+	s.handle("POST /activations/{id}/reponses/{seq}/traitee", c.page(canActivate, c.handleReplyForm))
+	s.handle("GET /annuaire", c.page(anyRole, c.directory))
+	s.handle("POST /annuaire/import", c.page(adminOnly, c.importDirectory))
+	s.handle("POST /annuaire/{official}/numeros", c.page(adminOnly, c.fixNumbersForm))
+	s.handle("GET /scenarios", c.page(anyRole, c.playbooks))
+	s.handle("GET /exercices", c.page(anyRole, c.exercisesPage))
+	s.handle("GET /indicateurs", c.page(anyRole, c.indicatorsView))
+	s.handle("GET /journal", c.page(anyRole, c.auditPage))
+	s.handle("GET /journal/export", c.page(anyRole, c.auditExport))
+	s.handle("GET /indicateurs/export", c.page(anyRole, c.indicatorsExport))
+	s.handle("GET /indicateurs/historique", c.page(anyRole, c.historyExport))
+	s.handle("POST /route", c.page(canActivate, c.chooseRoute))
 	if c.cfg.Tokens != nil {
-		s.mux.HandleFunc("GET /jetons", c.page(anyRole, c.tokensPage))
-		s.mux.HandleFunc("POST /jetons", c.page(anyRole, c.createTokenForm))
-		s.mux.HandleFunc("POST /jetons/{id}/revoquer", c.page(anyRole, c.revokeTokenForm))
+		s.handle("GET /jetons", c.page(anyRole, c.tokensPage))
+		s.handle("POST /jetons", c.page(anyRole, c.createTokenForm))
+		s.handle("POST /jetons/{id}/revoquer", c.page(anyRole, c.revokeTokenForm))
 	}
-	s.mux.HandleFunc("GET /ws", c.websocket)
-	s.mux.HandleFunc("/", c.public(c.notFound))
+	s.handle("GET /ws", guarded{guard: "session", h: c.websocket})
+	s.handle("/", c.public(c.notFound))
 
-	s.mux.HandleFunc("POST /api/v1/users", s.api(adminOnly, s.createUser))
-	s.mux.HandleFunc("POST /api/v1/users/{name}/password", s.api(adminOnly, s.setPassword))
+	s.handle("POST /api/v1/users", s.api(adminOnly, s.createUser))
+	s.handle("POST /api/v1/users/{name}/password", s.api(adminOnly, s.setPassword))
 }
 
 // Run feeds the console's websocket clients from the store until ctx ends,
@@ -235,8 +235,8 @@ const maxForm = 64 << 10
 // page serves a page to a logged-in user whose role allowed accepts. A
 // visitor without a session is sent to the login page; any other method
 // than GET must carry the session's CSRF token.
-func (c *console) page(allowed rolePolicy, h pageHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (c *console) page(allowed rolePolicy, h pageHandler) guarded {
+	return guarded{guard: "page", policy: allowed.name, h: func(w http.ResponseWriter, r *http.Request) {
 		c.consoleHeaders(w)
 		sess, err := c.loadSession(r)
 		if err != nil {
@@ -252,7 +252,7 @@ func (c *console) page(allowed rolePolicy, h pageHandler) http.HandlerFunc {
 			return
 		}
 		p := &pageData{User: sess, CSRF: sess.CSRF, Request: r}
-		if !allowed(sess.role) {
+		if !allowed.allow(sess.role) {
 			c.fail(w, r, p, tocsin.Errorf(tocsin.EForbidden, "votre rôle (%s) ne permet pas cette action", roleLabel(sess.role)))
 			return
 		}
@@ -275,18 +275,18 @@ func (c *console) page(allowed rolePolicy, h pageHandler) http.HandlerFunc {
 		if err := h(w, r, p); err != nil {
 			c.fail(w, r, p, err)
 		}
-	}
+	}}
 }
 
 // public serves a page that needs no session.
-func (c *console) public(h pageHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (c *console) public(h pageHandler) guarded {
+	return guarded{guard: "public", h: func(w http.ResponseWriter, r *http.Request) {
 		c.consoleHeaders(w)
 		p := &pageData{Request: r}
 		if err := h(w, r, p); err != nil {
 			c.fail(w, r, p, err)
 		}
-	}
+	}}
 }
 
 // render writes a page, or the error page if the template fails: a page is

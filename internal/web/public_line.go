@@ -36,12 +36,12 @@ func (s *Server) publicLineRoutes() {
 	if s.cfg.PublicLine == nil || s.cfg.PublicLineTwiML == nil || s.cfg.PublicDialedTwiML == nil {
 		return
 	}
-	s.mux.HandleFunc("POST /twilio/voice/public", s.webhook(KindPublicLine, s.publicCall))
-	s.mux.HandleFunc("POST /twilio/voice/public/dialed", s.webhook(KindPublicLine, s.publicDialed))
-	s.mux.HandleFunc("GET /api/v1/cip/message", s.api(anyRole, s.getPublicMessage))
-	s.mux.HandleFunc("PUT /api/v1/cip/message", s.api(canActivate, s.putPublicMessage))
+	s.handle("POST /twilio/voice/public", s.webhook(KindPublicLine, s.publicCall))
+	s.handle("POST /twilio/voice/public/dialed", s.webhook(KindPublicLine, s.publicDialed))
+	s.handle("GET /api/v1/cip/message", s.api(anyRole, s.getPublicMessage))
+	s.handle("PUT /api/v1/cip/message", s.api(canActivate, s.putPublicMessage))
 	c := s.console
-	s.mux.HandleFunc("POST /cip/message", c.page(canActivate, c.publicMessageForm))
+	s.handle("POST /cip/message", c.page(canActivate, c.publicMessageForm))
 }
 
 // publicCall answers a call to the public line: the greeting, the public

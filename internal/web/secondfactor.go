@@ -103,8 +103,8 @@ type secondFactorHandler func(w http.ResponseWriter, r *http.Request, p *pageDat
 // secondFactorPage serves the code and enrolment pages: to a pending
 // session waiting for that page, or, when full is true, to a logged-in
 // user too. Forms carry the session's CSRF token.
-func (c *console) secondFactorPage(pending string, full bool, h secondFactorHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (c *console) secondFactorPage(pending string, full bool, h secondFactorHandler) guarded {
+	return guarded{guard: "session", h: func(w http.ResponseWriter, r *http.Request) {
 		c.consoleHeaders(w)
 		p := &pageData{Request: r}
 		sess, err := c.loadAnySession(r)
@@ -140,7 +140,7 @@ func (c *console) secondFactorPage(pending string, full bool, h secondFactorHand
 		if err := h(w, r, p, sess); err != nil {
 			c.fail(w, r, p, err)
 		}
-	}
+	}}
 }
 
 // codeForm is the body of the code page.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,6 +188,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	mux     *http.ServeMux
+	table   []Route // what handle registered
 	console *console
 	refused refusals
 }
@@ -202,56 +204,56 @@ func NewServer(cfg Config) *Server {
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.handle("GET /healthz", public(http.HandlerFunc(s.healthz)))
+	s.handle("GET /readyz", public(http.HandlerFunc(s.readyz)))
 	if s.cfg.Metrics != nil {
-		s.mux.HandleFunc("GET /metrics", s.metrics)
+		s.handle("GET /metrics", public(http.HandlerFunc(s.metrics)))
 	}
 
-	s.mux.HandleFunc("POST /twilio/sms/status", s.webhook(KindSMSStatus, s.smsStatus))
-	s.mux.HandleFunc("POST /twilio/sms/inbound", s.webhook(KindSMSInbound, s.smsInbound))
-	s.mux.HandleFunc("POST /twilio/voice/twiml", s.webhook(KindVoiceTwiML, s.voiceTwiML))
-	s.mux.HandleFunc("POST /twilio/voice/gather", s.webhook(KindVoiceGather, s.voiceGather))
-	s.mux.HandleFunc("POST /twilio/voice/status", s.webhook(KindVoiceStatus, s.voiceStatus))
+	s.handle("POST /twilio/sms/status", s.webhook(KindSMSStatus, s.smsStatus))
+	s.handle("POST /twilio/sms/inbound", s.webhook(KindSMSInbound, s.smsInbound))
+	s.handle("POST /twilio/voice/twiml", s.webhook(KindVoiceTwiML, s.voiceTwiML))
+	s.handle("POST /twilio/voice/gather", s.webhook(KindVoiceGather, s.voiceGather))
+	s.handle("POST /twilio/voice/status", s.webhook(KindVoiceStatus, s.voiceStatus))
 
-	s.mux.HandleFunc("GET /api/v1/activations", s.api(anyRole, s.listActivations))
-	s.mux.HandleFunc("POST /api/v1/activations", s.api(canActivate, s.createActivation))
-	s.mux.HandleFunc("POST /api/v1/activations/preview", s.api(canActivate, s.previewActivation))
-	s.mux.HandleFunc("GET /api/v1/activations/{id}", s.api(anyRole, s.getActivation))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/close", s.api(canActivate, s.closeActivation))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/cip", s.api(canActivate, s.activateCIP))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/retex", s.api(canActivate, s.putRetex))
-	s.mux.HandleFunc("GET /api/v1/activations/{id}/retex", s.api(anyRole, s.getRetex))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/confirm", s.api(canActivate, s.confirmRecipient))
-	s.mux.HandleFunc("GET /api/v1/activations/{id}/to-call", s.api(anyRole, s.toCall))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/claim", s.api(canActivate, s.claimRecipient))
-	s.mux.HandleFunc("DELETE /api/v1/activations/{id}/recipients/{official}/claim", s.api(canActivate, s.releaseRecipient))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/calls", s.api(canActivate, s.logCall))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/recipients/{official}/rush", s.api(canActivate, s.rushRecipient))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/rush", s.api(canActivate, s.rushAll))
-	s.mux.HandleFunc("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
-	s.mux.HandleFunc("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
-	s.mux.HandleFunc("PUT /api/v1/officials/{official}/numbers", s.api(adminOnly, s.fixNumbers))
-	s.mux.HandleFunc("GET /api/v1/activations/{id}/replies", s.api(anyRole, s.listReplies))
-	s.mux.HandleFunc("POST /api/v1/activations/{id}/replies/{seq}/handled", s.api(canActivate, s.handleReply))
-	s.mux.HandleFunc("GET /api/v1/playbooks", s.api(anyRole, s.listPlaybooks))
-	s.mux.HandleFunc("GET /api/v1/me", s.api(anyRole, s.me))
-	s.mux.HandleFunc("GET /api/v1/indicators", s.api(anyRole, s.indicators))
-	s.mux.HandleFunc("GET /api/v1/audit", s.api(anyRole, s.listAudit))
-	s.mux.HandleFunc("GET /api/v1/audit/verify", s.api(anyRole, s.verifyAudit))
-	s.mux.HandleFunc("GET /api/v1/history", s.api(anyRole, s.exportHistory))
-	s.mux.HandleFunc("POST /api/v1/history", s.api(adminOnly, s.importHistory))
-	s.mux.HandleFunc("GET /api/v1/exercises", s.api(anyRole, s.listExercises))
+	s.handle("GET /api/v1/activations", s.api(anyRole, s.listActivations))
+	s.handle("POST /api/v1/activations", s.api(canActivate, s.createActivation))
+	s.handle("POST /api/v1/activations/preview", s.api(canActivate, s.previewActivation))
+	s.handle("GET /api/v1/activations/{id}", s.api(anyRole, s.getActivation))
+	s.handle("POST /api/v1/activations/{id}/close", s.api(canActivate, s.closeActivation))
+	s.handle("POST /api/v1/activations/{id}/cip", s.api(canActivate, s.activateCIP))
+	s.handle("POST /api/v1/activations/{id}/retex", s.api(canActivate, s.putRetex))
+	s.handle("GET /api/v1/activations/{id}/retex", s.api(anyRole, s.getRetex))
+	s.handle("POST /api/v1/activations/{id}/recipients/{official}/confirm", s.api(canActivate, s.confirmRecipient))
+	s.handle("GET /api/v1/activations/{id}/to-call", s.api(anyRole, s.toCall))
+	s.handle("POST /api/v1/activations/{id}/recipients/{official}/claim", s.api(canActivate, s.claimRecipient))
+	s.handle("DELETE /api/v1/activations/{id}/recipients/{official}/claim", s.api(canActivate, s.releaseRecipient))
+	s.handle("POST /api/v1/activations/{id}/recipients/{official}/calls", s.api(canActivate, s.logCall))
+	s.handle("POST /api/v1/activations/{id}/recipients/{official}/rush", s.api(canActivate, s.rushRecipient))
+	s.handle("POST /api/v1/activations/{id}/rush", s.api(canActivate, s.rushAll))
+	s.handle("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
+	s.handle("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
+	s.handle("PUT /api/v1/officials/{official}/numbers", s.api(adminOnly, s.fixNumbers))
+	s.handle("GET /api/v1/activations/{id}/replies", s.api(anyRole, s.listReplies))
+	s.handle("POST /api/v1/activations/{id}/replies/{seq}/handled", s.api(canActivate, s.handleReply))
+	s.handle("GET /api/v1/playbooks", s.api(anyRole, s.listPlaybooks))
+	s.handle("GET /api/v1/me", s.api(anyRole, s.me))
+	s.handle("GET /api/v1/indicators", s.api(anyRole, s.indicators))
+	s.handle("GET /api/v1/audit", s.api(anyRole, s.listAudit))
+	s.handle("GET /api/v1/audit/verify", s.api(anyRole, s.verifyAudit))
+	s.handle("GET /api/v1/history", s.api(anyRole, s.exportHistory))
+	s.handle("POST /api/v1/history", s.api(adminOnly, s.importHistory))
+	s.handle("GET /api/v1/exercises", s.api(anyRole, s.listExercises))
 	if s.cfg.Tokens != nil {
-		s.mux.HandleFunc("GET /api/v1/tokens", s.api(anyRole, s.listTokens))
-		s.mux.HandleFunc("POST /api/v1/tokens", s.api(anyRole, s.postToken))
-		s.mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.api(anyRole, s.deleteToken))
+		s.handle("GET /api/v1/tokens", s.api(anyRole, s.listTokens))
+		s.handle("POST /api/v1/tokens", s.api(anyRole, s.postToken))
+		s.handle("DELETE /api/v1/tokens/{id}", s.api(anyRole, s.deleteToken))
 	}
 	if s.cfg.Routes != nil {
-		s.mux.HandleFunc("GET /api/v1/route", s.api(anyRole, s.getRoute))
-		s.mux.HandleFunc("PUT /api/v1/route", s.api(canActivate, s.putRoute))
+		s.handle("GET /api/v1/route", s.api(anyRole, s.getRoute))
+		s.handle("PUT /api/v1/route", s.api(canActivate, s.putRoute))
 	}
-	s.mux.HandleFunc("/api/", s.noRoute)
+	s.handle("/api/", public(http.HandlerFunc(s.noRoute)))
 	s.consoleRoutes()
 	s.cipRoutes()
 	s.cipCellRoutes()
@@ -337,16 +339,53 @@ func userFrom(ctx context.Context) tocsin.User {
 	return u
 }
 
-type rolePolicy func(tocsin.Role) bool
+// rolePolicy says which roles may use a route; its name is what Routes
+// shows.
+type rolePolicy struct {
+	name  string
+	allow func(tocsin.Role) bool
+}
 
-func anyRole(r tocsin.Role) bool     { return r.Valid() }
-func canActivate(r tocsin.Role) bool { return r.CanActivate() }
-func adminOnly(r tocsin.Role) bool   { return r == tocsin.RoleAdmin }
+var (
+	anyRole     = rolePolicy{"anyRole", tocsin.Role.Valid}
+	canActivate = rolePolicy{"canActivate", tocsin.Role.CanActivate}
+	adminOnly   = rolePolicy{"adminOnly", func(r tocsin.Role) bool { return r == tocsin.RoleAdmin }}
+)
+
+// Route is one route the server serves, and who may use it: the table the
+// route/role test checks every role against.
+type Route struct {
+	Pattern string // "GET /api/v1/officials"
+	// Guard is what checks the caller: "api" (a bearer token and Policy),
+	// "page" (a console session and Policy), "session" (any session, even
+	// one waiting for its second factor), "webhook" (Twilio's signature)
+	// or "public" (nobody).
+	Guard  string
+	Policy string // anyRole, canActivate or adminOnly, for api and page
+}
+
+// guarded is a handler with who may use it.
+type guarded struct {
+	guard, policy string
+	h             http.HandlerFunc
+}
+
+// public serves h to anyone: health, metrics, static files.
+func public(h http.Handler) guarded { return guarded{guard: "public", h: h.ServeHTTP} }
+
+// handle registers g for pattern, and notes it in the route table.
+func (s *Server) handle(pattern string, g guarded) {
+	s.table = append(s.table, Route{Pattern: pattern, Guard: g.guard, Policy: g.policy})
+	s.mux.Handle(pattern, g.h)
+}
+
+// Routes returns every route the server serves, with who may use it.
+func (s *Server) Routes() []Route { return slices.Clone(s.table) }
 
 // api authenticates the bearer token, checks the role, and turns the
 // handler's error into a JSON answer.
-func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.Request) error) guarded {
+	return guarded{guard: "api", policy: allowed.name, h: func(w http.ResponseWriter, r *http.Request) {
 		// Authentication schemes are case-insensitive (RFC 9110): Bearer,
 		// bearer, BEARER.
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -365,14 +404,14 @@ func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.R
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), userKey, u))
-		if !allowed(u.Role) {
+		if !allowed.allow(u.Role) {
 			s.writeError(w, r, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas cette action", u.Role))
 			return
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
-	}
+	}}
 }
 
 // apiTimeout bounds an API request, etcd included. A directory import of a

@@ -26,16 +26,16 @@ const DefaultWebhookTimeout = 5 * time.Second
 // sees the form: an unsigned or forged request gets 403 and changes nothing.
 // The handler runs under the webhook deadline; store trouble answers 503.
 // The observer is told the webhook's kind and result.
-func (s *Server) webhook(kind string, h func(w http.ResponseWriter, r *http.Request, form url.Values) error) http.HandlerFunc {
+func (s *Server) webhook(kind string, h func(w http.ResponseWriter, r *http.Request, form url.Values) error) guarded {
 	timeout := s.cfg.WebhookTimeout
 	if timeout <= 0 {
 		timeout = DefaultWebhookTimeout
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return guarded{guard: "webhook", h: func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		result := s.handleWebhook(w, r, timeout, h)
 		s.cfg.Observer.Webhook(kind, result, time.Since(start))
-	}
+	}}
 }
 
 // handleWebhook answers a webhook and says how.
