@@ -43,7 +43,20 @@ type router struct {
 	since    time.Time // first failure of the active route's current streak
 	failures int
 	reason   tocsin.Reason // of the streak's last failure
+
+	// A primary that answers its checks but fails its sends would be taken
+	// back at every check and left again after the failover delay, sends
+	// waiting each time. onProbation is set while a primary taken back by
+	// a check has not yet sent anything; flaps counts the failovers that
+	// followed such returns in a row, and skip the checks to let pass
+	// before the next one: 1, 3, 7… up to maxSkippedProbes.
+	onProbation bool
+	flaps, skip int
 }
+
+// maxSkippedProbes bounds how many checks of a flapping primary are let
+// pass: ten minutes at the default failover delay.
+const maxSkippedProbes = 40
 
 func newRouter(hasSecondary bool, after time.Duration, mode func() RouteMode, changed func(from, to, why string)) *router {
 	if after <= 0 {
@@ -85,7 +98,7 @@ func (r *router) pick(now time.Time) (string, time.Duration) {
 	// Nothing succeeded on the primary for the whole delay: the secondary.
 	failing, reason := now.Sub(r.since), r.reason
 	r.mu.Unlock()
-	r.switchTo(tocsin.SecondaryRoute, "la route principale échoue depuis "+tocsin.FormatDuration(failing)+" ("+reason.String()+")")
+	r.failOver("la route principale échoue depuis " + tocsin.FormatDuration(failing) + " (" + reason.String() + ")")
 	return r.current(), 0
 }
 
@@ -133,6 +146,9 @@ func (r *router) result(route string, se *tocsin.SendError, now time.Time) {
 	}
 	if se == nil || !outage(se) {
 		r.failures, r.since = 0, time.Time{}
+		if route == tocsin.PrimaryRoute {
+			r.onProbation, r.flaps = false, 0 // the primary sends again
+		}
 		r.mu.Unlock()
 		return
 	}
@@ -145,8 +161,23 @@ func (r *router) result(route string, se *tocsin.SendError, now time.Time) {
 	down := route == tocsin.PrimaryRoute && r.failures >= minFailures && failing >= r.after-time.Millisecond
 	r.mu.Unlock()
 	if down && r.mode() == tocsin.RouteAuto {
-		r.switchTo(tocsin.SecondaryRoute, "la route principale échoue depuis "+tocsin.FormatDuration(failing)+" ("+se.Reason.String()+")")
+		r.failOver("la route principale échoue depuis " + tocsin.FormatDuration(failing) + " (" + se.Reason.String() + ")")
 	}
+}
+
+// failOver hands the sends to the secondary. A primary that fails again
+// right after a check took it back is checked less and less often.
+func (r *router) failOver(why string) {
+	r.mu.Lock()
+	if r.active == tocsin.PrimaryRoute {
+		if r.onProbation {
+			r.flaps++
+		}
+		r.onProbation = false
+		r.skip = min(1<<min(r.flaps, 6)-1, maxSkippedProbes)
+	}
+	r.mu.Unlock()
+	r.switchTo(tocsin.SecondaryRoute, why)
 }
 
 // probe tries a failed primary again: back to it when it answers.
@@ -154,9 +185,19 @@ func (r *router) probe(ctx context.Context, ping func(context.Context) error) {
 	if !r.hasSecondary || ping == nil || r.mode() != tocsin.RouteAuto || r.current() != tocsin.SecondaryRoute {
 		return
 	}
+	r.mu.Lock()
+	if r.skip > 0 {
+		r.skip-- // a primary that flapped: this check is let pass
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if ping(pctx) == nil {
 		r.switchTo(tocsin.PrimaryRoute, "la route principale répond de nouveau")
+		r.mu.Lock()
+		r.onProbation = r.active == tocsin.PrimaryRoute
+		r.mu.Unlock()
 	}
 }

@@ -102,3 +102,56 @@ func TestResumeOnTheSecondary(t *testing.T) {
 		t.Errorf("no secondary: route %s, want the primary", lone.Route())
 	}
 }
+
+// A primary that answers its checks but fails every send is taken back by
+// a check, fails again, and is left again: each time it does, more checks
+// are let pass before it is tried again (1, then 3…), so that sends do not
+// wait the failover delay at every check. A send that goes through on the
+// primary ends it.
+func TestAFlappingPrimaryIsCheckedLessAndLessOften(t *testing.T) {
+	r := newRouter(true, 10*time.Second, nil, nil)
+	down := &tocsin.SendError{Outcome: tocsin.Unknown, Reason: tocsin.ReasonServerError}
+	answers := func(context.Context) error { return nil }
+	at := t0
+	fail := func() {
+		t.Helper()
+		for range minFailures {
+			r.result(tocsin.PrimaryRoute, down, at)
+			at = at.Add(5 * time.Second)
+		}
+		if r.current() != tocsin.SecondaryRoute {
+			t.Fatalf("the primary failing: %s, want the secondary", r.current())
+		}
+	}
+	// checks probes until the primary is taken back, and says how many it
+	// took.
+	checks := func() int {
+		t.Helper()
+		for n := 1; n <= 100; n++ {
+			r.probe(context.Background(), answers)
+			if r.current() == tocsin.PrimaryRoute {
+				return n
+			}
+		}
+		t.Fatal("the primary never taken back")
+		return 0
+	}
+	fail()
+	if n := checks(); n != 1 {
+		t.Errorf("first failover: taken back at check %d, want 1", n)
+	}
+	fail() // it fails again right away: it flapped
+	if n := checks(); n != 2 {
+		t.Errorf("after one flap: taken back at check %d, want 2", n)
+	}
+	fail()
+	if n := checks(); n != 4 {
+		t.Errorf("after two flaps: taken back at check %d, want 4", n)
+	}
+	// It sends again: the next failure is a first one.
+	r.result(tocsin.PrimaryRoute, nil, at)
+	fail()
+	if n := checks(); n != 1 {
+		t.Errorf("after a send that went through: taken back at check %d, want 1", n)
+	}
+}
