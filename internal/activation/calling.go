@@ -19,14 +19,28 @@ import (
 // the recipient; one that informs is a confirmation (Confirm). Each step
 // is in the timeline and, through the outbox, in the audit trail.
 
+// canCall refuses the roles that may not call officials by hand.
+func canCall(by tocsin.User) error {
+	if !by.Role.CanActivate() {
+		return tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas d'appeler les élus", by.Role)
+	}
+	return nil
+}
+
+// callee checks that by may call officials by hand and reads the
+// recipient they are about to act on.
+func (s *Service) callee(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error) {
+	if err := canCall(by); err != nil {
+		return nil, err
+	}
+	return s.store.Recipient(ctx, activationID, official)
+}
+
 // Claim takes an official for the duty officer by, who is about to call
 // them: refused while another officer holds them. Taking an official one
 // already holds renews the claim.
 func (s *Service) Claim(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error) {
-	if !by.Role.CanActivate() {
-		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas d'appeler les élus", by.Role)
-	}
-	cur, err := s.store.Recipient(ctx, activationID, official)
+	cur, err := s.callee(ctx, by, activationID, official)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +71,7 @@ func (s *Service) Claim(ctx context.Context, by tocsin.User, activationID, offic
 // Release lets go an official the duty officer by holds. Only the holder
 // releases; a lapsed claim needs no release.
 func (s *Service) Release(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error) {
-	if !by.Role.CanActivate() {
-		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas d'appeler les élus", by.Role)
-	}
-	cur, err := s.store.Recipient(ctx, activationID, official)
+	cur, err := s.callee(ctx, by, activationID, official)
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +107,8 @@ type CallRequest struct {
 // LogCall records a call by hand that did not inform the official. The
 // official stays on the list, held by whoever holds them.
 func (s *Service) LogCall(ctx context.Context, by tocsin.User, activationID, official string, req CallRequest) (*tocsin.Recipient, error) {
-	if !by.Role.CanActivate() {
-		return nil, tocsin.Errorf(tocsin.EForbidden, "le rôle %s ne permet pas d'appeler les élus", by.Role)
+	if err := canCall(by); err != nil {
+		return nil, err
 	}
 	req.Number, req.Note = strings.TrimSpace(req.Number), strings.TrimSpace(req.Note)
 	switch {
