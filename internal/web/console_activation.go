@@ -276,12 +276,20 @@ func atoi(s string) int {
 	return max(n, 0)
 }
 
-func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
+// liveActivation reads the activation a live page shows, and the store
+// revision its websocket follows from: read first, so that no change
+// made while the page is built is missed.
+func (c *console) liveActivation(r *http.Request) (*activation.View, int64, error) {
 	rev, err := c.cfg.Activity.Revision(r.Context())
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	v, err := c.cfg.Activations.Get(r.Context(), r.PathValue("id"))
+	return v, rev, err
+}
+
+func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	v, rev, err := c.liveActivation(r)
 	if err != nil {
 		return err
 	}

@@ -40,11 +40,7 @@ var outcomeOptions = func() []outcomeOption {
 }()
 
 func (c *console) callingPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
-	rev, err := c.cfg.Activity.Revision(r.Context())
-	if err != nil {
-		return err
-	}
-	v, err := c.cfg.Activations.Get(r.Context(), r.PathValue("id"))
+	v, rev, err := c.liveActivation(r)
 	if err != nil {
 		return err
 	}
