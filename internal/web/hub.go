@@ -207,8 +207,8 @@ type hub struct {
 	names   map[string]map[string]string  // officials' names by activation, for the timeline
 	dirty   map[string]bool               // activations whose counters changed
 	listed  map[string]bool               // open activations whose "à appeler" time has come (markListTime)
-	// last holds each open activation's latest summary, as a snapshot
-	// (liveMsg.Snapshot): a client gets them when it registers, as the
+	// last holds each open activation's latest summary: a client gets
+	// them when it registers, marked as snapshots (liveMsg.Snapshot), the
 	// baseline its alerts compare with.
 	last    map[string]frame
 	stopped bool
@@ -458,7 +458,7 @@ func (h *hub) register(c *client, since int64) (int64, bool) {
 	c.catchingUp = since > 0 && since < h.rev
 	for _, f := range h.last {
 		if f.matches(c.topic) {
-			h.deliverLocked(c, f.data)
+			h.deliverLocked(c, f.snapshot().data) // marked here, off the summaries' path
 		}
 	}
 	return h.rev, true
@@ -592,7 +592,7 @@ func (h *hub) summaries(ctx context.Context) {
 				}
 			}
 			if a := h.acts[id]; a != nil && a.State == tocsin.Open {
-				h.last[id] = f.snapshot()
+				h.last[id] = f
 			} else {
 				delete(h.last, id)
 			}
