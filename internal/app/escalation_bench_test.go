@@ -27,12 +27,6 @@ import (
 //	go test ./internal/app -run '^$' -bench Escalation708 -benchtime 1x
 func BenchmarkEscalation708(b *testing.B) {
 	const k = 20 // time compression
-	saved := maps(tocsin.RetryDelay)
-	for c, d := range tocsin.RetryDelay {
-		tocsin.RetryDelay[c] = d / k
-	}
-	b.Cleanup(func() { tocsin.RetryDelay = saved })
-
 	dir := b.TempDir()
 	writeFile(b, filepath.Join(dir, "ladder.yaml"), fmt.Sprintf(`id: bench
 title: Alerte
@@ -40,10 +34,10 @@ audience: {everyone: true}
 deadline: %s
 message: "Alerte de test pour {{.Commune}}."
 ladder:
-  - {after: 0s, channel: sms, targets: [mobile], retries: 1}
-  - {after: %s, channel: voice, targets: [mobile, landline], retries: 1}
+  - {after: 0s, channel: sms, targets: [mobile], retries: 1, retry_after: %s}
+  - {after: %s, channel: voice, targets: [mobile, landline], retries: 1, retry_after: %s}
   - {after: %s, channel: manual}
-`, time.Hour/k, 10*time.Minute/k, 30*time.Minute/k))
+`, time.Hour/k, tocsin.DefaultSMSRetryDelay/k, 10*time.Minute/k, tocsin.DefaultVoiceRetryDelay/k, 30*time.Minute/k))
 	profile := twiliosim.Profile{
 		Mix: []twiliosim.Share{
 			{Weight: 70, Persona: twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Range{Min: 20 * time.Second, Max: 5 * time.Minute}}},
@@ -116,12 +110,4 @@ func allSettled(v *view) bool {
 		}
 	}
 	return true
-}
-
-func maps(m map[tocsin.Channel]time.Duration) map[tocsin.Channel]time.Duration {
-	out := map[tocsin.Channel]time.Duration{}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

@@ -16,7 +16,7 @@
 //	message: >-                      # a text/template; see below
 //	  Préfecture 76, {{.Heure}} : {{.Titre}}. {{.Nom}}, …
 //	ladder:                          # escalation; default: SMS to mobiles at 0
-//	  - {after: 0, channel: sms, targets: [mobile], retries: 1}
+//	  - {after: 0, channel: sms, targets: [mobile], retries: 1, retry_after: 5m}
 //	  - {after: 10m, channel: voice, targets: [mobile, landline]}
 //	  - {after: 20m, channel: sms, targets: [deputies]}
 //	cip:                             # the public information cell; optional
@@ -25,7 +25,8 @@
 //
 // Rungs come in non-decreasing "after" order, the first at 0; targets are
 // mobile, landline and deputies; an SMS rung cannot target landlines
-// only; retries is 0 to 5.
+// only; retries is 0 to 5; retry_after, how long after a failed attempt
+// the retry goes, is 5s to 1h (default 5m for an SMS, 3m for a call).
 //
 // Messages are text/templates with French field names: {{.Commune}},
 // {{.INSEE}}, {{.Nom}}, {{.Fonction}}, {{.Date}} (14/03/2026),

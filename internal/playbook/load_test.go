@@ -56,6 +56,7 @@ ladder:
     channel: sms
     targets: [mobile]
     retries: 2
+    retry_after: 8m
   - {after: 10m, channel: voice, targets: [mobile, landline]}
   - {after: 10m, channel: sms, targets: [deputies]}
   - {after: 1h30m, channel: voice, targets: [landline, deputies], retries: 0}
@@ -77,7 +78,7 @@ cip: {min_operators: 3, announced_delay: 45m}
 		},
 		Message: "{{.Titre}} à {{.Commune}} ({{.INSEE}}), {{.Date}} {{.Heure}}.\n{{.Nom}}, {{.Fonction}}.{{if .Note}} {{.Note}}{{end}}\n",
 		Ladder: []tocsin.Rung{
-			{After: 0, Channel: tocsin.SMS, Targets: []tocsin.Target{tocsin.TargetMobile}, Retries: 2},
+			{After: 0, Channel: tocsin.SMS, Targets: []tocsin.Target{tocsin.TargetMobile}, Retries: 2, RetryAfter: 8 * time.Minute},
 			{After: 10 * time.Minute, Channel: tocsin.Voice, Targets: []tocsin.Target{tocsin.TargetMobile, tocsin.TargetLandline}},
 			{After: 10 * time.Minute, Channel: tocsin.SMS, Targets: []tocsin.Target{tocsin.TargetDeputies}},
 			{After: 90 * time.Minute, Channel: tocsin.Voice, Targets: []tocsin.Target{tocsin.TargetLandline, tocsin.TargetDeputies}},
@@ -201,6 +202,8 @@ func TestParseErrors(t *testing.T) {
 		{"rung without channel", minimal + "ladder:\n  - {after: 0, targets: [mobile]}\n", "crue.yaml:7", "clé « channel » manquante dans l'échelon"},
 		{"negative after", minimal + "ladder:\n  - {after: -5m, channel: sms, targets: [mobile]}\n", "crue.yaml:7", "« after » hors limites"},
 		{"too many retries", minimal + "ladder:\n  - {after: 0, channel: sms, targets: [mobile], retries: 9}\n", "crue.yaml:7", "« retries » hors limites"},
+		{"retry too soon", minimal + "ladder:\n  - {after: 0, channel: sms, targets: [mobile], retries: 1, retry_after: 1s}\n", "crue.yaml:7", "« retry_after » hors limites : entre 5s et 1h"},
+		{"retry on a manual rung", minimal + "ladder:\n  - {after: 0, channel: sms, targets: [mobile]}\n  - {after: 30m, channel: manual, retry_after: 5m}\n", "crue.yaml:8", "un échelon « manual » (liste « à appeler ») n'envoie rien : retirez « retry_after »"},
 		{"retries not a number", minimal + "ladder:\n  - {after: 0, channel: sms, targets: [mobile], retries: deux}\n", "crue.yaml:7", "« retries » attend un nombre entier"},
 	}
 	for _, tt := range tests {

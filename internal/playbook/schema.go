@@ -17,9 +17,13 @@ import (
 const (
 	maxDeadline = 24 * time.Hour
 	maxRetries  = 5
-	maxRungs    = 10
-	maxTitleLen = 100
-	maxKm       = 200.0
+	// A retry sooner than minRetryAfter would hammer a number that just
+	// failed; one later than maxRetryAfter is of no use within the hour.
+	minRetryAfter = 5 * time.Second
+	maxRetryAfter = time.Hour
+	maxRungs      = 10
+	maxTitleLen   = 100
+	maxKm         = 200.0
 	// maxCIPOperators bounds a CIP's minimum of operators in position.
 	maxCIPOperators = 100
 )
@@ -29,7 +33,7 @@ var (
 	cipKeys      = []string{"min_operators", "announced_delay"}
 	audienceKeys = []string{"everyone", "arrondissements", "communes", "roles", "within"}
 	circleKeys   = []string{"label", "lat", "lon", "km"}
-	rungKeys     = []string{"after", "channel", "targets", "retries"}
+	rungKeys     = []string{"after", "channel", "targets", "retries", "retry_after"}
 	channels     = []string{string(tocsin.SMS), string(tocsin.Voice), string(tocsin.Manual)}
 	targets      = []string{string(tocsin.TargetMobile), string(tocsin.TargetLandline), string(tocsin.TargetDeputies)}
 )
@@ -320,7 +324,7 @@ func (p *parser) rung(n *yaml.Node) (tocsin.Rung, bool) {
 	required := []string{"after", "channel", "targets"}
 	if manual {
 		required = required[:2]
-		for _, k := range []string{"targets", "retries"} {
+		for _, k := range []string{"targets", "retries", "retry_after"} {
 			if v, ok := f[k]; ok {
 				p.errorf(v.val, "un échelon « manual » (liste « à appeler ») n'envoie rien : retirez %s", quote(k))
 			}
@@ -374,6 +378,15 @@ func (p *parser) rung(n *yaml.Node) (tocsin.Rung, bool) {
 				p.errorf(v.val, "« retries » hors limites : entre 0 et %d (les opérateurs bloquent les envois répétés)", maxRetries)
 			} else {
 				r.Retries = n
+			}
+		}
+	}
+	if v, ok := f["retry_after"]; ok {
+		if d, ok := p.duration(v.val, "retry_after"); ok {
+			if d < minRetryAfter || d > maxRetryAfter {
+				p.errorf(v.val, "« retry_after » hors limites : entre %s et %s", fmtDuration(minRetryAfter), fmtDuration(maxRetryAfter))
+			} else {
+				r.RetryAfter = d
 			}
 		}
 	}

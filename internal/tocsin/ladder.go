@@ -14,10 +14,26 @@ const Manual Channel = "manual"
 // appeler" list if the ladder has no manual rung.
 const DefaultManualAfter = 30 * time.Minute
 
-// RetryDelay is how long after a failed attempt (undelivered, busy, no
-// answer, answered without the key press) the same rung tries that number
-// again. SMS wait longer: carriers block bursts of identical messages.
-var RetryDelay = map[Channel]time.Duration{SMS: 5 * time.Minute, Voice: 3 * time.Minute}
+// Default retry delays: how long after a failed attempt (undelivered,
+// busy, no answer, answered without the key press) the same rung tries
+// that number again, unless the rung says otherwise. SMS wait longer:
+// carriers block bursts of identical messages.
+const (
+	DefaultSMSRetryDelay   = 5 * time.Minute
+	DefaultVoiceRetryDelay = 3 * time.Minute
+)
+
+// RetryDelay is how long after a failed attempt this rung tries the same
+// number again: its own RetryAfter, or its channel's default.
+func (rg *Rung) RetryDelay() time.Duration {
+	switch {
+	case rg.RetryAfter > 0:
+		return rg.RetryAfter
+	case rg.Channel == SMS:
+		return DefaultSMSRetryDelay
+	}
+	return DefaultVoiceRetryDelay
+}
 
 // Plan returns the attempts the ladder calls for now that r does not have
 // yet, and the next moment another one falls due (zero when none will).
@@ -26,7 +42,7 @@ var RetryDelay = map[Channel]time.Duration{SMS: 5 * time.Minute, Voice: 3 * time
 // as the rung before it is exhausted for this official: every number it
 // reaches failed for good, or it reaches none (a landline-only mayor goes
 // straight to the call), or at a duty officer's rush (r.Rushes) for the
-// first rung not started by then. A failed attempt is tried again after RetryDelay,
+// first rung not started by then. A failed attempt is tried again after the rung's RetryDelay,
 // up to the rung's Retries; a permanent refusal is not. An informed
 // recipient, or one of a closed activation, needs nothing.
 func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time.Time) {
@@ -77,7 +93,7 @@ func (a *Activation) Plan(r *Recipient, now time.Time) (due []Attempt, next time
 				}
 			default:
 				exhausted = false
-				retryAt := last.UpdatedAt.Add(RetryDelay[rung.Channel])
+				retryAt := last.UpdatedAt.Add(rung.RetryDelay())
 				if retryAt.After(now) {
 					next = earliest(next, retryAt)
 				} else {

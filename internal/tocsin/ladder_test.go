@@ -83,6 +83,21 @@ func TestFailedAttemptIsRetriedAfterTheDelayThenEscalates(t *testing.T) {
 	}
 }
 
+// A rung's own retry delay replaces its channel's default.
+func TestARungsRetryDelayReplacesTheDefault(t *testing.T) {
+	ladder := []Rung{{After: 0, Channel: SMS, Targets: []Target{TargetMobile}, Retries: 1, RetryAfter: 90 * time.Second}}
+	a := open(ladder)
+	r := &Recipient{Official: mayor(Number{"+33639980001", Mobile})}
+	due, _ := a.Plan(r, t0)
+	settle(r, due, AttemptUndelivered, t0.Add(time.Minute))
+	if due, next := a.Plan(r, t0.Add(2*time.Minute)); len(due) != 0 || !next.Equal(t0.Add(150*time.Second)) {
+		t.Fatalf("undelivered at T+1 min: due %+v, next %s; want the retry 90 s later", due, next)
+	}
+	if due, _ := a.Plan(r, t0.Add(150*time.Second)); len(due) != 1 || due[0].Channel != SMS {
+		t.Fatalf("at T+2 min 30 s: %+v; want the SMS retry", due)
+	}
+}
+
 func TestDeliveredSMSWaitsForTheNextRung(t *testing.T) {
 	a := open(defaultLadder)
 	r := &Recipient{Official: mayor(Number{"+33639980001", Mobile})}

@@ -90,6 +90,9 @@ type Rung struct {
 	Channel Channel       `json:"channel"`
 	Targets []Target      `json:"targets"`
 	Retries int           `json:"retries,omitempty"`
+	// RetryAfter is how long after a failed attempt a retry goes; zero
+	// means the channel's default (RetryDelay).
+	RetryAfter time.Duration `json:"retry_after,omitempty"`
 }
 
 // DefaultLadder is used when a playbook gives none: an SMS to every mobile at
