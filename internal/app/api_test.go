@@ -41,6 +41,7 @@ func rawRequest(t *testing.T, a *app.App, method, path, token, contentType, body
 }
 
 func TestAPIErrorsAreClearAndChangeNothing(t *testing.T) {
+	t.Parallel()
 	a := mustRunApp(t, app.Config{DemoDirectory: true})
 	if err := a.Store().CreateUserWithToken(t.Context(), tocsin.User{Name: "audit", Role: tocsin.RoleAuditor}, "auditor-token"); err != nil {
 		t.Fatal(err)
@@ -120,6 +121,7 @@ func TestAPIErrorsAreClearAndChangeNothing(t *testing.T) {
 }
 
 func TestImportDirectoryThroughAPI(t *testing.T) {
+	t.Parallel()
 	a := mustRunApp(t, app.Config{})
 	csv := "id;nom;fonction;commune;mobile;fixe;suppleants\n" +
 		"dieppe-maire;Anne Martin;Maire;76217;06 39 98 00 01;02 61 91 00 01;dieppe-adj\n" +
@@ -145,6 +147,7 @@ func TestImportDirectoryThroughAPI(t *testing.T) {
 // The first start with the simulator opens on a live demo exercise; a
 // restart on the same data launches no other.
 func TestFirstStartWithTheDemoLaunchesOneDemoExercise(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := app.Config{DataDir: dir, DemoDirectory: true, DemoActivation: true, ExercisePlaybook: "test-tous"}
 	a := mustRunApp(t, cfg)
@@ -165,6 +168,7 @@ func TestFirstStartWithTheDemoLaunchesOneDemoExercise(t *testing.T) {
 // A closed activation's figures are kept for lists, and follow a
 // recipient written afterwards (a late status callback).
 func TestListFollowsALateChangeToAClosedActivation(t *testing.T) {
+	t.Parallel()
 	m := fictionMobile(70)
 	e := startEscalation(t, []tocsin.Official{mayorOf("dieppe", mobile(m))}, map[string]twiliosim.Persona{m: {Behaviour: twiliosim.Silent}})
 	e.until("SMS delivered", time.Minute, func() bool { return e.recipient("dieppe").Status == tocsin.StatusDelivered })
@@ -201,6 +205,7 @@ func TestListFollowsALateChangeToAClosedActivation(t *testing.T) {
 // method it does not take answers 405 and says which it takes; a path no
 // route has, 404.
 func TestAPISchemeCaseAndMethods(t *testing.T) {
+	t.Parallel()
 	a := mustRunApp(t, app.Config{})
 	do := func(method, path, auth string) *http.Response {
 		t.Helper()

@@ -107,6 +107,9 @@ type Config struct {
 	// WebhookTimeout bounds a Twilio webhook's handling; 0 means
 	// web.DefaultWebhookTimeout.
 	WebhookTimeout time.Duration
+	// RequestTimeout bounds an API request or a console page; 0 means
+	// web.DefaultRequestTimeout.
+	RequestTimeout time.Duration
 
 	// CIPDelay is the public information cell's announced delay; 0 means 1 h.
 	CIPDelay time.Duration
@@ -459,6 +462,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ValidSignature: validSignature,
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
 		WebhookTimeout: cfg.WebhookTimeout,
+		RequestTimeout: cfg.RequestTimeout,
 		PublicURL:      a.publicURL,
 		Logger:         a.log,
 		Users:          a.store,

@@ -17,6 +17,7 @@ import (
 // delivery and the acknowledgement in the audit trail, in one entry of the
 // activation, and the chain stays whole.
 func TestDeliveryAndAcknowledgementReachTheAuditTrail(t *testing.T) {
+	t.Parallel()
 	m := fictionMobile(70)
 	profile := twiliosim.Profile{Numbers: map[string]twiliosim.Persona{
 		m: {Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(300 * time.Millisecond)},
@@ -54,6 +55,7 @@ func TestDeliveryAndAcknowledgementReachTheAuditTrail(t *testing.T) {
 // and the drain). The entry, written with the user, reaches the trail
 // through the leader's periodic drain: once, with the time of the change.
 func TestAnEntryLeftInTheOutboxReachesTheTrailThroughTheLeader(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(time.Date(2026, 3, 1, 7, 0, 0, 0, time.UTC))
 	a := mustRunApp(t, app.Config{Clock: clock})
 	at := clock.Now().Add(-time.Minute)
@@ -82,6 +84,7 @@ func TestAnEntryLeftInTheOutboxReachesTheTrailThroughTheLeader(t *testing.T) {
 // An activation written into etcd behind Tocsin's back, and a recipient
 // marked informed there, have no entry: verify says so, naming them.
 func TestVerifyNamesWhatWasWrittenBehindTocsinsBack(t *testing.T) {
+	t.Parallel()
 	a := mustRunApp(t, app.Config{})
 	if err := a.Store().ReplaceOfficials(t.Context(), []tocsin.Official{mayorOf("dieppe", mobile(fictionMobile(71)))}); err != nil {
 		t.Fatal(err)

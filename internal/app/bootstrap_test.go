@@ -13,6 +13,7 @@ import (
 // Three replicas started at once on an empty store, each asked to load
 // the demo directory: all of them start, and the directory is loaded once.
 func TestReplicasStartedTogetherOnAnEmptyStoreAllStart(t *testing.T) {
+	t.Parallel()
 	m := testingutil.MustStartEtcd(t)
 	var wg sync.WaitGroup
 	apps := make([]*app.App, 3)

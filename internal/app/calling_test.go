@@ -19,6 +19,7 @@ import (
 // voicemail, says so, lets her go; the other takes her, reaches her and
 // confirms. Every step is in the timeline and the audit trail.
 func TestTwoOfficersCallTheSameMayor(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
 	anne := loginAs(t, a, "anne", tocsin.RoleOfficer)
@@ -147,6 +148,7 @@ func TestTwoOfficersCallTheSameMayor(t *testing.T) {
 // The API does what the calling view does: the list to call, taking an
 // official, a call that failed, letting go.
 func TestCallingThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
 	var list struct {
@@ -203,6 +205,7 @@ func TestCallingThroughTheAPI(t *testing.T) {
 // A claim lapses on its own: the officer who took the mayor went quiet,
 // and past --claim-for another may take her.
 func TestAClaimLapses(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC))
 	a := silentApp(t, app.Config{Clock: clock, ClaimFor: 3 * time.Minute})
 	id := mustActivate(t, a)

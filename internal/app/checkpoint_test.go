@@ -56,6 +56,7 @@ type anchoredVerify struct {
 // the API's verify checks the trail against the file: a trail cut in etcd
 // with its head moved back is named.
 func TestReplicaAnchorsTheTrailInItsOwnFile(t *testing.T) {
+	t.Parallel()
 	_, key, _ := audit.GenerateKey()
 	a := mustRunApp(t, app.Config{AuditSigningKey: key, AuditCheckpointEvery: 20 * time.Millisecond})
 	file := a.CheckpointFile()
@@ -138,6 +139,7 @@ func TestReplicaAnchorsTheTrailInItsOwnFile(t *testing.T) {
 
 // Without a key the trail is not anchored: verify passes, and says so.
 func TestTrailWithoutSigningKeyIsSaidNotAnchored(t *testing.T) {
+	t.Parallel()
 	a := mustRunApp(t, app.Config{})
 	var res anchoredVerify
 	if api(t, a, "GET", "/api/v1/audit/verify", nil, &res); !res.OK || res.Anchor.Anchored || !strings.Contains(res.Anchor.Warning, "journal non ancré") {
@@ -155,6 +157,7 @@ func TestTrailWithoutSigningKeyIsSaidNotAnchored(t *testing.T) {
 // With a syslog server configured, each checkpoint also goes there, and
 // the line it receives verifies as a checkpoint, syslog prefix and all.
 func TestCheckpointsAlsoGoToSyslog(t *testing.T) {
+	t.Parallel()
 	sock := filepath.Join(t.TempDir(), "log")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {

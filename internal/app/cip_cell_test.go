@@ -88,6 +88,7 @@ func mark(t *testing.T, a *app.App, id, operator string, state tocsin.OperatorSt
 // within its announced 45 minutes, and the indicator counts it. Every
 // step is in the timeline and the audit trail.
 func TestCIPOpensCallsOperatorsAndIsActivatedWhenStaffed(t *testing.T) {
+	t.Parallel()
 	a, clock, id := startCIP(t, nil)
 	clock.Advance(5 * time.Minute)
 	var p cipPanelView
@@ -188,6 +189,7 @@ func TestCIPOpensCallsOperatorsAndIsActivatedWhenStaffed(t *testing.T) {
 // A CIP staffed 50 minutes after the activation misses its announced 45;
 // one declared by hand is marked as opened outside Tocsin.
 func TestCIPStaffedLateAndCIPDeclaredByHand(t *testing.T) {
+	t.Parallel()
 	a, clock, id := startCIP(t, nil)
 	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
 	clock.Advance(50 * time.Minute)
@@ -215,6 +217,7 @@ func TestCIPStaffedLateAndCIPDeclaredByHand(t *testing.T) {
 // From the console, the duty officer opens the CIP and marks its operators
 // in position; the page shows where each one stands.
 func TestConsoleCIPPanel(t *testing.T) {
+	t.Parallel()
 	a, _, id := startCIP(t, nil)
 	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
 	if st, html := b.get("/activations/" + id); st != http.StatusOK || !strings.Contains(html, `href="/activations/`+id+`/cip"`) {
@@ -255,6 +258,7 @@ func TestConsoleCIPPanel(t *testing.T) {
 // activated, stamped by Tocsin. The operator on leave is sent nothing, and
 // the call-out is no activation of its own in the list or the indicators.
 func TestCIPCallOutThroughTheSimulator(t *testing.T) {
+	t.Parallel()
 	anne, paul, lise, marc := "+33639981001", "+33639981002", "+33639981003", "+33639981004"
 	a, clock, id := startCIP(t, map[string]twiliosim.Persona{
 		anne: {Behaviour: twiliosim.Reply, Reply: "1", Delay: twiliosim.Fixed(time.Minute)},
@@ -355,6 +359,7 @@ func TestCIPCallOutThroughTheSimulator(t *testing.T) {
 // The call-out of a CIP's operators shows on its own page, not among the
 // activations of the dashboard's live feed.
 func TestCIPCallOutStaysOffTheLiveDashboard(t *testing.T) {
+	t.Parallel()
 	a, _, id := startCIP(t, nil)
 	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
 	conn, _, err := dialLive(t, b, "tableau", 0)

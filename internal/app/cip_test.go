@@ -24,6 +24,7 @@ type roster struct {
 // with its entry in the audit trail; an auditor reads it but may not
 // import.
 func TestCIPRosterImportThroughAPI(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	if err := a.Store().CreateUserWithToken(t.Context(), tocsin.User{Name: "lecteur", Role: tocsin.RoleAuditor}, "auditor-token"); err != nil {
 		t.Fatal(err)
@@ -65,6 +66,7 @@ func TestCIPRosterImportThroughAPI(t *testing.T) {
 // From the console, the administrator uploads the roster; the page lists
 // the operators and their availability, or every error of a bad file.
 func TestConsoleCIPRosterImport(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	b := loginAs(t, a, "administrateur", tocsin.RoleAdmin)
 	upload := func(csv string) (int, string, string) {

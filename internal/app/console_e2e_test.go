@@ -57,6 +57,7 @@ ladder:
 // then she is reached and confirmed. Then the officer logs out, and back
 // in through the identity provider (ProConnect).
 func TestConsoleEndToEndInChromium(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	profile := twiliosim.Profile{
 		Numbers:  map[string]twiliosim.Persona{},

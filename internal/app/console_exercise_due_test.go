@@ -26,6 +26,7 @@ message: "Exercice pour {{.Commune}}."
 // exercise is launched after its due time; the API says the same. An
 // exercise launched before, or a real activation, does not answer it.
 func TestDashboardAlertsWhileAScheduledExerciseWaitsForTheDutyOfficer(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(parisAt(2026, 1, 10, 9, 50))
 	cfg := app.Config{Clock: clock, PlaybooksDir: t.TempDir()}
 	writeFile(t, filepath.Join(cfg.PlaybooksDir, "test.yaml"), testPlaybook)

@@ -17,6 +17,7 @@ import (
 // The auditor's pages: indicators with their exports, the audit trail
 // with its filters, verification and exports, the exercise log.
 func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
 	b := loginAs(t, a, "auditrice", tocsin.RoleAuditor)
@@ -127,6 +128,7 @@ func TestConsoleIndicatorsAuditTrailAndExercisePages(t *testing.T) {
 // on the activation and exercise pages, audited; refused on a real
 // activation and to an auditor.
 func TestRetexOfAClosedExercise(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
 	officer := loginAs(t, a, "officier", tocsin.RoleOfficer)

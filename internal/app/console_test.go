@@ -66,6 +66,7 @@ func mustActivate(t testing.TB, a *app.App) string {
 // offered no action; the duty officer activates, confirms and closes; the
 // administrator also imports the directory.
 func TestConsolePagesForEachRole(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
 	type want struct {
@@ -145,6 +146,7 @@ func TestConsolePagesForEachRole(t *testing.T) {
 // second confirmation, then confirmed; an official confirmed by hand; the
 // activation closed only once its box is ticked.
 func TestConsoleActivationFlow(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
 
@@ -215,6 +217,7 @@ func TestConsoleActivationFlow(t *testing.T) {
 // A directory import from the console is all or nothing, and every error
 // names its line and column.
 func TestConsoleDirectoryImport(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	b := loginAs(t, a, "administrateur", tocsin.RoleAdmin)
 	upload := func(csv string) (int, string, string) {
@@ -264,6 +267,7 @@ func TestConsoleDirectoryImport(t *testing.T) {
 // A state-changing request without the session's CSRF token, or from
 // another origin, changes nothing.
 func TestConsoleRefusesRequestsWithoutCSRFToken(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
 	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
@@ -303,6 +307,7 @@ func TestConsoleRefusesRequestsWithoutCSRFToken(t *testing.T) {
 // hour, even with the right password; thirty failures lock an address. The counts are in etcd,
 // where every replica reads them.
 func TestConsoleThrottlesLogins(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	mustCreateUser(t, a, "victime", tocsin.RoleOfficer)
 	mustCreateUser(t, a, "collegue", tocsin.RoleOfficer)
@@ -334,6 +339,7 @@ func TestConsoleThrottlesLogins(t *testing.T) {
 // A session ends at its expiry, at logout, and when the password changes,
 // on every page.
 func TestConsoleSessionsEnd(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{SessionTTL: 2 * time.Second})
 	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
 	if st, _ := b.get("/"); st != http.StatusOK {
@@ -376,6 +382,7 @@ func TestConsoleSessionsEnd(t *testing.T) {
 
 // The session cookie is HttpOnly and SameSite, and Secure behind https.
 func TestConsoleSessionCookie(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	mustCreateUser(t, a, "permanence", tocsin.RoleOfficer)
 	b := newBrowser(t, a)
@@ -405,6 +412,7 @@ func TestConsoleSessionCookie(t *testing.T) {
 // At the first start the administrator's token and console password are
 // printed once; the password opens the console.
 func TestFirstStartPrintsTheAdministratorsPassword(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	pbs := t.TempDir()
 	writeFile(t, pbs+"/test.yaml", testPlaybook)
@@ -440,6 +448,7 @@ func TestFirstStartPrintsTheAdministratorsPassword(t *testing.T) {
 // check of the limit, so at most five passwords are checked; the others
 // are refused (429), none with a 500, and each check is audited.
 func TestConcurrentWrongPasswordsAreThrottledBeforeBeingChecked(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	mustCreateUser(t, a, "victime", tocsin.RoleOfficer)
 	const n = 150
@@ -494,6 +503,7 @@ func TestConcurrentWrongPasswordsAreThrottledBeforeBeingChecked(t *testing.T) {
 // for that name waits a delay that doubles from one second — never a
 // lock: once the delay has passed, the right password gets in.
 func TestFailuresForANameFromManyAddressesSlowItDownWithoutLockingIt(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(night)
 	a := silentApp(t, app.Config{ClientIPHeader: "X-Real-IP", Clock: clock})
 	mustCreateUser(t, a, "permanence", tocsin.RoleOfficer)

@@ -82,6 +82,7 @@ func confirm(t *testing.T, a *app.App, id, official string) {
 // The live feed needs the page's session and the console's origin: the
 // upgrader alone would let a request without Origin through.
 func TestWebsocketNeedsSessionAndOrigin(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
 	b := loginAs(t, a, "auditrice", tocsin.RoleAuditor)
@@ -122,6 +123,7 @@ func TestWebsocketNeedsSessionAndOrigin(t *testing.T) {
 // change it missed, in order, then the live ones. When that history is
 // compacted, it is told to reload.
 func TestWebsocketCatchesUpAfterReconnect(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
 	// Every SMS handed over and delivered first: a late status of maire-1
@@ -229,6 +231,7 @@ func TestWebsocketCatchesUpAfterReconnect(t *testing.T) {
 // the manual rung's time comes with no write to announce it, the server's
 // count of officials to call reaches the page.
 func TestToCallCountFollowsTheClockLive(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC))
 	a := silentApp(t, app.Config{Clock: clock})
 	id := mustActivate(t, a)

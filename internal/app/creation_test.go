@@ -52,6 +52,7 @@ func everyMayorOnceFrom(t *testing.T, a *app.App, id string, n int) []tocsin.Rec
 // leave, with its first part of recipients; the rest are written after,
 // and everyone gets one SMS.
 func TestALargeActivationIsWrittenInPartsAndReachesEveryoneOnce(t *testing.T) {
+	t.Parallel()
 	const n, part = 95, 10
 	a := mustRunApp(t, app.Config{CreationPart: part, SimulatorProfile: silentProfile(n)})
 	mustMayors(t, a, n)
@@ -79,6 +80,7 @@ func TestALargeActivationIsWrittenInPartsAndReachesEveryoneOnce(t *testing.T) {
 // the directory version and the playbook it recorded, and nobody gets two
 // SMS.
 func TestTheLeaderFinishesACreationLeftHalfWay(t *testing.T) {
+	t.Parallel()
 	const n, part = 60, 8
 	a := mustRunApp(t, app.Config{CreationPart: part, SimulatorProfile: silentProfile(n)})
 	mustMayors(t, a, n)

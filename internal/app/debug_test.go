@@ -14,6 +14,7 @@ import (
 // Profiles are served on their own address when asked, and never on the
 // address of the console, the API and the webhooks.
 func TestProfilesAreServedOnTheirOwnAddressOnly(t *testing.T) {
+	t.Parallel()
 	ports, err := etcd.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)

@@ -128,6 +128,7 @@ func said(c twiliosim.Call) string {
 func (e *escalation) calls(number string) []twiliosim.Call { return e.app.Simulator().CallsTo(number) }
 
 func TestMayorIgnoresTheSMSAnswersTheCallAndPressesOne(t *testing.T) {
+	t.Parallel()
 	m := fictionMobile(1)
 	e := startEscalation(t, []tocsin.Official{mayorOf("dieppe", mobile(m))}, map[string]twiliosim.Persona{
 		m: {Behaviour: twiliosim.Silent, Call: twiliosim.Answer, AnswerAfter: twiliosim.Fixed(5 * time.Second)},
@@ -166,6 +167,7 @@ func TestMayorIgnoresTheSMSAnswersTheCallAndPressesOne(t *testing.T) {
 }
 
 func TestMayorReachableOnlyOnALandlineIsCalledAtOnce(t *testing.T) {
+	t.Parallel()
 	l := fictionLandline(1)
 	e := startEscalation(t, []tocsin.Official{mayorOf("hameau", landline(l))}, map[string]twiliosim.Persona{
 		l: {Behaviour: twiliosim.Landline, Call: twiliosim.Answer, AnswerAfter: twiliosim.Fixed(10 * time.Second)},
@@ -180,6 +182,7 @@ func TestMayorReachableOnlyOnALandlineIsCalledAtOnce(t *testing.T) {
 }
 
 func TestUnreachableMayorWhoseDeputyAcknowledges(t *testing.T) {
+	t.Parallel()
 	m, d := fictionMobile(1), fictionMobile(2)
 	mayor := mayorOf("bourg", mobile(m))
 	mayor.Deputies = []string{"bourg-adjoint"}
@@ -209,6 +212,7 @@ func TestUnreachableMayorWhoseDeputyAcknowledges(t *testing.T) {
 }
 
 func TestNobodyReachableGoesOnTheManualListThenIsConfirmedByHand(t *testing.T) {
+	t.Parallel()
 	m, l := fictionMobile(1), fictionLandline(1)
 	e := startEscalation(t, []tocsin.Official{mayorOf("isole", mobile(m), landline(l))}, map[string]twiliosim.Persona{
 		m: {Behaviour: twiliosim.Invalid},
@@ -245,6 +249,7 @@ func TestNobodyReachableGoesOnTheManualListThenIsConfirmedByHand(t *testing.T) {
 }
 
 func TestStormOf429sEveryoneInformedNobodyTextedTwice(t *testing.T) {
+	t.Parallel()
 	var officials []tocsin.Official
 	numbers := map[string]twiliosim.Persona{}
 	for i := 1; i <= 20; i++ {
@@ -275,6 +280,7 @@ func TestStormOf429sEveryoneInformedNobodyTextedTwice(t *testing.T) {
 }
 
 func TestAcknowledgementDuringTheCallStopsEverything(t *testing.T) {
+	t.Parallel()
 	m := fictionMobile(1)
 	e := startEscalation(t, []tocsin.Official{mayorOf("tardif", mobile(m))}, map[string]twiliosim.Persona{
 		// The reply to the SMS comes while the T+10 call rings.
@@ -299,6 +305,7 @@ func TestAcknowledgementDuringTheCallStopsEverything(t *testing.T) {
 }
 
 func TestCIPActivatedWithinAndPastItsAnnouncedDelay(t *testing.T) {
+	t.Parallel()
 	m := fictionMobile(1)
 	e := startEscalation(t, []tocsin.Official{mayorOf("dieppe", mobile(m))}, map[string]twiliosim.Persona{m: {Behaviour: twiliosim.Silent}})
 	e.until("T+50m", 51*time.Minute, func() bool { return e.clock.Now().Sub(night) >= 50*time.Minute })
@@ -330,6 +337,7 @@ func TestCIPActivatedWithinAndPastItsAnnouncedDelay(t *testing.T) {
 // not at T+10. Pressed again for everyone, the deputies' rung comes; once
 // every automatic rung has started, there is nothing left to rush.
 func TestDutyOfficerRushesTheNextRung(t *testing.T) {
+	t.Parallel()
 	m := fictionMobile(1)
 	e := startEscalation(t, []tocsin.Official{mayorOf("dieppe", mobile(m))},
 		map[string]twiliosim.Persona{m: {Behaviour: twiliosim.Silent, Call: twiliosim.NoAnswer}})

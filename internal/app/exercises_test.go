@@ -46,6 +46,7 @@ func exerciseActivations(t *testing.T, a *app.App) []tocsin.Activation {
 }
 
 func TestScheduledExerciseIsLaunchedOnceThenAMissedOneIsReported(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(parisAt(2026, 1, 10, 9, 50))
 	m := fictionMobile(40)
 	profile := twiliosim.Profile{Numbers: map[string]twiliosim.Persona{

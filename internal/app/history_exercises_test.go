@@ -34,6 +34,7 @@ type exerciseCalendarRun struct {
 // export writes both back, and another Tocsin importing it, with no start
 // date, computes the same figures.
 func TestExercisesMissedBeforeTocsinCountFromTheScheduleStart(t *testing.T) {
+	t.Parallel()
 	now := parisAt(2026, 9, 15, 10, 0)
 	directory := []tocsin.Official{mayorOf("dieppe", mobile(fictionMobile(501)))}
 	a := mustRunApp(t, app.Config{Clock: twiliosim.NewManualClock(now), ExerciseScheduleSince: parisAt(2026, 1, 1, 0, 0)})

@@ -102,6 +102,7 @@ func storeDump(t *testing.T, a *app.App) map[string]string {
 // empty Tocsin with the same directory, which computes the same
 // indicators and exports the same bytes.
 func TestHistoryRoundTripGivesTheSameIndicatorsAndTheSameLines(t *testing.T) {
+	t.Parallel()
 	m1, m2 := fictionMobile(301), fictionMobile(302)
 	e := startEscalation(t, []tocsin.Official{mayorOf("dieppe", mobile(m1)), mayorOf("rouen", mobile(m2))}, map[string]twiliosim.Persona{
 		m1: {Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(30 * time.Second)},
@@ -195,6 +196,7 @@ const registre = `{"id":"reg-1","kind":"exercise","title":"Exercice crue","activ
 `
 
 func TestHistoryImportOfAFileWithOneBadLineImportsNothing(t *testing.T) {
+	t.Parallel()
 	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
 	before := storeDump(t, a)
 	bad := registre + `{"id":"reg-3","kind":"real","title":"Tempête","activated_at":"2026-10-25T02:30:00","deadline":"2026-10-25T04:00:00+01:00",` +
@@ -228,6 +230,7 @@ func TestHistoryImportOfAFileWithOneBadLineImportsNothing(t *testing.T) {
 // an id already used — are all reported by one import, each with its line,
 // column and field, and nothing is imported.
 func TestHistoryImportReportsEveryErrorOfEveryLineAtOnce(t *testing.T) {
+	t.Parallel()
 	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
 	if st, res := importHistory(t, a, adminToken, registre); st != http.StatusOK || res.Imported != 2 {
 		t.Fatalf("first import: status %d, %+v", st, res)
@@ -265,6 +268,7 @@ func TestHistoryImportReportsEveryErrorOfEveryLineAtOnce(t *testing.T) {
 }
 
 func TestHistoryImportedTwiceChangesNothingTheSecondTime(t *testing.T) {
+	t.Parallel()
 	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
 	st, res := importHistory(t, a, adminToken, registre)
 	if st != http.StatusOK || res.Imported != 2 || res.AlreadyPresent != 0 || strings.Join(res.ImportedIDs, ",") != "reg-1,reg-2" {
@@ -330,6 +334,7 @@ func TestHistoryImportedTwiceChangesNothingTheSecondTime(t *testing.T) {
 // the figures the definitions say: months in Paris time, delays in real
 // elapsed time.
 func TestHistoryFiguresAcrossMonthsAndDaylightSavingChanges(t *testing.T) {
+	t.Parallel()
 	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
 	rec := func(id, kind, at, informed, extra string) string {
 		return fmt.Sprintf(`{"id":%q,"kind":%q,"title":"Alerte","activated_at":%q,"deadline":%q,"officials":[{"id":"dieppe","name":"Maire de Dieppe","informed_at":%q,"how":"sms"}]%s,"source":"registre"}`,
@@ -394,6 +399,7 @@ func TestHistoryFiguresAcrossMonthsAndDaylightSavingChanges(t *testing.T) {
 // A scheduled exercise no replica ran, but held on paper that day and
 // imported, is no longer missed.
 func TestHistoryImportedExerciseFulfilsAMissedScheduledOne(t *testing.T) {
+	t.Parallel()
 	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
 	due := parisAt(2026, 4, 10, 10, 0).UTC()
 	if _, err := a.Store().ClaimExerciseRun(context.Background(), tocsin.ExerciseRun{Due: due, Status: tocsin.RunMissed, ClaimedAt: due.Add(time.Hour), By: "r1"}); err != nil {
@@ -422,6 +428,7 @@ func TestHistoryImportedExerciseFulfilsAMissedScheduledOne(t *testing.T) {
 
 // The example of docs/history.md imports into the demo directory.
 func TestHistoryExampleOfTheDocsImportsIntoTheDemo(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("../../docs/history-example.jsonl")
 	if err != nil {
 		t.Fatal(err)
@@ -445,6 +452,7 @@ func TestHistoryExampleOfTheDocsImportsIntoTheDemo(t *testing.T) {
 // An activation still open is not exported as if closed: it is left out
 // and named, unless asked for, and then written without closed_at.
 func TestHistoryExportLeavesOutTheActivationStillOpenUnlessAsked(t *testing.T) {
+	t.Parallel()
 	a := historyApp(t, parisAt(2026, 12, 1, 9, 0))
 	if st, res := importHistory(t, a, adminToken, registre); st != http.StatusOK || res.Imported != 2 {
 		t.Fatalf("import: status %d, %+v", st, res)

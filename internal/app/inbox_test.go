@@ -17,6 +17,7 @@ import (
 // them handled, once (timeline, audit). An auditor reads the inbox and
 // cannot mark it.
 func TestRepliesThatDoNotAcknowledgeWaitInTheInbox(t *testing.T) {
+	t.Parallel()
 	reply := func(text string) twiliosim.Persona {
 		return twiliosim.Persona{Behaviour: twiliosim.Reply, Reply: text, Delay: twiliosim.Fixed(50 * time.Millisecond)}
 	}

@@ -50,6 +50,7 @@ type auditEntries struct {
 // minutes, then a real activation where the mayor is never informed: the
 // indicators count them apart, and the audit trail has every step.
 func TestIndicatorsAndAuditTrailOfAnExerciseAndARealActivation(t *testing.T) {
+	t.Parallel()
 	m := fictionMobile(1)
 	e := startEscalation(t, []tocsin.Official{mayorOf("dieppe", mobile(m))}, map[string]twiliosim.Persona{m: {Behaviour: twiliosim.Silent}})
 	e.clock.Advance(20 * time.Minute)

@@ -8,6 +8,7 @@ import (
 // The collector is given the newest revision read at least the grace ago:
 // none in the first minutes of a leadership, then the revisions in turn.
 func TestRevisionsOlderThanTheGrace(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 3, 1, 7, 0, 0, 0, time.UTC)
 	var r revisions
 	r.add(100, t0)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestSecondTocsinOnTheSameDataDirIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mustRunApp(t, app.Config{DataDir: dir})
 	b, err := app.New(app.Config{DataDir: dir, Listen: "127.0.0.1:0", Simulator: true, PlaybooksDir: "../../playbooks"})

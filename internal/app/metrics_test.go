@@ -103,6 +103,7 @@ func (m *metrics) samples(name string, want ...string) []*dto.Metric {
 // forged webhook is counted as such. No number, message or token shows.
 // Once the activation is closed, its series are gone.
 func TestMetricsCountWhatTheSimulatorRecorded(t *testing.T) {
+	t.Parallel()
 	profile := twiliosim.Profile{Numbers: map[string]twiliosim.Persona{},
 		Delivery: twiliosim.Range{Min: 5 * time.Millisecond, Max: 30 * time.Millisecond}}
 	var officials []tocsin.Official
@@ -231,6 +232,7 @@ func TestMetricsCountWhatTheSimulatorRecorded(t *testing.T) {
 // verification names it missing, and /metrics says the trail is no longer
 // intact while keeping when it was last found whole.
 func TestLeaderVerifiesTheAuditTrailUnasked(t *testing.T) {
+	t.Parallel()
 	a := mustRunApp(t, app.Config{AuditVerifyAfter: time.Millisecond, AuditVerifyEvery: 50 * time.Millisecond})
 	if err := a.Store().ReplaceOfficials(t.Context(), []tocsin.Official{mayorOf("dieppe", mobile(fictionMobile(72)))}); err != nil {
 		t.Fatal(err)

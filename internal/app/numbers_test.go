@@ -23,6 +23,7 @@ import (
 // the officials they stand in for. Everything is in the timeline and the
 // audit trail; bad numbers are refused field by field, and changes nothing.
 func TestAWrongNumberIsFixedDuringTheActivation(t *testing.T) {
+	t.Parallel()
 	wrong, right, deputyOld, deputyNew := fictionMobile(1), fictionMobile(2), fictionMobile(3), fictionMobile(4)
 	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}, Delivery: twiliosim.Fixed(20 * time.Millisecond),
 		Numbers: map[string]twiliosim.Persona{

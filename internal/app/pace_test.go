@@ -16,6 +16,7 @@ import (
 // console and the forecast say how fast it really goes, and that Twilio is
 // what limits it.
 func TestTheRealRateIsShownWhenTwilioLimitsIt(t *testing.T) {
+	t.Parallel()
 	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}}
 	a := mustRunApp(t, app.Config{SimulatorProfile: &profile, SMSRate: 50})
 	mustMayors(t, a, 200)

@@ -20,6 +20,7 @@ import (
 // position, both their phones ring at once; after the close, the closing
 // message. A forged or unsigned call gets 403.
 func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
+	t.Parallel()
 	a, _, id := startCIP(t, nil)
 	call := url.Values{"CallSid": {"CApublic1"}, "From": {"+33639985555"}, "To": {"+33261910000"}}
 	say := func() string {
@@ -136,6 +137,7 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 // and is taken by Anne; once Anne is marked unavailable, the next one
 // rings Paul alone and hears the overflow message. The panel counts both.
 func TestPublicLineCallersThroughTheSimulator(t *testing.T) {
+	t.Parallel()
 	anne, paul := "+33639981001", "+33639981002"
 	a, _, id := startCIP(t, map[string]twiliosim.Persona{
 		anne: {Behaviour: twiliosim.Silent, Call: twiliosim.Answer, AnswerAfter: twiliosim.Fixed(5 * time.Second)},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/testingutil"
+	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
 // readyz returns /readyz's status.
@@ -23,8 +24,10 @@ func readyz(t *testing.T, a *app.App) int {
 }
 
 func TestQuorumLostRefusesActivationsThenResumes(t *testing.T) {
+	t.Parallel()
 	c := testingutil.MustStartCluster(t, 3)
-	a := mustRunApp(t, app.Config{EtcdEndpoints: c.Endpoints(), NodeID: "a", DemoDirectory: true})
+	a := mustRunApp(t, app.Config{EtcdEndpoints: c.Endpoints(), NodeID: "a", DemoDirectory: true, RequestTimeout: 3 * time.Second, SMSRate: 1000})
+	officer := loginAs(t, a, "permanence", tocsin.RoleOfficer)
 	if got := readyz(t, a); got != http.StatusOK {
 		t.Fatalf("readyz with the whole cluster: got %d, want 200", got)
 	}
@@ -46,6 +49,10 @@ func TestQuorumLostRefusesActivationsThenResumes(t *testing.T) {
 	}
 	if took := time.Since(start); took > 20*time.Second {
 		t.Fatalf("activation without quorum answered in %v, want under 20 s", took)
+	}
+	// The console too answers within its deadline, saying what is wrong.
+	if status, page := officer.get("/"); status != http.StatusServiceUnavailable || !strings.Contains(page, "etcd") {
+		t.Fatalf("console without quorum: got %d, want 503 naming etcd:\n%s", status, page)
 	}
 
 	testingutil.MustRestart(t, c, 1, 2)

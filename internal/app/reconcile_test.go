@@ -21,6 +21,7 @@ import (
 // SMS delivered, each step marked recovered in the timeline. The same
 // reply arriving late by its webhook changes nothing.
 func TestRepliesAndStatusesLostOnTheWayAreRecoveredFromTwilio(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(night)
 	mayors := []tocsin.Official{mayorOf("dieppe", mobile(fictionMobile(1))), mayorOf("eu", mobile(fictionMobile(2))),
 		mayorOf("fecamp", mobile(fictionMobile(3)))}

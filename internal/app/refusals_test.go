@@ -35,6 +35,7 @@ func refusalsInTrail(t *testing.T, a *app.App) []tocsin.AuditEntry {
 // under the user's name, up to the bound per user; the auditor's refusals
 // past it are counted in one entry when the window ends.
 func TestRefusedActionsReachTheTrailWithinBounds(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(time.Date(2026, 3, 1, 7, 0, 0, 0, time.UTC))
 	a := silentApp(t, app.Config{Clock: clock})
 	auditor := loginAs(t, a, "auditrice", tocsin.RoleAuditor)
@@ -85,6 +86,7 @@ func TestRefusedActionsReachTheTrailWithinBounds(t *testing.T) {
 
 // A flood from many addresses stays within the bound of the window.
 func TestRefusalsOfAWindowAreBoundedInAll(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(time.Date(2026, 3, 1, 7, 0, 0, 0, time.UTC))
 	a := silentApp(t, app.Config{Clock: clock, ClientIPHeader: "X-Real-IP"})
 	for i := range web.RefusalsPerWindow + 20 {

@@ -30,6 +30,7 @@ import (
 // audit trail and the API say which route was taken. Then the duty officer
 // forces the primary.
 func TestPrimaryAccountFailsTheSecondaryTakesOver(t *testing.T) {
+	t.Parallel()
 	reply := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(200 * time.Millisecond)},
 		Delivery: twiliosim.Fixed(100 * time.Millisecond)}
 	primary := testingutil.MustStartSimulator(t, twiliosim.Config{Profile: reply})

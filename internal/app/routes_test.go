@@ -61,6 +61,7 @@ func allowed(policy string, role tocsin.Role) bool {
 // visitor), and lets the others through to its handler. Webhooks refuse
 // any request that Twilio did not sign.
 func TestEveryRouteRefusesTheRolesItShould(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	id := mustActivate(t, a)
 	tokens := map[tocsin.Role]string{tocsin.RoleAdmin: adminToken}

@@ -19,6 +19,7 @@ import (
 // data dir, forgets nothing, sends nothing again, and still takes a late
 // reply.
 func TestFiftyOfficialsFortyFiveReplyThreeSilentTwoInvalid(t *testing.T) {
+	t.Parallel()
 	profile := twiliosim.Profile{
 		Numbers:  map[string]twiliosim.Persona{},
 		Delivery: twiliosim.Range{Min: 5 * time.Millisecond, Max: 40 * time.Millisecond},

@@ -28,6 +28,7 @@ func gcm(t *testing.T, b byte) cipher.AEAD {
 // code; a secret stored before the key reads as it is; a sealed secret
 // moved to another user's record does not open.
 func TestSealedSecretsOpenWithTheirKeyOnly(t *testing.T) {
+	t.Parallel()
 	s := testingutil.MustStore(t)
 	ctx := t.Context()
 	for _, name := range []string{"chef", "adjoint", "ancien"} {

@@ -45,6 +45,7 @@ func auditDetails(tb testing.TB, a *app.App, action string) []string {
 // Lost phone: the administrator resets it, and the next login enrols
 // again. A duty officer is asked for nothing by default.
 func TestAdministratorEnrolsAtFirstLoginThenGivesACodeEachTime(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(night)
 	a := silentApp(t, app.Config{Clock: clock})
 	mustCreateUser(t, a, "chef", tocsin.RoleAdmin)
@@ -138,6 +139,7 @@ func TestAdministratorEnrolsAtFirstLoginThenGivesACodeEachTime(t *testing.T) {
 // With --second-factor-all, a duty officer enrols too; with a key, the
 // secret is sealed in etcd, and the codes still check.
 func TestSecondFactorForEveryRoleSealedWithAKey(t *testing.T) {
+	t.Parallel()
 	clock := twiliosim.NewManualClock(night)
 	key := bytes.Repeat([]byte{7}, 32)
 	a := silentApp(t, app.Config{SecondFactorForAll: true, SecondFactorKey: key, Clock: clock})

@@ -103,6 +103,7 @@ func loginFailures(tb testing.TB, a *app.App, actor string) int {
 // the provider, and comes back logged in with the role their group gives;
 // an agent in both the audit and the admin groups gets the wider role.
 func TestDutyOfficerSignsInThroughTheIdentityProvider(t *testing.T) {
+	t.Parallel()
 	provider, sso := mustRunProvider(t)
 	a := mustRunApp(t, app.Config{SSO: sso})
 
@@ -160,6 +161,7 @@ func TestDutyOfficerSignsInThroughTheIdentityProvider(t *testing.T) {
 // another nonce, an agent none of whose groups gives a role. With local
 // passwords off, the password form is gone and a right password refused.
 func TestLoginThroughTheProviderRefusesWhatDoesNotCheck(t *testing.T) {
+	t.Parallel()
 	provider, sso := mustRunProvider(t)
 	a := mustRunApp(t, app.Config{SSO: sso, NoLocalPasswords: true})
 	loggedOut := func(b *browser) {
@@ -263,6 +265,7 @@ func TestLoginThroughTheProviderRefusesWhatDoesNotCheck(t *testing.T) {
 // A client secret rotated at the provider and not in Tocsin: the login
 // answers 503 saying so, not 500, and opens nothing.
 func TestLoginThroughTheProviderWithAStaleSecretIsUnavailable(t *testing.T) {
+	t.Parallel()
 	provider, sso := mustRunProvider(t)
 	sso.ClientSecret = "ancien-secret"
 	a := mustRunApp(t, app.Config{SSO: sso})

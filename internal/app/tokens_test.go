@@ -18,6 +18,7 @@ import (
 // at once. A token narrowed to read only cannot activate; one wider than
 // its user cannot be made; creation and revocation are audited.
 func TestPersonalTokens(t *testing.T) {
+	t.Parallel()
 	a := silentApp(t, app.Config{})
 	b := loginAs(t, a, "auditrice", tocsin.RoleAuditor)
 	st, html, _ := b.postCSRF("/jetons", url.Values{"nom": {"export de l'audit"}, "jours": {"30"}})

@@ -16,6 +16,7 @@ import (
 // Forged and unsigned webhooks get 403 and change nothing: no official is
 // informed, no status moves, no event is added.
 func TestForgedOrUnsignedWebhooksAreRefusedAndChangeNothing(t *testing.T) {
+	t.Parallel()
 	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}}
 	a := mustRunApp(t, app.Config{SimulatorProfile: &profile})
 	official := tocsin.Official{ID: "maire-dieppe", Name: "Maire de Dieppe", Role: "maire", Commune: "76217",

@@ -15,7 +15,8 @@ import (
 type Cluster struct {
 	mu      sync.Mutex
 	cfgs    []EmbeddedConfig
-	members []*Embedded // nil while stopped
+	members []*Embedded     // nil while stopped
+	closing []chan struct{} // closed once a stopped member let go of its ports
 }
 
 // StartCluster starts n embedded members with data under dir, on free
@@ -25,7 +26,7 @@ func StartCluster(dir string, n int) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{members: make([]*Embedded, n)}
+	c := &Cluster{members: make([]*Embedded, n), closing: make([]chan struct{}, n)}
 	var initial []string
 	for i := range n {
 		name := fmt.Sprintf("m%d", i)
@@ -67,16 +68,36 @@ func (c *Cluster) Endpoints() []string {
 	return out
 }
 
-// Stop stops member i at once, as a crash would: no leadership transfer.
-// Stopping a stopped member does nothing.
+// Stop stops member i at once, as a crash would: no leadership transfer,
+// and it returns without waiting for the member's client connections to
+// drain (etcd gives open watch streams seconds to end). Stopping a stopped
+// member does nothing.
 func (c *Cluster) Stop(i int) {
 	c.mu.Lock()
 	m := c.members[i]
 	c.members[i] = nil
 	c.mu.Unlock()
-	if m != nil {
-		m.etcd.Server.HardStop()
+	if m == nil {
+		return
+	}
+	m.etcd.Server.HardStop()
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.closing[i] = done
+	c.mu.Unlock()
+	go func() {
+		defer close(done)
 		m.Close()
+	}()
+}
+
+// closed waits until a stopped member i let go of its ports and data.
+func (c *Cluster) closed(i int) {
+	c.mu.Lock()
+	done := c.closing[i]
+	c.mu.Unlock()
+	if done != nil {
+		<-done
 	}
 }
 
@@ -90,6 +111,7 @@ func (c *Cluster) Restart(i int) error {
 	if running {
 		return nil
 	}
+	c.closed(i)
 	m, err := StartEmbedded(c.cfgs[i])
 	if err != nil {
 		return err
@@ -116,10 +138,14 @@ func (c *Cluster) RestartAll(members ...int) error {
 	return errors.Join(errs...)
 }
 
-// Close stops every member.
+// Close stops every member and waits until they let go of their ports
+// and data.
 func (c *Cluster) Close() {
 	for i := range c.members {
 		c.Stop(i)
+	}
+	for i := range c.members {
+		c.closed(i)
 	}
 }
 

@@ -238,6 +238,8 @@ const maxForm = 64 << 10
 func (c *console) page(allowed rolePolicy, h pageHandler) guarded {
 	return guarded{guard: "page", policy: allowed.name, h: func(w http.ResponseWriter, r *http.Request) {
 		c.consoleHeaders(w)
+		r, cancel := c.srv.bounded(r)
+		defer cancel()
 		sess, err := c.loadSession(r)
 		if err != nil {
 			c.fail(w, r, &pageData{Request: r}, err)
@@ -282,6 +284,8 @@ func (c *console) page(allowed rolePolicy, h pageHandler) guarded {
 func (c *console) public(h pageHandler) guarded {
 	return guarded{guard: "public", h: func(w http.ResponseWriter, r *http.Request) {
 		c.consoleHeaders(w)
+		r, cancel := c.srv.bounded(r)
+		defer cancel()
 		p := &pageData{Request: r}
 		if err := h(w, r, p); err != nil {
 			c.fail(w, r, p, err)

@@ -38,8 +38,6 @@ type Calls interface {
 	LogCall(ctx context.Context, by tocsin.User, activationID, official string, req activation.CallRequest) (*tocsin.Recipient, error)
 }
 
-// Rushes bring the next rung of the ladder forward (« Relancer
-// maintenant »), for one official or for every one not informed.
 // Replies is the inbox of the replies that did not acknowledge.
 type Replies interface {
 	Inbox(ctx context.Context, v *activation.View) ([]activation.InboxItem, error)
@@ -51,6 +49,8 @@ type Fixes interface {
 	FixNumbers(ctx context.Context, by tocsin.User, official string, numbers []tocsin.Number) (*activation.FixResult, error)
 }
 
+// Rushes bring the next rung of the ladder forward (« Relancer
+// maintenant »), for one official or for every one not informed.
 type Rushes interface {
 	Rush(ctx context.Context, by tocsin.User, activationID, official string) (*tocsin.Recipient, error)
 	RushAll(ctx context.Context, by tocsin.User, activationID string) (int, error)
@@ -118,6 +118,9 @@ type Config struct {
 	// WebhookTimeout bounds the handling of a Twilio webhook, store
 	// included; default DefaultWebhookTimeout.
 	WebhookTimeout time.Duration
+	// RequestTimeout bounds an API request or a console page, store
+	// included; default DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// PublicURL is the address Twilio reaches Tocsin at, and browsers the
 	// console: its origin is the one allowed to post the console's forms and
 	// open its websocket, and an https URL makes the cookies Secure.
@@ -393,11 +396,8 @@ func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.R
 			s.writeError(w, r, tocsin.Errorf(tocsin.EUnauthorized, "authentification requise (Authorization: Bearer <jeton>)"))
 			return
 		}
-		// etcd retries while it has no quorum: bound the wait, so that the
-		// caller gets a 503 saying so instead of a request that hangs.
-		ctx, cancel := context.WithTimeout(r.Context(), apiTimeout)
+		r, cancel := s.bounded(r)
 		defer cancel()
-		r = r.WithContext(ctx)
 		u, err := s.cfg.Store.UserByToken(r.Context(), strings.TrimSpace(token))
 		if err != nil {
 			s.writeError(w, r, err)
@@ -414,9 +414,22 @@ func (s *Server) api(allowed rolePolicy, h func(w http.ResponseWriter, r *http.R
 	}}
 }
 
-// apiTimeout bounds an API request, etcd included. A directory import of a
-// few thousand officials takes well under a second.
-const apiTimeout = 10 * time.Second
+// DefaultRequestTimeout bounds an API request or a console page, etcd
+// included. A directory import of a few thousand officials takes well
+// under a second.
+const DefaultRequestTimeout = 10 * time.Second
+
+// bounded puts r under the request deadline: etcd retries while it has no
+// quorum, and the caller must get a 503 saying so instead of a request
+// that hangs.
+func (s *Server) bounded(r *http.Request) (*http.Request, context.CancelFunc) {
+	timeout := s.cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	return r.WithContext(ctx), cancel
+}
 
 // maxJSON bounds a JSON request body.
 const maxJSON = 64 << 10
