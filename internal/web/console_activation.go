@@ -259,6 +259,9 @@ type activationBody struct {
 	// Unhandled counts those nobody handled yet.
 	Inbox     []activation.InboxItem
 	Unhandled int
+	// Pager is set when the activation is too large for one page: Rows
+	// are then the window it says.
+	Pager *pager
 }
 
 var flashes = map[string]string{
@@ -297,24 +300,49 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	filter := r.URL.Query().Get("filtre")
 	b := activationBody{View: v, Card: newCard(v, now), Counters: newCounters(&v.Activation, v.Recipients, now), Filter: filter,
 		ManualAt: tocsin.ParisTime(manualAt(&v.Activation))}
+	// Up to a page, every row is on the page, those the filter leaves out
+	// hidden: an official who joins the filter later shows without a
+	// reload. Past it, the page holds the rows of its window only, filter
+	// and search applied (console_pages.go).
+	paged := len(v.Recipients) > pageSize
+	query := strings.TrimSpace(r.URL.Query().Get("q"))
+	folded := fold(query)
+	type pick struct{ i, rank int }
 	counts := map[string]int{}
+	var picks []pick
 	for i := range v.Recipients {
-		w := newRow(&v.Activation, &v.Recipients[i], now)
+		rc := &v.Recipients[i]
+		w := row{Status: string(rc.Status), Manual: v.Activation.OnManualList(rc, now)}
 		for _, f := range filters {
 			if keep(f.Key, &w) {
 				counts[f.Key]++
 			}
 		}
-		// Every row is on the page, those the filter leaves out hidden:
-		// an official who joins the filter later shows without a reload.
-		b.Rows = append(b.Rows, w)
+		if paged && (!keep(filter, &w) || !matchesSearch(&rc.Official, folded)) {
+			continue
+		}
+		picks = append(picks, pick{i, rowRank(&w)})
 	}
 	// The officials to call first: on the manual list, then not informed.
-	slices.SortStableFunc(b.Rows, func(x, y row) int { return rowRank(&x) - rowRank(&y) })
+	slices.SortStableFunc(picks, func(x, y pick) int { return x.rank - y.rank })
+	if paged {
+		lo, hi, pg := paginate(r, len(picks), pageSize, "elus")
+		picks, b.Pager = picks[lo:hi], pg
+	}
+	for _, pk := range picks {
+		b.Rows = append(b.Rows, newRow(&v.Activation, &v.Recipients[pk.i], now))
+	}
 	for _, f := range filters {
-		href := "/activations/" + url.PathEscape(v.ID)
+		q := url.Values{}
 		if f.Key != "" {
-			href += "?filtre=" + f.Key
+			q.Set("filtre", f.Key)
+		}
+		if paged && query != "" {
+			q.Set("q", query)
+		}
+		href := "/activations/" + url.PathEscape(v.ID)
+		if len(q) > 0 {
+			href += "?" + q.Encode()
 		}
 		b.Filters = append(b.Filters, filterLink{Key: f.Key, Label: f.Label, Href: href, Count: counts[f.Key], Current: f.Key == filter})
 	}

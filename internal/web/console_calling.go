@@ -27,6 +27,7 @@ type callingBody struct {
 	ManualAt string
 	Me       string
 	Outcomes []outcomeOption
+	Pager    *pager // set when the cards are too many for one page
 }
 
 type outcomeOption struct{ Value, Label string }
@@ -49,6 +50,18 @@ func (c *console) callingPage(w http.ResponseWriter, r *http.Request, p *pageDat
 		ManualAt: tocsin.ParisTime(manualAt(&v.Activation)), Me: userFrom(r.Context()).Name, Outcomes: outcomeOptions}
 	if v.State == tocsin.Open {
 		b.Cards = callList(&v.Activation, v.Recipients, now, b.Me)
+		if len(b.Cards) > cardPageSize {
+			// Too many for one page: the cards shown, a page at a time;
+			// those who join the list later are announced, not added.
+			var shown []row
+			for _, w := range b.Cards {
+				if w.Manual || (w.Claim != nil && w.Claim.By == b.Me) {
+					shown = append(shown, w)
+				}
+			}
+			lo, hi, pg := paginate(r, len(shown), cardPageSize, "cartes")
+			b.Cards, b.Pager = shown[lo:hi], pg
+		}
 	}
 	p.Title, p.Nav, p.Body, p.Live, p.Rev = "À appeler — "+v.Title, "activations", b, v.ID, rev
 	p.Flash = callFlashes[r.URL.Query().Get("info")]

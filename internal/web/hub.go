@@ -30,8 +30,10 @@ import (
 //     revision) before the live feed, so nothing is missed and nothing is
 //     replayed out of order. If etcd has compacted that history, the
 //     client is told to reload the page.
-//   - Counters need every recipient: the hub recomputes those of the
-//     activations that changed at most every few hundred milliseconds.
+//   - Counters need every recipient: the hub reads an activation's
+//     recipients once, keeps them up to date from the same watch (a
+//     roster), and recomputes the counters of the activations that changed
+//     at most every few hundred milliseconds, without reading etcd again.
 
 // Change is one write to an activation, its recipients or its timeline.
 // At most one of Record, Recipient and Event is set: none for a recipient
@@ -78,7 +80,9 @@ type Activity interface {
 	// Revision returns the store's current revision.
 	Revision(ctx context.Context) (int64, error)
 	Activation(ctx context.Context, id string) (*tocsin.Activation, error)
-	Recipients(ctx context.Context, id string) ([]tocsin.Recipient, error)
+	// RecipientsRev returns an activation's recipients and the store
+	// revision they were read at.
+	RecipientsRev(ctx context.Context, id string) ([]tocsin.Recipient, int64, error)
 }
 
 // LiveConfig tunes the websocket feed; zero values take the defaults.
@@ -211,13 +215,60 @@ type hub struct {
 	// them when it registers, marked as snapshots (liveMsg.Snapshot), the
 	// baseline its alerts compare with.
 	last    map[string]frame
+	rosters map[string]*roster // the recipients of the activations whose counters are sent
 	stopped bool
+}
+
+// roster is an activation's recipients as the hub keeps them for its
+// counters: read whole once, then changed by each recipient change the
+// watch brings. While it is read (loading or counting), the changes wait
+// in pending, applied once the reader is done: the recipients never change
+// under a reader, and no change is lost or applied out of order.
+type roster struct {
+	use     sync.Mutex // one reader at a time
+	loaded  bool
+	rev     int64 // read at this revision: the changes up to it are in
+	index   map[string]int
+	rs      []tocsin.Recipient
+	held    bool // a reader has rs: changes wait in pending (guarded by hub.mu)
+	pending []Change
+}
+
+// offer applies a change to the roster, or keeps it for when the reader
+// is done. Called with hub.mu held.
+func (ro *roster) offer(c Change) {
+	if ro.held || !ro.loaded {
+		ro.pending = append(ro.pending, c)
+		return
+	}
+	ro.apply(c)
+}
+
+// apply puts a recipient's new state in the roster, unless the roster was
+// read after it.
+func (ro *roster) apply(c Change) {
+	if c.Rev <= ro.rev {
+		return
+	}
+	r := c.Recipient
+	if r == nil {
+		if c.Raw == nil || !c.decode() {
+			return
+		}
+		r = c.Recipient
+	}
+	if i, ok := ro.index[r.Official.ID]; ok {
+		ro.rs[i] = *r
+		return
+	}
+	ro.index[r.Official.ID] = len(ro.rs)
+	ro.rs = append(ro.rs, *r)
 }
 
 func newHub(cfg *Config, log *slog.Logger) *hub {
 	h := &hub{missesDeadline: cfg.MissesDeadline, watch: cfg.Watch, activity: cfg.Activity, cfg: cfg.Live, log: log.With("component", "live"), now: cfg.Now,
 		clients: map[*client]struct{}{}, topics: map[string]int{}, acts: map[string]*tocsin.Activation{}, names: map[string]map[string]string{}, dirty: map[string]bool{},
-		listed: map[string]bool{}, last: map[string]frame{}}
+		listed: map[string]bool{}, last: map[string]frame{}, rosters: map[string]*roster{}}
 	h.cfg.defaults()
 	if h.now == nil {
 		h.now = time.Now
@@ -264,6 +315,7 @@ func (h *hub) run(ctx context.Context) {
 			for c := range h.clients {
 				h.dropLocked(c, closeReload)
 			}
+			clear(h.rosters) // read again: they missed changes too
 			h.mu.Unlock()
 			continue
 		}
@@ -397,6 +449,13 @@ func (h *hub) broadcast(cs []Change) {
 	fs := h.frames(context.Background(), cs, true)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for _, c := range cs {
+		if c.Recipient != nil || c.Kind == "rcpt" {
+			if ro := h.rosters[c.Activation]; ro != nil {
+				ro.offer(c)
+			}
+		}
+	}
 	for late := h.followedLocked(cs); len(late) > 0; late = h.followedLocked(cs) {
 		// A client came for an activation the watch did not decode.
 		h.mu.Unlock()
@@ -536,7 +595,7 @@ func (h *hub) catchUp(ctx context.Context, c *client, since, upto int64) error {
 	}
 	h.mu.Unlock()
 	for id := range touched {
-		if f, ok := h.summary(context.WithoutCancel(ctx), id); ok && f.matches(c.topic) {
+		if f, _, ok := h.summary(context.WithoutCancel(ctx), id); ok && f.matches(c.topic) {
 			c.push(f.data, h.cfg.WriteTimeout)
 		}
 	}
@@ -545,8 +604,8 @@ func (h *hub) catchUp(ctx context.Context, c *client, since, upto int64) error {
 
 // summaryPause is how many times the last computation of an activation's
 // counters the hub waits before computing them again: every recipient is
-// read each time, so a large activation (10,000 officials) is recomputed
-// less often, and counters never take more than about a tenth of a core.
+// counted each time, so a large activation is recomputed less often, and
+// counters never take more than about a tenth of a core.
 const summaryPause = 9
 
 // summaries recomputes the counters of the activations that changed, and
@@ -563,6 +622,9 @@ func (h *hub) summaries(ctx context.Context) {
 		}
 		h.mu.Lock()
 		idle := len(h.clients) == 0
+		if idle {
+			clear(h.rosters) // nobody to count for: read again when someone comes
+		}
 		h.mu.Unlock()
 		if idle {
 			continue
@@ -573,15 +635,14 @@ func (h *hub) summaries(ctx context.Context) {
 		h.dirty = map[string]bool{}
 		h.mu.Unlock()
 		for id := range dirty {
-			start := time.Now()
-			if start.Before(notBefore[id]) {
+			if time.Now().Before(notBefore[id]) {
 				h.mu.Lock()
 				h.dirty[id] = true // its turn comes
 				h.mu.Unlock()
 				continue
 			}
-			f, ok := h.summary(ctx, id)
-			notBefore[id] = time.Now().Add(summaryPause * time.Since(start))
+			f, took, ok := h.summary(ctx, id)
+			notBefore[id] = time.Now().Add(summaryPause * took)
 			if !ok {
 				continue
 			}
@@ -649,30 +710,85 @@ func (f frame) snapshot() frame {
 	return f
 }
 
-// summary reads an activation and its recipients and encodes its counters.
-func (h *hub) summary(ctx context.Context, id string) (frame, bool) {
+// summary reads an activation and encodes its counters, from its roster.
+// It also returns how long counting took (not the roster's first read).
+func (h *hub) summary(ctx context.Context, id string) (frame, time.Duration, bool) {
 	a, err := h.activity.Activation(ctx, id)
 	if err != nil {
-		return frame{}, false
+		return frame{}, 0, false
 	}
-	rs, err := h.activity.Recipients(ctx, id)
+	var cnt counters
+	var took time.Duration
+	late := false
+	err = h.withRoster(ctx, id, func(rs []tocsin.Recipient) {
+		start := time.Now()
+		defer func() { took = time.Since(start) }()
+		names := make(map[string]string, len(rs))
+		for i := range rs {
+			names[rs[i].Official.ID] = rs[i].Official.Name
+		}
+		h.mu.Lock()
+		h.acts[id] = a
+		h.names[id] = names
+		h.mu.Unlock()
+		cnt = newCounters(a, rs, h.now())
+		late = h.missesDeadline != nil && cnt.Informed < cnt.Targeted && h.missesDeadline(ctx, a, rs)
+	})
 	if err != nil {
-		return frame{}, false
+		return frame{}, 0, false
 	}
-	names := make(map[string]string, len(rs))
-	for i := range rs {
-		names[rs[i].Official.ID] = rs[i].Official.Name
+	if a.State != tocsin.Open {
+		h.mu.Lock()
+		delete(h.rosters, id) // its counters change no more
+		h.mu.Unlock()
 	}
-	h.mu.Lock()
-	h.acts[id] = a
-	h.names[id] = names
-	h.mu.Unlock()
-	cnt := newCounters(a, rs, h.now())
-	late := h.missesDeadline != nil && cnt.Informed < cnt.Targeted && h.missesDeadline(ctx, a, rs)
 	data, err := json.Marshal(liveMsg{Type: "summary", Activation: id, State: string(a.State), Counters: &cnt, Title: a.Title,
 		Deadline: a.Deadline.UTC().Format(time.RFC3339), Late: late})
 	if err != nil {
-		return frame{}, false
+		return frame{}, 0, false
 	}
-	return frame{data: data, topic: id, dashboard: a.CIPFor == ""}, true
+	return frame{data: data, topic: id, dashboard: a.CIPFor == ""}, took, true
+}
+
+// withRoster calls fn with activation id's recipients as of the last
+// change the hub has seen, reading them from the store the first time.
+// fn must not keep rs.
+func (h *hub) withRoster(ctx context.Context, id string, fn func(rs []tocsin.Recipient)) error {
+	h.mu.Lock()
+	ro := h.rosters[id]
+	if ro == nil {
+		ro = &roster{}
+		h.rosters[id] = ro
+	}
+	h.mu.Unlock()
+	ro.use.Lock()
+	defer ro.use.Unlock()
+	h.mu.Lock()
+	ro.held = true
+	loaded := ro.loaded
+	h.mu.Unlock()
+	if !loaded {
+		// Every change the watch brought before this read is in it; those
+		// after wait in pending.
+		rs, rev, err := h.activity.RecipientsRev(ctx, id)
+		if err != nil {
+			h.mu.Lock()
+			ro.held, ro.pending = false, nil // the next read has them
+			h.mu.Unlock()
+			return err
+		}
+		ro.rs, ro.rev, ro.index = rs, rev, make(map[string]int, len(rs))
+		for i := range rs {
+			ro.index[rs[i].Official.ID] = i
+		}
+		ro.loaded = true
+	}
+	fn(ro.rs)
+	h.mu.Lock()
+	for _, c := range ro.pending {
+		ro.apply(c)
+	}
+	ro.pending, ro.held = nil, false
+	h.mu.Unlock()
+	return nil
 }

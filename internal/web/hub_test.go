@@ -22,7 +22,9 @@ func (noActivity) Revision(context.Context) (int64, error) { return 0, nil }
 func (noActivity) Activation(_ context.Context, id string) (*tocsin.Activation, error) {
 	return nil, tocsin.Errorf(tocsin.ENotFound, "activation %s introuvable", id)
 }
-func (noActivity) Recipients(context.Context, string) ([]tocsin.Recipient, error) { return nil, nil }
+func (noActivity) RecipientsRev(context.Context, string) ([]tocsin.Recipient, int64, error) {
+	return nil, 0, nil
+}
 
 func testHub(buffer int) *hub {
 	return newHub(&Config{Live: LiveConfig{Buffer: buffer}, Activity: noActivity{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -187,29 +189,36 @@ func TestClientComingWhileAnUndecodedChangeIsOnItsWayGetsIt(t *testing.T) {
 	}
 }
 
-// slowActivity is an activation so large that reading its recipients
-// takes a while.
-type slowActivity struct {
+// bigActivity is an open activation of three officials whose
+// recipients it counts the reads of.
+type bigActivity struct {
 	noActivity
 	reads atomic.Int32
 }
 
-func (s *slowActivity) Activation(_ context.Context, id string) (*tocsin.Activation, error) {
-	return &tocsin.Activation{ID: id, State: tocsin.Open}, nil
+func (s *bigActivity) Activation(_ context.Context, id string) (*tocsin.Activation, error) {
+	return &tocsin.Activation{ID: id, State: tocsin.Open, Targeted: 3}, nil
 }
 
-func (s *slowActivity) Recipients(context.Context, string) ([]tocsin.Recipient, error) {
+func (s *bigActivity) RecipientsRev(context.Context, string) ([]tocsin.Recipient, int64, error) {
 	s.reads.Add(1)
-	time.Sleep(40 * time.Millisecond)
-	return nil, nil
+	rs := []tocsin.Recipient{{Official: tocsin.Official{ID: "o1"}}, {Official: tocsin.Official{ID: "o2"}}, {Official: tocsin.Official{ID: "o3"}}}
+	return rs, 10, nil
 }
 
-// Counters read every recipient: an activation that changes all the time
-// and takes long to read is recomputed less often, so that a console open
-// on 10,000 officials does not keep a core busy.
+// Counters count every recipient: an activation that changes all the time
+// and takes long to count is recomputed less often, so that a console
+// open on 35,000 officials does not keep a core busy; its recipients are
+// read from the store once.
 func TestCountersOfALargeActivationAreRecomputedLessOften(t *testing.T) {
-	act := &slowActivity{}
-	h := newHub(&Config{Live: LiveConfig{Buffer: 1024, SummaryEvery: 10 * time.Millisecond}, Activity: act},
+	act := &bigActivity{}
+	var counts atomic.Int32
+	slowCount := func(context.Context, *tocsin.Activation, []tocsin.Recipient) bool {
+		counts.Add(1)
+		time.Sleep(40 * time.Millisecond)
+		return false
+	}
+	h := newHub(&Config{Live: LiveConfig{Buffer: 1024, SummaryEvery: 10 * time.Millisecond}, Activity: act, MissesDeadline: slowCount},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	c := newTestClient(dashboardTopic, 1024)
 	if _, ok := h.register(c, 0); !ok {
@@ -227,11 +236,66 @@ func TestCountersOfALargeActivationAreRecomputedLessOften(t *testing.T) {
 	<-done
 	// Every 10 ms + 40 ms would make about 20; waiting 9 × 40 ms after
 	// each, at most 3 fit in the second.
-	if n := act.reads.Load(); n < 1 || n > 4 {
+	if n := counts.Load(); n < 1 || n > 4 {
 		t.Errorf("counters computed %d times in a second; want 1 to 4", n)
+	}
+	if n := act.reads.Load(); n != 1 {
+		t.Errorf("recipients read %d times; want once, then kept from the watch", n)
 	}
 	if len(c.send) == 0 {
 		t.Error("the dashboard got no counters")
+	}
+}
+
+// The counters follow the watch's changes without reading the store
+// again: a change after the read counts, one the read already had does
+// not count twice, and one that comes while the counters are being
+// computed waits for the next computation.
+func TestCountersFollowTheWatchWithoutReadingAgain(t *testing.T) {
+	act := &bigActivity{}
+	h := newHub(&Config{Activity: act}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := newTestClient("big", 16)
+	if _, ok := h.register(c, 0); !ok {
+		t.Fatal("register refused")
+	}
+	informed := func(rev int64, id string) Change {
+		at := time.Now()
+		return Change{Rev: rev, Activation: "big", Recipient: &tocsin.Recipient{Official: tocsin.Official{ID: id}, Status: tocsin.StatusInformed, InformedAt: &at}}
+	}
+	count := func() counters {
+		t.Helper()
+		f, _, ok := h.summary(t.Context(), "big")
+		if !ok {
+			t.Fatal("no summary")
+		}
+		var m liveMsg
+		if err := json.Unmarshal(f.data, &m); err != nil || m.Counters == nil {
+			t.Fatalf("summary %s: %v", f.data, err)
+		}
+		return *m.Counters
+	}
+	if got := count(); got.Informed != 0 || got.Targeted != 3 {
+		t.Fatalf("first counters %+v; want 0 informed of 3", got)
+	}
+	h.broadcast([]Change{informed(9, "o1")})  // before the read: already in it
+	h.broadcast([]Change{informed(11, "o2")}) // after it
+	if got := count(); got.Informed != 1 {
+		t.Fatalf("counters %+v after o2 was informed; want 1 informed (o1's change was older than the read)", got)
+	}
+	// A change while the counters are computed waits for the next ones.
+	var during counters
+	err := h.withRoster(t.Context(), "big", func(rs []tocsin.Recipient) {
+		h.broadcast([]Change{informed(12, "o3")})
+		during = newCounters(&tocsin.Activation{State: tocsin.Open}, rs, time.Now())
+	})
+	if err != nil || during.Informed != 1 {
+		t.Fatalf("counted %+v (%v) while o3's change came; want it unchanged, 1 informed", during, err)
+	}
+	if got := count(); got.Informed != 2 {
+		t.Fatalf("counters %+v after o3; want 2 informed", got)
+	}
+	if n := act.reads.Load(); n != 1 {
+		t.Errorf("recipients read %d times; want once", n)
 	}
 }
 

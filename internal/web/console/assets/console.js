@@ -251,7 +251,13 @@ function updateRow(r) {
   if (!r) return;
   updateCard(r);
   const tr = document.getElementById("elu-" + r.id);
-  if (!tr) return;
+  if (!tr) {
+    // A page of a long list holds its window only: an official who joins
+    // the list is announced, with a link to the list as it is now.
+    const table = document.getElementById("table-elus");
+    if (table && table.dataset.paged === "true" && keepRow(table.dataset.filter || "", r.status, r.manual)) showStale();
+    return;
+  }
   tr.dataset.status = r.status;
   tr.dataset.manual = String(r.manual);
   tr.dataset.manualAt = r.manual_at || "";
@@ -360,15 +366,25 @@ function refreshRows() {
     if (tag) tag.hidden = !isManual;
     const claim = tr.querySelector('[data-field="claim"]');
     if (claim) claim.hidden = !(tr.dataset.claimUntil && Date.parse(tr.dataset.claimUntil) > now && tr.dataset.status !== "informed");
-    let keep = true;
-    if (filter === "non-informes") keep = tr.dataset.status !== "informed";
-    if (filter === "echecs") keep = tr.dataset.status === "failed";
-    if (filter === "a-appeler") keep = isManual;
+    let keep = keepRow(filter, tr.dataset.status, isManual);
     if (keep && query) keep = fold(tr.cells[0].textContent).includes(query);
     tr.hidden = !keep;
     if (keep) shown++;
   }
   for (const el of document.querySelectorAll("[data-search-none]")) el.hidden = !query || shown > 0;
+}
+
+// keepRow applies the table's filter, as the server does.
+function keepRow(filter, status, manual) {
+  if (filter === "non-informes") return status !== "informed";
+  if (filter === "echecs") return status === "failed";
+  if (filter === "a-appeler") return manual;
+  return true;
+}
+
+// showStale says that the list of a paged page changed beyond its window.
+function showStale() {
+  for (const el of document.querySelectorAll("[data-paged-stale]")) el.hidden = false;
 }
 
 // fold lowers a text and strips its accents, as the server's search does:
@@ -408,7 +424,11 @@ function listItem(text) {
 // updateCard applies a row's change to its card in the calling view.
 function updateCard(r) {
   const card = document.getElementById("carte-" + r.id);
-  if (!card) return;
+  if (!card) {
+    const list = document.getElementById("cartes");
+    if (list && list.dataset.paged === "true" && r.manual && r.status !== "informed") showStale();
+    return;
+  }
   card.dataset.status = r.status;
   card.dataset.manual = String(r.manual);
   card.dataset.manualAt = r.manual_at || "";
