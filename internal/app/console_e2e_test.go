@@ -47,6 +47,16 @@ ladder:
   - {after: 15s, channel: manual}
 `
 
+// allToCallPlaybook puts every official on the « à appeler » list at
+// once, sending nothing.
+const allToCallPlaybook = `id: tous
+title: Appel de tous
+audience: {everyone: true}
+message: "Alerte de test pour {{.Commune}}."
+ladder:
+  - {after: 0, channel: manual}
+`
+
 // The duty officer logs in, launches an exercise for five mayors, watches
 // three of them acknowledge live without reloading, and confirms by hand
 // one who asks a question instead (it arrives live in the page's inbox).
@@ -55,7 +65,8 @@ ladder:
 // her at once. Another officer takes her, lets her go; the duty officer
 // takes her on the phone, and the other is refused; the voicemail answers,
 // then she is reached and confirmed. Then the officer logs out, and back
-// in through the identity provider (ProConnect).
+// in through the identity provider (ProConnect). On an activation of 450
+// officials, the pages show a page at a time.
 func TestConsoleEndToEndInChromium(t *testing.T) {
 	t.Parallel()
 	exe := chromium(t)
@@ -88,6 +99,7 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	officials[4].Numbers = append(officials[4].Numbers, tocsin.Number{E164: "+33261910105", Kind: tocsin.Landline})
 	playbooks := t.TempDir()
 	writeFile(t, filepath.Join(playbooks, "appel.yaml"), callingPlaybook)
+	writeFile(t, filepath.Join(playbooks, "tous.yaml"), allToCallPlaybook)
 	provider, sso := mustRunProvider(t)
 	a := mustRunApp(t, app.Config{SimulatorProfile: &profile, PlaybooksDir: playbooks, SSO: sso})
 	if err := a.Store().ReplaceOfficials(t.Context(), officials); err != nil {
@@ -95,6 +107,9 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	}
 	mustCreateUser(t, a, "permanence", tocsin.RoleOfficer)
 	shots := t.TempDir()
+	if dir := os.Getenv("TOCSIN_E2E_SHOTS"); dir != "" {
+		shots = dir // to look at the pages the test went through
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
@@ -445,6 +460,57 @@ func TestConsoleEndToEndInChromium(t *testing.T) {
 	if !v.Exercise || v.Summary.Informed != 5 {
 		t.Errorf("activation: exercise %v, %d informed; want an exercise with 5 informed", v.Exercise, v.Summary.Informed)
 	}
+	// A large activation, every official to call at once: a page at a
+	// time, the server's search, the rows on the page live, and a notice
+	// when the list changes beyond the page.
+	many := numberedMayors(450)
+	many[321].Name, many[321].CommuneName = "Jeanne Leroy", "Étretat"
+	if err := a.Store().ReplaceOfficials(t.Context(), many); err != nil {
+		t.Fatal(err)
+	}
+	var large view
+	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "tous", "exercise": true}, &large); st != http.StatusCreated {
+		t.Fatalf("create the large activation: status %d", st)
+	}
+	waitFor(t, a, large.ID, 30*time.Second, "every recipient written", func(v *view) bool { return len(v.Recipients) == len(many) })
+	do("open the large activation",
+		chromedp.Navigate(a.URL()+"/activations/"+large.ID),
+		chromedp.WaitVisible(chromedp.CSS("[data-pager-summary]")),
+		live,
+	)
+	if got := eval("the first page", `document.querySelectorAll("#table-elus tbody tr:not([hidden])").length + " " + document.querySelector("[data-pager-summary]").textContent.trim()`); got != "200 Élus 1 à 200 sur 450 de cette liste, les premiers à appeler en tête." {
+		t.Errorf("the large activation's first page: %q", got)
+	}
+	axeCheck(bctx, "a page of a large activation")
+	confirmOne := func(id string) {
+		t.Helper()
+		if st := api(t, a, "POST", "/api/v1/activations/"+large.ID+"/recipients/"+id+"/confirm", map[string]string{"how": "téléphone"}, nil); st != http.StatusOK {
+			t.Fatalf("confirm %s: status %d", id, st)
+		}
+	}
+	confirmOne("m005")
+	waitTrue(bctx, "a row of the page changes live", `document.querySelector("#elu-m005").dataset.status === "informed" && document.querySelector("[data-paged-stale]").hidden`)
+	confirmOne("m400")
+	waitTrue(bctx, "a change beyond the page is announced", `!document.querySelector("[data-paged-stale]").hidden`)
+	shot("11-grande-activation.png")
+	do("search the large activation on the server",
+		chromedp.SendKeys(chromedp.CSS("#recherche-elus"), "etretat"),
+		chromedp.Submit(chromedp.CSS("#recherche-elus")),
+		chromedp.WaitVisible(`//*[@data-pager-summary][contains(., "correspondant à « etretat »")]`),
+	)
+	if got := eval("the search", `[...document.querySelectorAll("#table-elus tbody tr")].map((tr) => tr.id).join(" ")`); got != "elu-m321" {
+		t.Errorf("search « etretat »: rows %q; want elu-m321", got)
+	}
+	doIn(phone, "open the large calling view on the phone",
+		chromedp.Navigate(a.URL()+"/activations/"+large.ID+"/appeler"),
+		chromedp.WaitVisible(chromedp.CSS("[data-pager-summary]")),
+		live,
+	)
+	if got := evalIn(phone, "the calling view's first page", `document.querySelectorAll("#cartes > li:not([hidden])").length + " " + (document.documentElement.scrollWidth <= window.innerWidth)`); got != "50 true" {
+		t.Errorf("the large calling view on a phone: %q; want 50 cards, no horizontal scroll", got)
+	}
+	axeCheck(phone, "a page of a large calling view")
+
 	provider.QueueUser(agent("cadre.permanence@seine-maritime.gouv.fr", "grp-cod"))
 	eval("log out", `document.querySelector('form[action="/deconnexion"]').submit(); "ok"`)
 	do("log out", chromedp.WaitVisible(chromedp.CSS("#connexion-sso")))

@@ -85,18 +85,9 @@ func TestALargeActivationIsShownAPageAtATime(t *testing.T) {
 func mustActivateAllToCall(tb testing.TB, n int, edit func([]tocsin.Official)) (*app.App, string) {
 	tb.Helper()
 	dir := tb.TempDir()
-	writeFile(tb, filepath.Join(dir, "appel.yaml"), `id: appel
-title: Appel de tous
-audience: {everyone: true}
-message: "Alerte de test pour {{.Commune}}."
-ladder:
-  - {after: 0, channel: manual}
-`)
+	writeFile(tb, filepath.Join(dir, "tous.yaml"), allToCallPlaybook)
 	a := mustRunApp(tb, app.Config{PlaybooksDir: dir})
-	officials := make([]tocsin.Official, n)
-	for i := range officials {
-		officials[i] = mayorOf(fmt.Sprintf("m%03d", i), mobile(fmt.Sprintf("+336%08d", i)))
-	}
+	officials := numberedMayors(n)
 	if edit != nil {
 		edit(officials)
 	}
@@ -104,9 +95,19 @@ ladder:
 		tb.Fatal(err)
 	}
 	var v view
-	if st := api(tb, a, "POST", "/api/v1/activations", map[string]any{"playbook": "appel", "exercise": true}, &v); st != http.StatusCreated {
+	if st := api(tb, a, "POST", "/api/v1/activations", map[string]any{"playbook": "tous", "exercise": true}, &v); st != http.StatusCreated {
 		tb.Fatalf("create: status %d", st)
 	}
 	waitFor(tb, a, v.ID, 5*time.Minute, "every recipient written", func(v *view) bool { return len(v.Recipients) == n })
 	return a, v.ID
+}
+
+// numberedMayors returns n mayors, m000, m001…, with the mobiles
+// +33600000000, +33600000001…
+func numberedMayors(n int) []tocsin.Official {
+	officials := make([]tocsin.Official, n)
+	for i := range officials {
+		officials[i] = mayorOf(fmt.Sprintf("m%03d", i), mobile(fmt.Sprintf("+336%08d", i)))
+	}
+	return officials
 }
