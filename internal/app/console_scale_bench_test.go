@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -20,7 +21,8 @@ import (
 // officer waits for: the activation page, its « À appeler » view, the
 // calling view and the API's view, each read whole (time and size); and
 // how long a confirmation takes to reach an open page as a row and as
-// the recomputed counters.
+// the recomputed counters; and what 100 more open consoles cost in CPU
+// while ten officials a second are confirmed.
 //
 //	go test ./internal/app -run '^$' -bench ConsoleLarge -benchtime 1x
 func BenchmarkConsoleLarge(b *testing.B) {
@@ -92,4 +94,52 @@ func BenchmarkConsoleLarge(b *testing.B) {
 	}
 	b.ReportMetric(float64(row.Milliseconds()), "row-ms")
 	b.ReportMetric(float64(counters.Milliseconds()), "counters-ms")
+	go func() {
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+
+	// What open consoles cost: the process's CPU (replica, etcd and the
+	// consoles' own reading) while ten officials a second are confirmed,
+	// with this console open, then with 100 more.
+	next := 100
+	cores := func(consoles int) float64 {
+		var conns []*websocket.Conn
+		for range consoles {
+			c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(a.URL(), "http")+"/ws?activation="+id, h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := c.ReadMessage(); err != nil { // registered: its snapshot came
+				b.Fatal(err)
+			}
+			conns = append(conns, c)
+			go func() {
+				for {
+					if _, _, err := c.ReadMessage(); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		before, start := cpuTime(), time.Now()
+		for range 50 {
+			if st := api(b, a, "POST", fmt.Sprintf("/api/v1/activations/%s/recipients/m%03d/confirm", id, next), map[string]string{"how": "téléphone"}, nil); st != http.StatusOK {
+				b.Fatalf("confirm: status %d", st)
+			}
+			next++
+			time.Sleep(100 * time.Millisecond)
+		}
+		return (cpuTime() - before).Seconds() / time.Since(start).Seconds()
+	}
+	b.ReportMetric(cores(0), "cores-1-console")
+	b.ReportMetric(cores(100), "cores-101-consoles")
 }
