@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/prefecture76/tocsin/internal/etcd"
 	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
@@ -48,14 +50,15 @@ func TestScale(t *testing.T) {
 		}
 	}
 	reply := envFloat(t, "SCALE_REPLY", 0)
-	t.Logf("| officials | request → first send | request answered | all handed over | messages/s | Tocsin CPU per message | Tocsin peak RSS | callbacks failed | replies |")
-	t.Logf("|---|---|---|---|---|---|---|---|---|")
+	t.Logf("| officials | request → first send | request answered | all handed over | messages/s | Tocsin CPU per message | Tocsin peak RSS | callbacks failed | replies | etcd database: file, in use, in use after compaction |")
+	t.Logf("|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range sizes {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			r := scaleRun(t, n, reply)
-			t.Logf("| %d | %d ms | %d ms | %.2f s | %.0f | %.2f ms | %d MiB | %d of %d | %d |",
+			t.Logf("| %d | %d ms | %d ms | %.2f s | %.0f | %.2f ms | %d MiB | %d of %d | %d | %d, %d, %d MiB |",
 				n, r.firstSend.Milliseconds(), r.answered.Milliseconds(), r.handedOver.Seconds(), float64(n)/r.handedOver.Seconds(),
-				float64(r.cpu.Microseconds())/1000/float64(n), r.peakRSS>>20, r.callbackFailures, r.callbacks+r.callbackFailures, r.replies)
+				float64(r.cpu.Microseconds())/1000/float64(n), r.peakRSS>>20, r.callbackFailures, r.callbacks+r.callbackFailures, r.replies,
+				r.dbSize>>20, r.dbInUse>>20, r.dbCompacted>>20)
 		})
 	}
 }
@@ -64,6 +67,7 @@ type scaleResult struct {
 	firstSend, answered, handedOver time.Duration
 	cpu                             time.Duration // Tocsin's, request to the last callback
 	peakRSS                         int64
+	dbSize, dbInUse, dbCompacted    int64 // etcd's database: its file, in use, in use after compaction
 	callbacks, callbackFailures     int
 	replies                         int
 }
@@ -151,6 +155,7 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 	})
 	cpu := procCPU(t, leader.pid()) - cpu0
 	rss := peak()
+	size, inUse, compacted := dbSizes(t, c)
 
 	msgs := c.outbound()
 	if len(msgs) != n {
@@ -175,10 +180,37 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		handedOver:       msgs[len(msgs)-1].DateCreated.Sub(start),
 		cpu:              cpu,
 		peakRSS:          rss,
+		dbSize:           size,
+		dbInUse:          inUse,
+		dbCompacted:      compacted,
 		callbacks:        st.Callbacks,
 		callbackFailures: st.CallbackFailures,
 		replies:          st.Replies,
 	}
+}
+
+// dbSizes returns the largest etcd member's database file and the space
+// in use in it, then the space in use once the history is compacted (as
+// etcd's --auto-compaction does in production).
+func dbSizes(t *testing.T, c *cluster) (size, inUse, compacted int64) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	status := func() (size, inUse, rev int64) {
+		for _, ep := range c.cli.Endpoints() {
+			st, err := c.cli.Status(ctx, ep)
+			if err != nil {
+				t.Fatalf("etcd status of %s: %v", ep, err)
+			}
+			size, inUse, rev = max(size, st.DbSize), max(inUse, st.DbSizeInUse), st.Header.Revision
+		}
+		return size, inUse, rev
+	}
+	size, inUse, rev := status()
+	if _, err := c.cli.Compact(ctx, rev, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatalf("compact: %v", err)
+	}
+	_, compacted, _ = status()
+	return size, inUse, compacted
 }
 
 // saveProfile writes a replica's profile read from url to file.
