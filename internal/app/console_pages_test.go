@@ -68,6 +68,14 @@ func TestALargeActivationIsShownAPageAtATime(t *testing.T) {
 		t.Errorf("search of a number as written: %v; want m007", ids)
 	}
 
+	body, ids = page("/activations/" + id + "?tri=nom")
+	if len(ids) != 200 || ids[0] != "m321" || !strings.Contains(body, `href="/activations/`+id+`?filtre=a-appeler&amp;tri=nom#elus"`) {
+		t.Errorf("by name: first %v; want m321 (Jeanne Leroy) first, and the filters keeping the order", ids[:min(1, len(ids))])
+	}
+	if _, ids = page("/activations/" + id + "?tri=commune&page=3"); len(ids) != 50 || ids[len(ids)-1] != "m321" {
+		t.Errorf("by commune, last page: %d rows ending with %v; want Étretat's mayor after Dieppe's", len(ids), ids[len(ids)-1:])
+	}
+
 	st, calling := br.get("/activations/" + id + "/appeler?page=2")
 	if st != http.StatusOK {
 		t.Fatalf("calling view: status %d", st)

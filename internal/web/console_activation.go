@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -227,6 +228,11 @@ var filters = []struct{ Key, Label string }{
 	{"", "Tous"}, {"non-informes", "Non informés"}, {"echecs", "Échecs"}, {"a-appeler", "À appeler"},
 }
 
+// orders are the orders of the officials' table (?tri=).
+var orders = []struct{ Key, Label string }{
+	{"", "à appeler d'abord"}, {"nom", "nom"}, {"commune", "commune"},
+}
+
 func keep(filter string, w *row) bool {
 	switch filter {
 	case "non-informes":
@@ -252,6 +258,8 @@ type activationBody struct {
 	Rows     []row
 	Filter   string
 	Filters  []filterLink
+	Order    string       // the table's order (?tri=), empty for the first to call first
+	Orders   []filterLink // links to the other orders
 	Timeline []liveEvent
 	ManualAt string
 	Retex    *tocsin.Retex // an exercise's lessons learned
@@ -323,8 +331,20 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 		}
 		picks = append(picks, pick{i, rowRank(&w)})
 	}
-	// The officials to call first: on the manual list, then not informed.
-	slices.SortStableFunc(picks, func(x, y pick) int { return x.rank - y.rank })
+	// The officials to call first (on the manual list, then not informed),
+	// or by name or commune as the officer asks.
+	order := r.URL.Query().Get("tri")
+	official := func(p pick) *tocsin.Official { return &v.Recipients[p.i].Official }
+	slices.SortStableFunc(picks, func(x, y pick) int {
+		switch order {
+		case "nom":
+			return strings.Compare(fold(official(x).Name), fold(official(y).Name))
+		case "commune":
+			return cmp.Or(strings.Compare(fold(official(x).CommuneName), fold(official(y).CommuneName)),
+				strings.Compare(fold(official(x).Name), fold(official(y).Name)))
+		}
+		return x.rank - y.rank
+	})
 	if paged {
 		lo, hi, pg := paginate(r, len(picks), pageSize, "elus")
 		picks, b.Pager = picks[lo:hi], pg
@@ -332,20 +352,28 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	for _, pk := range picks {
 		b.Rows = append(b.Rows, newRow(&v.Activation, &v.Recipients[pk.i], now))
 	}
-	for _, f := range filters {
+	// The links keep what the others chose: a filter keeps the order and
+	// the search, an order the filter and the search; both go back to the
+	// first page.
+	href := func(filter, order string) string {
 		q := url.Values{}
-		if f.Key != "" {
-			q.Set("filtre", f.Key)
+		for k, val := range map[string]string{"filtre": filter, "tri": order, "q": query} {
+			if val != "" && (k != "q" || paged) {
+				q.Set(k, val)
+			}
 		}
-		if paged && query != "" {
-			q.Set("q", query)
+		if len(q) == 0 {
+			return "/activations/" + url.PathEscape(v.ID)
 		}
-		href := "/activations/" + url.PathEscape(v.ID)
-		if len(q) > 0 {
-			href += "?" + q.Encode()
-		}
-		b.Filters = append(b.Filters, filterLink{Key: f.Key, Label: f.Label, Href: href, Count: counts[f.Key], Current: f.Key == filter})
+		return "/activations/" + url.PathEscape(v.ID) + "?" + q.Encode()
 	}
+	for _, f := range filters {
+		b.Filters = append(b.Filters, filterLink{Key: f.Key, Label: f.Label, Href: href(f.Key, order), Count: counts[f.Key], Current: f.Key == filter})
+	}
+	for _, o := range orders {
+		b.Orders = append(b.Orders, filterLink{Key: o.Key, Label: o.Label, Href: href(filter, o.Key), Current: o.Key == order})
+	}
+	b.Order = order
 	names := make(map[string]string, len(v.Recipients))
 	for i := range v.Recipients {
 		names[v.Recipients[i].Official.ID] = v.Recipients[i].Official.Name
