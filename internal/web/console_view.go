@@ -236,6 +236,8 @@ type counters struct {
 	NotInformed int `json:"not_informed"`
 	// Percent is the share informed, rounded down.
 	Percent int `json:"percent"`
+	// Inbox counts the replies to handle (InboxCounter), when known.
+	Inbox int `json:"inbox"`
 }
 
 func newCounters(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) counters {
