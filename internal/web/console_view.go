@@ -291,6 +291,7 @@ var actionLabels = map[string]string{
 	tocsin.AuditRushed:            "élu relancé (échelon suivant avancé)",
 	tocsin.AuditNumbersFixed:      "numéros d'un élu corrigés",
 	tocsin.AuditReplyHandled:      "réponse d'un élu traitée",
+	tocsin.AuditFollowUp:          "message de suivi envoyé aux élus",
 }
 
 // actionLabel names an audit action in French; an unknown one is shown

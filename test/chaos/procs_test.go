@@ -375,10 +375,35 @@ func (c *cluster) activation(id string) (*view, bool) {
 	return &v, true
 }
 
-// outbound returns the simulator's record of the messages sent.
+// outbound returns the simulator's record of the alerts sent: not the
+// notices (the confirmation of an acknowledgement, how to confirm), which
+// notices returns.
 func (c *cluster) outbound() []twiliosim.Message {
 	c.t.Helper()
-	return sent(c.messages())
+	var out []twiliosim.Message
+	for _, m := range sent(c.messages()) {
+		if !isNotice(m.Body) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// notices returns the simulator's record of the notices sent.
+func (c *cluster) notices() []twiliosim.Message {
+	c.t.Helper()
+	var out []twiliosim.Message
+	for _, m := range sent(c.messages()) {
+		if isNotice(m.Body) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// isNotice reports whether an SMS is a notice rather than an alert.
+func isNotice(body string) bool {
+	return strings.Contains(body, "Réception confirmée à") || strings.Contains(body, "Répondez OK à ce numéro")
 }
 
 // messages returns the simulator's record of every message, sent and
