@@ -473,8 +473,9 @@ func (r *run) watchRecipients() {
 			}
 			r.overflows(activation, rc)
 			// A rush by a duty officer (on any replica) may make a rung
-			// due now; a reply may have recorded a notice to send.
-			again := (rc.InformedAt == nil && (hasFreshFailure(rc) || len(rc.Rushes) > 0 || len(rc.Fixes) > 0)) || rc.PendingNotice()
+			// due now; a reply may have recorded a notice to send (not
+			// one dispatch handed over itself: it settles those).
+			again := (rc.InformedAt == nil && (hasFreshFailure(rc) || len(rc.Rushes) > 0 || len(rc.Fixes) > 0)) || rc.UnsentNotice()
 			r.seen(activation, rc, rev) // rc is the worker's from here on
 			if again {
 				r.q.add(item{activation, rc.Official.ID}, false)

@@ -174,6 +174,17 @@ func (r *Recipient) PendingNotice() bool {
 	return false
 }
 
+// UnsentNotice reports whether r has a notice recorded and never handed
+// over: one a reply recorded, for dispatch to send.
+func (r *Recipient) UnsentNotice() bool {
+	for _, n := range r.Notices {
+		if n.Status == AttemptCreated && n.Tries == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // NeedsWork reports whether dispatch has something to do for r in a: the
 // ladder while r is not informed, a notice to hand over, a follow-up
 // message not yet recorded for r.
