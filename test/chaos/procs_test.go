@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -380,13 +381,7 @@ func (c *cluster) activation(id string) (*view, bool) {
 // notices returns.
 func (c *cluster) outbound() []twiliosim.Message {
 	c.t.Helper()
-	var out []twiliosim.Message
-	for _, m := range sent(c.messages()) {
-		if !isNotice(m.Body) {
-			out = append(out, m)
-		}
-	}
-	return out
+	return alerts(sent(c.messages()))
 }
 
 // notices returns the simulator's record of the notices sent.
@@ -429,6 +424,11 @@ func simMessages(t *testing.T, url, sid, token string) []twiliosim.Message {
 		t.Fatal(err)
 	}
 	return all
+}
+
+// alerts keeps the messages that are not notices.
+func alerts(ms []twiliosim.Message) []twiliosim.Message {
+	return slices.DeleteFunc(ms, func(m twiliosim.Message) bool { return isNotice(m.Body) })
 }
 
 // sent keeps the messages sent, not the replies.
