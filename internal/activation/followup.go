@@ -44,9 +44,9 @@ func (s *Service) SendMessage(ctx context.Context, by tocsin.User, id, text stri
 		}
 		a.Messages = append(a.Messages, f)
 		return []tocsin.Event{{At: now, Kind: tocsin.EventFollowUp,
-			Detail: fmt.Sprintf("message de suivi n° %d envoyé par %s à tous les élus : « %s »", f.N, by.Name, f.Text)}}, nil
+			Detail: fmt.Sprintf("message de suivi n° %d de %s, à envoyer à chaque élu : « %s »", f.N, by.Name, f.Text)}}, nil
 	}, tocsin.AuditEntry{At: now, Actor: by.Name, Action: tocsin.AuditFollowUp, Activation: id,
-		Detail: "message de suivi envoyé à tous les élus : « " + checked.Text + " »"})
+		Detail: "message de suivi pour tous les élus de l'activation : « " + checked.Text + " »"})
 	if err != nil {
 		return nil, err
 	}
