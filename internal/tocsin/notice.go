@@ -115,8 +115,8 @@ type FollowUp struct {
 // NoticeID is the id of a follow-up's notice for each recipient.
 func (f FollowUp) NoticeID() string { return "m" + strconv.Itoa(f.N) }
 
-// followUpBody is the SMS text of f.
-func (a *Activation) followUpBody(f FollowUp) string { return withExercise(f.Text, a.Exercise) }
+// FollowUpBody is the SMS text of a's follow-up message f.
+func (a *Activation) FollowUpBody(f FollowUp) string { return withExercise(f.Text, a.Exercise) }
 
 // MaxFollowUpSegments bounds a follow-up message, in SMS segments.
 const MaxFollowUpSegments = 3
@@ -149,7 +149,7 @@ func (a *Activation) PlanNotices(r *Recipient) []Attempt {
 	var due []Attempt
 	for _, f := range a.Messages {
 		if r.Notice(f.NoticeID()) == nil {
-			due = append(due, NewNotice(NoticeMessage, f.NoticeID(), to, a.followUpBody(f)))
+			due = append(due, NewNotice(NoticeMessage, f.NoticeID(), to, a.FollowUpBody(f)))
 		}
 	}
 	return due

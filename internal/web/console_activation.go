@@ -271,6 +271,9 @@ type messageLine struct {
 	// Sent counts the officials the provider took it for, Of those it
 	// goes to (the officials with a mobile).
 	Sent, Of int
+	// Segments and Encoding are what each SMS of it costs.
+	Segments int
+	Encoding tocsin.Encoding
 }
 
 // messageLines says how far each follow-up message of v went.
@@ -278,6 +281,7 @@ func messageLines(v *activation.View) []messageLine {
 	out := make([]messageLine, len(v.Messages))
 	for i, f := range v.Messages {
 		out[i].FollowUp = f
+		out[i].Segments, out[i].Encoding = tocsin.Segments(v.FollowUpBody(f))
 		for j := range v.Recipients {
 			rc := &v.Recipients[j]
 			if len(rc.Official.NumbersOf(tocsin.Mobile)) > 0 {
