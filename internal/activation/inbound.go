@@ -32,7 +32,7 @@ type StatusReport struct {
 // one changes nothing.
 func (s *Service) RecordStatus(ctx context.Context, ref AttemptRef, st StatusReport) error {
 	_, err := s.store.UpdateRecipient(ctx, ref.Activation, ref.Official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
-		at := r.Attempt(ref.Attempt)
+		at := r.Outgoing(ref.Attempt) // an attempt, or a notice
 		if at == nil {
 			return nil, tocsin.Errorf(tocsin.EInvalid, "tentative %s inconnue", ref.Attempt)
 		}
@@ -53,6 +53,9 @@ func (s *Service) RecordStatus(ctx context.Context, ref AttemptRef, st StatusRep
 		}
 		a.Refresh(r, now)
 		detail := statusDetail(st.Status, st.ErrorCode)
+		if at.Notice != "" {
+			detail = tocsin.NoticeLabel(at.Notice) + " : " + detail
+		}
 		if st.Recovered {
 			detail += " (statut retrouvé chez l'opérateur)"
 		}
@@ -225,8 +228,11 @@ func (s *Service) Reply(ctx context.Context, in tocsin.Inbound) (ReplyOutcome, e
 	if in.Recovered {
 		recovered = fmt.Sprintf(" (reçue à %s, retrouvée chez l'opérateur)", tocsin.ParisTime(at))
 	}
+	confirmed := false // one confirmation for the reply, whoever it informs
 	for i, official := range officials[pick] {
+		noticed := false
 		_, err = s.store.UpdateRecipient(ctx, acts[pick].ID, official, func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error) {
+			noticed = false
 			if in.SID != "" && slices.Contains(r.Replies, in.SID) {
 				if r.InformedAt != nil && ack {
 					outcome = ReplyAlready
@@ -248,6 +254,7 @@ func (s *Service) Reply(ctx context.Context, in tocsin.Inbound) (ReplyOutcome, e
 					return nil, tocsin.ErrNoChange // one event for the reply is enough
 				}
 				r.Replies = appendReply(r.Replies, in.SID)
+				guide(a, r, from, in.Body)
 				return []tocsin.Event{{At: at, Kind: tocsin.EventReply, Channel: tocsin.SMS, Recovered: in.Recovered, Official: r.Official.ID,
 					Text: truncate(in.Body, 160), Detail: "réponse non reconnue " + who + " : " + quoted + recovered}}, nil
 			case r.InformedAt != nil:
@@ -256,6 +263,9 @@ func (s *Service) Reply(ctx context.Context, in tocsin.Inbound) (ReplyOutcome, e
 			outcome = ReplyInformed
 			r.Replies = appendReply(r.Replies, in.SID)
 			r.InformedAt, r.InformedHow, r.InformedFrom = &at, "sms", from
+			if !confirmed {
+				noticed = r.AddNotice(tocsin.NewNotice(tocsin.NoticeConfirmation, string(tocsin.NoticeConfirmation), from, tocsin.ConfirmationText(at, a.Exercise)))
+			}
 			a.Refresh(r, at)
 			return []tocsin.Event{{At: at, Kind: tocsin.EventInformed, Channel: tocsin.SMS, Recovered: in.Recovered,
 				Detail: fmt.Sprintf("%s informé·e : réponse %s %s%s", r.Official.Name, quoted, who, recovered)}}, nil
@@ -263,12 +273,30 @@ func (s *Service) Reply(ctx context.Context, in tocsin.Inbound) (ReplyOutcome, e
 		if err != nil && !errors.Is(err, tocsin.ErrNoChange) {
 			return "", err
 		}
+		confirmed = confirmed || (err == nil && noticed)
 	}
 	if outcome == ReplyInformed {
 		// Audited from the store's history, as for a key press.
 		s.log.Info("officials informed", "activation", acts[pick].ID, "officials", len(officials[pick]), "how", "sms", "recovered", in.Recovered)
 	}
 	return outcome, nil
+}
+
+// guide records, once per recipient, the notice that tells an official
+// whose reply was not understood how to confirm, to the number that
+// replied. Not to one already informed, nor after a refusal or a
+// correction (STOP, a wrong number, an official no longer in office):
+// those are for the duty officer, and asking a stranger to answer OK
+// would inform nobody real.
+func guide(a *tocsin.Activation, r *tocsin.Recipient, from, body string) {
+	if r.InformedAt != nil {
+		return
+	}
+	switch tocsin.ReplyConcern(body) {
+	case tocsin.ConcernStop, tocsin.ConcernNumber, tocsin.ConcernOfficial:
+		return
+	}
+	r.AddNotice(tocsin.NewNotice(tocsin.NoticeGuidance, string(tocsin.NoticeGuidance), from, tocsin.GuidanceText(a.Exercise)))
 }
 
 // maxReplies bounds the reply ids a recipient keeps: an official who

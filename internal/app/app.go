@@ -458,6 +458,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ParseNumbers:   directory.ParseNumbers,
 		Fixes:          a.service,
 		Replies:        a.service,
+		Messages:       a.service,
 		MissesDeadline: a.service.MissesDeadline,
 		ValidSignature: validSignature,
 		Voice:          voiceTwiML{voice: cfg.TwilioVoice},

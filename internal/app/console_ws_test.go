@@ -35,6 +35,7 @@ type liveMsg struct {
 		Informed    int `json:"informed"`
 		Manual      int `json:"manual"`
 		NotInformed int `json:"not_informed"`
+		Inbox       int `json:"inbox"`
 	} `json:"counters"`
 }
 

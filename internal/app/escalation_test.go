@@ -112,8 +112,14 @@ func (e *escalation) informed(official string, limit time.Duration) *tocsin.Reci
 	return r
 }
 
+// sms counts the alerts texted to number; notices counts the notices
+// (the confirmation of an acknowledgement, how to confirm).
 func (e *escalation) sms(number string) int {
-	return len(testingutil.Outbound(e.app.Simulator(), number))
+	return len(testingutil.Alerts(e.app.Simulator(), number))
+}
+
+func (e *escalation) notices(number string) int {
+	return len(testingutil.Notices(e.app.Simulator(), number))
 }
 
 // said is everything a call said, in order.
@@ -270,6 +276,9 @@ func TestStormOf429sEveryoneInformedNobodyTextedTwice(t *testing.T) {
 		if n := e.sms(fictionMobile(i)); n != 1 {
 			t.Errorf("%s got %d SMS, want exactly 1", fictionMobile(i), n)
 		}
+		if n := e.notices(fictionMobile(i)); n > 1 {
+			t.Errorf("%s got %d confirmations, want at most 1 (it may still be on its way)", fictionMobile(i), n)
+		}
 		if n := len(e.calls(fictionMobile(i))); n != 0 {
 			t.Errorf("%s got %d calls before T+10, want none", fictionMobile(i), n)
 		}
@@ -301,6 +310,9 @@ func TestAcknowledgementDuringTheCallStopsEverything(t *testing.T) {
 	}
 	if n := e.sms(m); n != 1 {
 		t.Errorf("%d SMS; want 1", n)
+	}
+	if n := e.notices(m); n != 1 {
+		t.Errorf("%d confirmations of the reply; want 1", n)
 	}
 }
 

@@ -43,10 +43,11 @@ func TestRepliesThatDoNotAcknowledgeWaitInTheInbox(t *testing.T) {
 		} `json:"replies"`
 	}
 	var box inbox
-	waitFor(t, a, v.ID, 10*time.Second, "two replies in the inbox, the third mayor informed", func(v *view) bool {
+	// Arques is told how to confirm, and asks again: three replies.
+	waitFor(t, a, v.ID, 10*time.Second, "three replies in the inbox, the third mayor informed", func(v *view) bool {
 		box = inbox{}
 		api(t, a, "GET", "/api/v1/activations/"+v.ID+"/replies", nil, &box)
-		return len(box.Replies) == 2 && v.Summary.Informed == 1
+		return len(box.Replies) == 3 && v.Summary.Informed == 1
 	})
 	concerns := map[string]string{}
 	for _, r := range box.Replies {
@@ -60,14 +61,14 @@ func TestRepliesThatDoNotAcknowledgeWaitInTheInbox(t *testing.T) {
 	}
 
 	officer := loginAs(t, a, "permanence", tocsin.RoleOfficer)
-	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled>2</span>)") || !strings.Contains(page, "Faut-il évacuer l&#39;école ?") {
-		t.Errorf("the activation page shows no inbox of 2 replies")
+	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled>3</span>)") || !strings.Contains(page, "Faut-il évacuer l&#39;école ?") {
+		t.Errorf("the activation page shows no inbox of 3 replies")
 	}
 	seq := box.Replies[0].Seq
 	if st, _, loc := officer.postCSRF("/activations/"+v.ID+"/reponses/"+seq+"/traitee", nil); st != http.StatusSeeOther || !strings.Contains(loc, "info=traitee") {
 		t.Fatalf("mark handled from the console: status %d to %q", st, loc)
 	}
-	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled>1</span>)") || !strings.Contains(page, "Traitée par permanence") {
+	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled>2</span>)") || !strings.Contains(page, "Traitée par permanence") {
 		t.Errorf("after one handled: the page does not say so")
 	}
 	if st := api(t, a, "POST", "/api/v1/activations/"+v.ID+"/replies/"+seq+"/handled", nil, nil); st != http.StatusConflict {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/app"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -59,9 +60,15 @@ func TestFiftyOfficialsFortyFiveReplyThreeSilentTwoInvalid(t *testing.T) {
 		t.Fatalf("created: targeted %d exercise %v state %s; want 50, real, open", created.Targeted, created.Exercise, created.State)
 	}
 
-	v := waitFor(t, a, created.ID, 30*time.Second, "45 informed, 3 delivered, 2 failed", func(v *view) bool {
+	v := waitFor(t, a, created.ID, 30*time.Second, "45 informed and their confirmations delivered, 3 delivered, 2 failed", func(v *view) bool {
 		s := v.Summary
-		return s.Informed == 45 && s.Failed == 2 && s.Delivered == 48
+		confirmed := 0
+		for _, r := range v.Recipients {
+			if n := r.Notice(string(tocsin.NoticeConfirmation)); n != nil && n.Status == tocsin.AttemptDelivered {
+				confirmed++
+			}
+		}
+		return s.Informed == 45 && s.Failed == 2 && s.Delivered == 48 && confirmed == 45
 	})
 	after := time.Now().UTC()
 
@@ -101,15 +108,20 @@ func TestFiftyOfficialsFortyFiveReplyThreeSilentTwoInvalid(t *testing.T) {
 			}
 		}
 	}
-	// The simulator's own record: each valid number got exactly one SMS.
+	// The simulator's own record: each valid number got exactly one
+	// alert, and each of the 45 who replied one confirmation.
 	sim := a.Simulator()
+	testingutil.Eventually(t, 10*time.Second, "45 confirmations", func() bool { return len(outbound(sim.Messages())) >= 48+45 })
 	for i := 1; i <= 48; i++ {
-		if got := len(outbound(sim.MessagesTo(fictionMobile(i)))); got != 1 {
+		if got := len(testingutil.Alerts(sim, fictionMobile(i))); got != 1 {
 			t.Errorf("%s: got %d SMS, want exactly 1", fictionMobile(i), got)
 		}
+		if got, want := len(testingutil.Notices(sim, fictionMobile(i))), map[bool]int{true: 1}[i <= 45]; got != want {
+			t.Errorf("%s: got %d confirmations, want %d", fictionMobile(i), got, want)
+		}
 	}
-	if got := len(outbound(sim.Messages())); got != 48 {
-		t.Errorf("simulator recorded %d outbound SMS, want 48", got)
+	if got := len(outbound(sim.Messages())); got != 48+45 {
+		t.Errorf("simulator recorded %d outbound SMS, want 48 alerts and 45 confirmations", got)
 	}
 	kinds := map[string]int{}
 	for _, e := range v.Timeline {
@@ -141,10 +153,12 @@ func TestFiftyOfficialsFortyFiveReplyThreeSilentTwoInvalid(t *testing.T) {
 	// A late reply from a silent mayor reaches the restarted Tocsin.
 	postSigned(t, b, "/twilio/sms/inbound", url.Values{"MessageSid": {"SMlate"}, "From": {fictionMobile(46)}, "To": {"+33639980000"}, "Body": {"ok bien reçu"}})
 	late := waitFor(t, b, created.ID, 10*time.Second, "46 informed", func(v *view) bool { return v.Summary.Informed == 46 })
-	// Nothing was sent again by the restarted leader.
+	// Nothing was sent again by the restarted leader: only the late
+	// reply's confirmation.
+	testingutil.ExpectSMS(t, b.Simulator(), fictionMobile(46), "Réception confirmée")
 	time.Sleep(300 * time.Millisecond)
-	if n := len(outbound(b.Simulator().Messages())); n != 0 {
-		t.Errorf("after restart the leader sent %d SMS; want 0", n)
+	if n := len(outbound(b.Simulator().Messages())); n != 1 {
+		t.Errorf("after restart the leader sent %d SMS; want the confirmation only", n)
 	}
 	if st := api(t, b, "POST", "/api/v1/activations/"+created.ID+"/close", nil, &late); st != http.StatusOK || late.State != tocsin.Closed {
 		t.Fatalf("close: status %d, state %s", st, late.State)

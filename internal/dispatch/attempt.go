@@ -23,7 +23,8 @@ func (r *run) step(it item) error {
 			}
 			s, ok = snapshot{a, rc, rev}, true
 		}
-		if s.a.State != tocsin.Open || s.rc.InformedAt != nil {
+		s.a = r.latest(s.a)
+		if !s.a.NeedsWork(s.rc) {
 			return nil
 		}
 		now := r.d.cfg.Clock.Now()
@@ -56,19 +57,29 @@ func (r *run) step(it item) error {
 }
 
 // next picks the attempt to work on now: one left unsettled first (a retry
-// after a refusal, an unknown outcome), then what the ladder calls for. It
-// also returns when something falls due later.
+// after a refusal, an unknown outcome), then what the ladder calls for,
+// then the notices (those recorded first, then the follow-up messages
+// not yet recorded for rc). It also returns when something falls due
+// later. An informed recipient gets notices only.
 func (r *run) next(a *tocsin.Activation, rc *tocsin.Recipient, now time.Time) (todo *tocsin.Attempt, wake time.Time) {
-	for i := range rc.Attempts {
-		at := &rc.Attempts[i]
-		if !at.Status.Unsettled() || r.d.channels[at.Channel] == nil {
-			continue
+	unsettled := func(ats []tocsin.Attempt) *tocsin.Attempt {
+		for i := range ats {
+			at := &ats[i]
+			if !at.Status.Unsettled() || r.d.channels[at.Channel] == nil {
+				continue
+			}
+			if at.NextTry != nil && at.NextTry.After(now) {
+				wake = earliest(wake, *at.NextTry)
+				continue
+			}
+			return at
 		}
-		if at.NextTry != nil && at.NextTry.After(now) {
-			wake = earliest(wake, *at.NextTry)
-			continue
+		return nil
+	}
+	if rc.InformedAt == nil {
+		if at := unsettled(rc.Attempts); at != nil {
+			return at, wake
 		}
-		return at, wake
 	}
 	due, next := a.Plan(rc, now)
 	wake = earliest(wake, next)
@@ -83,6 +94,14 @@ func (r *run) next(a *tocsin.Activation, rc *tocsin.Recipient, now time.Time) (t
 			}
 		}
 		return &due[i], wake
+	}
+	if at := unsettled(rc.Notices); at != nil {
+		return at, wake
+	}
+	if r.d.channels[tocsin.SMS] != nil {
+		if due := a.PlanNotices(rc); len(due) > 0 {
+			return &due[0], wake
+		}
 	}
 	return nil, wake
 }
@@ -135,19 +154,30 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 	written := false
 	a, rc, rev, err := r.st.UpdateRecipientFrom(r.ctx, it.activation, it.official, s.a, s.rc, s.rev, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
 		written = false
-		if a.State != tocsin.Open || rc.InformedAt != nil {
+		if a.State != tocsin.Open || (at.Notice == "" && rc.InformedAt != nil) {
 			return nil, tocsin.ErrNoChange
 		}
 		now := r.d.cfg.Clock.Now().UTC()
-		cur := rc.Attempt(at.ID)
+		cur := rc.Outgoing(at.ID)
 		var events []tocsin.Event
-		if cur == nil {
+		switch {
+		case cur == nil && at.Notice != "":
+			at.CreatedAt = now
+			rc.Notices = append(rc.Notices, at)
+			cur = &rc.Notices[len(rc.Notices)-1]
+		case cur == nil:
 			at.CreatedAt = now
 			rc.Attempts = append(rc.Attempts, at)
 			cur = &rc.Attempts[len(rc.Attempts)-1]
 			events = append(events, tocsin.Event{Kind: tocsin.EventAttempt, Attempt: at.ID, Channel: at.Channel,
 				Detail: fmt.Sprintf("%s au %s (échelon %d)%s", attemptVerb(at.Channel), at.To, at.Rung+1, routeNote(route))})
-		} else if !cur.Status.Unsettled() || (cur.NextTry != nil && cur.NextTry.After(now)) {
+		}
+		if cur.Notice != "" && cur.Tries == 0 {
+			// The notice's first provider call: the timeline says what goes.
+			events = append(events, tocsin.Event{Kind: tocsin.EventNotice, Attempt: cur.ID, Channel: cur.Channel,
+				Detail: fmt.Sprintf("SMS de %s au %s%s : « %s »", tocsin.NoticeLabel(cur.Notice), cur.To, routeNote(route), cur.Body)})
+		}
+		if !cur.Status.Unsettled() || (cur.NextTry != nil && cur.NextTry.After(now)) {
 			return nil, tocsin.ErrNoChange // settled meanwhile (a status callback), or not due
 		}
 		// A try proven not sent (refused, or settled with its route's
@@ -173,14 +203,14 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 		c.release(key)
 		return snapshot{}, err
 	}
-	cur := rc.Attempt(at.ID)
-	if !written || cur == nil || cur.Status != tocsin.AttemptCreated || rc.InformedAt != nil {
+	cur := rc.Outgoing(at.ID)
+	if !written || cur == nil || cur.Status != tocsin.AttemptCreated || (cur.Notice == "" && rc.InformedAt != nil) {
 		// Nothing written: read the recipient again before deciding.
 		c.release(key)
 		return snapshot{}, nil
 	}
 	start := time.Now()
-	sid, status, sendErr := c.on(cur.Route).send(r.ctx, cur.To, rc.MessageFor(cur.To), it, cur.ID)
+	sid, status, sendErr := c.on(cur.Route).send(r.ctx, cur.To, rc.BodyOf(cur), it, cur.ID)
 	return r.settle(it, c, snapshot{a, rc, rev}, cur.ID, cur.Tries, sid, status, sendErr, sendTimes{paced, start, routeName(cur.Route)})
 }
 
@@ -274,7 +304,7 @@ func (r *run) settle(it item, c *channel, s snapshot, attemptID string, tries in
 	// The fence still refuses it if another replica leads.
 	ctx := context.WithoutCancel(r.ctx)
 	a, rc, rev, err := r.st.UpdateRecipientFrom(ctx, it.activation, it.official, s.a, s.rc, s.rev, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
-		at := rc.Attempt(attemptID)
+		at := rc.Outgoing(attemptID)
 		if at == nil {
 			return nil, fmt.Errorf("attempt %s vanished", attemptID)
 		}
@@ -344,7 +374,7 @@ func (r *run) reconcile(it item, s snapshot, at *tocsin.Attempt) (*snapshot, err
 	written := false
 	a, rc, rev, err := r.st.UpdateRecipientFrom(r.ctx, it.activation, it.official, s.a, s.rc, s.rev, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
 		written = false
-		cur := rc.Attempt(at.ID)
+		cur := rc.Outgoing(at.ID)
 		if cur == nil || cur.SID != "" {
 			return nil, tocsin.ErrNoChange
 		}
@@ -378,7 +408,7 @@ func (r *run) deferSettling(it item, s snapshot, at *tocsin.Attempt, cause error
 	r.d.log.Warn("unknown outcome not settled yet: its route's records are unreadable", "activation", it.activation,
 		"official", it.official, "attempt", at.ID, "route", routeName(at.Route), "err", cause)
 	a, rc, rev, err := r.st.UpdateRecipientFrom(r.ctx, it.activation, it.official, s.a, s.rc, s.rev, func(a *tocsin.Activation, rc *tocsin.Recipient) ([]tocsin.Event, error) {
-		cur := rc.Attempt(at.ID)
+		cur := rc.Outgoing(at.ID)
 		if cur == nil || cur.SID != "" || cur.Status != tocsin.AttemptCreated {
 			return nil, tocsin.ErrNoChange
 		}
@@ -401,13 +431,13 @@ func findAttempt(ctx context.Context, c *channel, rc *tocsin.Recipient, at *tocs
 		return nil, fmt.Errorf("list provider records: %w", err)
 	}
 	claimed := map[string]bool{}
-	for _, o := range rc.Attempts {
+	for _, o := range append(rc.Attempts[:len(rc.Attempts):len(rc.Attempts)], rc.Notices...) {
 		if o.SID != "" {
 			claimed[o.SID] = true
 		}
 	}
 	for i := range got {
-		if claimed[got[i].SID] || (at.Channel == tocsin.SMS && got[i].Body != rc.MessageFor(at.To)) {
+		if claimed[got[i].SID] || (at.Channel == tocsin.SMS && got[i].Body != rc.BodyOf(at)) {
 			continue
 		}
 		return &got[i], nil

@@ -34,8 +34,8 @@ type Store interface {
 	UpdateRecipientFrom(ctx context.Context, activation, official string, a *tocsin.Activation, r *tocsin.Recipient, rev int64,
 		fn func(a *tocsin.Activation, r *tocsin.Recipient) ([]tocsin.Event, error)) (*tocsin.Activation, *tocsin.Recipient, int64, error)
 	// WatchOpen calls fn for every open activation, then for each one that
-	// opens (open true) or closes (open false), until ctx ends or the
-	// watch fails.
+	// opens or gains a follow-up message (open true) or closes (open
+	// false), until ctx ends or the watch fails.
 	WatchOpen(ctx context.Context, fn func(id string, open bool)) error
 	// WatchRecipients calls fn for every change of a recipient from now on,
 	// with its mod revision, until ctx ends or the watch fails.
@@ -297,16 +297,28 @@ func (r *run) forget(it item) {
 // this run loaded.
 func (r *run) seen(activation string, rc *tocsin.Recipient, rev int64) {
 	it := item{activation, rc.Official.ID}
-	if rc.InformedAt != nil {
-		r.forget(it)
-		return
-	}
 	r.kmu.Lock()
 	a := r.acts[activation]
 	r.kmu.Unlock()
-	if a != nil {
-		r.remember(it, snapshot{a, rc, rev})
+	if a == nil || !a.NeedsWork(rc) {
+		r.forget(it)
+		return
 	}
+	r.remember(it, snapshot{a, rc, rev})
+}
+
+// latest returns the newer of a and the activation this run loaded last
+// under its id: an activation gains follow-up messages while it is open,
+// and a state known from before must not hide them. Only messages are
+// added to an open activation's record while dispatch works it; the rest
+// is read fresh by each write.
+func (r *run) latest(a *tocsin.Activation) *tocsin.Activation {
+	r.kmu.Lock()
+	defer r.kmu.Unlock()
+	if l := r.acts[a.ID]; l != nil && len(l.Messages) > len(a.Messages) {
+		return l
+	}
+	return a
 }
 
 // Run dispatches until ctx ends or a write finds that this replica no
@@ -401,10 +413,13 @@ func (r *run) watchOpen() {
 					delete(loading, id)
 				}
 				r.drop(id)
-			case !seen[id]:
+			default:
+				// New, or seen before: its record gained a follow-up
+				// message (which touches its open marker), or the watch
+				// broke. Either way it loads again, from its record.
 				seen[id] = true
 				if cancel := loading[id]; cancel != nil {
-					cancel() // the watch broke: this one starts again
+					cancel()
 				}
 				ctx, cancel := context.WithCancel(r.ctx)
 				loading[id] = cancel
@@ -457,8 +472,10 @@ func (r *run) watchRecipients() {
 				c.track(activation, rc, r.d.cfg.Clock.Now())
 			}
 			r.overflows(activation, rc)
-			// A rush by a duty officer (on any replica) may make a rung due now.
-			again := rc.InformedAt == nil && (hasFreshFailure(rc) || len(rc.Rushes) > 0 || len(rc.Fixes) > 0)
+			// A rush by a duty officer (on any replica) may make a rung
+			// due now; a reply may have recorded a notice to send (not
+			// one dispatch handed over itself: it settles those).
+			again := (rc.InformedAt == nil && (hasFreshFailure(rc) || len(rc.Rushes) > 0 || len(rc.Fixes) > 0)) || rc.UnsentNotice()
 			r.seen(activation, rc, rev) // rc is the worker's from here on
 			if again {
 				r.q.add(item{activation, rc.Official.ID}, false)
@@ -507,7 +524,7 @@ func hasFreshFailure(r *tocsin.Recipient) bool {
 const loadPage = 250
 
 // load queues every recipient of an activation not yet informed, those
-// never contacted first. An activation still being created is loaded part
+// never contacted first, and those with a notice to send. An activation still being created is loaded part
 // by part as its parts are written, each from where the last one ended.
 func (r *run) load(ctx context.Context, id string) error {
 	n, after := 0, ""
@@ -528,7 +545,7 @@ func (r *run) load(ctx context.Context, id string) error {
 				if c := r.d.channels[tocsin.Voice]; c != nil {
 					c.track(id, &rs[i], now)
 				}
-				if rs[i].InformedAt == nil {
+				if a.NeedsWork(&rs[i]) {
 					it := item{id, rs[i].Official.ID}
 					r.remember(it, snapshot{a, &rs[i], revs[i]})
 					r.q.add(it, rs[i].FirstContact())

@@ -362,6 +362,9 @@ func (s *Store) updateRecipient(ctx context.Context, activation, official string
 				events[i].Official = official
 			}
 			ops = append(ops, s.eventOp(activation, &events[i]))
+			if events[i].Kind == tocsin.EventReply {
+				ops = append(ops, clientv3.OpPut(s.key("rpl", activation, events[i].Seq), ""))
+			}
 		}
 		ops = append(ops, s.auditOps(audit)...)
 		guard := ""
@@ -428,7 +431,9 @@ func (s *Store) LoadRecipients(ctx context.Context, id, after string, pageSize i
 
 // UpdateActivation applies fn to an activation by compare-and-swap, with
 // its events and audit (in the outbox; not when fn changes nothing). When
-// fn closes the activation, the open marker goes too.
+// fn closes the activation, the open marker goes too; when it adds a
+// follow-up message to an open one, the marker is rewritten, so that
+// WatchOpen reports it again.
 func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocsin.Activation) ([]tocsin.Event, error),
 	audit ...tocsin.AuditEntry) (*tocsin.Activation, error) {
 	ak := s.key("act", id)
@@ -437,6 +442,7 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 		if err != nil {
 			return nil, err
 		}
+		messages := len(a.Messages)
 		events, err := fn(a)
 		if err != nil {
 			if errors.Is(err, ErrNoChange) {
@@ -445,8 +451,14 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 			return nil, err
 		}
 		ops := []clientv3.Op{clientv3.OpPut(ak, mustJSON(a))}
-		if a.State == tocsin.Closed {
+		switch {
+		case a.State == tocsin.Closed:
 			ops = append(ops, clientv3.OpDelete(s.key("open", id)))
+		case len(a.Messages) > messages:
+			// A follow-up message to send: the open marker, rewritten as
+			// it is, tells the leader's dispatch to load the activation
+			// again (WatchOpen reports it open once more).
+			ops = append(ops, clientv3.OpPut(s.key("open", id), "", clientv3.WithIgnoreValue()))
 		}
 		for i := range events {
 			ops = append(ops, s.eventOp(id, &events[i]))

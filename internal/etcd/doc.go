@@ -6,10 +6,12 @@
 //	dir/current                  version of the directory in force
 //	dir/v/<version>/<official>   the officials of that version
 //	act/<activation>             an activation
-//	open/<activation>            present while the activation is open; holds the number index's shard count
-//	rcpt/<activation>/<official> a recipient, with its attempts
+//	open/<activation>            present while the activation is open; holds the number index's shard count; rewritten as it is when a follow-up message is added
+//	rcpt/<activation>/<official> a recipient, with its attempts and notices
 //	num/<activation>/<shard>     the number index: which officials each number answers for, shard by hash of the number
 //	evt/<activation>/<seq>       the timeline; seq sorts by server time
+//	rpl/<activation>/<seq>       empty: the index of the replies that did not acknowledge (events of kind reply), written with them
+//	hdl/<activation>/<seq>       a reply of the inbox handled, by whom and when
 //	user/<name>, token/<sha256>  users (with their console password hash) and API tokens by the hash of their secret
 //	tokenid/<user>/<id>          a user's personal tokens, to list and revoke them
 //	sess/<sha256>                a console session, under the hash of its id, on a lease

@@ -42,3 +42,27 @@ func (s *Store) Handled(ctx context.Context, activation string) (map[string]tocs
 	})
 	return out, err
 }
+
+// RepliesToHandle counts the replies of an activation's inbox nobody
+// handled yet, from two counts of keys: each reply that did not
+// acknowledge is indexed under rpl/ with its event (UpdateRecipient),
+// each one handled under hdl/. Replies recorded before the index existed
+// are not counted.
+func (s *Store) RepliesToHandle(ctx context.Context, activation string) (int, error) {
+	count := func(prefix string) (int64, error) {
+		resp, err := s.cli.Get(ctx, s.key(prefix, activation)+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			return 0, unavailable(err)
+		}
+		return resp.Count, nil
+	}
+	replies, err := count("rpl")
+	if err != nil {
+		return 0, err
+	}
+	handled, err := count("hdl")
+	if err != nil {
+		return 0, err
+	}
+	return int(max(replies-handled, 0)), nil
+}

@@ -64,7 +64,7 @@ var roleLabels = map[string]string{
 
 const (
 	// ExercisePrefix starts every message of an exercise.
-	ExercisePrefix = "EXERCICE - "
+	ExercisePrefix = tocsin.ExercisePrefix
 	// maxMessageSource bounds a template's source.
 	maxMessageSource = 2000
 	// maxMessageLen bounds a message rendered with the sample data, in

@@ -50,9 +50,12 @@ func (v *view) add(a *tocsin.Activation, rs []tocsin.Recipient) {
 				}
 			}
 		}
-		for _, at := range r.Attempts {
-			if at.SID != "" && !at.Status.Final() {
-				v.sent = append(v.sent, staleAttempt{ref: Ref{a.ID, r.Official.ID, at.ID}, at: at})
+		// Notices are settled like attempts: their statuses too.
+		for _, ats := range [][]tocsin.Attempt{r.Attempts, r.Notices} {
+			for _, at := range ats {
+				if at.SID != "" && !at.Status.Final() {
+					v.sent = append(v.sent, staleAttempt{ref: Ref{a.ID, r.Official.ID, at.ID}, at: at})
+				}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
 
@@ -58,6 +59,37 @@ func Outbound(sim *twiliosim.Server, number string) []twiliosim.Message {
 	var out []twiliosim.Message
 	for _, m := range sim.MessagesTo(number) {
 		if m.Direction != twiliosim.DirectionInbound {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// IsNotice reports whether an SMS is one of Tocsin's notices to an
+// official rather than an alert: the confirmation of an acknowledgement
+// or how to confirm (tocsin.ConfirmationText, tocsin.GuidanceText).
+func IsNotice(body string) bool {
+	body = strings.TrimPrefix(body, tocsin.ExercisePrefix)
+	return strings.HasPrefix(body, "Réception confirmée à ") || body == tocsin.GuidanceText(false)
+}
+
+// Alerts returns the SMS the simulator sent to number that are not
+// notices (IsNotice), oldest first.
+func Alerts(sim *twiliosim.Server, number string) []twiliosim.Message {
+	var out []twiliosim.Message
+	for _, m := range Outbound(sim, number) {
+		if !IsNotice(m.Body) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Notices returns the notices the simulator sent to number, oldest first.
+func Notices(sim *twiliosim.Server, number string) []twiliosim.Message {
+	var out []twiliosim.Message
+	for _, m := range Outbound(sim, number) {
+		if IsNotice(m.Body) {
 			out = append(out, m)
 		}
 	}

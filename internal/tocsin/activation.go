@@ -44,6 +44,9 @@ type Activation struct {
 	// Imported is set on an activation read from a history file: it was
 	// run before or outside Tocsin, is closed, and takes no action.
 	Imported *Import `json:"imported,omitempty"`
+	// Messages are the follow-up messages sent to the activation's
+	// audience after its alert (« fin d'alerte »), oldest first.
+	Messages []FollowUp `json:"messages,omitempty"`
 }
 
 // CIP records the activation of the cellule d'information du public, the
@@ -128,6 +131,9 @@ type Recipient struct {
 	// Fixes are the corrections of the official's numbers, or of a
 	// deputy's, made during the activation, oldest first.
 	Fixes []Fix `json:"fixes,omitempty"`
+	// Notices are the SMS sent outside the ladder (notice.go): they are
+	// not attempts and never inform.
+	Notices []Attempt `json:"notices,omitempty"`
 }
 
 // Contact is someone an activation may call on behalf of an official.
@@ -251,6 +257,9 @@ type Attempt struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	NextTry   *time.Time `json:"next_try,omitempty"`
+	// Notice is set on a notice (Recipient.Notices), with its Body.
+	Notice NoticeKind `json:"notice,omitempty"`
+	Body   string     `json:"body,omitempty"`
 }
 
 // forDeputy reports whether number is one of r's deputies' and not the

@@ -178,6 +178,23 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// postMessage sends a follow-up message of an activation to its
+// audience: {"text": "..."}; 201 with the message as recorded.
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Text string `json:"text"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	f, err := s.cfg.Messages.SendMessage(r.Context(), userFrom(r.Context()), r.PathValue("id"), req.Text)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, f)
+	return nil
+}
+
 func (s *Server) listPlaybooks(w http.ResponseWriter, r *http.Request) error {
 	pbs := s.cfg.Playbooks()
 	if pbs == nil {

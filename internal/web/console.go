@@ -110,6 +110,7 @@ func (s *Server) consoleRoutes() {
 	s.handle("POST /activations/{id}/appeler/{official}/echec", c.page(canActivate, c.callForm))
 	s.handle("POST /activations/{id}/relancer/{official}", c.page(canActivate, c.rushForm))
 	s.handle("POST /activations/{id}/relancer", c.page(canActivate, c.rushAllForm))
+	s.handle("POST /activations/{id}/message", c.page(canActivate, c.messageForm))
 	s.handle("POST /activations/{id}/clore", c.page(canActivate, c.close))
 	s.handle("POST /activations/{id}/cip", c.page(canActivate, c.activateCIP))
 	s.handle("POST /activations/{id}/retex", c.page(canActivate, c.retexForm))

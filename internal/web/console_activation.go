@@ -86,7 +86,9 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData)
 	for i := range vs {
 		switch {
 		case vs[i].State == tocsin.Open:
-			b.Open = append(b.Open, newCard(&vs[i], now))
+			cd := newCard(&vs[i], now)
+			cd.Counters.Inbox = inboxCount(r.Context(), c.cfg.Activity, vs[i].ID)
+			b.Open = append(b.Open, cd)
 		case len(b.Recent) < 5:
 			b.Recent = append(b.Recent, newCard(&vs[i], now))
 		}
@@ -270,6 +272,48 @@ type activationBody struct {
 	// Pager is set when the activation is too large for one page: Rows
 	// are then the window it says.
 	Pager *pager
+	// Messages are the follow-up messages, each with how far it went.
+	Messages []messageLine
+}
+
+// messageLine is a follow-up message as the activation page lists it.
+type messageLine struct {
+	tocsin.FollowUp
+	// Sent counts the officials the provider took it for, Of those it
+	// goes to (the officials with a mobile).
+	Sent, Of int
+	// Segments and Encoding are what each SMS of it costs.
+	Segments int
+	Encoding tocsin.Encoding
+}
+
+// messageLines says how far each follow-up message of v went.
+func messageLines(v *activation.View) []messageLine {
+	out := make([]messageLine, len(v.Messages))
+	for i, f := range v.Messages {
+		out[i].FollowUp = f
+		out[i].Segments, out[i].Encoding = tocsin.Segments(v.FollowUpBody(f))
+		for j := range v.Recipients {
+			rc := &v.Recipients[j]
+			if len(rc.Official.NumbersOf(tocsin.Mobile)) > 0 {
+				out[i].Of++
+			}
+			if n := rc.Notice(f.NoticeID()); n != nil && (n.Status.Accepted() || n.SID != "") {
+				out[i].Sent++
+			}
+		}
+	}
+	return out
+}
+
+// messageForm sends a follow-up message to the activation's audience.
+func (c *console) messageForm(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id := r.PathValue("id")
+	if _, err := c.cfg.Messages.SendMessage(r.Context(), userFrom(r.Context()), id, r.PostFormValue("texte")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/activations/"+url.PathEscape(id)+"?info=message#messages", http.StatusSeeOther)
+	return nil
 }
 
 var flashes = map[string]string{
@@ -279,6 +323,7 @@ var flashes = map[string]string{
 	"retex":   "RETEX enregistré.",
 	"relance": "Relance envoyée : l'échelon suivant part maintenant.",
 	"traitee": "Réponse marquée comme traitée.",
+	"message": "Message de suivi enregistré : il part par SMS à chaque élu.",
 }
 
 // atoi reads a count from a query, 0 when it is not one.
@@ -381,6 +426,7 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	for i := len(v.Timeline) - 1; i >= 0; i-- {
 		b.Timeline = append(b.Timeline, *newLiveEvent(&v.Timeline[i].Event, names, c.now()))
 	}
+	b.Messages = messageLines(v)
 	if b.Retex, err = c.cfg.Retexes.Retex(r.Context(), v.ID); err != nil {
 		return err
 	}

@@ -236,6 +236,8 @@ type counters struct {
 	NotInformed int `json:"not_informed"`
 	// Percent is the share informed, rounded down.
 	Percent int `json:"percent"`
+	// Inbox counts the replies to handle (InboxCounter), when known.
+	Inbox int `json:"inbox"`
 }
 
 func newCounters(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) counters {
@@ -289,6 +291,7 @@ var actionLabels = map[string]string{
 	tocsin.AuditRushed:            "élu relancé (échelon suivant avancé)",
 	tocsin.AuditNumbersFixed:      "numéros d'un élu corrigés",
 	tocsin.AuditReplyHandled:      "réponse d'un élu traitée",
+	tocsin.AuditFollowUp:          "message de suivi envoyé aux élus",
 }
 
 // actionLabel names an audit action in French; an unknown one is shown

@@ -85,6 +85,23 @@ type Activity interface {
 	RecipientsRev(ctx context.Context, id string) ([]tocsin.Recipient, int64, error)
 }
 
+// InboxCounter is an Activity that also counts the replies an
+// activation has to handle: the summaries, and so the dashboard, carry
+// that count when the Activity is one.
+type InboxCounter interface {
+	RepliesToHandle(ctx context.Context, activation string) (int, error)
+}
+
+// inboxCount returns the replies id has to handle, 0 when a counts none.
+func inboxCount(ctx context.Context, a Activity, id string) int {
+	if ic, ok := a.(InboxCounter); ok {
+		if n, err := ic.RepliesToHandle(ctx, id); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
 // LiveConfig tunes the websocket feed; zero values take the defaults.
 type LiveConfig struct {
 	Buffer       int           // messages queued for a client before it is dropped; default 256
@@ -377,6 +394,9 @@ func (h *hub) frames(ctx context.Context, cs []Change, live bool) []frame {
 			h.mu.Unlock()
 		case c.Event != nil:
 			h.mu.Lock()
+			if c.Event.Kind == tocsin.EventReply || c.Event.Kind == tocsin.EventReplyHandled {
+				h.dirty[c.Activation] = true // the inbox's count changed
+			}
 			names := h.names[c.Activation]
 			m.Type, m.Event = "event", newLiveEvent(c.Event, names, now)
 			h.mu.Unlock()
@@ -742,6 +762,7 @@ func (h *hub) summary(ctx context.Context, id string) (frame, time.Duration, boo
 		delete(h.rosters, id) // its counters change no more
 		h.mu.Unlock()
 	}
+	cnt.Inbox = inboxCount(ctx, h.activity, id)
 	data, err := json.Marshal(liveMsg{Type: "summary", Activation: id, State: string(a.State), Counters: &cnt, Title: a.Title,
 		Deadline: a.Deadline.UTC().Format(time.RFC3339), Late: late})
 	if err != nil {

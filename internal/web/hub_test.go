@@ -353,3 +353,37 @@ func (openActivity) Activation(_ context.Context, id string) (*tocsin.Activation
 func (openActivity) Recipients(context.Context, string) ([]tocsin.Recipient, error) {
 	return []tocsin.Recipient{{Official: tocsin.Official{ID: "o1"}}}, nil
 }
+
+// inboxActivity is an open activation with replies to handle.
+type inboxActivity struct {
+	noActivity
+	toHandle int
+}
+
+func (inboxActivity) Activation(_ context.Context, id string) (*tocsin.Activation, error) {
+	return &tocsin.Activation{ID: id, State: tocsin.Open}, nil
+}
+
+func (a inboxActivity) RepliesToHandle(context.Context, string) (int, error) { return a.toHandle, nil }
+
+// The summaries, which the dashboard follows, carry the replies to
+// handle when the store counts them; a store that does not counts none.
+func TestSummariesCarryTheRepliesToHandle(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		activity Activity
+		want     int
+	}{{"counted", inboxActivity{toHandle: 3}, 3}, {"not counted", &bigActivity{}, 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHub(&Config{Activity: c.activity}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			f, _, ok := h.summary(t.Context(), "a1")
+			if !ok || !f.matches(dashboardTopic) {
+				t.Fatalf("no summary for the dashboard (%v)", ok)
+			}
+			var m liveMsg
+			if err := json.Unmarshal(f.data, &m); err != nil || m.Counters == nil || m.Counters.Inbox != c.want {
+				t.Errorf("summary %s (%v); want %d replies to handle", f.data, err, c.want)
+			}
+		})
+	}
+}

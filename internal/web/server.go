@@ -49,6 +49,12 @@ type Fixes interface {
 	FixNumbers(ctx context.Context, by tocsin.User, official string, numbers []tocsin.Number) (*activation.FixResult, error)
 }
 
+// Messages sends a follow-up message of an activation (« fin d'alerte »)
+// to its audience.
+type Messages interface {
+	SendMessage(ctx context.Context, by tocsin.User, id, text string) (*tocsin.FollowUp, error)
+}
+
 // Rushes bring the next rung of the ladder forward (« Relancer
 // maintenant »), for one official or for every one not informed.
 type Rushes interface {
@@ -87,6 +93,7 @@ type Config struct {
 	Rushes      Rushes
 	Fixes       Fixes
 	Replies     Replies
+	Messages    Messages
 	// ParseNumbers reads an official's numbers, mobiles and landlines
 	// apart; errors name each field.
 	ParseNumbers func(mobiles, landlines []string) ([]tocsin.Number, error)
@@ -234,6 +241,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/activations/{id}/recipients/{official}/calls", s.api(canActivate, s.logCall))
 	s.handle("POST /api/v1/activations/{id}/recipients/{official}/rush", s.api(canActivate, s.rushRecipient))
 	s.handle("POST /api/v1/activations/{id}/rush", s.api(canActivate, s.rushAll))
+	s.handle("POST /api/v1/activations/{id}/messages", s.api(canActivate, s.postMessage))
 	s.handle("GET /api/v1/officials", s.api(anyRole, s.listOfficials))
 	s.handle("PUT /api/v1/officials", s.api(adminOnly, s.importOfficials))
 	s.handle("PUT /api/v1/officials/{official}/numbers", s.api(adminOnly, s.fixNumbers))

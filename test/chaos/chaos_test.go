@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
@@ -96,6 +97,40 @@ func checkOnceEach(t *testing.T, c *cluster, final *view) {
 	if len(per) != len(final.Recipients) {
 		t.Errorf("the simulator texted %d numbers, want %d (one per official)", len(per), len(final.Recipients))
 	}
+	checkConfirmedOnce(t, c, final)
+}
+
+// checkConfirmedOnce checks, from the simulator's record, that each
+// official informed by an SMS reply got exactly one confirmation, at the
+// number that replied, and that nobody else got a notice.
+func checkConfirmedOnce(t *testing.T, c *cluster, final *view) {
+	want, total := map[string]int{}, 0
+	for _, r := range final.Recipients {
+		if r.InformedHow == "sms" {
+			want[r.InformedFrom]++
+			total++
+		}
+	}
+	// The last confirmations leave after the last acknowledgements.
+	testingutil.Poll(t, time.Minute, 500*time.Millisecond, "every confirmation sent", func() bool { return len(c.notices()) >= total })
+	got := map[string]int{}
+	for _, m := range c.notices() {
+		if !strings.Contains(m.Body, "Réception confirmée à") {
+			t.Errorf("%s got %q, want no notice but a confirmation", m.To, m.Body)
+		}
+		got[m.To]++
+	}
+	for n, k := range want {
+		if got[n] != k {
+			t.Errorf("%s got %d confirmations, want %d", n, got[n], k)
+		}
+	}
+	for n, k := range got {
+		if want[n] == 0 {
+			t.Errorf("%s got %d confirmations, want none", n, k)
+		}
+	}
+	t.Logf("%d confirmations, each sent once", len(c.notices()))
 }
 
 // checkTimesKept checks that every timestamp seen before a kill is still

@@ -236,10 +236,15 @@ func checkRepliesRecorded(t *testing.T, c *cluster, final *view, outages []*outa
 		}
 	}
 	during := make([]int, len(outages))
+	// The first reply of each number answers the alert; a later one
+	// answers the confirmation of the first, and changes nothing.
+	first := map[string]twiliosim.Message{}
 	for _, m := range c.messages() {
-		if m.Direction != twiliosim.DirectionInbound {
-			continue
+		if f, ok := first[m.From]; m.Direction == twiliosim.DirectionInbound && (!ok || m.DateSent.Before(f.DateSent)) {
+			first[m.From] = m
 		}
+	}
+	for _, m := range first {
 		r := informed[m.From]
 		if r == nil {
 			t.Errorf("reply %s from %s at %v: nobody informed", m.SID, m.From, m.DateSent)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -375,10 +376,29 @@ func (c *cluster) activation(id string) (*view, bool) {
 	return &v, true
 }
 
-// outbound returns the simulator's record of the messages sent.
+// outbound returns the simulator's record of the alerts sent: not the
+// notices (the confirmation of an acknowledgement, how to confirm), which
+// notices returns.
 func (c *cluster) outbound() []twiliosim.Message {
 	c.t.Helper()
-	return sent(c.messages())
+	return alerts(sent(c.messages()))
+}
+
+// notices returns the simulator's record of the notices sent.
+func (c *cluster) notices() []twiliosim.Message {
+	c.t.Helper()
+	var out []twiliosim.Message
+	for _, m := range sent(c.messages()) {
+		if isNotice(m.Body) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// isNotice reports whether an SMS is a notice rather than an alert.
+func isNotice(body string) bool {
+	return strings.Contains(body, "Réception confirmée à") || strings.Contains(body, "Répondez OK à ce numéro")
 }
 
 // messages returns the simulator's record of every message, sent and
@@ -404,6 +424,11 @@ func simMessages(t *testing.T, url, sid, token string) []twiliosim.Message {
 		t.Fatal(err)
 	}
 	return all
+}
+
+// alerts keeps the messages that are not notices.
+func alerts(ms []twiliosim.Message) []twiliosim.Message {
+	return slices.DeleteFunc(ms, func(m twiliosim.Message) bool { return isNotice(m.Body) })
 }
 
 // sent keeps the messages sent, not the replies.

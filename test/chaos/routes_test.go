@@ -86,7 +86,7 @@ func TestPrimaryRouteSuspendedSecondaryTakesOverNobodyTextedTwice(t *testing.T) 
 		per[m.To]++
 		primaryN++
 	}
-	for _, m := range sent(simMessages(t, secondURL, secondarySID, secondaryToken)) {
+	for _, m := range alerts(sent(simMessages(t, secondURL, secondarySID, secondaryToken))) {
 		per[m.To]++
 		secondaryN++
 	}
