@@ -61,14 +61,14 @@ func TestRepliesThatDoNotAcknowledgeWaitInTheInbox(t *testing.T) {
 	}
 
 	officer := loginAs(t, a, "permanence", tocsin.RoleOfficer)
-	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled>3</span>)") || !strings.Contains(page, "Faut-il évacuer l&#39;école ?") {
+	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled data-counter=\"inbox\">3</span>)") || !strings.Contains(page, "Faut-il évacuer l&#39;école ?") {
 		t.Errorf("the activation page shows no inbox of 3 replies")
 	}
 	seq := box.Replies[0].Seq
 	if st, _, loc := officer.postCSRF("/activations/"+v.ID+"/reponses/"+seq+"/traitee", nil); st != http.StatusSeeOther || !strings.Contains(loc, "info=traitee") {
 		t.Fatalf("mark handled from the console: status %d to %q", st, loc)
 	}
-	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled>2</span>)") || !strings.Contains(page, "Traitée par permanence") {
+	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Réponses à traiter (<span data-unhandled data-counter=\"inbox\">2</span>)") || !strings.Contains(page, "Traitée par permanence") {
 		t.Errorf("after one handled: the page does not say so")
 	}
 	if st := api(t, a, "POST", "/api/v1/activations/"+v.ID+"/replies/"+seq+"/handled", nil, nil); st != http.StatusConflict {
