@@ -110,6 +110,9 @@ type Config struct {
 	// RequestTimeout bounds an API request or a console page; 0 means
 	// web.DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// WebhookConcurrency bounds the webhooks handled at once; 0 means
+	// web.DefaultWebhookConcurrency.
+	WebhookConcurrency int
 
 	// CIPDelay is the public information cell's announced delay; 0 means 1 h.
 	CIPDelay time.Duration
@@ -291,6 +294,9 @@ func New(cfg Config) (*App, error) {
 	if cfg.LeaseTTL < 2 {
 		problems = append(problems, "lease-ttl must be at least 2 seconds")
 	}
+	if cfg.WebhookConcurrency < 0 {
+		problems = append(problems, "webhook-concurrency must be positive")
+	}
 	problems = append(problems, ssoProblems(cfg)...)
 	if n := len(cfg.SecondFactorKey); n != 0 && n != 32 {
 		problems = append(problems, fmt.Sprintf("second-factor-key-file: 32 bytes expected (base64), got %d", n))
@@ -447,49 +453,50 @@ func (a *App) Open(ctx context.Context) (err error) {
 		return err
 	}
 	srv := web.NewServer(web.Config{
-		Activations:    a.service,
-		Calls:          a.service,
-		Rushes:         a.service,
-		Inbound:        a.service,
-		Retexes:        a.service,
-		Store:          a.store,
-		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
-		ParseOfficials: directory.ParseCSV,
-		ParseNumbers:   directory.ParseNumbers,
-		Fixes:          a.service,
-		Replies:        a.service,
-		Messages:       a.service,
-		MissesDeadline: a.service.MissesDeadline,
-		ValidSignature: validSignature,
-		Voice:          voiceTwiML{voice: cfg.TwilioVoice},
-		WebhookTimeout: cfg.WebhookTimeout,
-		RequestTimeout: cfg.RequestTimeout,
-		PublicURL:      a.publicURL,
-		Logger:         a.log,
-		Users:          a.store,
-		Sessions:       a.store,
-		Throttle:       a.store,
-		Activity:       a.store,
-		Watch:          a.watchActivity,
-		ClientIPHeader: cfg.ClientIPHeader,
-		AllowedOrigins: cfg.AllowedOrigins,
-		SessionTTL:     cfg.SessionTTL,
-		SSO:            sso,
-		SSOStore:       a.store,
-		SSOLabel:       cfg.SSO.Label,
-		NoPasswords:    cfg.NoLocalPasswords,
-		TOTP:           factors,
-		TOTPForAll:     cfg.SecondFactorForAll,
-		Now:            cfg.Clock.Now,
-		Indicators:     a.indicators,
-		Audit:          a.audit,
-		Exercises:      a.exerciseCalendar,
-		History:        a.service,
-		Routes:         a.store,
-		Tokens:         a.store,
-		SecondaryRoute: a.routes.secondary != nil,
-		Observer:       webObserver{a.metrics},
-		Metrics:        a.metrics.Handler(),
+		Activations:        a.service,
+		Calls:              a.service,
+		Rushes:             a.service,
+		Inbound:            a.service,
+		Retexes:            a.service,
+		Store:              a.store,
+		Playbooks:          func() []tocsin.Playbook { return a.playbooks },
+		ParseOfficials:     directory.ParseCSV,
+		ParseNumbers:       directory.ParseNumbers,
+		Fixes:              a.service,
+		Replies:            a.service,
+		Messages:           a.service,
+		MissesDeadline:     a.service.MissesDeadline,
+		ValidSignature:     validSignature,
+		Voice:              voiceTwiML{voice: cfg.TwilioVoice},
+		WebhookTimeout:     cfg.WebhookTimeout,
+		RequestTimeout:     cfg.RequestTimeout,
+		WebhookConcurrency: cfg.WebhookConcurrency,
+		PublicURL:          a.publicURL,
+		Logger:             a.log,
+		Users:              a.store,
+		Sessions:           a.store,
+		Throttle:           a.store,
+		Activity:           a.store,
+		Watch:              a.watchActivity,
+		ClientIPHeader:     cfg.ClientIPHeader,
+		AllowedOrigins:     cfg.AllowedOrigins,
+		SessionTTL:         cfg.SessionTTL,
+		SSO:                sso,
+		SSOStore:           a.store,
+		SSOLabel:           cfg.SSO.Label,
+		NoPasswords:        cfg.NoLocalPasswords,
+		TOTP:               factors,
+		TOTPForAll:         cfg.SecondFactorForAll,
+		Now:                cfg.Clock.Now,
+		Indicators:         a.indicators,
+		Audit:              a.audit,
+		Exercises:          a.exerciseCalendar,
+		History:            a.service,
+		Routes:             a.store,
+		Tokens:             a.store,
+		SecondaryRoute:     a.routes.secondary != nil,
+		Observer:           webObserver{a.metrics},
+		Metrics:            a.metrics.Handler(),
 
 		// The CIP: its roster, its cells, its public line.
 		CIP:               a.store,

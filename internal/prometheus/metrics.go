@@ -83,7 +83,7 @@ func New(node string) *Metrics {
 	m.rateLimited = m.gaugeVec("tocsin_dispatch_rate_limited", "1 while the provider holds the channel's rate below its ceiling (429s), else 0.", "channel")
 
 	m.webhooks = m.counterVec("tocsin_webhooks_total",
-		"Twilio webhooks received, by kind and result (ok, bad_signature, invalid, unavailable, error).", "kind", "result")
+		"Twilio webhooks received, by kind and result (ok, bad_signature, invalid, unavailable, busy, error).", "kind", "result")
 	m.webhookDuration = m.histogramVec("tocsin_webhook_duration_seconds", "How long a Twilio webhook took to answer.",
 		[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}, "kind")
 	m.logins = m.counterVec("tocsin_logins_total",

@@ -25,6 +25,7 @@ const (
 	WebhookBadSignature WebhookResult = "bad_signature" // unsigned or forged: 403, nothing changed
 	WebhookInvalid      WebhookResult = "invalid"       // unreadable, or names nothing Tocsin knows: 400
 	WebhookUnavailable  WebhookResult = "unavailable"   // the store could not record it in time: 503
+	WebhookBusy         WebhookResult = "busy"          // too many webhooks in progress to take it in time: 503
 	WebhookError        WebhookResult = "error"         // anything else: 500
 )
 

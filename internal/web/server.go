@@ -128,6 +128,9 @@ type Config struct {
 	// RequestTimeout bounds an API request or a console page, store
 	// included; default DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// WebhookConcurrency bounds the webhooks handled at once; default
+	// DefaultWebhookConcurrency.
+	WebhookConcurrency int
 	// PublicURL is the address Twilio reaches Tocsin at, and browsers the
 	// console: its origin is the one allowed to post the console's forms and
 	// open its websocket, and an https URL makes the cookies Secure.
@@ -201,6 +204,8 @@ type Server struct {
 	table   []Route // what handle registered
 	console *console
 	refused refusals
+	// webhookSlots holds a token for each webhook in progress.
+	webhookSlots chan struct{}
 }
 
 // NewServer returns the handler with every route.
@@ -208,7 +213,11 @@ func NewServer(cfg Config) *Server {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), mux: http.NewServeMux()}
+	if cfg.WebhookConcurrency <= 0 {
+		cfg.WebhookConcurrency = DefaultWebhookConcurrency
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), mux: http.NewServeMux(),
+		webhookSlots: make(chan struct{}, cfg.WebhookConcurrency)}
 	s.routes()
 	return s
 }

@@ -22,6 +22,10 @@ const maxWebhook = 64 << 10
 // Twilio's records brings back (internal/reconcile).
 const DefaultWebhookTimeout = 5 * time.Second
 
+// DefaultWebhookConcurrency is how many webhooks a replica handles at once;
+// the others wait for their turn, within their deadline.
+const DefaultWebhookConcurrency = 64
+
 // webhook verifies X-Twilio-Signature over the raw body before the handler
 // sees the form: an unsigned or forged request gets 403 and changes nothing.
 // The handler runs under the webhook deadline; store trouble answers 503.
@@ -58,6 +62,18 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, timeout t
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
+	// A webhook waits for its turn within its deadline: past so many in
+	// progress, more at once would only slow each of them at etcd until
+	// they all miss Twilio's timeout.
+	select {
+	case s.webhookSlots <- struct{}{}:
+		defer func() { <-s.webhookSlots }()
+	case <-ctx.Done():
+		s.log.Warn("webhook not recorded: too many in progress", "path", r.URL.Path, "sid", webhookSID(form), "in_progress", cap(s.webhookSlots))
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "trop de requêtes en cours, réessayez", http.StatusServiceUnavailable)
+		return WebhookBusy
+	}
 	err = h(w, r.WithContext(ctx), form)
 	if err == nil {
 		return WebhookOK
