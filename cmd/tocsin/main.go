@@ -242,7 +242,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	f.Int(&cfg.Workers, "workers", 32, "sends in flight at once")
 	f.Duration(&cfg.ReconcileInterval, "reconcile-interval", reconcile.DefaultInterval, "how often the leader reads back from Twilio the replies and statuses whose webhooks were lost (also at takeover and when etcd comes back)")
 	f.Duration(&cfg.RequestTimeout, "request-timeout", web.DefaultRequestTimeout, "bound on an API request or a console page; past it, or with etcd unavailable, the answer is 503")
-	f.Int(&cfg.WebhookConcurrency, "webhook-concurrency", web.DefaultWebhookConcurrency, "Twilio webhooks handled at once; the others wait for their turn within --webhook-timeout, then answer 503")
+	f.Int(&cfg.WebhookConcurrency, "webhook-concurrency", web.DefaultWebhookConcurrency, "Twilio status callbacks and incoming SMS handled at once; the others wait for their turn within --webhook-timeout, then answer 503 (a call's webhooks never wait)")
 	f.Duration(&cfg.WebhookTimeout, "webhook-timeout", web.DefaultWebhookTimeout, "bound on a Twilio webhook's handling; past it, or with etcd unavailable, the webhook answers 503 (Twilio's fallback URL is tried)")
 	f.Duration(&cfg.CIPDelay, "cip-delay", time.Hour, "announced delay to activate the public information cell (CIP)")
 	f.Duration(&cfg.ClaimFor, "claim-for", tocsin.DefaultClaimFor, "how long « J'appelle » holds an official for the duty officer who calls them by hand, unless released")

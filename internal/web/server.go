@@ -128,8 +128,8 @@ type Config struct {
 	// RequestTimeout bounds an API request or a console page, store
 	// included; default DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	// WebhookConcurrency bounds the webhooks handled at once; default
-	// DefaultWebhookConcurrency.
+	// WebhookConcurrency bounds the status callbacks and incoming SMS
+	// handled at once; default DefaultWebhookConcurrency.
 	WebhookConcurrency int
 	// PublicURL is the address Twilio reaches Tocsin at, and browsers the
 	// console: its origin is the one allowed to post the console's forms and

@@ -22,8 +22,9 @@ const maxWebhook = 64 << 10
 // Twilio's records brings back (internal/reconcile).
 const DefaultWebhookTimeout = 5 * time.Second
 
-// DefaultWebhookConcurrency is how many webhooks a replica handles at once;
-// the others wait for their turn, within their deadline.
+// DefaultWebhookConcurrency is how many status callbacks and incoming SMS
+// a replica handles at once; the others wait for their turn, within their
+// deadline. A call's webhooks do not wait.
 const DefaultWebhookConcurrency = 64
 
 // webhook verifies X-Twilio-Signature over the raw body before the handler
@@ -35,15 +36,23 @@ func (s *Server) webhook(kind string, h func(w http.ResponseWriter, r *http.Requ
 	if timeout <= 0 {
 		timeout = DefaultWebhookTimeout
 	}
+	// The kinds that come by the thousand in a large activation wait for
+	// their turn; a call in progress, waiting for what to say, does not.
+	var slots chan struct{}
+	switch kind {
+	case KindSMSStatus, KindSMSInbound, KindVoiceStatus:
+		slots = s.webhookSlots
+	}
 	return guarded{guard: "webhook", h: func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		result := s.handleWebhook(w, r, timeout, h)
+		result := s.handleWebhook(w, r, timeout, slots, h)
 		s.cfg.Observer.Webhook(kind, result, time.Since(start))
 	}}
 }
 
-// handleWebhook answers a webhook and says how.
-func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, timeout time.Duration, h func(w http.ResponseWriter, r *http.Request, form url.Values) error) WebhookResult {
+// handleWebhook answers a webhook and says how. With slots, it waits for
+// one within its deadline before it is handled.
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, timeout time.Duration, slots chan struct{}, h func(w http.ResponseWriter, r *http.Request, form url.Values) error) WebhookResult {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhook))
 	if err != nil {
 		http.Error(w, "corps illisible", http.StatusBadRequest)
@@ -65,14 +74,16 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, timeout t
 	// A webhook waits for its turn within its deadline: past so many in
 	// progress, more at once would only slow each of them at etcd until
 	// they all miss Twilio's timeout.
-	select {
-	case s.webhookSlots <- struct{}{}:
-		defer func() { <-s.webhookSlots }()
-	case <-ctx.Done():
-		s.log.Warn("webhook not recorded: too many in progress", "path", r.URL.Path, "sid", webhookSID(form), "in_progress", cap(s.webhookSlots))
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "trop de requêtes en cours, réessayez", http.StatusServiceUnavailable)
-		return WebhookBusy
+	if slots != nil {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-ctx.Done():
+			s.log.Warn("webhook not recorded: too many in progress", "path", r.URL.Path, "sid", webhookSID(form), "in_progress", cap(slots))
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "trop de requêtes en cours, réessayez", http.StatusServiceUnavailable)
+			return WebhookBusy
+		}
 	}
 	err = h(w, r.WithContext(ctx), form)
 	if err == nil {
