@@ -25,7 +25,7 @@ const DefaultWebhookTimeout = 5 * time.Second
 // DefaultWebhookConcurrency is how many status callbacks and incoming SMS
 // a replica handles at once; the others wait for their turn, within their
 // deadline. A call's webhooks do not wait.
-const DefaultWebhookConcurrency = 64
+const DefaultWebhookConcurrency = 256
 
 // webhook verifies X-Twilio-Signature over the raw body before the handler
 // sees the form: an unsigned or forged request gets 403 and changes nothing.
