@@ -287,14 +287,15 @@ type messageLine struct {
 	Encoding tocsin.Encoding
 }
 
-// messageLines says how far each follow-up message of v went.
-func messageLines(v *activation.View) []messageLine {
-	out := make([]messageLine, len(v.Messages))
-	for i, f := range v.Messages {
+// messageLines says how far each follow-up message of a went, from its
+// recipients rs.
+func messageLines(a *tocsin.Activation, rs []tocsin.Recipient) []messageLine {
+	out := make([]messageLine, len(a.Messages))
+	for i, f := range a.Messages {
 		out[i].FollowUp = f
-		out[i].Segments, out[i].Encoding = tocsin.Segments(v.FollowUpBody(f))
-		for j := range v.Recipients {
-			rc := &v.Recipients[j]
+		out[i].Segments, out[i].Encoding = tocsin.Segments(a.FollowUpBody(f))
+		for j := range rs {
+			rc := &rs[j]
 			if len(rc.Official.NumbersOf(tocsin.Mobile)) > 0 {
 				out[i].Of++
 			}
@@ -426,7 +427,7 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	for i := len(v.Timeline) - 1; i >= 0; i-- {
 		b.Timeline = append(b.Timeline, *newLiveEvent(&v.Timeline[i].Event, names, c.now()))
 	}
-	b.Messages = messageLines(v)
+	b.Messages = messageLines(&v.Activation, v.Recipients)
 	if b.Retex, err = c.cfg.Retexes.Retex(r.Context(), v.ID); err != nil {
 		return err
 	}

@@ -238,6 +238,9 @@ type counters struct {
 	Percent int `json:"percent"`
 	// Inbox counts the replies to handle (InboxCounter), when known.
 	Inbox int `json:"inbox"`
+	// Messages counts, for each follow-up message by its number, the
+	// officials the provider took it for.
+	Messages map[int]int `json:"messages,omitempty"`
 }
 
 func newCounters(a *tocsin.Activation, rs []tocsin.Recipient, now time.Time) counters {

@@ -752,6 +752,12 @@ func (h *hub) summary(ctx context.Context, id string) (frame, time.Duration, boo
 		h.names[id] = names
 		h.mu.Unlock()
 		cnt = newCounters(a, rs, h.now())
+		for _, m := range messageLines(a, rs) {
+			if cnt.Messages == nil {
+				cnt.Messages = map[int]int{}
+			}
+			cnt.Messages[m.N] = m.Sent
+		}
 		late = h.missesDeadline != nil && cnt.Informed < cnt.Targeted && h.missesDeadline(ctx, a, rs)
 	})
 	if err != nil {

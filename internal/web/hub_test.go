@@ -387,3 +387,31 @@ func TestSummariesCarryTheRepliesToHandle(t *testing.T) {
 		})
 	}
 }
+
+// followUpActivity is an open activation with a follow-up message taken
+// by the provider for one of its two officials.
+type followUpActivity struct{ noActivity }
+
+func (followUpActivity) Activation(_ context.Context, id string) (*tocsin.Activation, error) {
+	return &tocsin.Activation{ID: id, State: tocsin.Open, Messages: []tocsin.FollowUp{{N: 1, Text: "Fin d'alerte."}}}, nil
+}
+
+func (followUpActivity) RecipientsRev(context.Context, string) ([]tocsin.Recipient, int64, error) {
+	sent := tocsin.NewNotice(tocsin.NoticeMessage, "m1", "+33639980001", "Fin d'alerte.")
+	sent.Status, sent.SID = tocsin.AttemptSent, "SM1"
+	return []tocsin.Recipient{{Official: tocsin.Official{ID: "o1"}, Notices: []tocsin.Attempt{sent}}, {Official: tocsin.Official{ID: "o2"}}}, 1, nil
+}
+
+// The summaries say how many officials each follow-up message went to,
+// so that the page follows it live.
+func TestSummariesCarryTheFollowUpsProgress(t *testing.T) {
+	h := newHub(&Config{Activity: followUpActivity{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f, _, ok := h.summary(t.Context(), "a1")
+	if !ok {
+		t.Fatal("no summary")
+	}
+	var m liveMsg
+	if err := json.Unmarshal(f.data, &m); err != nil || m.Counters == nil || m.Counters.Messages[1] != 1 {
+		t.Errorf("summary %s (%v); want follow-up 1 taken for 1 official", f.data, err)
+	}
+}

@@ -223,6 +223,9 @@ function updateCounters(id, counters) {
     }
   }
   if (live !== id) return;
+  for (const [n, sent] of Object.entries(counters.messages || {})) {
+    for (const el of document.querySelectorAll(`[data-message-sent="${CSS.escape(n)}"]`)) el.textContent = String(sent);
+  }
   showToCall(counters.manual);
   for (const el of document.querySelectorAll("[data-filter-count]")) {
     const value = counters[filterCounters[el.dataset.filterCount]];
