@@ -134,7 +134,21 @@ func (s *Service) RecordPublicCall(ctx context.Context, l *PublicLine, sid strin
 		return
 	}
 	c := tocsin.PublicCall{SID: sid, At: s.now().UTC(), PutThrough: len(l.Numbers) > 0}
-	if err := s.line.RecordPublicCall(ctx, l.Activation, c); err != nil {
+	var err error
+	if s.Queued() {
+		// Written once: a retry must not undo how the caller left the
+		// queue.
+		c.Queued = c.PutThrough
+		_, err = s.queue.UpdatePublicCall(ctx, l.Activation, sid, func(cur *tocsin.PublicCall) *tocsin.PublicCall {
+			if cur != nil {
+				return nil
+			}
+			return &c
+		})
+	} else {
+		err = s.line.RecordPublicCall(ctx, l.Activation, c)
+	}
+	if err != nil {
 		s.log.Warn("public call not counted", "activation", l.Activation, "err", err)
 	}
 }

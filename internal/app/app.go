@@ -387,6 +387,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Store:          a.store,
 		CIP:            a.store,
 		PublicLine:     a.store,
+		Queue:          a.store,
+		CallOperator:   a.callOperator,
 		History:        a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		Render:         render,
@@ -493,6 +495,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		PublicLine:        a.service,
 		PublicLineTwiML:   publicLineTwiML{voice: cfg.TwilioVoice}.line,
 		PublicDialedTwiML: publicLineTwiML{voice: cfg.TwilioVoice}.dialed,
+		PublicQueue:       a.service,
+		QueueTwiML:        publicLineTwiML{voice: cfg.TwilioVoice},
 	})
 	a.web = srv
 	a.metrics.Watch(a.metricsState(srv.LiveClients))

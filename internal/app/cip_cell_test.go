@@ -46,11 +46,18 @@ type cipPanelView struct {
 // silent unless personas says otherwise.
 func startCIP(t *testing.T, personas map[string]twiliosim.Persona) (*app.App, *twiliosim.ManualClock, string) {
 	t.Helper()
+	return startCIPWith(t, twiliosim.Profile{Numbers: personas})
+}
+
+// startCIPWith is startCIP with a simulator's profile, its delivery and
+// dial delays set.
+func startCIPWith(t *testing.T, profile twiliosim.Profile) (*app.App, *twiliosim.ManualClock, string) {
+	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "cip.yaml"), cipPlaybook)
 	clock := twiliosim.NewManualClock(night)
 	m := fictionMobile(1)
-	profile := twiliosim.Profile{Numbers: personas, Delivery: twiliosim.Fixed(2 * time.Second), Dial: twiliosim.Fixed(time.Second)}
+	profile.Delivery, profile.Dial = twiliosim.Fixed(2*time.Second), twiliosim.Fixed(time.Second)
 	a := mustRunApp(t, app.Config{Clock: clock, PlaybooksDir: dir, SimulatorProfile: &profile, RetryBase: 50 * time.Millisecond,
 		CallRate: 50, MaxCalls: 10})
 	if err := a.Store().ReplaceOfficials(t.Context(), []tocsin.Official{mayorOf("dieppe", mobile(m))}); err != nil {

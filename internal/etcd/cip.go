@@ -210,3 +210,68 @@ func (s *Store) PublicCalls(ctx context.Context, activation string) (tocsin.Publ
 	})
 	return sum, err
 }
+
+// UpdatePublicCall changes the record of a call to the public line by
+// compare-and-swap: fn gets the record (nil when none) and returns the
+// one to write, or nil to write nothing. It reports whether a record was
+// written, so that a webhook retried counts once.
+func (s *Store) UpdatePublicCall(ctx context.Context, activation, sid string, fn func(c *tocsin.PublicCall) *tocsin.PublicCall) (bool, error) {
+	k := s.key("cip", "calls", activation, sid)
+	for range maxCASTries {
+		var cur tocsin.PublicCall
+		rev, err := s.getJSON(ctx, k, &cur)
+		if err != nil {
+			return false, err
+		}
+		var c *tocsin.PublicCall
+		if rev != 0 {
+			c = &cur
+		}
+		next := fn(c)
+		if next == nil {
+			return false, nil
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)}, clientv3.OpPut(k, mustJSON(next)))
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, fmt.Errorf("update public call %s: too much contention", sid)
+}
+
+// Desks returns the desks of an activation's CIP: one per operator the
+// queue has called so far.
+func (s *Store) Desks(ctx context.Context, activation string) ([]tocsin.Desk, error) {
+	var ds []tocsin.Desk
+	err := s.listJSON(ctx, s.key("cip", "desks", activation)+"/", func(_ string, data []byte) error {
+		var d tocsin.Desk
+		if err := json.Unmarshal(data, &d); err != nil {
+			return err
+		}
+		ds = append(ds, d)
+		return nil
+	})
+	return ds, err
+}
+
+// UpdateDesk changes an operator's desk by compare-and-swap: fn gets the
+// desk (zero but for its operator when none) and reports whether to write
+// it. It reports whether the desk was written.
+func (s *Store) UpdateDesk(ctx context.Context, activation, operator string, fn func(d *tocsin.Desk) bool) (bool, error) {
+	k := s.key("cip", "desks", activation, operator)
+	for range maxCASTries {
+		d := tocsin.Desk{Operator: operator}
+		rev, err := s.getJSON(ctx, k, &d)
+		if err != nil {
+			return false, err
+		}
+		if !fn(&d) {
+			return false, nil
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)}, clientv3.OpPut(k, mustJSON(d)))
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, fmt.Errorf("update desk %s: too much contention", operator)
+}

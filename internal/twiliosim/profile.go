@@ -133,6 +133,9 @@ type Profile struct {
 	// DelayScale multiplies every delay, the calls' ringing Timeout
 	// included: 0.1 runs a demo ten times faster. Zero means 1.
 	DelayScale float64 `json:"delay_scale,omitempty" yaml:"delay_scale,omitempty"`
+	// Talk is how long a caller taken from a queue talks with the agent
+	// before hanging up; 90 s when zero.
+	Talk Range `json:"talk,omitzero" yaml:"talk,omitempty"`
 }
 
 // Range is a delay between Min and Max. Each number gets its own point in
