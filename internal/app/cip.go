@@ -28,7 +28,9 @@ func (v publicLineTwiML) Wait(position int, stay bool) (string, error) {
 	return twilio.PublicWaitTwiML(position, stay, v.voice)
 }
 
-func (v publicLineTwiML) Left(result string) (string, error) { return twilio.PublicLeftTwiML(result, v.voice) }
+func (v publicLineTwiML) Left(result string) (string, error) {
+	return twilio.PublicLeftTwiML(result, v.voice)
+}
 
 func (v publicLineTwiML) Operator(queue string) (string, error) {
 	return twilio.OperatorQueueTwiML(queue, v.voice)

@@ -236,7 +236,7 @@ func TestConsoleCIPPanel(t *testing.T) {
 		}
 	}
 	st, html := b.get("/activations/" + id + "/cip")
-	for _, s := range []string{"CIP activée le", "dans le délai annoncé", "2 opérateurs en poste", "en poste : 2", "appelés : 1", "Lise Morin", "Fermer la CIP", "Ligne publique : 0 appel(s)"} {
+	for _, s := range []string{"CIP activée le", "dans le délai annoncé", "2 opérateurs en poste", "en poste : 2", "appelés : 1", "Lise Morin", "Fermer la CIP", "<dt>Appels</dt><dd>0</dd>"} {
 		if !strings.Contains(html, s) {
 			t.Errorf("CIP page (%d) lacks %q", st, s)
 		}

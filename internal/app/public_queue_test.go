@@ -102,8 +102,8 @@ func TestPublicQueueCallersWaitTheirTurn(t *testing.T) {
 			t.Errorf("tocsin_cip_public_calls_total{outcome=%q} = %v, want %v", outcome, got, n)
 		}
 	}
-	if got := m.sum("tocsin_cip_public_calls_waiting"); got != 0 {
-		t.Errorf("calls waiting: %v, want 0", got)
+	if got := m.samples("tocsin_cip_public_calls_waiting", "activation", id); len(got) != 1 || m.sum("tocsin_cip_public_calls_waiting") != 0 {
+		t.Errorf("calls waiting: %v, want the CIP's gauge at 0", got)
 	}
 	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
 	if st, page := b.get("/activations/" + id + "/cip"); st != http.StatusOK || !strings.Contains(page, "Abandonnés") {

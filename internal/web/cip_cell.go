@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -121,6 +122,8 @@ type cipCellBody struct {
 	Open      bool // the activation is open
 	Panel     *cipPanel
 	Operators []cipOperatorView
+	// LongestWait is the longest wait in the public line's queue, said.
+	LongestWait string
 }
 
 type cipOperatorView struct {
@@ -130,11 +133,21 @@ type cipOperatorView struct {
 
 func (c *console) cipCellPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	id := r.PathValue("id")
+	// The revision is read first: the live feed replays anything written
+	// after it, so the page misses no change.
+	var rev int64
+	if c.cfg.Activity != nil {
+		var err error
+		if rev, err = c.cfg.Activity.Revision(r.Context()); err != nil {
+			return err
+		}
+	}
 	panel, v, err := c.srv.panel(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	b := cipCellBody{ID: id, Title: v.Title, Open: v.State == tocsin.Open, Panel: panel}
+	b := cipCellBody{ID: id, Title: v.Title, Open: v.State == tocsin.Open, Panel: panel,
+		LongestWait: tocsin.FormatDuration(time.Duration(panel.Calls.LongestWaitSeconds) * time.Second)}
 	if panel.Cell != nil {
 		for _, o := range panel.Cell.Operators {
 			ov := cipOperatorView{ID: o.ID, Name: o.Name, State: string(o.State), StateLabel: o.State.Label(), At: tocsin.ParisTime(o.At), By: o.By}
@@ -144,7 +157,7 @@ func (c *console) cipCellPage(w http.ResponseWriter, r *http.Request, p *pageDat
 			b.Operators = append(b.Operators, ov)
 		}
 	}
-	p.Title, p.Nav, p.Body = "CIP — "+v.Title, "activations", b
+	p.Title, p.Nav, p.Body, p.Live, p.Rev = "CIP — "+v.Title, "activations", b, id, rev
 	c.render(w, r, http.StatusOK, "activation-cip", p)
 	return nil
 }
