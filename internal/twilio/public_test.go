@@ -78,3 +78,42 @@ func TestPublicLineTwiMLWithDialAction(t *testing.T) {
 		}
 	}
 }
+
+// A caller put through waits in the queue: the Enqueue names it and
+// points to the wait URL and the action; the wait document says the
+// caller's place, the hold message and a pause; an operator who picks up
+// dials the queue.
+func TestPublicQueueTwiML(t *testing.T) {
+	doc, err := PublicLineTwiML(PublicLine{Open: true, Message: "Évitez les berges.", Numbers: []string{"+33639981001"},
+		Queue: "cip-a1", WaitURL: "https://tocsin.example/wait?a=a1", LeftURL: "https://tocsin.example/left?a=a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`waitUrl="https://tocsin.example/wait?a=a1"`, `action="https://tocsin.example/left?a=a1"`, ">cip-a1</Enqueue></Response>", "Évitez les berges."} {
+		if !strings.Contains(doc, s) {
+			t.Errorf("line with a queue lacks %q:\n%s", s, doc)
+		}
+	}
+	if strings.Contains(doc, "<Dial") {
+		t.Errorf("a queued caller rings the operators at once:\n%s", doc)
+	}
+	for pos, want := range map[int]string{1: "Vous êtes la 1re personne en attente.", 3: "Vous êtes la 3e personne en attente.", 12: "Vous êtes la 12e personne en attente."} {
+		doc, err := PublicWaitTwiML(pos, true, "")
+		if err != nil || !strings.Contains(doc, want) || !strings.Contains(doc, "<Pause") {
+			t.Errorf("wait document for place %d: %v\n%s", pos, err, doc)
+		}
+	}
+	if doc, _ := PublicWaitTwiML(2, false, ""); !strings.Contains(doc, "<Leave></Leave>") && !strings.Contains(doc, "<Leave/>") {
+		t.Errorf("a caller sent away does not leave the queue:\n%s", doc)
+	}
+	if doc, _ := PublicLeftTwiML("leave", ""); !strings.Contains(doc, "occupés") {
+		t.Errorf("a caller sent away hears:\n%s", doc)
+	}
+	doc, err = OperatorQueueTwiML("cip-a1", "")
+	if err != nil || !strings.Contains(doc, "<Queue>cip-a1</Queue></Dial>") {
+		t.Errorf("operator's document: %v\n%s", err, doc)
+	}
+	if _, err := OperatorQueueTwiML(strings.Repeat("x", 65), ""); err == nil {
+		t.Error("a queue name over 64 characters is taken")
+	}
+}
