@@ -611,6 +611,9 @@ func (a *App) demoActivation(ctx context.Context) error {
 		return fmt.Errorf("demo activation: %w", err)
 	}
 	a.log.Info("demo activation launched", "activation", v.ID, "playbook", a.cfg.ExercisePlaybook, "targeted", v.Targeted)
+	if err := a.demoCIP(ctx, v.ID); err != nil {
+		a.log.Warn("no demo cip", "activation", v.ID, "err", err) // the demo only
+	}
 	return nil
 }
 

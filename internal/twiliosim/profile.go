@@ -408,6 +408,9 @@ func DemoProfile() Profile {
 		Prefixes: map[string]Persona{
 			"+331": landline, "+332": landline, "+333": landline,
 			"+334": landline, "+335": landline, "+339": landline,
+			// The demo CIP's operators (06 39 98 90 01…): they answer
+			// the call-out, and pick up when called for the queue.
+			"+336399890": {Behaviour: Reply, Delay: Range{30 * time.Second, 2 * time.Minute}, Call: Answer, AnswerAfter: Range{4 * time.Second, 12 * time.Second}},
 		},
 		Mix: []Share{
 			{Weight: 85, Persona: Persona{Behaviour: Reply, Delay: Range{20 * time.Second, 4 * time.Minute}}},
@@ -421,6 +424,7 @@ func DemoProfile() Profile {
 		Default:  Persona{Behaviour: Silent},
 		Delivery: Range{time.Second, 5 * time.Second},
 		Dial:     Range{time.Second, 3 * time.Second},
+		Talk:     Range{time.Minute, 3 * time.Minute},
 	}
 }
 
