@@ -17,6 +17,7 @@ import (
 // operators' desks.
 type QueueStore interface {
 	UpdatePublicCall(ctx context.Context, activation, sid string, fn func(c *tocsin.PublicCall) *tocsin.PublicCall) (bool, error)
+	WaitingCalls(ctx context.Context, activation string) (int, error)
 	Desks(ctx context.Context, activation string) ([]tocsin.Desk, error)
 	UpdateDesk(ctx context.Context, activation, operator string, fn func(d *tocsin.Desk) bool) (bool, error)
 }
@@ -159,7 +160,7 @@ func (s *Service) connect(ctx context.Context, activation string) {
 	if err != nil || c == nil || c.ClosedAt != nil {
 		return
 	}
-	calls, err := s.line.PublicCalls(ctx, activation)
+	waiting, err := s.queue.WaitingCalls(ctx, activation)
 	if err != nil {
 		s.log.Warn("queue not served", "activation", activation, "err", err)
 		return
@@ -171,7 +172,7 @@ func (s *Service) connect(ctx context.Context, activation string) {
 	}
 	now := s.now().UTC()
 	byOp := map[string]tocsin.Desk{}
-	need := calls.Waiting
+	need := waiting
 	for _, d := range desks {
 		byOp[d.Operator] = d
 		if d.Ringing(now) {

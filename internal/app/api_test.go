@@ -23,7 +23,7 @@ type apiError struct {
 	} `json:"error"`
 }
 
-func rawRequest(t *testing.T, a *app.App, method, path, token, contentType, body string) (int, string) {
+func rawRequest(t testing.TB, a *app.App, method, path, token, contentType, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, a.URL()+path, strings.NewReader(body))
 	if token != "" {

@@ -51,7 +51,7 @@ func startCIP(t *testing.T, personas map[string]twiliosim.Persona) (*app.App, *t
 
 // startCIPWith is startCIP with a simulator's profile, its delivery and
 // dial delays set.
-func startCIPWith(t *testing.T, profile twiliosim.Profile) (*app.App, *twiliosim.ManualClock, string) {
+func startCIPWith(t testing.TB, profile twiliosim.Profile) (*app.App, *twiliosim.ManualClock, string) {
 	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "cip.yaml"), cipPlaybook)
@@ -69,7 +69,7 @@ func startCIPWith(t *testing.T, profile twiliosim.Profile) (*app.App, *twiliosim
 	return a, clock, activateCIPPlaybook(t, a)
 }
 
-func activateCIPPlaybook(t *testing.T, a *app.App) string {
+func activateCIPPlaybook(t testing.TB, a *app.App) string {
 	t.Helper()
 	var v view
 	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-cip", "exercise": true}, &v); st != http.StatusCreated {
@@ -79,7 +79,7 @@ func activateCIPPlaybook(t *testing.T, a *app.App) string {
 }
 
 // mark records an operator's state and returns the CIP panel.
-func mark(t *testing.T, a *app.App, id, operator string, state tocsin.OperatorState) cipPanelView {
+func mark(t testing.TB, a *app.App, id, operator string, state tocsin.OperatorState) cipPanelView {
 	t.Helper()
 	var p cipPanelView
 	if st := api(t, a, "POST", "/api/v1/activations/"+id+"/cip/operators/"+operator, map[string]any{"state": state}, &p); st != http.StatusOK {

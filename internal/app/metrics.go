@@ -115,11 +115,11 @@ func (a *App) openActivationFigures(ctx context.Context) ([]prometheus.Activatio
 		if c, err := a.store.CIPCell(ctx, act.ID); err != nil {
 			return nil, err
 		} else if c != nil && c.ClosedAt == nil {
-			calls, err := a.store.PublicCalls(ctx, act.ID)
+			waiting, err := a.store.WaitingCalls(ctx, act.ID)
 			if err != nil {
 				return nil, err
 			}
-			f.CIP, f.CIPWaiting = true, calls.Waiting
+			f.CIP, f.CIPWaiting = true, waiting
 		}
 		out = append(out, f)
 	}

@@ -214,7 +214,8 @@ func (s *Store) PublicCalls(ctx context.Context, activation string) (tocsin.Publ
 // UpdatePublicCall changes the record of a call to the public line by
 // compare-and-swap: fn gets the record (nil when none) and returns the
 // one to write, or nil to write nothing. It reports whether a record was
-// written, so that a webhook retried counts once.
+// written, so that a webhook retried counts once. The index of the
+// callers waiting (WaitingCalls) changes in the same transaction.
 func (s *Store) UpdatePublicCall(ctx context.Context, activation, sid string, fn func(c *tocsin.PublicCall) *tocsin.PublicCall) (bool, error) {
 	k := s.key("cip", "calls", activation, sid)
 	for range maxCASTries {
@@ -227,16 +228,36 @@ func (s *Store) UpdatePublicCall(ctx context.Context, activation, sid string, fn
 		if rev != 0 {
 			c = &cur
 		}
+		waited := c != nil && c.Waiting()
 		next := fn(c)
 		if next == nil {
 			return false, nil
 		}
-		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)}, clientv3.OpPut(k, mustJSON(next)))
+		ops := []clientv3.Op{clientv3.OpPut(k, mustJSON(next))}
+		wk := s.key("cip", "waiting", activation, sid)
+		switch {
+		case next.Waiting() && !waited:
+			ops = append(ops, clientv3.OpPut(wk, ""))
+		case waited && !next.Waiting():
+			ops = append(ops, clientv3.OpDelete(wk))
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)}, ops...)
 		if err != nil || ok {
 			return ok, err
 		}
 	}
 	return false, fmt.Errorf("update public call %s: too much contention", sid)
+}
+
+// WaitingCalls counts the callers waiting in the queue of an activation's
+// public line: an index of them is kept beside the calls' records
+// (cip/waiting/), so that counting them does not read every call.
+func (s *Store) WaitingCalls(ctx context.Context, activation string) (int, error) {
+	resp, err := s.cli.Get(ctx, s.key("cip", "waiting", activation)+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return int(resp.Count), nil
 }
 
 // Desks returns the desks of an activation's CIP: one per operator the
