@@ -128,10 +128,11 @@ var callSID = regexp.MustCompile(`^[A-Za-z0-9]{2,64}$`)
 
 // RecordPublicCall records a call to the public line of an open CIP:
 // whether it was put through to the operators in position. The caller is
-// answered even when the record fails.
-func (s *Service) RecordPublicCall(ctx context.Context, l *PublicLine, sid string) {
+// answered even when the record fails. It reports whether the call was
+// recorded already: Twilio told it again, which counts nothing more.
+func (s *Service) RecordPublicCall(ctx context.Context, l *PublicLine, sid string) (again bool) {
 	if s.line == nil || !l.Open || !callSID.MatchString(sid) {
-		return
+		return false
 	}
 	c := tocsin.PublicCall{SID: sid, At: s.now().UTC(), PutThrough: len(l.Numbers) > 0}
 	var err error
@@ -140,7 +141,7 @@ func (s *Service) RecordPublicCall(ctx context.Context, l *PublicLine, sid strin
 		// queue.
 		c.Queued = c.PutThrough
 		_, err = s.queue.UpdatePublicCall(ctx, l.Activation, sid, func(cur *tocsin.PublicCall) *tocsin.PublicCall {
-			if cur != nil {
+			if again = cur != nil; again {
 				return nil
 			}
 			return &c
@@ -151,6 +152,7 @@ func (s *Service) RecordPublicCall(ctx context.Context, l *PublicLine, sid strin
 	if err != nil {
 		s.log.Warn("public call not counted", "activation", l.Activation, "err", err)
 	}
+	return again
 }
 
 // PublicCallDialed records how the ringing of a call put through ended

@@ -22,8 +22,8 @@ const publicNumber = "+33261910000"
 // second (« 2e ») waits until Anne is free again, the third (« 3e »)
 // loses patience after 30 s and hangs up. The CIP's panel, the API and
 // the metrics count 3 queued, 2 answered, 1 abandoned and the longest
-// wait, as the simulator recorded them; the third caller's hang-up told
-// again changes nothing.
+// wait, as the simulator recorded them; the third caller's call and
+// hang-up told again change nothing.
 func TestPublicQueueCallersWaitTheirTurn(t *testing.T) {
 	anne := "+33639981001"
 	a, clock, id := startCIPWith(t, twiliosim.Profile{
@@ -87,10 +87,12 @@ func TestPublicQueueCallersWaitTheirTurn(t *testing.T) {
 		t.Errorf("longest wait %d s; the second caller waited over a conversation", panel.Calls.LongestWaitSeconds)
 	}
 
-	// Twilio tells the third caller's hang-up again: counted once.
+	// Twilio tells the third caller's hang-up, and their call, again:
+	// counted once.
 	c3, _ := sim.Call(callers[2])
 	again := url.Values{"CallSid": {c3.SID}, "AccountSid": {c3.AccountSID}, "QueueResult": {"hangup"}, "QueueTime": {"30"}, "QueueSid": {rec.SID}}
 	postSignedBody(t, a, "/twilio/voice/public/left?a="+id, again)
+	postSignedBody(t, a, "/twilio/voice/public", url.Values{"CallSid": {c3.SID}, "AccountSid": {c3.AccountSID}, "From": {c3.From}, "To": {c3.To}})
 	var p cipPanelView
 	api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
 	if p.Calls != want {

@@ -281,5 +281,6 @@ func (d *Desk) Busy(now time.Time) bool {
 func (d *Desk) Ringing(now time.Time) bool { return d.Busy(now) && !d.Talking }
 
 // DeskHold bounds how long an operator counts as busy with one call of
-// the queue when its end is not told.
-const DeskHold = time.Hour
+// the queue when its end is not told (a status callback lost): a
+// conversation longer than that may see a second call placed to them.
+const DeskHold = 30 * time.Minute

@@ -28,7 +28,7 @@ type PublicLines interface {
 	PublicLine(ctx context.Context) (*activation.PublicLine, error)
 	PublicMessages(ctx context.Context) ([]tocsin.PublicMessage, error)
 	SetPublicMessage(ctx context.Context, by tocsin.User, text string) (*tocsin.PublicMessage, error)
-	RecordPublicCall(ctx context.Context, l *activation.PublicLine, sid string)
+	RecordPublicCall(ctx context.Context, l *activation.PublicLine, sid string) (again bool)
 	PublicCallDialed(ctx context.Context, activation, sid, status, seconds string) (bool, error)
 	PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error)
 }
@@ -63,7 +63,7 @@ func (s *Server) publicCall(w http.ResponseWriter, r *http.Request, form url.Val
 	case l.Open:
 		outcome = "overflow"
 	}
-	s.cfg.PublicLine.RecordPublicCall(r.Context(), l, form.Get("CallSid"))
+	again := s.cfg.PublicLine.RecordPublicCall(r.Context(), l, form.Get("CallSid"))
 	q := "?" + url.Values{"a": {l.Activation}}.Encode()
 	urls := PublicLineURLs{DialAction: s.cfg.PublicURL + "/twilio/voice/public/dialed" + q}
 	if s.queued() && l.Open && len(l.Numbers) > 0 {
@@ -75,8 +75,10 @@ func (s *Server) publicCall(w http.ResponseWriter, r *http.Request, form url.Val
 	if err := writeTwiML(w)(s.cfg.PublicLineTwiML(*l, urls)); err != nil {
 		return err
 	}
-	s.log.Info("public line call", "outcome", outcome, "activation", l.Activation, "operators", len(l.Numbers), "sid", form.Get("CallSid"))
-	s.publicCallOutcome(outcome)
+	s.log.Info("public line call", "outcome", outcome, "activation", l.Activation, "operators", len(l.Numbers), "sid", form.Get("CallSid"), "again", again)
+	if !again {
+		s.publicCallOutcome(outcome)
+	}
 	return nil
 }
 
