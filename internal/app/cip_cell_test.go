@@ -245,7 +245,7 @@ func TestConsoleCIPPanel(t *testing.T) {
 		t.Fatalf("public message: status %d to %q", st, loc)
 	}
 	st, html = b.get("/cip?message=1")
-	for _, s := range []string{"Message public enregistré (version 1)", "« Restez chez vous. »", "les appels sonnent chez 2 opérateur(s) en poste"} {
+	for _, s := range []string{"Message public enregistré (version 1)", "« Restez chez vous. »", "2 opérateur(s) en poste les prennent"} {
 		if !strings.Contains(html, s) {
 			t.Errorf("CIP page (%d) lacks %q", st, s)
 		}

@@ -92,8 +92,9 @@ type enqueueRun struct {
 // Caller is an inbound call placed by Arrive.
 type Caller struct {
 	// URL is the voice webhook of the number called (POST).
-	URL      string `json:"url"`
-	From, To string
+	URL  string `json:"url"`
+	From string `json:"from"`
+	To   string `json:"to"`
 	// Patience is how long the caller waits in a queue before hanging up;
 	// zero: until someone takes them.
 	Patience time.Duration `json:"patience"`
@@ -171,7 +172,8 @@ func (s *Simulator) Arrivals(c Caller, count int, every time.Duration) error {
 	for i := range count {
 		s.arrivals++
 		caller := c
-		caller.From = fmt.Sprintf("+3363998%04d", 5000+s.arrivals%5000)
+		// 06 39 98 50 00 to 79 99, in ARCEP's fiction range.
+		caller.From = fmt.Sprintf("+3363998%04d", 5000+s.arrivals%3000)
 		s.afterLocked(time.Duration(i)*step, func() {
 			if _, err := s.Arrive(caller); err != nil {
 				s.log.Warn("caller not placed", "err", err)

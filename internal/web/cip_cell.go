@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -147,7 +148,7 @@ func (c *console) cipCellPage(w http.ResponseWriter, r *http.Request, p *pageDat
 		return err
 	}
 	b := cipCellBody{ID: id, Title: v.Title, Open: v.State == tocsin.Open, Panel: panel,
-		LongestWait: tocsin.FormatDuration(time.Duration(panel.Calls.LongestWaitSeconds) * time.Second)}
+		LongestWait: waitDuration(panel.Calls.LongestWaitSeconds)}
 	if panel.Cell != nil {
 		for _, o := range panel.Cell.Operators {
 			ov := cipOperatorView{ID: o.ID, Name: o.Name, State: string(o.State), StateLabel: o.State.Label(), At: tocsin.ParisTime(o.At), By: o.By}
@@ -190,4 +191,17 @@ func (c *console) closeCIPForm(w http.ResponseWriter, r *http.Request, p *pageDa
 		return err
 	}
 	return c.backToCIP(w, r)
+}
+
+// waitDuration says a wait in the queue to the second: « 45 s »,
+// « 1 min 24 s », « 1 h 02 min ».
+func waitDuration(seconds int) string {
+	d := time.Duration(max(seconds, 0)) * time.Second
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%d min %02d s", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%d s", int(d.Seconds()))
 }
