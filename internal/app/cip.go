@@ -28,8 +28,8 @@ func (v publicLineTwiML) Wait(position int, stay bool) (string, error) {
 	return twilio.PublicWaitTwiML(position, stay, v.voice)
 }
 
-func (v publicLineTwiML) Left(result string) (string, error) {
-	return twilio.PublicLeftTwiML(result, v.voice)
+func (v publicLineTwiML) Left(result string, closed bool) (string, error) {
+	return twilio.PublicLeftTwiML(result, closed, v.voice)
 }
 
 func (v publicLineTwiML) Operator(queue string) (string, error) {

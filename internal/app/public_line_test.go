@@ -96,12 +96,23 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 		}
 	}
 
+	// A caller still waiting when the CIP closes is sent away (<Leave>)
+	// and hears that the cell is closed.
+	call.Set("CallSid", "CApublic4")
+	say()
 	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/close", nil, nil)
+	if doc := postSignedBody(t, a, "/twilio/voice/public/wait"+q, url.Values{"CallSid": {"CApublic4"}, "QueuePosition": {"1"}}); !strings.Contains(doc, "<Leave") {
+		t.Errorf("a caller waiting as the CIP closes is not sent away:\n%s", doc)
+	}
+	left = url.Values{"CallSid": {"CApublic4"}, "QueueResult": {"leave"}, "QueueTime": {"8"}}
+	if doc := postSignedBody(t, a, "/twilio/voice/public/left"+q, left); !strings.Contains(doc, "est fermée") {
+		t.Errorf("a caller sent away as the CIP closes hears:\n%s", doc)
+	}
 	if doc := say(); !strings.Contains(doc, "est fermée") || strings.Contains(doc, "<Dial") {
 		t.Errorf("after the close the line says:\n%s", doc)
 	}
 	m := scrape(t, a)
-	for outcome, want := range map[string]float64{"closed": 2, "overflow": 1, "queued": 2, "answered": 1, "unanswered": 1} {
+	for outcome, want := range map[string]float64{"closed": 2, "overflow": 1, "queued": 3, "answered": 1, "unanswered": 2} {
 		if got := m.sum("tocsin_cip_public_calls_total", "outcome", outcome); got != want {
 			t.Errorf("public line calls %s: %v, want %v", outcome, got, want)
 		}

@@ -146,12 +146,14 @@ func PublicWaitTwiML(position int, stay bool, voice string) (string, error) {
 
 // PublicLeftTwiML answers the Enqueue's action, once the caller left the
 // queue with Twilio's QueueResult: nothing more after a conversation or
-// a hang-up, the overflow message otherwise (the CIP closed, nobody in
-// position any more, an error).
-func PublicLeftTwiML(result, voice string) (string, error) {
-	switch result {
-	case "bridged", "hangup":
+// a hang-up; otherwise the closing message when the CIP was closed, the
+// overflow message when nobody is in position any more (or an error).
+func PublicLeftTwiML(result string, closed bool, voice string) (string, error) {
+	switch {
+	case result == "bridged" || result == "hangup":
 		return twiml.Voice([]twiml.Element{twiml.VoiceHangup{}})
+	case closed:
+		return twiml.Voice([]twiml.Element{say(sayPublicClosed, voice), twiml.VoiceHangup{}})
 	}
 	return twiml.Voice([]twiml.Element{say(sayPublicOverflow, voice), twiml.VoiceHangup{}})
 }

@@ -106,8 +106,11 @@ func TestPublicQueueTwiML(t *testing.T) {
 	if doc, _ := PublicWaitTwiML(2, false, ""); !strings.Contains(doc, "<Leave></Leave>") && !strings.Contains(doc, "<Leave/>") {
 		t.Errorf("a caller sent away does not leave the queue:\n%s", doc)
 	}
-	if doc, _ := PublicLeftTwiML("leave", ""); !strings.Contains(doc, "occupés") {
+	if doc, _ := PublicLeftTwiML("leave", false, ""); !strings.Contains(doc, "occupés") {
 		t.Errorf("a caller sent away hears:\n%s", doc)
+	}
+	if doc, _ := PublicLeftTwiML("leave", true, ""); !strings.Contains(doc, "est fermée") {
+		t.Errorf("a caller sent away as the CIP closes hears:\n%s", doc)
 	}
 	doc, err = OperatorQueueTwiML("cip-a1", "")
 	if err != nil || !strings.Contains(doc, "<Queue>cip-a1</Queue></Dial>") {

@@ -37,10 +37,11 @@ type PublicQueue interface {
 }
 
 // QueueTwiML renders what the queue says: to a caller waiting (their
-// place), to a caller who left it, to an operator who picked up.
+// place), to a caller who left it (closed: because the CIP was closed),
+// to an operator who picked up.
 type QueueTwiML interface {
 	Wait(position int, stay bool) (string, error)
-	Left(result string) (string, error)
+	Left(result string, closed bool) (string, error)
 	Operator(queue string) (string, error)
 }
 
@@ -84,7 +85,15 @@ func (s *Server) publicLeft(w http.ResponseWriter, r *http.Request, form url.Val
 			s.publicCallOutcome("unanswered")
 		}
 	}
-	return writeTwiML(w)(s.cfg.QueueTwiML.Left(result))
+	closed := false
+	if result != tocsin.QueueBridged && result != tocsin.QueueHangup {
+		l, err := s.cfg.PublicLine.PublicLine(r.Context())
+		if err != nil {
+			return err
+		}
+		closed = !l.Open || l.Activation != r.URL.Query().Get("a")
+	}
+	return writeTwiML(w)(s.cfg.QueueTwiML.Left(result, closed))
 }
 
 // operatorAnswered answers an operator called for the queue who picked
