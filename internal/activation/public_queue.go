@@ -17,7 +17,7 @@ import (
 // operators' desks.
 type QueueStore interface {
 	UpdatePublicCall(ctx context.Context, activation, sid string, fn func(c *tocsin.PublicCall) *tocsin.PublicCall) (bool, error)
-	WaitingCalls(ctx context.Context, activation string) (int, error)
+	WaitingCalls(ctx context.Context, activation string, seenSince time.Time) (int, error)
 	Desks(ctx context.Context, activation string) ([]tocsin.Desk, error)
 	UpdateDesk(ctx context.Context, activation, operator string, fn func(d *tocsin.Desk) bool) (bool, error)
 }
@@ -62,11 +62,16 @@ func (s *Service) PublicCallWaiting(ctx context.Context, activation, sid string)
 	if !stay {
 		return false, nil
 	}
+	now := s.now().UTC()
 	if _, err := s.queue.UpdatePublicCall(ctx, activation, sid, func(c *tocsin.PublicCall) *tocsin.PublicCall {
-		if c != nil {
-			return nil
+		switch {
+		case c == nil:
+			return &tocsin.PublicCall{SID: sid, At: now, PutThrough: true, Queued: true, SeenAt: now}
+		case c.Waiting() && now.Sub(c.SeenAt) >= tocsin.SeenEvery:
+			c.SeenAt = now
+			return c
 		}
-		return &tocsin.PublicCall{SID: sid, At: s.now().UTC(), PutThrough: true, Queued: true}
+		return nil
 	}); err != nil {
 		s.log.Warn("queued call not recorded", "activation", activation, "err", err)
 	}
@@ -160,7 +165,8 @@ func (s *Service) connect(ctx context.Context, activation string) {
 	if err != nil || c == nil || c.ClosedAt != nil {
 		return
 	}
-	waiting, err := s.queue.WaitingCalls(ctx, activation)
+	now := s.now().UTC()
+	waiting, err := s.queue.WaitingCalls(ctx, activation, now.Add(-tocsin.LostAfter))
 	if err != nil {
 		s.log.Warn("queue not served", "activation", activation, "err", err)
 		return
@@ -170,7 +176,6 @@ func (s *Service) connect(ctx context.Context, activation string) {
 		s.log.Warn("queue not served", "activation", activation, "err", err)
 		return
 	}
-	now := s.now().UTC()
 	byOp := map[string]tocsin.Desk{}
 	need := waiting
 	for _, d := range desks {

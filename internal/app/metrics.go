@@ -115,7 +115,7 @@ func (a *App) openActivationFigures(ctx context.Context) ([]prometheus.Activatio
 		if c, err := a.store.CIPCell(ctx, act.ID); err != nil {
 			return nil, err
 		} else if c != nil && c.ClosedAt == nil {
-			waiting, err := a.store.WaitingCalls(ctx, act.ID)
+			waiting, err := a.store.WaitingCalls(ctx, act.ID, now.Add(-tocsin.LostAfter))
 			if err != nil {
 				return nil, err
 			}

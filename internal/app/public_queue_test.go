@@ -112,3 +112,45 @@ func TestPublicQueueCallersWaitTheirTurn(t *testing.T) {
 		t.Errorf("the CIP page (%d) does not show the abandoned calls", st)
 	}
 }
+
+// A caller hangs up while waiting, and Twilio's word of it is lost (the
+// Enqueue's action never arrives). Tocsin stops counting them as waiting
+// once the queue's wait URL has not heard of them for a few minutes: the
+// panel says they went unanswered, and no operator is called for them.
+func TestPublicQueueCallerLostFromSightStopsWaiting(t *testing.T) {
+	paul := "+33639981002"
+	a, clock, id := startCIPWith(t, twiliosim.Profile{Numbers: map[string]twiliosim.Persona{paul: {Behaviour: twiliosim.Silent, Call: twiliosim.NoAnswer}}})
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
+	mark(t, a, id, "cip-02", tocsin.OperatorInPosition)
+	sim := a.Simulator()
+	if _, err := sim.Arrive(twiliosim.Caller{URL: a.URL() + "/twilio/voice/public", From: fictionMobile(800), To: publicNumber, Patience: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(35 * time.Second)
+	panel := func() tocsin.PublicCalls {
+		var p cipPanelView
+		api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
+		return p.Calls
+	}
+	if c := panel(); c.Waiting != 1 {
+		t.Fatalf("before the hang-up: %+v; want one waiting", c)
+	}
+	sim.LoseWebhooks(true)
+	clock.Advance(10 * time.Second) // the caller hangs up; nobody tells Tocsin
+	sim.LoseWebhooks(false)
+	if rec, _ := sim.Queue(activation.QueueName(id)); rec.Abandoned != 1 {
+		t.Fatalf("simulator's record: %+v; want the caller abandoned", rec)
+	}
+	if c := panel(); c.Waiting != 1 {
+		t.Errorf("just after the lost hang-up: %+v; Tocsin cannot know yet", c)
+	}
+	for range 4 {
+		clock.Advance(time.Minute)
+	}
+	if c, want := panel(), (tocsin.PublicCalls{Total: 1, PutThrough: 1, Queued: 1, Unanswered: 1}); c != want {
+		t.Errorf("minutes later: %+v, want %+v", c, want)
+	}
+	if got := scrape(t, a).sum("tocsin_cip_public_calls_waiting"); got != 0 {
+		t.Errorf("callers waiting in the metrics: %v, want 0", got)
+	}
+}

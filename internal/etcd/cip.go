@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -197,15 +198,16 @@ func (s *Store) PublicCall(ctx context.Context, activation, sid string) (*tocsin
 	return &c, nil
 }
 
-// PublicCalls sums up the calls to the public line of an activation's CIP.
-func (s *Store) PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error) {
+// PublicCalls sums up the calls to the public line of an activation's
+// CIP; a caller waiting unseen since lostBefore counts as unanswered.
+func (s *Store) PublicCalls(ctx context.Context, activation string, lostBefore time.Time) (tocsin.PublicCalls, error) {
 	var sum tocsin.PublicCalls
 	err := s.listJSON(ctx, s.key("cip", "calls", activation)+"/", func(_ string, data []byte) error {
 		var c tocsin.PublicCall
 		if err := json.Unmarshal(data, &c); err != nil {
 			return err
 		}
-		sum.Add(&c)
+		sum.Add(&c, lostBefore)
 		return nil
 	})
 	return sum, err
@@ -236,9 +238,9 @@ func (s *Store) UpdatePublicCall(ctx context.Context, activation, sid string, fn
 		ops := []clientv3.Op{clientv3.OpPut(k, mustJSON(next))}
 		wk := s.key("cip", "waiting", activation, sid)
 		switch {
-		case next.Waiting() && !waited:
-			ops = append(ops, clientv3.OpPut(wk, ""))
-		case waited && !next.Waiting():
+		case next.Waiting():
+			ops = append(ops, clientv3.OpPut(wk, next.SeenAt.UTC().Format(time.RFC3339Nano)))
+		case waited:
 			ops = append(ops, clientv3.OpDelete(wk))
 		}
 		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)}, ops...)
@@ -250,14 +252,18 @@ func (s *Store) UpdatePublicCall(ctx context.Context, activation, sid string, fn
 }
 
 // WaitingCalls counts the callers waiting in the queue of an activation's
-// public line: an index of them is kept beside the calls' records
-// (cip/waiting/), so that counting them does not read every call.
-func (s *Store) WaitingCalls(ctx context.Context, activation string) (int, error) {
-	resp, err := s.cli.Get(ctx, s.key("cip", "waiting", activation)+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil {
-		return 0, unavailable(err)
-	}
-	return int(resp.Count), nil
+// public line, seen since seenSince: an index of them, with when each was
+// last seen, is kept beside the calls' records (cip/waiting/), so that
+// counting them does not read every call.
+func (s *Store) WaitingCalls(ctx context.Context, activation string, seenSince time.Time) (int, error) {
+	n := 0
+	err := s.listJSON(ctx, s.key("cip", "waiting", activation)+"/", func(_ string, data []byte) error {
+		if seen, err := time.Parse(time.RFC3339Nano, string(data)); err != nil || !seen.Before(seenSince) {
+			n++ // an unreadable time counts: better one operator called too many
+		}
+		return nil
+	})
+	return n, err
 }
 
 // Desks returns the desks of an activation's CIP: one per operator the

@@ -185,7 +185,20 @@ type PublicCall struct {
 	Queued       bool   `json:"queued,omitempty"`
 	QueueResult  string `json:"queue_result,omitempty"`
 	QueueSeconds int    `json:"queue_seconds,omitempty"`
+	// SeenAt is when the caller was last known waiting (their call, then
+	// Twilio asking the queue's wait URL, noted at most every
+	// SeenEvery): a caller not seen for LostAfter left without Twilio
+	// telling it, and no longer counts as waiting.
+	SeenAt time.Time `json:"seen_at,omitzero"`
 }
+
+// How often a caller waiting is noted as seen, and after how long unseen
+// they count as gone. Twilio asks the wait URL again each time its
+// document ends (about every half-minute for Tocsin's).
+const (
+	SeenEvery = time.Minute
+	LostAfter = 3 * time.Minute
+)
 
 // How a caller left the queue: Twilio's QueueResult values that Tocsin
 // tells apart. Any other (leave, redirected, queue-full, error,
@@ -200,8 +213,15 @@ func (c *PublicCall) Answered() bool {
 	return c.DialStatus == "completed" || c.DialStatus == "answered" || c.QueueResult == QueueBridged
 }
 
-// Waiting reports whether the caller waits in the queue.
+// Waiting reports whether the caller waits in the queue, as far as Twilio
+// told.
 func (c *PublicCall) Waiting() bool { return c.Queued && c.QueueResult == "" }
+
+// Lost reports whether the caller, waiting as far as Twilio told, was not
+// seen since lostBefore: their leaving was never told.
+func (c *PublicCall) Lost(lostBefore time.Time) bool {
+	return c.Waiting() && c.SeenAt.Before(lostBefore)
+}
 
 // Abandoned reports whether the caller hung up while waiting.
 func (c *PublicCall) Abandoned() bool { return c.Queued && c.QueueResult == QueueHangup }
@@ -211,7 +231,7 @@ type PublicCalls struct {
 	Total      int `json:"total"`
 	PutThrough int `json:"put_through"` // sent to the operators: rung or queued
 	Answered   int `json:"answered"`    // an operator took the call
-	Unanswered int `json:"unanswered"`  // rung or queued, nobody took it, the caller did not hang up while waiting
+	Unanswered int `json:"unanswered"`  // rung or queued, nobody took it, the caller did not hang up while waiting (sent away, or lost from sight)
 	Overflow   int `json:"overflow"`    // nobody in position: the overflow message at once
 	Queued     int `json:"queued"`      // put in the queue
 	Waiting    int `json:"waiting"`     // in the queue now
@@ -221,8 +241,9 @@ type PublicCalls struct {
 	LongestWaitSeconds int `json:"longest_wait_seconds"`
 }
 
-// Add counts c.
-func (s *PublicCalls) Add(c *PublicCall) {
+// Add counts c; a caller waiting unseen since lostBefore counts as
+// unanswered.
+func (s *PublicCalls) Add(c *PublicCall, lostBefore time.Time) {
 	s.Total++
 	if !c.PutThrough {
 		s.Overflow++
@@ -236,6 +257,8 @@ func (s *PublicCalls) Add(c *PublicCall) {
 	switch {
 	case c.Answered():
 		s.Answered++
+	case c.Lost(lostBefore):
+		s.Unanswered++
 	case c.Waiting():
 		s.Waiting++
 	case c.Abandoned():
