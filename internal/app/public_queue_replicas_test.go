@@ -96,6 +96,9 @@ func TestPublicQueueGoesOnWhenTheReplicaStops(t *testing.T) {
 		api(t, b, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
 		return p, p.Calls == want
 	})
+	if n := scrape(t, b).sum("tocsin_webhooks_total", "kind", "public_line", "result", "ok"); n == 0 {
+		t.Errorf("B answered no webhook of the public line")
+	}
 	for _, sid := range callers {
 		if c, _ := sim.Call(sid); !c.Ended() || c.ErrorCode != 0 {
 			t.Errorf("caller %s: %s, error %d %s; want their call served to its end", sid, c.Status, c.ErrorCode, c.Error)
