@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 )
@@ -119,4 +120,28 @@ func TestPublicQueueTwiML(t *testing.T) {
 	if _, err := OperatorQueueTwiML(strings.Repeat("x", 65), ""); err == nil {
 		t.Error("a queue name over 64 characters is taken")
 	}
+}
+
+// Whatever place Twilio tells and whatever the queue is named, the
+// queue's documents are well-formed XML, or refused.
+func FuzzQueueTwiML(f *testing.F) {
+	f.Add(3, "cip-20261128-020000-687a")
+	f.Add(-1, "<&>\"'")
+	f.Add(1<<30, "")
+	f.Fuzz(func(t *testing.T, position int, queue string) {
+		docs := []string{}
+		if doc, err := PublicWaitTwiML(position, true, ""); err == nil {
+			docs = append(docs, doc)
+		} else {
+			t.Fatalf("wait document for place %d: %v", position, err)
+		}
+		if doc, err := OperatorQueueTwiML(queue, ""); err == nil {
+			docs = append(docs, doc)
+		}
+		for _, doc := range docs {
+			if err := xml.Unmarshal([]byte(doc), new(struct{})); err != nil {
+				t.Fatalf("not XML (%v):\n%s", err, doc)
+			}
+		}
+	})
 }
