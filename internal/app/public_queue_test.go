@@ -154,3 +154,23 @@ func TestPublicQueueCallerLostFromSightStopsWaiting(t *testing.T) {
 		t.Errorf("callers waiting in the metrics: %v, want 0", got)
 	}
 }
+
+// The CIP's page follows its activation's live feed: a caller joining
+// the queue brings a "cip" message, which makes the page read itself
+// again.
+func TestACallerOfThePublicLineReachesTheLiveFeed(t *testing.T) {
+	a, clock, id := startCIP(t, nil)
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
+	mark(t, a, id, "cip-02", tocsin.OperatorInPosition)
+	b := loginAs(t, a, "permanence", tocsin.RoleOfficer)
+	c, _, err := dialLive(t, b, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := a.Simulator().Arrive(twiliosim.Caller{URL: a.URL() + "/twilio/voice/public", From: fictionMobile(900), To: publicNumber}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	readUntil(t, c, 5*time.Second, "a cip message", func(m liveMsg) bool { return m.Type == "cip" && m.Activation == id })
+}
