@@ -14,4 +14,10 @@
 //     lapses at its end, and is released only by its holder (calling.go).
 //   - Calls by hand and rushes are kept with the recipient; like every
 //     change, each is written with its timeline event and audit entry.
+//   - A call to the public line is recorded once by its CallSid, and how
+//     it left the queue once (compare-and-swap): a webhook told twice
+//     counts once. An operator is called for the queue only after their
+//     desk was claimed by compare-and-swap, and is free again when that
+//     call's status callback, carrying the claim, says it ended (or after
+//     tocsin.DeskHold) (public_queue.go).
 package activation

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -22,7 +23,7 @@ type PublicLineStore interface {
 	// (nil if none); PublicCalls sums up those of a CIP.
 	RecordPublicCall(ctx context.Context, activation string, c tocsin.PublicCall) error
 	PublicCall(ctx context.Context, activation, sid string) (*tocsin.PublicCall, error)
-	PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error)
+	PublicCalls(ctx context.Context, activation string, lostBefore time.Time) (tocsin.PublicCalls, error)
 }
 
 // PublicLine is what the public line answers now.
@@ -128,15 +129,35 @@ var callSID = regexp.MustCompile(`^[A-Za-z0-9]{2,64}$`)
 
 // RecordPublicCall records a call to the public line of an open CIP:
 // whether it was put through to the operators in position. The caller is
-// answered even when the record fails.
-func (s *Service) RecordPublicCall(ctx context.Context, l *PublicLine, sid string) {
+// answered even when the record fails. It reports whether the call was
+// recorded already: Twilio told it again, which counts nothing more.
+func (s *Service) RecordPublicCall(ctx context.Context, l *PublicLine, sid string) (again bool) {
 	if s.line == nil || !l.Open || !callSID.MatchString(sid) {
-		return
+		return false
 	}
-	c := tocsin.PublicCall{SID: sid, At: s.now().UTC(), PutThrough: len(l.Numbers) > 0}
-	if err := s.line.RecordPublicCall(ctx, l.Activation, c); err != nil {
+	now := s.now().UTC()
+	c := tocsin.PublicCall{SID: sid, At: now, PutThrough: len(l.Numbers) > 0}
+	var err error
+	if s.Queued() {
+		// Written once: a retry must not undo how the caller left the
+		// queue.
+		c.Queued = c.PutThrough
+		if c.Queued {
+			c.SeenAt = now
+		}
+		_, err = s.queue.UpdatePublicCall(ctx, l.Activation, sid, func(cur *tocsin.PublicCall) *tocsin.PublicCall {
+			if again = cur != nil; again {
+				return nil
+			}
+			return &c
+		})
+	} else {
+		err = s.line.RecordPublicCall(ctx, l.Activation, c)
+	}
+	if err != nil {
 		s.log.Warn("public call not counted", "activation", l.Activation, "err", err)
 	}
+	return again
 }
 
 // PublicCallDialed records how the ringing of a call put through ended
@@ -169,5 +190,5 @@ func (s *Service) PublicCalls(ctx context.Context, activation string) (tocsin.Pu
 	if s.line == nil {
 		return tocsin.PublicCalls{}, nil
 	}
-	return s.line.PublicCalls(ctx, activation)
+	return s.line.PublicCalls(ctx, activation, s.now().UTC().Add(-tocsin.LostAfter))
 }

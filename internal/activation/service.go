@@ -68,6 +68,8 @@ type Service struct {
 	claimFor  time.Duration
 	cip       CIPStore
 	line      PublicLineStore
+	queue     QueueStore
+	callOp    CallOperatorFunc
 	now       func() time.Time
 	log       *slog.Logger
 	audit     AuditTrail
@@ -164,6 +166,11 @@ type Config struct {
 	// PublicLine keeps the public message and finds the cell the public
 	// line serves; nil: the line says the CIP is closed.
 	PublicLine PublicLineStore
+	// Queue keeps the public line's queue: its desks; with CallOperator,
+	// which places a call to an operator in position that takes the next
+	// caller of the queue. Either nil: callers wait until they hang up.
+	Queue        QueueStore
+	CallOperator CallOperatorFunc
 }
 
 // NotHeldFunc returns the runs of the exercise schedule that did not
@@ -189,7 +196,7 @@ func New(cfg Config) *Service {
 	}
 	return &Service{cip: cfg.CIP, line: cfg.PublicLine, inbox: cfg.Inbox, directory: cfg.Directory, claimFor: cmp.Or(cfg.ClaimFor, tocsin.DefaultClaimFor), creations: cfg.Creations, partSize: cfg.PartSize, goBackground: cfg.Go, cipDelay: cfg.CIPDelay, store: cfg.Store, history: cfg.History, playbooks: cfg.Playbooks, render: cfg.Render, rates: cfg.Rates, fold: cfg.FoldTypography, now: cfg.Now,
 		log: cfg.Logger.With("component", "activation"), audit: cfg.Audit, retex: cfg.Retex, readPace: cfg.Pace,
-		notHeld: cfg.NotHeld}
+		notHeld: cfg.NotHeld, queue: cfg.Queue, callOp: cfg.CallOperator}
 }
 
 // Request asks for a new activation.

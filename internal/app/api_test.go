@@ -9,6 +9,7 @@ import (
 
 	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/directory"
+	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -158,6 +159,13 @@ func TestFirstStartWithTheDemoLaunchesOneDemoExercise(t *testing.T) {
 	if d := list.Activations[0]; !d.Exercise || d.CreatedBy != app.DemoUser || d.Targeted != len(directory.Demo()) {
 		t.Errorf("demo activation %+v; want an exercise of the whole demo directory by %q", d.Activation, app.DemoUser)
 	}
+	// Its CIP is open, and the simulator's callers ring its public line.
+	id := list.Activations[0].ID
+	testingutil.Await(t, 10*time.Second, "a caller of the demo's public line counted", func() (cipPanelView, bool) {
+		var p cipPanelView
+		api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
+		return p, p.Open && p.InPosition > 0 && p.Calls.Queued > 0
+	})
 	a.Close()
 	b := mustRunApp(t, cfg)
 	if st := api(t, b, "GET", "/api/v1/activations", nil, &list); st != http.StatusOK || len(list.Activations) != 1 {

@@ -396,6 +396,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Store:          a.store,
 		CIP:            a.store,
 		PublicLine:     a.store,
+		Queue:          a.store,
+		CallOperator:   a.callOperator,
 		History:        a.store,
 		Playbooks:      func() []tocsin.Playbook { return a.playbooks },
 		Render:         render,
@@ -505,6 +507,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		PublicLine:        a.service,
 		PublicLineTwiML:   publicLineTwiML{voice: cfg.TwilioVoice}.line,
 		PublicDialedTwiML: publicLineTwiML{voice: cfg.TwilioVoice}.dialed,
+		PublicQueue:       a.service,
+		QueueTwiML:        publicLineTwiML{voice: cfg.TwilioVoice},
 	})
 	a.web = srv
 	a.metrics.Watch(a.metricsState(srv.LiveClients))
@@ -619,6 +623,9 @@ func (a *App) demoActivation(ctx context.Context) error {
 		return fmt.Errorf("demo activation: %w", err)
 	}
 	a.log.Info("demo activation launched", "activation", v.ID, "playbook", a.cfg.ExercisePlaybook, "targeted", v.Targeted)
+	if err := a.demoCIP(ctx, v.ID); err != nil {
+		a.log.Warn("no demo cip", "activation", v.ID, "err", err) // the demo only
+	}
 	return nil
 }
 

@@ -46,11 +46,18 @@ type cipPanelView struct {
 // silent unless personas says otherwise.
 func startCIP(t *testing.T, personas map[string]twiliosim.Persona) (*app.App, *twiliosim.ManualClock, string) {
 	t.Helper()
+	return startCIPWith(t, twiliosim.Profile{Numbers: personas})
+}
+
+// startCIPWith is startCIP with a simulator's profile, its delivery and
+// dial delays set.
+func startCIPWith(t testing.TB, profile twiliosim.Profile) (*app.App, *twiliosim.ManualClock, string) {
+	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "cip.yaml"), cipPlaybook)
 	clock := twiliosim.NewManualClock(night)
 	m := fictionMobile(1)
-	profile := twiliosim.Profile{Numbers: personas, Delivery: twiliosim.Fixed(2 * time.Second), Dial: twiliosim.Fixed(time.Second)}
+	profile.Delivery, profile.Dial = twiliosim.Fixed(2*time.Second), twiliosim.Fixed(time.Second)
 	a := mustRunApp(t, app.Config{Clock: clock, PlaybooksDir: dir, SimulatorProfile: &profile, RetryBase: 50 * time.Millisecond,
 		CallRate: 50, MaxCalls: 10})
 	if err := a.Store().ReplaceOfficials(t.Context(), []tocsin.Official{mayorOf("dieppe", mobile(m))}); err != nil {
@@ -62,7 +69,7 @@ func startCIP(t *testing.T, personas map[string]twiliosim.Persona) (*app.App, *t
 	return a, clock, activateCIPPlaybook(t, a)
 }
 
-func activateCIPPlaybook(t *testing.T, a *app.App) string {
+func activateCIPPlaybook(t testing.TB, a *app.App) string {
 	t.Helper()
 	var v view
 	if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-cip", "exercise": true}, &v); st != http.StatusCreated {
@@ -72,7 +79,7 @@ func activateCIPPlaybook(t *testing.T, a *app.App) string {
 }
 
 // mark records an operator's state and returns the CIP panel.
-func mark(t *testing.T, a *app.App, id, operator string, state tocsin.OperatorState) cipPanelView {
+func mark(t testing.TB, a *app.App, id, operator string, state tocsin.OperatorState) cipPanelView {
 	t.Helper()
 	var p cipPanelView
 	if st := api(t, a, "POST", "/api/v1/activations/"+id+"/cip/operators/"+operator, map[string]any{"state": state}, &p); st != http.StatusOK {
@@ -232,7 +239,7 @@ func TestConsoleCIPPanel(t *testing.T) {
 		}
 	}
 	st, html := b.get("/activations/" + id + "/cip")
-	for _, s := range []string{"CIP activée le", "dans le délai annoncé", "2 opérateurs en poste", "en poste : 2", "appelés : 1", "Lise Morin", "Fermer la CIP", "Ligne publique : 0 appel(s)"} {
+	for _, s := range []string{"CIP activée le", "dans le délai annoncé", "2 opérateurs en poste", "en poste : 2", "appelés : 1", "Lise Morin", "Fermer la CIP", "<dt>Appels</dt><dd>0</dd>"} {
 		if !strings.Contains(html, s) {
 			t.Errorf("CIP page (%d) lacks %q", st, s)
 		}
@@ -241,7 +248,7 @@ func TestConsoleCIPPanel(t *testing.T) {
 		t.Fatalf("public message: status %d to %q", st, loc)
 	}
 	st, html = b.get("/cip?message=1")
-	for _, s := range []string{"Message public enregistré (version 1)", "« Restez chez vous. »", "les appels sonnent chez 2 opérateur(s) en poste"} {
+	for _, s := range []string{"Message public enregistré (version 1)", "« Restez chez vous. »", "2 opérateur(s) en poste les prennent"} {
 		if !strings.Contains(html, s) {
 			t.Errorf("CIP page (%d) lacks %q", st, s)
 		}

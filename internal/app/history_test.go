@@ -497,3 +497,50 @@ func TestHistoryExportLeavesOutTheActivationStillOpenUnlessAsked(t *testing.T) {
 		t.Errorf("export entries %q", exports)
 	}
 }
+
+// A CIP that Tocsin stamped itself (Anne and Paul in position, the
+// playbook's minimum) travels with its activation: the export says how
+// many operators were in position; imported into another Tocsin, the
+// activation's CIP is stamped the same, the indicators are the same, and
+// its export is the same bytes.
+func TestHistoryCarriesTheOperatorsInPositionOfTheCIP(t *testing.T) {
+	t.Parallel()
+	a, clock, id := startCIP(t, nil)
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/open", nil, nil)
+	clock.Advance(20 * time.Minute)
+	mark(t, a, id, "cip-01", tocsin.OperatorInPosition)
+	if p := mark(t, a, id, "cip-02", tocsin.OperatorInPosition); p.Activated == nil || p.Activated.Staffed != 2 {
+		t.Fatalf("CIP not stamped with two in position: %+v", p.Activated)
+	}
+	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/close", nil, nil)
+	clock.Advance(time.Hour)
+	if st := api(t, a, "POST", "/api/v1/activations/"+id+"/close", nil, nil); st != http.StatusOK {
+		t.Fatalf("close: status %d", st)
+	}
+	exported := exportHistory(t, a, "?from=2026-11&to=2026-11")
+	var line string
+	for l := range strings.SplitSeq(strings.TrimSuffix(exported, "\n"), "\n") {
+		if strings.Contains(l, `"id":"`+id+`"`) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, `"cip_announced_delay_seconds":2700,"cip_operators_in_position":2,`) {
+		t.Fatalf("export of the activation lacks its operators in position:\n%s", exported)
+	}
+
+	b := historyApp(t, clock.Now().Add(time.Hour), mayorOf("dieppe", mobile(fictionMobile(1))))
+	if st, res := importHistory(t, b, adminToken, exported); st != http.StatusOK || res.Imported == 0 {
+		t.Fatalf("import: status %d, %+v", st, res)
+	}
+	var got view
+	if st := api(t, b, "GET", "/api/v1/activations/"+id, nil, &got); st != http.StatusOK || got.CIP == nil || got.CIP.Staffed != 2 || !got.CIP.ActivatedAt.Equal(clock.Now().Add(-time.Hour)) {
+		t.Errorf("imported activation's CIP: status %d, %+v; want stamped with 2 in position", st, got.CIP)
+	}
+	_, wantTable := indicatorsOf(t, a, "2026-11", "2026-11")
+	if _, gotTable := indicatorsOf(t, b, "2026-11", "2026-11"); gotTable != wantTable {
+		t.Errorf("indicators after the round trip:\n%s\nwant\n%s", gotTable, wantTable)
+	}
+	if again := exportHistory(t, b, "?from=2026-11&to=2026-11"); again != exported {
+		t.Errorf("re-export:\n%s\nwant\n%s", again, exported)
+	}
+}

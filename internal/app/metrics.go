@@ -106,12 +106,22 @@ func (a *App) openActivationFigures(ctx context.Context) ([]prometheus.Activatio
 		}
 		now := a.cfg.Clock.Now()
 		sum := act.Summarize(rs, now)
-		out = append(out, prometheus.Activation{
+		f := prometheus.Activation{
 			ID: act.ID, Exercise: act.Exercise,
 			Targeted: sum.Targeted, Informed: sum.Informed, ToCall: sum.ToCall, Failed: sum.Failed,
 			ActivatedAt: act.ActivatedAt, Deadline: act.Deadline,
 			ForecastLastInformed: forecastLastInformed(act, rs, sum, now, rates),
-		})
+		}
+		if c, err := a.store.CIPCell(ctx, act.ID); err != nil {
+			return nil, err
+		} else if c != nil && c.ClosedAt == nil {
+			waiting, err := a.store.WaitingCalls(ctx, act.ID, now.Add(-tocsin.LostAfter))
+			if err != nil {
+				return nil, err
+			}
+			f.CIP, f.CIPWaiting = true, waiting
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }

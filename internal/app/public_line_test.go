@@ -52,25 +52,27 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 	mark(t, a, id, "cip-02", tocsin.OperatorInPosition)
 	call.Set("CallSid", "CApublic2")
 	doc = say()
-	if !strings.Contains(doc, "<Number>+33639981001</Number><Number>+33639981002</Number></Dial></Response>") ||
-		!strings.Contains(doc, ` action="`+a.URL()+"/twilio/voice/public/dialed?a="+id+`"`) { // attributes come in no set order
-		t.Errorf("two in position: the line does not ring both:\n%s", doc)
+	q := "?a=" + id
+	for _, s := range []string{">cip-" + id + "</Enqueue>", ` waitUrl="` + a.URL() + "/twilio/voice/public/wait" + q + `"`, ` action="` + a.URL() + "/twilio/voice/public/left" + q + `"`} {
+		if !strings.Contains(doc, s) { // attributes come in no set order
+			t.Errorf("two in position: the caller is not queued (%s):\n%s", s, doc)
+		}
 	}
-	// Nobody picks up: the caller hears the overflow message; the next
-	// caller is answered by Anne.
-	dialed := url.Values{"CallSid": {"CApublic2"}, "DialCallStatus": {"no-answer"}, "DialCallDuration": {"0"}}
-	if doc := postSignedBody(t, a, "/twilio/voice/public/dialed?a="+id, dialed); !strings.Contains(doc, "Tous nos opérateurs sont occupés") {
-		t.Errorf("nobody answered: the line says:\n%s", doc)
+	// The caller leaves the queue (the line told to leave): the overflow
+	// message; the next caller is taken by Anne.
+	left := url.Values{"CallSid": {"CApublic2"}, "QueueResult": {"leave"}, "QueueTime": {"40"}}
+	if doc := postSignedBody(t, a, "/twilio/voice/public/left"+q, left); !strings.Contains(doc, "Tous nos opérateurs sont occupés") {
+		t.Errorf("the caller left the queue: the line says:\n%s", doc)
 	}
 	call.Set("CallSid", "CApublic3")
 	say()
-	dialed = url.Values{"CallSid": {"CApublic3"}, "DialCallStatus": {"completed"}, "DialCallDuration": {"95"}}
-	if doc := postSignedBody(t, a, "/twilio/voice/public/dialed?a="+id, dialed); strings.Contains(doc, "<Say") {
+	left = url.Values{"CallSid": {"CApublic3"}, "QueueResult": {"bridged"}, "QueueTime": {"12"}}
+	if doc := postSignedBody(t, a, "/twilio/voice/public/left"+q, left); strings.Contains(doc, "<Say") {
 		t.Errorf("Anne answered: the line still says:\n%s", doc)
 	}
 	var panel cipPanelView
 	api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &panel)
-	if want := (tocsin.PublicCalls{Total: 3, PutThrough: 2, Answered: 1, Unanswered: 1, Overflow: 1}); panel.Calls != want {
+	if want := (tocsin.PublicCalls{Total: 3, PutThrough: 2, Queued: 2, Answered: 1, Unanswered: 1, Overflow: 1, LongestWaitSeconds: 40}); panel.Calls != want {
 		t.Errorf("calls in the CIP's panel: %+v, want %+v", panel.Calls, want)
 	}
 
@@ -95,12 +97,23 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 		}
 	}
 
+	// A caller still waiting when the CIP closes is sent away (<Leave>)
+	// and hears that the cell is closed.
+	call.Set("CallSid", "CApublic4")
+	say()
 	api(t, a, "POST", "/api/v1/activations/"+id+"/cip/close", nil, nil)
+	if doc := postSignedBody(t, a, "/twilio/voice/public/wait"+q, url.Values{"CallSid": {"CApublic4"}, "QueuePosition": {"1"}}); !strings.Contains(doc, "<Leave") {
+		t.Errorf("a caller waiting as the CIP closes is not sent away:\n%s", doc)
+	}
+	left = url.Values{"CallSid": {"CApublic4"}, "QueueResult": {"leave"}, "QueueTime": {"8"}}
+	if doc := postSignedBody(t, a, "/twilio/voice/public/left"+q, left); !strings.Contains(doc, "est fermée") {
+		t.Errorf("a caller sent away as the CIP closes hears:\n%s", doc)
+	}
 	if doc := say(); !strings.Contains(doc, "est fermée") || strings.Contains(doc, "<Dial") {
 		t.Errorf("after the close the line says:\n%s", doc)
 	}
 	m := scrape(t, a)
-	for outcome, want := range map[string]float64{"closed": 2, "overflow": 1, "put_through": 2} {
+	for outcome, want := range map[string]float64{"closed": 2, "overflow": 1, "queued": 3, "answered": 1, "unanswered": 2} {
 		if got := m.sum("tocsin_cip_public_calls_total", "outcome", outcome); got != want {
 			t.Errorf("public line calls %s: %v, want %v", outcome, got, want)
 		}
@@ -134,12 +147,13 @@ func TestPublicLineAnswersCallersAsTheCIPGoes(t *testing.T) {
 
 // Callers placed by the simulator: with Anne (who picks up after 5 s) and
 // Paul (who never does) in position, the first caller hears the message
-// and is taken by Anne; once Anne is marked unavailable, the next one
-// rings Paul alone and hears the overflow message. The panel counts both.
+// and is taken by Anne; once Anne is marked unavailable, the next one,
+// placed through the simulator's control API, waits while Paul's phone
+// rings in vain, and hangs up after a minute. The panel counts both.
 func TestPublicLineCallersThroughTheSimulator(t *testing.T) {
 	t.Parallel()
 	anne, paul := "+33639981001", "+33639981002"
-	a, _, id := startCIP(t, map[string]twiliosim.Persona{
+	a, clock, id := startCIP(t, map[string]twiliosim.Persona{
 		anne: {Behaviour: twiliosim.Silent, Call: twiliosim.Answer, AnswerAfter: twiliosim.Fixed(5 * time.Second)},
 		paul: {Behaviour: twiliosim.Silent, Call: twiliosim.NoAnswer},
 	})
@@ -148,35 +162,42 @@ func TestPublicLineCallersThroughTheSimulator(t *testing.T) {
 	mark(t, a, id, "cip-01", tocsin.OperatorInPosition)
 	mark(t, a, id, "cip-02", tocsin.OperatorInPosition)
 	line := a.URL() + "/twilio/voice/public"
-	c, err := a.Simulator().CallIn(line, "+33639985555", "+33261910000")
+	sid, err := a.Simulator().Arrive(twiliosim.Caller{URL: line, From: "+33639985555", To: "+33261910000"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	said := strings.Join(c.Said, " ")
-	if c.AnsweredBy != anne || len(c.Rung) != 2 || !strings.Contains(said, "Évitez les berges de la Béthune.") || strings.Contains(said, "occupés") {
-		t.Errorf("first caller: %+v; want both rung, Anne answering after the message", c)
+	for range 20 {
+		clock.Advance(10 * time.Second)
+	}
+	c, _ := a.Simulator().Call(sid)
+	if anneCall := a.Simulator().CallsTo(anne); c.QueueResult != twiliosim.QueueBridged || len(anneCall) != 1 || c.BridgedWith != anneCall[0].SID ||
+		!c.Heard("Évitez les berges de la Béthune.") || c.Heard("occupés") {
+		t.Errorf("first caller: %+v\n%s\nwant the message heard, then Anne", c, c.Transcript())
 	}
 	mark(t, a, id, "cip-01", tocsin.OperatorUnavailable)
 	// The second caller through the simulator's control API, as a
 	// training would place one.
-	body, _ := json.Marshal(map[string]string{"url": line, "from": "+33639985556", "to": "+33261910000"})
+	body, _ := json.Marshal(map[string]any{"url": line, "to": "+33261910000", "count": 1, "patience": "1m"})
 	req, _ := http.NewRequest("POST", a.Simulator().URL()+"/sim/calls-in", bytes.NewReader(body))
 	req.SetBasicAuth(a.Simulator().AccountSID(), a.Simulator().AuthToken())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	c = twiliosim.PublicCall{}
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /sim/calls-in: status %d, %v", resp.StatusCode, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /sim/calls-in: status %d, want 202", resp.StatusCode)
 	}
-	if c.AnsweredBy != "" || !slices.Equal(c.Rung, []string{paul}) || c.DialStatus != "no-answer" || !strings.Contains(strings.Join(c.Said, " "), "Tous nos opérateurs sont occupés") {
-		t.Errorf("second caller: %+v; want Paul rung alone, nobody answering, the overflow message", c)
+	for range 20 {
+		clock.Advance(10 * time.Second)
+	}
+	rec, _ := a.Simulator().Queue("cip-" + id)
+	if rec.Enqueued != 2 || rec.Bridged != 1 || rec.Abandoned != 1 || len(a.Simulator().CallsTo(paul)) == 0 {
+		t.Errorf("simulator's queue: %+v, Paul called %d times; want the second caller abandoned while Paul rang", rec, len(a.Simulator().CallsTo(paul)))
 	}
 	var p cipPanelView
 	api(t, a, "GET", "/api/v1/activations/"+id+"/cip", nil, &p)
-	if want := (tocsin.PublicCalls{Total: 2, PutThrough: 2, Answered: 1, Unanswered: 1}); p.Calls != want {
+	if want := (tocsin.PublicCalls{Total: 2, PutThrough: 2, Queued: 2, Answered: 1, Abandoned: 1, LongestWaitSeconds: rec.LongestWait}); p.Calls != want {
 		t.Errorf("calls in the panel: %+v, want %+v", p.Calls, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -197,16 +198,107 @@ func (s *Store) PublicCall(ctx context.Context, activation, sid string) (*tocsin
 	return &c, nil
 }
 
-// PublicCalls sums up the calls to the public line of an activation's CIP.
-func (s *Store) PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error) {
+// PublicCalls sums up the calls to the public line of an activation's
+// CIP; a caller waiting unseen since lostBefore counts as unanswered.
+func (s *Store) PublicCalls(ctx context.Context, activation string, lostBefore time.Time) (tocsin.PublicCalls, error) {
 	var sum tocsin.PublicCalls
 	err := s.listJSON(ctx, s.key("cip", "calls", activation)+"/", func(_ string, data []byte) error {
 		var c tocsin.PublicCall
 		if err := json.Unmarshal(data, &c); err != nil {
 			return err
 		}
-		sum.Add(&c)
+		sum.Add(&c, lostBefore)
 		return nil
 	})
 	return sum, err
+}
+
+// UpdatePublicCall changes the record of a call to the public line by
+// compare-and-swap: fn gets the record (nil when none) and returns the
+// one to write, or nil to write nothing. It reports whether a record was
+// written, so that a webhook retried counts once. The index of the
+// callers waiting (WaitingCalls) changes in the same transaction.
+func (s *Store) UpdatePublicCall(ctx context.Context, activation, sid string, fn func(c *tocsin.PublicCall) *tocsin.PublicCall) (bool, error) {
+	k := s.key("cip", "calls", activation, sid)
+	for range maxCASTries {
+		var cur tocsin.PublicCall
+		rev, err := s.getJSON(ctx, k, &cur)
+		if err != nil {
+			return false, err
+		}
+		var c *tocsin.PublicCall
+		if rev != 0 {
+			c = &cur
+		}
+		waited := c != nil && c.Waiting()
+		next := fn(c)
+		if next == nil {
+			return false, nil
+		}
+		ops := []clientv3.Op{clientv3.OpPut(k, mustJSON(next))}
+		wk := s.key("cip", "waiting", activation, sid)
+		switch {
+		case next.Waiting():
+			ops = append(ops, clientv3.OpPut(wk, next.SeenAt.UTC().Format(time.RFC3339Nano)))
+		case waited:
+			ops = append(ops, clientv3.OpDelete(wk))
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)}, ops...)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, fmt.Errorf("update public call %s: too much contention", sid)
+}
+
+// WaitingCalls counts the callers waiting in the queue of an activation's
+// public line, seen since seenSince: an index of them, with when each was
+// last seen, is kept beside the calls' records (cip/waiting/), so that
+// counting them does not read every call.
+func (s *Store) WaitingCalls(ctx context.Context, activation string, seenSince time.Time) (int, error) {
+	n := 0
+	err := s.listJSON(ctx, s.key("cip", "waiting", activation)+"/", func(_ string, data []byte) error {
+		if seen, err := time.Parse(time.RFC3339Nano, string(data)); err != nil || !seen.Before(seenSince) {
+			n++ // an unreadable time counts: better one operator called too many
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Desks returns the desks of an activation's CIP: one per operator the
+// queue has called so far.
+func (s *Store) Desks(ctx context.Context, activation string) ([]tocsin.Desk, error) {
+	var ds []tocsin.Desk
+	err := s.listJSON(ctx, s.key("cip", "desks", activation)+"/", func(_ string, data []byte) error {
+		var d tocsin.Desk
+		if err := json.Unmarshal(data, &d); err != nil {
+			return err
+		}
+		ds = append(ds, d)
+		return nil
+	})
+	return ds, err
+}
+
+// UpdateDesk changes an operator's desk by compare-and-swap: fn gets the
+// desk (zero but for its operator when none) and reports whether to write
+// it. It reports whether the desk was written.
+func (s *Store) UpdateDesk(ctx context.Context, activation, operator string, fn func(d *tocsin.Desk) bool) (bool, error) {
+	k := s.key("cip", "desks", activation, operator)
+	for range maxCASTries {
+		d := tocsin.Desk{Operator: operator}
+		rev, err := s.getJSON(ctx, k, &d)
+		if err != nil {
+			return false, err
+		}
+		if !fn(&d) {
+			return false, nil
+		}
+		ok, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", rev)}, clientv3.OpPut(k, mustJSON(d)))
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, fmt.Errorf("update desk %s: too much contention", operator)
 }

@@ -25,6 +25,11 @@
 //	history/lock                 held while a history file is imported
 //	pace                         the leader's effective sending rates (adaptive pacing) and route, for every replica
 //	route                        the duty officer's choice of provider route (auto, primary, secondary)
+//	cip/operators, cip/cells/<activation>  the CIP's roster, and the cell of each activation's CIP
+//	cip/message, cip/messages/<version>    the public line's message in force, and every version
+//	cip/calls/<activation>/<call sid>      a call to the public line, how it left the queue
+//	cip/waiting/<activation>/<call sid>    present while that caller waits in the queue (written with the call)
+//	cip/desks/<activation>/<operator>      an operator in position as the queue sees them: free, or called (claim)
 //
 // Invariants:
 //   - An activation exists once act/<id> exists. Its recipients, number

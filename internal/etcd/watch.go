@@ -30,6 +30,10 @@ type Change struct {
 	Raw  []byte
 }
 
+// KindCIP is the Kind of a Change to an activation's CIP (cip/cells/,
+// cip/calls/, cip/desks/, in the watched range): it carries no record.
+const KindCIP = "cip"
+
 // Revision returns the store's current revision: everything read after it
 // is at least that recent, so a watch from it misses nothing.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
@@ -41,7 +45,7 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 }
 
 // WatchActivity calls fn with the changes to activations (act/), recipients
-// (rcpt/) and timelines (evt/) made after revision after, in revision order,
+// (rcpt/), timelines (evt/) and CIPs (KindCIP) made after revision after, in revision order,
 // one call per batch that etcd sends, until ctx ends or the watch fails.
 // With after 0 it starts from the current revision. It returns ErrCompacted
 // when after is older than etcd's history.
@@ -111,6 +115,10 @@ func (s *Store) change(key, value []byte, rev int64, want func(string) bool) (Ch
 	case parts[0] == "evt" && len(parts) == 3:
 		c.Activation, c.Event = parts[1], new(tocsin.Event)
 		err = json.Unmarshal(value, c.Event)
+	case parts[0] == "cip" && len(parts) >= 3 && (parts[1] == "cells" || parts[1] == "calls" || parts[1] == "desks"):
+		// The CIP of an activation changed: its cell, a call to its
+		// public line, an operator's desk. Only that it changed is told.
+		c.Activation, c.Kind = parts[2], KindCIP
 	default:
 		return Change{}, false
 	}

@@ -30,6 +30,9 @@ func (r *Record) Activation(directory func(id string) (tocsin.Official, bool), i
 	}
 	if r.CIPActivatedAt != nil {
 		a.CIP = a.NewCIP(r.CIPActivatedAt.UTC(), "", time.Duration(r.CIPAnnouncedDelaySeconds)*time.Second, "")
+		if r.CIPOperatorsInPosition > 0 {
+			a.CIP.By, a.CIP.Staffed = "Tocsin", r.CIPOperatorsInPosition
+		}
 	}
 	rs := make([]tocsin.Recipient, 0, len(r.Officials))
 	for _, o := range r.Officials {
@@ -76,6 +79,7 @@ func FromActivation(a *tocsin.Activation, rs []tocsin.Recipient, inDirectory fun
 		if r.CIPAnnouncedDelaySeconds <= 0 {
 			r.CIPAnnouncedDelaySeconds = DefaultCIPDelaySeconds
 		}
+		r.CIPOperatorsInPosition = a.CIP.Staffed
 	}
 	if a.Imported != nil {
 		r.Source = a.Imported.Source

@@ -149,7 +149,7 @@ func readLine(br *bufio.Reader) (data []byte, tooLong bool, err error) {
 // fields are the known keys of a record, and of an official.
 var (
 	recordFields = []string{"id", "kind", "playbook", "title", "activated_at", "deadline", "closed_at", "officials",
-		"cip_activated_at", "cip_announced_delay_seconds", "exercise_due", "note", "source"}
+		"cip_activated_at", "cip_announced_delay_seconds", "cip_operators_in_position", "exercise_due", "note", "source"}
 	officialFields = []string{"id", "name", "external", "informed_at", "how"}
 )
 
@@ -362,6 +362,19 @@ func parseLine(line int, data []byte, errs *Errors) (Record, map[string]int, boo
 	}
 	if r.CIPActivatedAt != nil && r.CIPAnnouncedDelaySeconds == 0 {
 		r.CIPAnnouncedDelaySeconds = DefaultCIPDelaySeconds
+	}
+	if o.has("cip_operators_in_position") {
+		var n int
+		switch err := json.Unmarshal(o.raw["cip_operators_in_position"], &n); {
+		case err != nil:
+			o.add("cip_operators_in_position", "nombre entier d'opérateurs attendu, par exemple 2")
+		case n <= 0 || n > tocsin.MaxOperators:
+			o.add("cip_operators_in_position", "%d opérateurs : entre 1 et %d", n, tocsin.MaxOperators)
+		case !o.has("cip_activated_at"):
+			o.add("cip_operators_in_position", "opérateurs en poste sans cip_activated_at : donnez l'heure d'activation de la CIP, ou retirez ce champ")
+		default:
+			r.CIPOperatorsInPosition = n
+		}
 	}
 	r.ExerciseDue = o.instant("exercise_due", false)
 	if r.ExerciseDue != nil && r.Kind == KindReal {

@@ -164,6 +164,8 @@ func TestParseErrorsNameTheLineAndTheField(t *testing.T) {
 		{"closed before", set(`"source"`, `"closed_at":"2026-03-28T00:00:00Z","source"`), "ligne 2, champ closed_at : 2026-03-28T00:00:00Z est avant activated_at"},
 		{"cip before", set(`"2026-03-29T02:00:00Z"`, `"2026-03-29T00:00:00Z"`), "ligne 2, champ cip_activated_at : 2026-03-29T00:00:00Z est avant"},
 		{"cip delay alone", set(`"cip_activated_at":"2026-03-29T02:00:00Z"`, `"cip_announced_delay_seconds":3600`), "ligne 2, champ cip_announced_delay_seconds : délai annoncé sans cip_activated_at"},
+		{"cip operators alone", set(`"cip_activated_at":"2026-03-29T02:00:00Z"`, `"cip_operators_in_position":2`), "ligne 2, champ cip_operators_in_position : opérateurs en poste sans cip_activated_at"},
+		{"cip operators none", set(`"source"`, `"cip_operators_in_position":0,"source"`), "ligne 2, champ cip_operators_in_position : 0 opérateurs : entre 1 et 500"},
 		{"cip delay not whole", set(`"source"`, `"cip_announced_delay_seconds":90.5,"source"`), "ligne 2, champ cip_announced_delay_seconds : nombre entier de secondes attendu"},
 		{"exercise_due of a real one", set(`"kind":"exercise"`, `"kind":"real","exercise_due":"2026-01-10T09:00:00Z"`), "ligne 2, champ exercise_due : seul un exercice"},
 		{"duplicate official", set(`"ancien-maire"`, `"76217-maire"`), `ligne 2, champ officials[1].id : élu "76217-maire" déjà cité en officials[0]`},

@@ -43,6 +43,10 @@ type Record struct {
 	// CIPAnnouncedDelaySeconds its announced delay, set whenever it is.
 	CIPActivatedAt           *time.Time `json:"cip_activated_at,omitempty"`
 	CIPAnnouncedDelaySeconds int64      `json:"cip_announced_delay_seconds,omitempty"`
+	// CIPOperatorsInPosition is set when Tocsin stamped the CIP itself:
+	// the line was open with this many operators in position, the
+	// playbook's minimum. Unset, the CIP was recorded by hand.
+	CIPOperatorsInPosition int `json:"cip_operators_in_position,omitempty"`
 	// ExerciseDue is the due instant of the scheduled exercise it fulfils.
 	ExerciseDue *time.Time `json:"exercise_due,omitempty"`
 	Note        string     `json:"note,omitempty"`

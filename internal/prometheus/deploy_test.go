@@ -23,7 +23,7 @@ func allFamilies(t *testing.T) map[string]bool {
 	m.Watch(prometheus.State{
 		Ping: func(context.Context) error { return nil },
 		Activations: func(context.Context) ([]prometheus.Activation, error) {
-			return []prometheus.Activation{{ID: "a1", ActivatedAt: now, Deadline: now.Add(time.Hour)}}, nil
+			return []prometheus.Activation{{ID: "a1", ActivatedAt: now, Deadline: now.Add(time.Hour), CIP: true}}, nil
 		},
 		Exercises: func(context.Context) (prometheus.Exercises, error) {
 			return prometheus.Exercises{Next: now.Add(24 * time.Hour)}, nil

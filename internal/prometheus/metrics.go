@@ -91,7 +91,7 @@ func New(node string) *Metrics {
 	m.liveDrops = m.counterVec("tocsin_websocket_drops_total",
 		"Websocket clients the replica disconnected, by reason (too_slow, reload, session).", "reason")
 	m.publicCalls = m.counterVec("tocsin_cip_public_calls_total",
-		"Calls to the CIP's public line, by outcome: put_through (the operators in position rung), overflow (nobody in position), closed (no CIP open).", "outcome")
+		"Calls to the CIP's public line, by outcome: as they arrive, queued (waiting for the operators in position), put_through (the operators rung at once), overflow (nobody in position), closed (no CIP open); then, once per call queued, how it left the queue: answered (an operator took it), abandoned (the caller hung up while waiting), unanswered (sent away: the CIP closed, nobody in position any more).", "outcome")
 
 	m.reconciled = m.counterVec("tocsin_reconcile_recovered_total",
 		"Replies and statuses whose webhooks were lost, recovered from the provider's records, by kind (reply, status).", "kind")
@@ -147,7 +147,7 @@ func (m *Metrics) zero() {
 	for _, r := range []string{"too_slow", "reload", "session"} {
 		m.liveDrops.WithLabelValues(r)
 	}
-	for _, o := range []string{"put_through", "overflow", "closed"} {
+	for _, o := range []string{"queued", "put_through", "overflow", "closed", "answered", "abandoned", "unanswered"} {
 		m.publicCalls.WithLabelValues(o)
 	}
 	for _, k := range []string{"reply", "status"} {

@@ -22,6 +22,10 @@ type Activation struct {
 	// ForecastLastInformed is, from ActivatedAt, when the last official
 	// can at best be informed: the actual time once all are.
 	ForecastLastInformed time.Duration
+	// CIP is set when the activation's CIP is open in Tocsin; CIPWaiting
+	// then counts the callers waiting in its public line's queue.
+	CIP        bool
+	CIPWaiting int
 }
 
 // Exercises is what the gauges show of the exercise calendar.
@@ -99,6 +103,8 @@ var (
 	descDeadline    = prom.NewDesc("tocsin_activation_deadline_seconds", "An open activation's deadline, from its activation (3600: one hour).", activationLabels, nil)
 	descForecast    = prom.NewDesc("tocsin_activation_forecast_last_informed_seconds",
 		"From an open activation, when its last official can at best be informed at the current pace (the actual time once all are).", activationLabels, nil)
+	descCIPWaiting = prom.NewDesc("tocsin_cip_public_calls_waiting",
+		"Callers waiting in the queue of the public line of an open activation's CIP.", activationLabels, nil)
 	descExMissed   = prom.NewDesc("tocsin_exercise_runs_missed", "Scheduled exercises of the current year that did not happen and that no exercise held another way fulfils.", nil, nil)
 	descExAwaiting = prom.NewDesc("tocsin_exercise_runs_awaiting_launch", "Due exercises left to the duty officer and not launched yet.", nil, nil)
 	descExNext     = prom.NewDesc("tocsin_exercise_next_due_timestamp_seconds", "When the next scheduled exercise is due (Unix time).", nil, nil)
@@ -124,7 +130,7 @@ type stateCollector struct {
 
 func (c *stateCollector) Describe(ch chan<- *prom.Desc) {
 	for _, d := range []*prom.Desc{descEtcdUp, descLiveClients, descOpen, descStateAge, descTargeted, descInformed, descNotInformed,
-		descToCall, descFailed, descSecondsLeft, descDeadline, descForecast, descExMissed, descExAwaiting, descExNext} {
+		descToCall, descFailed, descSecondsLeft, descDeadline, descForecast, descCIPWaiting, descExMissed, descExAwaiting, descExNext} {
 		ch <- d
 	}
 	c.errs.Describe(ch)
@@ -163,6 +169,9 @@ func (c *stateCollector) Collect(ch chan<- prom.Metric) {
 			gauge(descSecondsLeft, a.Deadline.Sub(now).Seconds(), a.ID, kind)
 			gauge(descDeadline, a.Deadline.Sub(a.ActivatedAt).Seconds(), a.ID, kind)
 			gauge(descForecast, a.ForecastLastInformed.Seconds(), a.ID, kind)
+			if a.CIP {
+				gauge(descCIPWaiting, float64(a.CIPWaiting), a.ID, kind)
+			}
 		}
 		for kind, n := range open {
 			gauge(descOpen, float64(n), kind)

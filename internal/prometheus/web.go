@@ -10,8 +10,9 @@ func (m *Metrics) Webhook(kind, result string, took time.Duration) {
 	m.webhookDuration.WithLabelValues(kind).Observe(took.Seconds())
 }
 
-// PublicCall counts a call to the CIP's public line by outcome:
-// "put_through", "overflow" or "closed".
+// PublicCall counts a call to the CIP's public line by outcome: as it
+// arrives, "queued", "put_through", "overflow" or "closed"; once a call
+// queued left the queue, "answered", "abandoned" or "unanswered".
 func (m *Metrics) PublicCall(outcome string) {
 	m.publicCalls.WithLabelValues(outcome).Inc()
 }

@@ -169,43 +169,141 @@ const AuditCIPMessage = "cip.message"
 type PublicCall struct {
 	SID string    `json:"sid"`
 	At  time.Time `json:"at"`
-	// PutThrough is set when the operators in position were rung; unset,
-	// the caller heard the overflow message.
+	// PutThrough is set when the caller was sent to the operators in
+	// position (rung at once, or queued for them); unset, the caller heard
+	// the overflow message.
 	PutThrough bool `json:"put_through"`
 	// DialStatus is how the ringing ended, as Twilio says it (completed:
 	// an operator answered; no-answer, busy, failed, canceled); empty
 	// until then.
 	DialStatus  string `json:"dial_status,omitempty"`
 	DialSeconds int    `json:"dial_seconds,omitempty"`
+	// Queued is set when the caller was put in the CIP's queue (TwiML
+	// <Enqueue>). QueueResult is how they left it, as Twilio says it
+	// (QueueBridged, QueueHangup, …), "" while they wait; QueueSeconds
+	// how long they waited (Twilio's QueueTime).
+	Queued       bool   `json:"queued,omitempty"`
+	QueueResult  string `json:"queue_result,omitempty"`
+	QueueSeconds int    `json:"queue_seconds,omitempty"`
+	// SeenAt is when the caller was last known waiting (their call, then
+	// Twilio asking the queue's wait URL, noted at most every
+	// SeenEvery): a caller not seen for LostAfter left without Twilio
+	// telling it, and no longer counts as waiting.
+	SeenAt time.Time `json:"seen_at,omitzero"`
 }
+
+// How often a caller waiting is noted as seen, and after how long unseen
+// they count as gone. Twilio asks the wait URL again each time its
+// document ends (about every half-minute for Tocsin's).
+const (
+	SeenEvery = time.Minute
+	LostAfter = 3 * time.Minute
+)
+
+// How a caller left the queue: Twilio's QueueResult values that Tocsin
+// tells apart. Any other (leave, redirected, queue-full, error,
+// system-error) counts as unanswered.
+const (
+	QueueBridged = "bridged" // an operator took the call
+	QueueHangup  = "hangup"  // the caller hung up while waiting
+)
 
 // Answered reports whether an operator took the call.
 func (c *PublicCall) Answered() bool {
-	return c.DialStatus == "completed" || c.DialStatus == "answered"
+	return c.DialStatus == "completed" || c.DialStatus == "answered" || c.QueueResult == QueueBridged
 }
+
+// Waiting reports whether the caller waits in the queue, as far as Twilio
+// told.
+func (c *PublicCall) Waiting() bool { return c.Queued && c.QueueResult == "" }
+
+// Lost reports whether the caller, waiting as far as Twilio told, was not
+// seen since lostBefore: their leaving was never told.
+func (c *PublicCall) Lost(lostBefore time.Time) bool {
+	return c.Waiting() && c.SeenAt.Before(lostBefore)
+}
+
+// Abandoned reports whether the caller hung up while waiting.
+func (c *PublicCall) Abandoned() bool { return c.Queued && c.QueueResult == QueueHangup }
 
 // PublicCalls sums up the calls to the public line of one CIP.
 type PublicCalls struct {
 	Total      int `json:"total"`
-	PutThrough int `json:"put_through"` // the operators were rung
+	PutThrough int `json:"put_through"` // sent to the operators: rung or queued
 	Answered   int `json:"answered"`    // an operator took the call
-	Unanswered int `json:"unanswered"`  // rung, nobody took it: the caller heard the overflow message
+	Unanswered int `json:"unanswered"`  // rung or queued, nobody took it, the caller did not hang up while waiting (sent away, or lost from sight)
 	Overflow   int `json:"overflow"`    // nobody in position: the overflow message at once
+	Queued     int `json:"queued"`      // put in the queue
+	Waiting    int `json:"waiting"`     // in the queue now
+	Abandoned  int `json:"abandoned"`   // hung up while waiting
+	// LongestWaitSeconds is the longest time a caller spent in the queue,
+	// as Twilio measured it when they left it (answered or not).
+	LongestWaitSeconds int `json:"longest_wait_seconds"`
 }
 
-// Add counts c.
-func (s *PublicCalls) Add(c *PublicCall) {
+// Add counts c; a caller waiting unseen since lostBefore counts as
+// unanswered.
+func (s *PublicCalls) Add(c *PublicCall, lostBefore time.Time) {
 	s.Total++
-	switch {
-	case !c.PutThrough:
+	if !c.PutThrough {
 		s.Overflow++
+		return
+	}
+	s.PutThrough++
+	if c.Queued {
+		s.Queued++
+		s.LongestWaitSeconds = max(s.LongestWaitSeconds, c.QueueSeconds)
+	}
+	switch {
 	case c.Answered():
-		s.PutThrough++
 		s.Answered++
-	case c.DialStatus != "":
-		s.PutThrough++
+	case c.Lost(lostBefore):
 		s.Unanswered++
-	default:
-		s.PutThrough++
+	case c.Waiting():
+		s.Waiting++
+	case c.Abandoned():
+		s.Abandoned++
+	case c.DialStatus != "" || c.Queued:
+		s.Unanswered++
 	}
 }
+
+// Desk is an operator in position as the public line's queue sees them:
+// free, or busy with a call Tocsin placed to them to take the next caller
+// of the queue (TwiML <Dial><Queue>). One record per operator, changed by
+// compare-and-swap, so that two replicas never call the same operator for
+// two callers.
+type Desk struct {
+	Operator string `json:"operator"`
+	// Claim is set while the operator is called for the queue, "" when
+	// free: a token the call's status callback carries, so that the end
+	// of an older call does not free the operator from a newer one.
+	// Since is when the call was placed, Call its SID once known, and
+	// Talking is set once the operator picked up.
+	Claim   string    `json:"claim,omitempty"`
+	Call    string    `json:"call,omitempty"`
+	Since   time.Time `json:"since,omitzero"`
+	Talking bool      `json:"talking,omitempty"`
+	// Calls counts the calls placed to the operator; Missed those they
+	// did not pick up, the last at MissedAt: the queue calls first the
+	// operator who missed least recently.
+	Calls    int       `json:"calls"`
+	Missed   int       `json:"missed"`
+	MissedAt time.Time `json:"missed_at,omitzero"`
+}
+
+// Busy reports whether the operator is on a call of the queue at now: a
+// call placed more than DeskHold ago counts as over, in case its end was
+// never told.
+func (d *Desk) Busy(now time.Time) bool {
+	return d.Claim != "" && now.Sub(d.Since) < DeskHold
+}
+
+// Ringing reports whether the operator is called for the queue and has
+// not picked up yet.
+func (d *Desk) Ringing(now time.Time) bool { return d.Busy(now) && !d.Talking }
+
+// DeskHold bounds how long an operator counts as busy with one call of
+// the queue when its end is not told (a status callback lost): a
+// conversation longer than that may see a second call placed to them.
+const DeskHold = 30 * time.Minute

@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 )
@@ -77,4 +78,70 @@ func TestPublicLineTwiMLWithDialAction(t *testing.T) {
 			t.Errorf("PublicDialedTwiML(%t) = %s, %v; want %q", answered, doc, err, want)
 		}
 	}
+}
+
+// A caller put through waits in the queue: the Enqueue names it and
+// points to the wait URL and the action; the wait document says the
+// caller's place, the hold message and a pause; an operator who picks up
+// dials the queue.
+func TestPublicQueueTwiML(t *testing.T) {
+	doc, err := PublicLineTwiML(PublicLine{Open: true, Message: "Évitez les berges.", Numbers: []string{"+33639981001"},
+		Queue: "cip-a1", WaitURL: "https://tocsin.example/wait?a=a1", LeftURL: "https://tocsin.example/left?a=a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`waitUrl="https://tocsin.example/wait?a=a1"`, `action="https://tocsin.example/left?a=a1"`, ">cip-a1</Enqueue></Response>", "Évitez les berges."} {
+		if !strings.Contains(doc, s) {
+			t.Errorf("line with a queue lacks %q:\n%s", s, doc)
+		}
+	}
+	if strings.Contains(doc, "<Dial") {
+		t.Errorf("a queued caller rings the operators at once:\n%s", doc)
+	}
+	for pos, want := range map[int]string{1: "Vous êtes la 1re personne en attente.", 3: "Vous êtes la 3e personne en attente.", 12: "Vous êtes la 12e personne en attente."} {
+		doc, err := PublicWaitTwiML(pos, true, "")
+		if err != nil || !strings.Contains(doc, want) || !strings.Contains(doc, "<Pause") {
+			t.Errorf("wait document for place %d: %v\n%s", pos, err, doc)
+		}
+	}
+	if doc, _ := PublicWaitTwiML(2, false, ""); !strings.Contains(doc, "<Leave></Leave>") && !strings.Contains(doc, "<Leave/>") {
+		t.Errorf("a caller sent away does not leave the queue:\n%s", doc)
+	}
+	if doc, _ := PublicLeftTwiML("leave", false, ""); !strings.Contains(doc, "occupés") {
+		t.Errorf("a caller sent away hears:\n%s", doc)
+	}
+	if doc, _ := PublicLeftTwiML("leave", true, ""); !strings.Contains(doc, "est fermée") {
+		t.Errorf("a caller sent away as the CIP closes hears:\n%s", doc)
+	}
+	doc, err = OperatorQueueTwiML("cip-a1", "")
+	if err != nil || !strings.Contains(doc, "<Queue>cip-a1</Queue></Dial>") {
+		t.Errorf("operator's document: %v\n%s", err, doc)
+	}
+	if _, err := OperatorQueueTwiML(strings.Repeat("x", 65), ""); err == nil {
+		t.Error("a queue name over 64 characters is taken")
+	}
+}
+
+// Whatever place Twilio tells and whatever the queue is named, the
+// queue's documents are well-formed XML, or refused.
+func FuzzQueueTwiML(f *testing.F) {
+	f.Add(3, "cip-20261128-020000-687a")
+	f.Add(-1, "<&>\"'")
+	f.Add(1<<30, "")
+	f.Fuzz(func(t *testing.T, position int, queue string) {
+		docs := []string{}
+		if doc, err := PublicWaitTwiML(position, true, ""); err == nil {
+			docs = append(docs, doc)
+		} else {
+			t.Fatalf("wait document for place %d: %v", position, err)
+		}
+		if doc, err := OperatorQueueTwiML(queue, ""); err == nil {
+			docs = append(docs, doc)
+		}
+		for _, doc := range docs {
+			if err := xml.Unmarshal([]byte(doc), new(struct{})); err != nil {
+				t.Fatalf("not XML (%v):\n%s", err, doc)
+			}
+		}
+	})
 }

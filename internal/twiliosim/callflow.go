@@ -61,8 +61,13 @@ type callRun struct {
 	saying  int // index in Call.Said of the <Say> being played, -1 when none
 	fetches int
 	heard   bool // a first <Say> was heard in full
-	ready   bool // the official is ready to press
-	pressed bool
+	// The call's part in a queue (queue.go): a caller's stay, how long
+	// they wait before hanging up, an agent's <Dial><Queue>.
+	enq      *enqueueRun
+	patience time.Duration
+	dialing  *verb
+	ready    bool // the official is ready to press
+	pressed  bool
 }
 
 func (r *callRun) scaled(d time.Duration) time.Duration { return scaleDelay(d, r.scale) }
@@ -275,6 +280,7 @@ func (s *Simulator) endCall(c *Call, status, by string) {
 		return
 	}
 	r := c.run
+	s.queueEnded(c)
 	s.interrupt(c)
 	for _, id := range r.sideTimers {
 		s.stopTimer(id)
@@ -302,7 +308,7 @@ var sipCodes = map[string]string{
 // event when the call asked for it. Called with s.mu held.
 func (s *Simulator) setCallStatus(c *Call, status string) {
 	now := s.clock.Now().UTC()
-	if callEnded(status) && !callEnded(c.Status) {
+	if callEnded(status) && !callEnded(c.Status) && c.Direction != DirectionInbound {
 		s.activeCalls--
 	}
 	c.Status, c.DateUpdated = status, now

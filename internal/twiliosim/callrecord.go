@@ -74,7 +74,13 @@ type Call struct {
 	Error     string `json:"error,omitempty"`
 	// Duration is Twilio's CallDuration: whole seconds from pick-up to
 	// the end, rounded up; 0 for a call nobody picked up.
-	Duration    int       `json:"duration"`
+	Duration int `json:"duration"`
+	// QueueResult and QueueTime say how a caller left a queue (Twilio's
+	// QueueResult, and whole seconds waited); BridgedWith is the other
+	// call of a conversation through a queue.
+	QueueResult string    `json:"queue_result,omitempty"`
+	QueueTime   int       `json:"queue_time,omitempty"`
+	BridgedWith string    `json:"bridged_with,omitempty"`
 	DateCreated time.Time `json:"date_created"`
 	DateUpdated time.Time `json:"date_updated"`
 	StartTime   time.Time `json:"start_time,omitzero"`

@@ -2,6 +2,7 @@ package twiliosim
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -47,9 +48,30 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 			URL  string `json:"url"`
 			From string `json:"from"`
 			To   string `json:"to"`
+			// Count, when set, places that many callers, one every
+			// Every, who wait in a queue for Patience at most: they are
+			// placed on the simulator's clock and the answer does not
+			// wait for them (202).
+			Count    int    `json:"count"`
+			Every    string `json:"every"`    // "20s"
+			Patience string `json:"patience"` // "2m"; empty: forever
 		}
 		if e := readJSON(w, r, &b); e != nil {
 			writeError(w, e)
+			return
+		}
+		if b.Count > 0 {
+			every, err1 := parseOptionalDuration(b.Every)
+			patience, err2 := parseOptionalDuration(b.Patience)
+			if err := errors.Join(err1, err2); err != nil {
+				writeError(w, badRequest(CodeBadRequest, "every and patience are durations such as \"20s\": %v", err))
+				return
+			}
+			if err := s.Arrivals(Caller{URL: b.URL, To: b.To, Patience: patience}, b.Count, every); err != nil {
+				writeError(w, badRequest(CodeBadRequest, "%v", err))
+				return
+			}
+			writeJSON(w, http.StatusAccepted, map[string]int{"placed": b.Count})
 			return
 		}
 		if u, err := url.Parse(b.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !e164.MatchString(b.From) || !e164.MatchString(b.To) {
@@ -62,6 +84,14 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 			return
 		}
 		writeJSON(w, http.StatusOK, c)
+	})
+	handle("GET /sim/queues/{name}", func(w http.ResponseWriter, r *http.Request) {
+		q, ok := s.Queue(r.PathValue("name"))
+		if !ok {
+			writeError(w, newAPIError(http.StatusNotFound, CodeBadRequest, "no queue %q", r.PathValue("name")))
+			return
+		}
+		writeJSON(w, http.StatusOK, q)
 	})
 	handle("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Faults())
@@ -130,4 +160,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
 		return badRequest(CodeBadRequest, "Unable to read the JSON body: %v", err)
 	}
 	return nil
+}
+
+func parseOptionalDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return time.ParseDuration(s)
 }

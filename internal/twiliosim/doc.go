@@ -107,6 +107,35 @@
 // pressed, who picked up, who hung up, any TwiML error and the duration;
 // see Call, OnlyCallTo and /sim/calls.
 //
+// # Inbound calls and queues
+//
+// Arrive places an inbound call to a voice line (Direction inbound): its
+// URL is posted at once and its TwiML played like any call's; Arrivals
+// places count of them, one every interval, each from a number of its own.
+// <Enqueue>name</Enqueue> puts the caller in that queue (created on
+// demand): its waitUrl is fetched with QueuePosition, QueueSid,
+// QueueTime, AvgQueueTime and CurrentQueueSize, played, and fetched again
+// each time it ends (these fetches do not count against the limit of 20);
+// <Leave/> in it takes the caller out, to the Enqueue's action (or the
+// rest of the document). A call that plays <Dial><Queue>name</Queue>
+// takes the first caller of the queue, or waits for one until the Dial's
+// timeout (then its action, if any, is told DialCallStatus no-answer, or
+// the document goes on). Caller and agent talk for the profile's Talk
+// (90 s by default), then the caller hangs up and the agent's document
+// goes on after the <Dial>. A caller placed with a Patience hangs up that
+// long after joining a queue if nobody took them. When a caller leaves a
+// queue on the line (<Leave>), the Enqueue's action is fetched with
+// QueueResult, QueueSid and QueueTime and its answer played; when they
+// hung up (hangup) or their conversation ended (bridged), it is posted
+// like a status callback. Each queue keeps its own record (Queue,
+// /sim/queues/{name}): callers queued, waiting, bridged, abandoned, left,
+// the longest wait and every place told; each caller's call its
+// QueueResult, QueueTime and the call it was bridged with.
+//
+// CallIn, the older way, plays one caller through at once without moving
+// the clock: a <Dial> of <Number> nouns rings them at the same time and
+// the first persona to answer takes the call.
+//
 // # Webhooks
 //
 // Status callbacks and replies are posted asynchronously, form-encoded,
@@ -148,6 +177,8 @@
 //	GET    /sim/latency
 //	PUT    /sim/latency  {"latency":"250ms"}
 //	PUT    /sim/sms-url  {"url":"http://127.0.0.1:8080/twilio/sms/inbound"}
+//	POST   /sim/calls-in {"url":"…/twilio/voice/public","to":"+33…","count":40,"every":"20s","patience":"2m"}
+//	GET    /sim/queues/{name}
 //
 // # Time
 //

@@ -71,6 +71,8 @@ func (s *Simulator) CallIn(lineURL, from, to string) (PublicCall, error) {
 			return c, nil // a Dial with an action ends the document
 		case "Hangup":
 			return c, nil
+		case "Enqueue":
+			return c, errors.New("<Enqueue>: a caller who waits in a queue is placed with Arrive")
 		}
 	}
 	return c, nil

@@ -133,6 +133,9 @@ type Profile struct {
 	// DelayScale multiplies every delay, the calls' ringing Timeout
 	// included: 0.1 runs a demo ten times faster. Zero means 1.
 	DelayScale float64 `json:"delay_scale,omitempty" yaml:"delay_scale,omitempty"`
+	// Talk is how long a caller taken from a queue talks with the agent
+	// before hanging up; 90 s when zero.
+	Talk Range `json:"talk,omitzero" yaml:"talk,omitempty"`
 }
 
 // Range is a delay between Min and Max. Each number gets its own point in
@@ -405,6 +408,9 @@ func DemoProfile() Profile {
 		Prefixes: map[string]Persona{
 			"+331": landline, "+332": landline, "+333": landline,
 			"+334": landline, "+335": landline, "+339": landline,
+			// The demo CIP's operators (06 39 98 90 01…): they answer
+			// the call-out, and pick up when called for the queue.
+			"+336399890": {Behaviour: Reply, Delay: Range{30 * time.Second, 2 * time.Minute}, Call: Answer, AnswerAfter: Range{4 * time.Second, 12 * time.Second}},
 		},
 		Mix: []Share{
 			{Weight: 85, Persona: Persona{Behaviour: Reply, Delay: Range{20 * time.Second, 4 * time.Minute}}},
@@ -418,6 +424,7 @@ func DemoProfile() Profile {
 		Default:  Persona{Behaviour: Silent},
 		Delivery: Range{time.Second, 5 * time.Second},
 		Dial:     Range{time.Second, 3 * time.Second},
+		Talk:     Range{time.Minute, 3 * time.Minute},
 	}
 }
 

@@ -118,8 +118,12 @@ type Simulator struct {
 	timers      map[uint64]Timer
 	timerSeq    uint64
 	closed      bool
-	done        chan struct{} // closed by Close
-	wg          sync.WaitGroup
+	// queues are the call queues by name; arrivals counts the callers
+	// Arrivals placed, for their numbers.
+	queues   map[string]*queueRun
+	arrivals int
+	done     chan struct{} // closed by Close
+	wg       sync.WaitGroup
 }
 
 // New returns a Simulator for cfg. It does not check cfg: call
@@ -264,6 +268,7 @@ type Stats struct {
 	Messages    int `json:"messages"`     // outbound messages created
 	Replies     int `json:"replies"`      // inbound replies recorded
 	Calls       int `json:"calls"`        // calls created
+	CallsIn     int `json:"calls_in"`     // inbound calls placed by Arrive
 	Rejected    int `json:"rejected"`     // creates refused with a 4xx Twilio error (21211, 21614, …), 429s aside
 	RateLimited int `json:"rate_limited"` // 429s served because a limit was exceeded
 	// Faults counts the injected faults served, by kind: "429", "500",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -74,9 +75,28 @@ func (s *Simulator) run(c *Call) action {
 		case "Hangup", "Reject":
 			s.endCall(c, statusCompleted, HungUpByTwiML)
 			return action{}
+		case "Enqueue":
+			if r.enq != nil && r.enq.inQueue {
+				continue // not in a wait document
+			}
+			return s.enqueue(c, v)
+		case "Leave":
+			if r.enq == nil || !r.enq.inQueue {
+				continue
+			}
+			s.leaveQueue(c, QueueLeave)
+			return s.afterQueue(c)
+		case "Dial":
+			if i := slices.IndexFunc(v.children, func(n verb) bool { return n.name == "Queue" }); i >= 0 && r.enq == nil {
+				return s.dialQueue(c, v, v.children[i].text)
+			}
+			s.log.Debug("TwiML <Dial> ignored: only a <Queue> is dialed by calls", "sid", c.SID)
 		default:
 			s.log.Debug("TwiML verb ignored", "sid", c.SID, "verb", v.name)
 		}
+	}
+	if r.enq != nil && r.enq.inQueue {
+		return s.wait(c) // a wait document is played again
 	}
 	// The end of the document hangs up.
 	s.endCall(c, statusCompleted, HungUpByTwiML)
@@ -216,12 +236,14 @@ func (s *Simulator) fetchDoc(c *Call, reason, method, target string, extra url.V
 		return s.failCall(c, CodeInvalidTwiMLURL, err.Error())
 	}
 	f := Fetch{Reason: reason, Method: method, URL: u, Digits: digits, At: s.clock.Now().UTC()}
-	if r.fetches >= maxFetches {
+	if r.fetches >= maxFetches && reason != fetchWait {
 		f.Error = "not fetched: fetch limit"
 		c.Fetches = append(c.Fetches, f)
 		return s.failCall(c, 0, fmt.Sprintf("fetch limit: more than %d TwiML documents requested", maxFetches))
 	}
-	r.fetches++
+	if reason != fetchWait {
+		r.fetches++
+	}
 	c.Fetches = append(c.Fetches, f)
 	params := s.voiceParams(c)
 	for k, v := range extra {

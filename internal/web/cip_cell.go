@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -121,6 +123,8 @@ type cipCellBody struct {
 	Open      bool // the activation is open
 	Panel     *cipPanel
 	Operators []cipOperatorView
+	// LongestWait is the longest wait in the public line's queue, said.
+	LongestWait string
 }
 
 type cipOperatorView struct {
@@ -130,11 +134,21 @@ type cipOperatorView struct {
 
 func (c *console) cipCellPage(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	id := r.PathValue("id")
+	// The revision is read first: the live feed replays anything written
+	// after it, so the page misses no change.
+	var rev int64
+	if c.cfg.Activity != nil {
+		var err error
+		if rev, err = c.cfg.Activity.Revision(r.Context()); err != nil {
+			return err
+		}
+	}
 	panel, v, err := c.srv.panel(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	b := cipCellBody{ID: id, Title: v.Title, Open: v.State == tocsin.Open, Panel: panel}
+	b := cipCellBody{ID: id, Title: v.Title, Open: v.State == tocsin.Open, Panel: panel,
+		LongestWait: waitDuration(panel.Calls.LongestWaitSeconds)}
 	if panel.Cell != nil {
 		for _, o := range panel.Cell.Operators {
 			ov := cipOperatorView{ID: o.ID, Name: o.Name, State: string(o.State), StateLabel: o.State.Label(), At: tocsin.ParisTime(o.At), By: o.By}
@@ -144,7 +158,7 @@ func (c *console) cipCellPage(w http.ResponseWriter, r *http.Request, p *pageDat
 			b.Operators = append(b.Operators, ov)
 		}
 	}
-	p.Title, p.Nav, p.Body = "CIP — "+v.Title, "activations", b
+	p.Title, p.Nav, p.Body, p.Live, p.Rev = "CIP — "+v.Title, "activations", b, id, rev
 	c.render(w, r, http.StatusOK, "activation-cip", p)
 	return nil
 }
@@ -177,4 +191,17 @@ func (c *console) closeCIPForm(w http.ResponseWriter, r *http.Request, p *pageDa
 		return err
 	}
 	return c.backToCIP(w, r)
+}
+
+// waitDuration says a wait in the queue to the second: « 45 s »,
+// « 1 min 24 s », « 1 h 02 min ».
+func waitDuration(seconds int) string {
+	d := time.Duration(max(seconds, 0)) * time.Second
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%d min %02d s", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%d s", int(d.Seconds()))
 }

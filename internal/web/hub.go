@@ -35,7 +35,12 @@ import (
 //     roster), and recomputes the counters of the activations that changed
 //     at most every few hundred milliseconds, without reading etcd again.
 
-// Change is one write to an activation, its recipients or its timeline.
+// KindCIP is the Kind of a Change to an activation's CIP: its cell, a
+// call to its public line, an operator's desk. It carries no record.
+const KindCIP = "cip"
+
+// Change is one write to an activation, its recipients, its timeline or
+// its CIP.
 // At most one of Record, Recipient and Event is set: none for a recipient
 // or an event of an activation nobody follows (see WatchFunc).
 type Change struct {
@@ -400,6 +405,10 @@ func (h *hub) frames(ctx context.Context, cs []Change, live bool) []frame {
 			names := h.names[c.Activation]
 			m.Type, m.Event = "event", newLiveEvent(c.Event, names, now)
 			h.mu.Unlock()
+		case c.Kind == KindCIP:
+			// The CIP page reads its panel again (GET
+			// /api/v1/activations/{id}/cip).
+			m.Type = "cip"
 		default:
 			// Nobody follows it: its counters still change.
 			h.mu.Lock()

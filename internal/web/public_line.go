@@ -14,8 +14,10 @@ import (
 const KindPublicLine = "public_line"
 
 // PublicCallObserver is told each call to the public line and its
-// outcome: "put_through", "overflow" or "closed". An Observer that has
-// the method is told.
+// outcome: "queued", "put_through" (rung at once), "overflow" or
+// "closed" as it arrives; then, for a call queued, how it left the queue,
+// once: "answered", "abandoned" (the caller hung up while waiting) or
+// "unanswered". An Observer that has the method is told.
 type PublicCallObserver interface {
 	PublicCall(outcome string)
 }
@@ -26,7 +28,7 @@ type PublicLines interface {
 	PublicLine(ctx context.Context) (*activation.PublicLine, error)
 	PublicMessages(ctx context.Context) ([]tocsin.PublicMessage, error)
 	SetPublicMessage(ctx context.Context, by tocsin.User, text string) (*tocsin.PublicMessage, error)
-	RecordPublicCall(ctx context.Context, l *activation.PublicLine, sid string)
+	RecordPublicCall(ctx context.Context, l *activation.PublicLine, sid string) (again bool)
 	PublicCallDialed(ctx context.Context, activation, sid, status, seconds string) (bool, error)
 	PublicCalls(ctx context.Context, activation string) (tocsin.PublicCalls, error)
 }
@@ -38,6 +40,7 @@ func (s *Server) publicLineRoutes() {
 	}
 	s.handle("POST /twilio/voice/public", s.webhook(KindPublicLine, s.publicCall))
 	s.handle("POST /twilio/voice/public/dialed", s.webhook(KindPublicLine, s.publicDialed))
+	s.publicQueueRoutes()
 	s.handle("GET /api/v1/cip/message", s.api(anyRole, s.getPublicMessage))
 	s.handle("PUT /api/v1/cip/message", s.api(canActivate, s.putPublicMessage))
 	c := s.console
@@ -60,16 +63,29 @@ func (s *Server) publicCall(w http.ResponseWriter, r *http.Request, form url.Val
 	case l.Open:
 		outcome = "overflow"
 	}
-	s.log.Info("public line call", "outcome", outcome, "activation", l.Activation, "operators", len(l.Numbers), "sid", form.Get("CallSid"))
-	s.cfg.PublicLine.RecordPublicCall(r.Context(), l, form.Get("CallSid"))
-	dialed := s.cfg.PublicURL + "/twilio/voice/public/dialed?" + url.Values{"a": {l.Activation}}.Encode()
-	if err := writeTwiML(w)(s.cfg.PublicLineTwiML(*l, dialed)); err != nil {
+	again := s.cfg.PublicLine.RecordPublicCall(r.Context(), l, form.Get("CallSid"))
+	q := "?" + url.Values{"a": {l.Activation}}.Encode()
+	urls := PublicLineURLs{DialAction: s.cfg.PublicURL + "/twilio/voice/public/dialed" + q}
+	if s.queued() && l.Open && len(l.Numbers) > 0 {
+		outcome = "queued"
+		urls.Queue = s.cfg.PublicQueue.QueueName(l.Activation)
+		urls.WaitURL = s.cfg.PublicURL + "/twilio/voice/public/wait" + q
+		urls.LeftURL = s.cfg.PublicURL + "/twilio/voice/public/left" + q
+	}
+	if err := writeTwiML(w)(s.cfg.PublicLineTwiML(*l, urls)); err != nil {
 		return err
 	}
+	s.log.Info("public line call", "outcome", outcome, "activation", l.Activation, "operators", len(l.Numbers), "sid", form.Get("CallSid"), "again", again)
+	if !again {
+		s.publicCallOutcome(outcome)
+	}
+	return nil
+}
+
+func (s *Server) publicCallOutcome(outcome string) {
 	if o, ok := s.cfg.Observer.(PublicCallObserver); ok {
 		o.PublicCall(outcome)
 	}
-	return nil
 }
 
 // publicDialed answers the end of the operators' ringing: nothing more

@@ -113,10 +113,14 @@ type Config struct {
 	// PublicLine runs the CIP's public line, PublicLineTwiML renders what
 	// it answers; nil: no public line.
 	PublicLine      PublicLines
-	PublicLineTwiML func(l activation.PublicLine, dialAction string) (string, error)
+	PublicLineTwiML func(l activation.PublicLine, urls PublicLineURLs) (string, error)
 	// PublicDialedTwiML ends a call put through: the overflow message
 	// when nobody answered.
 	PublicDialedTwiML func(answered bool) (string, error)
+	// PublicQueue runs the public line's queue and QueueTwiML renders what
+	// it says; either nil: the line rings the operators at once.
+	PublicQueue PublicQueue
+	QueueTwiML  QueueTwiML
 	// ValidSignature checks a Twilio webhook: the path with its query, the
 	// raw body and the X-Twilio-Signature header.
 	ValidSignature func(pathWithQuery string, body []byte, signature string) bool

@@ -79,7 +79,52 @@ function handle(m) {
       addEvent(m.event);
       if (m.event && m.event.kind === "reply") addReply(m.activation, m.event);
       break;
+    case "cip":
+      refreshCIP(m.activation);
+      break;
   }
+}
+
+// The CIP page: a change to the CIP (its operators, a call to the public
+// line) makes the page read itself again, at most every half second, and
+// swap the parts marked data-cip-live. A form being used is left alone;
+// when the CIP was opened or closed meanwhile, the page reloads, since its
+// actions change.
+let cipTimer = 0;
+
+function refreshCIP(id) {
+  const panel = document.querySelector(`[data-cip-panel="${CSS.escape(id)}"]`);
+  if (!panel || cipTimer) return;
+  cipTimer = setTimeout(async () => {
+    cipTimer = 0;
+    let html;
+    try {
+      const resp = await fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!resp.ok) return;
+      html = await resp.text();
+    } catch {
+      return;
+    }
+    const fresh = new DOMParser().parseFromString(html, "text/html").querySelector(`[data-cip-panel="${CSS.escape(id)}"]`);
+    if (!fresh) return;
+    if (fresh.dataset.cipOpen !== panel.dataset.cipOpen || fresh.dataset.cipCell !== panel.dataset.cipCell) {
+      location.reload();
+      return;
+    }
+    const now = panel.querySelectorAll("[data-cip-live]");
+    const next = fresh.querySelectorAll("[data-cip-live]");
+    if (now.length !== next.length) {
+      location.reload();
+      return;
+    }
+    now.forEach((el, i) => {
+      if (el.contains(document.activeElement) || el.innerHTML === next[i].innerHTML) return;
+      el.innerHTML = next[i].innerHTML;
+      el.classList.remove("tc-changed");
+      void el.offsetWidth; // restart the highlight
+      el.classList.add("tc-changed");
+    });
+  }, 500);
 }
 
 function scopes(id) {
