@@ -206,7 +206,7 @@ func TestTheEndOfTheAlertIsTextedOnceToEveryMayor(t *testing.T) {
 	if len(after.Messages) != 1 || after.Messages[0].By != "permanence" {
 		t.Errorf("messages %+v; want one, by permanence", after.Messages)
 	}
-	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Messages de suivi") || !strings.Contains(page, "(1 SMS en GSM-7) — remis à l'opérateur pour 2 élu(s) sur 2") {
+	if _, page := officer.get("/activations/" + v.ID); !strings.Contains(page, "Messages de suivi") || !strings.Contains(page, "(1 SMS en GSM-7) — remis à l'opérateur pour <span data-message-sent=\"1\">2</span> élu(s) sur 2") {
 		i := strings.Index(page, "Messages de suivi")
 		t.Errorf("the activation page does not list the message and how far it went: %.600s", page[max(i, 0):])
 	}
