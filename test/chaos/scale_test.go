@@ -92,8 +92,8 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		empty:    true,
 		fsync:    os.Getenv("SCALE_FSYNC") != "0",
 		simArgs:  []string{"--mps", "0", "--cps", "0", "--max-calls", "0"},
-		env: []string{fmt.Sprintf("TOCSIN_WORKERS=%d", envInt("SCALE_WORKERS", 64)), "TOCSIN_DEBUG_LISTEN=" + debug,
-			"TOCSIN_LOG_LEVEL=" + map[bool]string{true: "info", false: "warn"}[os.Getenv("SCALE_LOG") != ""]},
+		env: append([]string{fmt.Sprintf("TOCSIN_WORKERS=%d", envInt("SCALE_WORKERS", 64)), "TOCSIN_DEBUG_LISTEN=" + debug,
+			"TOCSIN_LOG_LEVEL=" + map[bool]string{true: "info", false: "warn"}[os.Getenv("SCALE_LOG") != ""]}, memLimit()...),
 	})
 	officials := make([]tocsin.Official, n)
 	for i := range officials {
@@ -187,6 +187,15 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		callbackFailures: st.CallbackFailures,
 		replies:          st.Replies,
 	}
+}
+
+// memLimit is the replicas' GOMEMLIMIT, from SCALE_GOMEMLIMIT: the
+// replicas only, not the etcd members or the simulator.
+func memLimit() []string {
+	if v := os.Getenv("SCALE_GOMEMLIMIT"); v != "" {
+		return []string{"GOMEMLIMIT=" + v}
+	}
+	return nil
 }
 
 // dbSizes returns the largest etcd member's database file and the space
