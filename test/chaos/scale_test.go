@@ -142,10 +142,21 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 	if os.Getenv("SCALE_LOG") != "" {
 		defer func() {
 			b, _ := os.ReadFile(leader.log)
+			warnings := map[string]int{}
 			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+					if _, msg, ok := strings.Cut(line, "msg="); ok {
+						msg, _, _ = strings.Cut(strings.TrimPrefix(msg, `"`), `"`)
+						warnings[msg]++
+					}
+					continue
+				}
 				if strings.Contains(line, "activation") {
 					t.Log(line)
 				}
+			}
+			for msg, k := range warnings {
+				t.Logf("%d × %s", k, msg)
 			}
 		}()
 	}
