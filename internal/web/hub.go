@@ -256,8 +256,8 @@ type roster struct {
 	pending []Change
 }
 
-// offer applies a change to the roster, or keeps it for when the reader
-// is done. Called with hub.mu held.
+// offer applies a decoded recipient change to the roster, or keeps it for
+// when the reader is done. Called with hub.mu held.
 func (ro *roster) offer(c Change) {
 	if ro.held || !ro.loaded {
 		ro.pending = append(ro.pending, c)
@@ -274,10 +274,7 @@ func (ro *roster) apply(c Change) {
 	}
 	r := c.Recipient
 	if r == nil {
-		if c.Raw == nil || !c.decode() {
-			return
-		}
-		r = c.Recipient
+		return
 	}
 	if i, ok := ro.index[r.Official.ID]; ok {
 		ro.rs[i] = *r
@@ -476,13 +473,12 @@ func (h *hub) activation(ctx context.Context, id string) *tocsin.Activation {
 // blocks on a client.
 func (h *hub) broadcast(cs []Change) {
 	fs := h.frames(context.Background(), cs, true)
+	counted := h.forRosters(cs)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, c := range cs {
-		if c.Recipient != nil || c.Kind == "rcpt" {
-			if ro := h.rosters[c.Activation]; ro != nil {
-				ro.offer(c)
-			}
+	for _, c := range counted {
+		if ro := h.rosters[c.Activation]; ro != nil {
+			ro.offer(c)
 		}
 	}
 	for late := h.followedLocked(cs); len(late) > 0; late = h.followedLocked(cs) {
@@ -502,6 +498,29 @@ func (h *hub) broadcast(cs []Change) {
 	for _, c := range cs {
 		h.rev = max(h.rev, c.Rev)
 	}
+}
+
+// forRosters returns the recipient changes of cs whose activation has a
+// roster, decoded outside the hub's lock. A roster made after this look
+// reads the store after these changes, and has them.
+func (h *hub) forRosters(cs []Change) []Change {
+	h.mu.Lock()
+	kept := make(map[string]bool, len(h.rosters))
+	for id := range h.rosters {
+		kept[id] = true
+	}
+	h.mu.Unlock()
+	var out []Change
+	for _, c := range cs {
+		if !kept[c.Activation] || (c.Recipient == nil && c.Kind != "rcpt") {
+			continue
+		}
+		if c.Recipient == nil && !c.decode() { // c is a copy: cs stays undecoded
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func (h *hub) deliverLocked(c *client, data []byte) {

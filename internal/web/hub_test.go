@@ -294,6 +294,16 @@ func TestCountersFollowTheWatchWithoutReadingAgain(t *testing.T) {
 	if got := count(); got.Informed != 2 {
 		t.Fatalf("counters %+v after o3; want 2 informed", got)
 	}
+	// A change the watch left undecoded (nobody follows the activation's
+	// rows, only its counters) counts too.
+	raw, err := json.Marshal(informed(13, "o1").Recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.broadcast([]Change{{Rev: 13, Activation: "big", Kind: "rcpt", Raw: raw}})
+	if got := count(); got.Informed != 3 {
+		t.Fatalf("counters %+v after o1's undecoded change; want 3 informed", got)
+	}
 	if n := act.reads.Load(); n != 1 {
 		t.Errorf("recipients read %d times; want once", n)
 	}
