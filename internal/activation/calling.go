@@ -252,21 +252,10 @@ func (s *Service) rush(ctx context.Context, by tocsin.User, activationID string,
 		}
 		rushed = true
 		return []tocsin.Event{{At: now, Kind: tocsin.EventRushed, Channel: ch,
-			Detail: fmt.Sprintf("%s relance %s : %s maintenant", by.Name, r.Official.Name, rushLabel(ch))}}, nil
+			Detail: fmt.Sprintf("%s relance %s : %s maintenant", by.Name, r.Official.Name, ch.Label())}}, nil
 	}, entry)
 	if err != nil {
 		return nil, false, err
 	}
 	return r, rushed, nil
-}
-
-// rushLabel names what a rush sends.
-func rushLabel(ch tocsin.Channel) string {
-	switch ch {
-	case tocsin.Voice:
-		return "appel vocal"
-	case tocsin.SMS:
-		return "SMS"
-	}
-	return string(ch)
 }

@@ -68,6 +68,20 @@ func (a *Audience) Empty() bool {
 // Channel is how an attempt reaches a number.
 type Channel string
 
+// Label names a channel for people: « SMS », « appel vocal », « liste
+// « à appeler » ».
+func (c Channel) Label() string {
+	switch c {
+	case SMS:
+		return "SMS"
+	case Voice:
+		return "appel vocal"
+	case Manual:
+		return "liste « à appeler »"
+	}
+	return string(c)
+}
+
 const (
 	SMS   Channel = "sms"
 	Voice Channel = "voice"

@@ -501,16 +501,13 @@ func (c *console) activateCIP(w http.ResponseWriter, r *http.Request, p *pageDat
 	return nil
 }
 
+// rungChannel names a rung's channel at the start of a cell.
 func rungChannel(ch tocsin.Channel) string {
-	switch ch {
-	case tocsin.SMS:
-		return "SMS"
-	case tocsin.Voice:
-		return "Appel vocal"
-	case tocsin.Manual:
-		return "Liste « à appeler »"
+	l := ch.Label()
+	if l == "" {
+		return ""
 	}
-	return string(ch)
+	return strings.ToUpper(l[:1]) + l[1:]
 }
 
 // backLink is where the error page sends the user back to.
