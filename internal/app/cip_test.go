@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"bytes"
-	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
@@ -69,18 +67,7 @@ func TestConsoleCIPRosterImport(t *testing.T) {
 	t.Parallel()
 	a := silentApp(t, app.Config{})
 	b := loginAs(t, a, "administrateur", tocsin.RoleAdmin)
-	upload := func(csv string) (int, string, string) {
-		var buf bytes.Buffer
-		w := multipart.NewWriter(&buf)
-		w.WriteField("csrf", b.csrf)
-		f, _ := w.CreateFormFile("fichier", "cip.csv")
-		f.Write([]byte(csv))
-		w.Close()
-		req, _ := http.NewRequest("POST", a.URL()+"/cip/import", &buf)
-		req.Header.Set("Content-Type", w.FormDataContentType())
-		req.Header.Set("Origin", a.URL())
-		return b.do(req)
-	}
+	upload := func(csv string) (int, string, string) { return b.upload("/cip/import", "cip.csv", csv) }
 	st, html, _ := upload("id;nom;mobile\ncip-01;Anne Lecourt;06 12\ncip-01;Paul Vasseur;06 39 98 10 02\n")
 	if st != http.StatusBadRequest {
 		t.Fatalf("bad import: status %d, want 400", st)

@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"bytes"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -128,6 +130,22 @@ func (b *browser) do(req *http.Request) (int, string, string) {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(data), resp.Header.Get("Location")
+}
+
+// upload sends a file as the console's import forms do (same origin,
+// the session's CSRF token).
+func (b *browser) upload(path, filename, content string) (int, string, string) {
+	b.tb.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	w.WriteField("csrf", b.csrf)
+	f, _ := w.CreateFormFile("fichier", filename)
+	f.Write([]byte(content))
+	w.Close()
+	req, _ := http.NewRequest("POST", b.a.URL()+path, &buf)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Origin", b.a.URL())
+	return b.do(req)
 }
 
 func (b *browser) get(path string) (int, string) {

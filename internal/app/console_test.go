@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	stdhtml "html"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -220,18 +219,7 @@ func TestConsoleDirectoryImport(t *testing.T) {
 	t.Parallel()
 	a := silentApp(t, app.Config{})
 	b := loginAs(t, a, "administrateur", tocsin.RoleAdmin)
-	upload := func(csv string) (int, string, string) {
-		var buf bytes.Buffer
-		w := multipart.NewWriter(&buf)
-		w.WriteField("csrf", b.csrf)
-		f, _ := w.CreateFormFile("fichier", "annuaire.csv")
-		f.Write([]byte(csv))
-		w.Close()
-		req, _ := http.NewRequest("POST", a.URL()+"/annuaire/import", &buf)
-		req.Header.Set("Content-Type", w.FormDataContentType())
-		req.Header.Set("Origin", a.URL())
-		return b.do(req)
-	}
+	upload := func(csv string) (int, string, string) { return b.upload("/annuaire/import", "annuaire.csv", csv) }
 	bad := "id;nom;fonction;commune;mobile\n" +
 		"x1;Nom Un;maire;76217;06 12\n" +
 		"x2;Nom Deux;pompier;76217;06 39 98 00 02\n"

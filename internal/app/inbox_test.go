@@ -81,15 +81,7 @@ func TestRepliesThatDoNotAcknowledgeWaitInTheInbox(t *testing.T) {
 	if st, _, _ := auditor.postCSRF("/activations/"+v.ID+"/reponses/"+box.Replies[1].Seq+"/traitee", nil); st != http.StatusForbidden {
 		t.Errorf("an auditor marking a reply handled: status %d, want 403", st)
 	}
-	var trail auditEntries
-	api(t, a, "GET", "/api/v1/audit?activation="+v.ID, nil, &trail)
-	n := 0
-	for _, e := range trail.Entries {
-		if e.Action == tocsin.AuditReplyHandled && e.Actor == "permanence" {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := countAudit(t, a, v.ID, tocsin.AuditReplyHandled, "permanence"); n != 1 {
 		t.Errorf("%d audit entries of a reply handled, want 1", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefecture76/tocsin/internal/app"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
@@ -44,6 +45,27 @@ type indicatorReport struct {
 
 type auditEntries struct {
 	Entries []tocsin.AuditEntry `json:"entries"`
+}
+
+// countAudit counts the entries of the audit trail (of one activation,
+// or all when activation is empty) with action, by actor when given.
+func countAudit(tb testing.TB, a *app.App, activation, action string, actor ...string) int {
+	tb.Helper()
+	path := "/api/v1/audit"
+	if activation != "" {
+		path += "?activation=" + activation
+	}
+	var trail auditEntries
+	if st := api(tb, a, "GET", path, nil, &trail); st != http.StatusOK {
+		tb.Fatalf("audit trail: status %d", st)
+	}
+	n := 0
+	for _, e := range trail.Entries {
+		if e.Action == action && (len(actor) == 0 || e.Actor == actor[0]) {
+			n++
+		}
+	}
+	return n
 }
 
 // An exercise where the duty officer confirms the mayor by hand after 20

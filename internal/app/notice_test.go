@@ -210,15 +210,7 @@ func TestTheEndOfTheAlertIsTextedOnceToEveryMayor(t *testing.T) {
 		i := strings.Index(page, "Messages de suivi")
 		t.Errorf("the activation page does not list the message and how far it went: %.600s", page[max(i, 0):])
 	}
-	var trail auditEntries
-	api(t, a, "GET", "/api/v1/audit?activation="+v.ID, nil, &trail)
-	n := 0
-	for _, e := range trail.Entries {
-		if e.Action == tocsin.AuditFollowUp && e.Actor == "permanence" {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := countAudit(t, a, v.ID, tocsin.AuditFollowUp, "permanence"); n != 1 {
 		t.Errorf("%d audit entries of the message, want 1", n)
 	}
 }

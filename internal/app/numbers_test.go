@@ -155,15 +155,7 @@ func TestAWrongNumberIsFixedDuringTheActivation(t *testing.T) {
 		t.Errorf("arques after the console's correction: %s", got)
 	}
 
-	var trail auditEntries
-	api(t, a, "GET", "/api/v1/audit", nil, &trail)
-	n := 0
-	for _, e := range trail.Entries {
-		if e.Action == tocsin.AuditNumbersFixed {
-			n++
-		}
-	}
-	if n != 7 { // dieppe: directory and recipient; adjoint: directory, own recipient and arques's; arques: directory and recipient
+	if n := countAudit(t, a, "", tocsin.AuditNumbersFixed); n != 7 { // dieppe: directory and recipient; adjoint: directory, own recipient and arques's; arques: directory and recipient
 		t.Errorf("%d audit entries of corrections, want 7", n)
 	}
 }
