@@ -73,15 +73,7 @@ func (p *parser) playbook(root *yaml.Node, pb *tocsin.Playbook) int {
 		pb.Exercise, _ = p.boolean(v.val, "exercise")
 	}
 	pb.Deadline = tocsin.DefaultDeadline
-	if v, ok := f["deadline"]; ok {
-		if d, ok := p.duration(v.val, "deadline"); ok {
-			if d <= 0 || d > maxDeadline {
-				p.errorf(v.val, "délai « deadline » hors limites : plus de 0 et 24h au plus")
-			} else {
-				pb.Deadline = d
-			}
-		}
-	}
+	p.boundedDuration(f, "deadline", 1, maxDeadline, &pb.Deadline, "délai « deadline » hors limites : plus de 0 et 24h au plus")
 	if v, ok := f["audience"]; ok {
 		p.audience(v.key, v.val, &pb.Audience)
 	}
@@ -112,24 +104,9 @@ func (p *parser) cip(n *yaml.Node) *tocsin.PlaybookCIP {
 	}
 	c := &tocsin.PlaybookCIP{MinOperators: tocsin.DefaultCIPMinOperators}
 	f := p.fields(n, "cip", cipKeys...)
-	if v, ok := f["min_operators"]; ok {
-		if i, ok := p.integer(v.val, "min_operators"); ok {
-			if i < 1 || i > maxCIPOperators {
-				p.errorf(v.val, "« min_operators » hors limites : de 1 à %d opérateurs en poste", maxCIPOperators)
-			} else {
-				c.MinOperators = i
-			}
-		}
-	}
-	if v, ok := f["announced_delay"]; ok {
-		if d, ok := p.duration(v.val, "announced_delay"); ok {
-			if d <= 0 || d > maxDeadline {
-				p.errorf(v.val, "délai « announced_delay » hors limites : plus de 0 et 24h au plus")
-			} else {
-				c.AnnouncedDelay = d
-			}
-		}
-	}
+	p.boundedInt(f, "min_operators", 1, maxCIPOperators, &c.MinOperators,
+		fmt.Sprintf("« min_operators » hors limites : de 1 à %d opérateurs en poste", maxCIPOperators))
+	p.boundedDuration(f, "announced_delay", 1, maxDeadline, &c.AnnouncedDelay, "délai « announced_delay » hors limites : plus de 0 et 24h au plus")
 	return c
 }
 
@@ -372,25 +349,42 @@ func (p *parser) rung(n *yaml.Node) (tocsin.Rung, bool) {
 			p.errorf(v.val, "un SMS ne peut pas joindre une ligne fixe : ajoutez « mobile » ou passez cet échelon en « channel: voice »")
 		}
 	}
-	if v, ok := f["retries"]; ok {
-		if n, ok := p.integer(v.val, "retries"); ok {
-			if n < 0 || n > maxRetries {
-				p.errorf(v.val, "« retries » hors limites : entre 0 et %d (les opérateurs bloquent les envois répétés)", maxRetries)
-			} else {
-				r.Retries = n
-			}
-		}
-	}
-	if v, ok := f["retry_after"]; ok {
-		if d, ok := p.duration(v.val, "retry_after"); ok {
-			if d < minRetryAfter || d > maxRetryAfter {
-				p.errorf(v.val, "« retry_after » hors limites : entre %s et %s", fmtDuration(minRetryAfter), fmtDuration(maxRetryAfter))
-			} else {
-				r.RetryAfter = d
-			}
-		}
-	}
+	p.boundedInt(f, "retries", 0, maxRetries, &r.Retries,
+		fmt.Sprintf("« retries » hors limites : entre 0 et %d (les opérateurs bloquent les envois répétés)", maxRetries))
+	p.boundedDuration(f, "retry_after", minRetryAfter, maxRetryAfter, &r.RetryAfter,
+		fmt.Sprintf("« retry_after » hors limites : entre %s et %s", fmtDuration(minRetryAfter), fmtDuration(maxRetryAfter)))
 	return r, len(p.errs.Errs) == before
+}
+
+// boundedInt sets *dst to the integer under key in f, when there is one
+// and it lies in [lo, hi]; out of them, outside is the error.
+func (p *parser) boundedInt(f map[string]field, key string, lo, hi int, dst *int, outside string) {
+	v, ok := f[key]
+	if !ok {
+		return
+	}
+	if n, ok := p.integer(v.val, key); ok {
+		if n < lo || n > hi {
+			p.errorf(v.val, "%s", outside)
+			return
+		}
+		*dst = n
+	}
+}
+
+// boundedDuration is boundedInt for a duration (lo 1: more than 0).
+func (p *parser) boundedDuration(f map[string]field, key string, lo, hi time.Duration, dst *time.Duration, outside string) {
+	v, ok := f[key]
+	if !ok {
+		return
+	}
+	if d, ok := p.duration(v.val, key); ok {
+		if d < lo || d > hi {
+			p.errorf(v.val, "%s", outside)
+			return
+		}
+		*dst = d
+	}
 }
 
 // text returns a scalar as written.
