@@ -771,14 +771,21 @@ func (h *hub) summary(ctx context.Context, id string) (frame, time.Duration, boo
 	err = h.withRoster(ctx, id, func(rs []tocsin.Recipient) {
 		start := time.Now()
 		defer func() { took = time.Since(start) }()
-		names := make(map[string]string, len(rs))
-		for i := range rs {
-			names[rs[i].Official.ID] = rs[i].Official.Name
-		}
+		// The names the timeline shows change only when officials are
+		// added: not rebuilt at each count of a large activation.
 		h.mu.Lock()
 		h.acts[id] = a
-		h.names[id] = names
+		stale := len(h.names[id]) != len(rs)
 		h.mu.Unlock()
+		if stale {
+			names := make(map[string]string, len(rs))
+			for i := range rs {
+				names[rs[i].Official.ID] = rs[i].Official.Name
+			}
+			h.mu.Lock()
+			h.names[id] = names
+			h.mu.Unlock()
+		}
 		cnt = newCounters(a, rs, h.now())
 		for _, m := range messageLines(a, rs) {
 			if cnt.Messages == nil {
