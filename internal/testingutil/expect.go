@@ -54,6 +54,26 @@ func Await[T any](tb testing.TB, timeout time.Duration, what string, read func()
 	}
 }
 
+// AwaitProgress waits until count reaches want, for as long as it keeps
+// rising: it fails the test when count has not moved for stall. For work
+// paced by a rate (SMS at a provider's throughput), where how long the
+// whole takes depends on the machine but a stop does not.
+func AwaitProgress(tb testing.TB, stall time.Duration, what string, want int, count func() int) {
+	tb.Helper()
+	last, moved := count(), time.Now()
+	pause := time.Millisecond
+	for last < want {
+		if time.Since(moved) > stall {
+			tb.Fatalf("%s: %d of %d, none more in %v", what, last, want, stall)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 500*time.Millisecond)
+		if n := count(); n != last {
+			last, moved = n, time.Now()
+		}
+	}
+}
+
 // Outbound returns the SMS the simulator sent to number, oldest first.
 func Outbound(sim *twiliosim.Server, number string) []twiliosim.Message {
 	var out []twiliosim.Message

@@ -111,8 +111,9 @@ func checkConfirmedOnce(t *testing.T, c *cluster, final *view) {
 			total++
 		}
 	}
-	// The last confirmations leave after the last acknowledgements.
-	testingutil.Poll(t, time.Minute, 500*time.Millisecond, "every confirmation sent", func() bool { return len(c.notices()) >= total })
+	// The last confirmations leave after the last acknowledgements, at
+	// the provider's rate, behind the first sends: wait while they flow.
+	testingutil.AwaitProgress(t, 30*time.Second, "confirmations sent", total, func() int { return len(c.notices()) })
 	got := map[string]int{}
 	for _, m := range c.notices() {
 		if !strings.Contains(m.Body, "Réception confirmée à") {
