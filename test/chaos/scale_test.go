@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,14 +51,15 @@ func TestScale(t *testing.T) {
 		}
 	}
 	reply := envFloat(t, "SCALE_REPLY", 0)
-	t.Logf("| officials | request → first send | request answered | all handed over | messages/s | Tocsin CPU per message | Tocsin peak RSS | callbacks failed | replies | etcd database: file, in use, in use after compaction |")
-	t.Logf("|---|---|---|---|---|---|---|---|---|---|")
+	t.Logf("| officials | request → first send | request answered | all handed over | messages/s | CPU per message: Tocsin, etcd (3 members), simulator | machine busy | Tocsin peak RSS | callbacks failed | replies | etcd database: file, in use, in use after compaction |")
+	t.Logf("|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range sizes {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			r := scaleRun(t, n, reply)
-			t.Logf("| %d | %d ms | %d ms | %.2f s | %.0f | %.2f ms | %d MiB | %d of %d | %d | %d, %d, %d MiB |",
+			perMsg := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
+			t.Logf("| %d | %d ms | %d ms | %.2f s | %.0f | %.2f, %.2f, %.2f ms | %.0f %% of %d cores | %d MiB | %d of %d | %d | %d, %d, %d MiB |",
 				n, r.firstSend.Milliseconds(), r.answered.Milliseconds(), r.handedOver.Seconds(), float64(n)/r.handedOver.Seconds(),
-				float64(r.cpu.Microseconds())/1000/float64(n), r.peakRSS>>20, r.callbackFailures, r.callbacks+r.callbackFailures, r.replies,
+				perMsg(r.cpu), perMsg(r.etcdCPU), perMsg(r.simCPU), 100*r.busy, runtime.NumCPU(), r.peakRSS>>20, r.callbackFailures, r.callbacks+r.callbackFailures, r.replies,
 				r.dbSize>>20, r.dbInUse>>20, r.dbCompacted>>20)
 		})
 	}
@@ -66,6 +68,8 @@ func TestScale(t *testing.T) {
 type scaleResult struct {
 	firstSend, answered, handedOver time.Duration
 	cpu                             time.Duration // Tocsin's, request to the last callback
+	etcdCPU, simCPU                 time.Duration // the etcd members' and the simulator's, over the same time
+	busy                            float64       // the machine's share of CPU time used, over the same time
 	peakRSS                         int64
 	dbSize, dbInUse, dbCompacted    int64 // etcd's database: its file, in use, in use after compaction
 	callbacks, callbackFailures     int
@@ -116,7 +120,7 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		t.Fatalf("preview: status %d", st)
 	}
 	peak := watchPeakRSS(t, leader.pid())
-	cpu0 := procCPU(t, leader.pid())
+	cpu0, etcd0, sim0, machine0 := procCPU(t, leader.pid()), procsCPU(t, c.etcd), procCPU(t, c.sim.pid()), readMachineCPU(t)
 	start := time.Now()
 	var created struct {
 		ID string `json:"id"`
@@ -170,7 +174,8 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		st = c.simStats()
 		return st.Callbacks+st.CallbackFailures >= want+st.Replies && st.Replies >= int(float64(n)*reply*0.99)
 	})
-	cpu := procCPU(t, leader.pid()) - cpu0
+	cpu, etcdCPU, simCPU := procCPU(t, leader.pid())-cpu0, procsCPU(t, c.etcd)-etcd0, procCPU(t, c.sim.pid())-sim0
+	busy := readMachineCPU(t).busySince(machine0)
 	rss := peak()
 	size, inUse, compacted := dbSizes(t, c)
 
@@ -196,6 +201,9 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		answered:         answered,
 		handedOver:       msgs[len(msgs)-1].DateCreated.Sub(start),
 		cpu:              cpu,
+		etcdCPU:          etcdCPU,
+		simCPU:           simCPU,
+		busy:             busy,
 		peakRSS:          rss,
 		dbSize:           size,
 		dbInUse:          inUse,
@@ -323,6 +331,47 @@ func procCPU(t *testing.T, pid int) time.Duration {
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
 	const ticksPerSecond = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
+
+// procsCPU is the CPU time of processes together.
+func procsCPU(t *testing.T, ps []*proc) time.Duration {
+	var sum time.Duration
+	for _, p := range ps {
+		sum += procCPU(t, p.pid())
+	}
+	return sum
+}
+
+// machineCPU is the machine's CPU time, in ticks, from /proc/stat.
+type machineCPU struct{ busy, total int64 }
+
+// readMachineCPU reads the machine's CPU time so far: busy (every state
+// but idle and waiting for the disk) and total.
+func readMachineCPU(t *testing.T) machineCPU {
+	t.Helper()
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var m machineCPU
+	fields := strings.Fields(line)[1:]
+	for i, f := range fields[:min(len(fields), 8)] { // guest time is counted in user time already
+		v, _ := strconv.ParseInt(f, 10, 64)
+		m.total += v
+		if i != 3 && i != 4 { // idle, iowait
+			m.busy += v
+		}
+	}
+	return m
+}
+
+// busySince is the share of the machine's CPU time used since from.
+func (m machineCPU) busySince(from machineCPU) float64 {
+	if m.total == from.total {
+		return 0
+	}
+	return float64(m.busy-from.busy) / float64(m.total-from.total)
 }
 
 func envFloat(t *testing.T, name string, def float64) float64 {
