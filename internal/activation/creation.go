@@ -21,7 +21,7 @@ type CreationStore interface {
 	OfficialsVersion(ctx context.Context) ([]tocsin.Official, string, error)
 	OfficialsOf(ctx context.Context, version string) ([]tocsin.Official, error)
 	// BeginActivation stores an activation with the first c.Written of
-	// rs, the number index of all of them, and c.
+	// rs, the number index of those (sized for all), and c.
 	BeginActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, c *tocsin.Creation, first tocsin.Event, audit ...tocsin.AuditEntry) error
 	// Creation returns a creation in progress and its revision, nil once
 	// the activation is whole.
@@ -29,6 +29,10 @@ type CreationStore interface {
 	// WriteCreation writes the next part if the progress is still at
 	// rev, and moves it to next (nil: the end); EConflict otherwise.
 	WriteCreation(ctx context.Context, id string, rev int64, rs []tocsin.Recipient, next *tocsin.Creation) (int64, error)
+	// IndexCreation adds the numbers of rs, the recipients still to
+	// write, to the activation's number index, then moves the progress
+	// to next if it is still at rev; EConflict otherwise.
+	IndexCreation(ctx context.Context, id string, rev int64, rs []tocsin.Recipient, next *tocsin.Creation) (int64, error)
 }
 
 // officials returns the directory in force and its version.
@@ -76,6 +80,16 @@ func (s *Service) Finish(ctx context.Context, id string) error {
 	for len(rest) > 0 && rest[0].Official.ID <= c.Last {
 		rest = rest[1:]
 	}
+	if !c.Indexed {
+		// The first part went with the numbers it needs; the others' go
+		// before any of them is written, and so sent to.
+		next := *c
+		next.Indexed = true
+		if rev, err = s.creations.IndexCreation(ctx, id, rev, rest, &next); err != nil {
+			return err
+		}
+		c = &next
+	}
 	for {
 		n := min(len(rest), s.partSize)
 		part := rest[:n]
@@ -84,7 +98,7 @@ func (s *Service) Finish(ctx context.Context, id string) error {
 		}
 		var next *tocsin.Creation
 		if n < len(rest) {
-			next = &tocsin.Creation{Directory: c.Directory, Playbook: c.Playbook, Written: c.Written + n, Last: part[n-1].Official.ID}
+			next = &tocsin.Creation{Directory: c.Directory, Playbook: c.Playbook, Written: c.Written + n, Last: part[n-1].Official.ID, Indexed: true}
 		}
 		if rev, err = s.creations.WriteCreation(ctx, id, rev, part, next); err != nil {
 			return err

@@ -84,9 +84,50 @@ func TestTheLeaderFinishesACreationLeftHalfWay(t *testing.T) {
 	const n, part = 60, 8
 	a := mustRunApp(t, app.Config{CreationPart: part, SimulatorProfile: silentProfile(n)})
 	mustMayors(t, a, n)
+	v := mustCreateAndDie(t, a, part)
+	everyMayorOnceFrom(t, a, v.ID, n)
+}
 
-	// Another replica's service, which records the activation and its
-	// first part and then dies: its background work never runs.
+// The number index of a large activation answers for the first part at
+// once and for the others before they are written: every official who
+// replies, in any part, is informed, though the replica that created the
+// activation died after its first part and the leader completed the index.
+func TestEveryPartOfALargeActivationCanAcknowledge(t *testing.T) {
+	t.Parallel()
+	const n, part = 150, 8 // more numbers than one shard of the index holds
+	p := &twiliosim.Profile{Numbers: map[string]twiliosim.Persona{}, Delivery: twiliosim.Fixed(10 * time.Millisecond)}
+	for i := range n {
+		p.Numbers[fictionMobile(i)] = twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(20 * time.Millisecond)}
+	}
+	a := mustRunApp(t, app.Config{CreationPart: part, SimulatorProfile: p})
+	mustMayors(t, a, n)
+	v := mustCreateAndDie(t, a, part)
+	state := testingutil.Await(t, 30*time.Second, "every official informed", func() (string, bool) {
+		rs, err := a.Store().Recipients(t.Context(), v.ID)
+		if err != nil {
+			return err.Error(), false
+		}
+		informed := 0
+		for _, r := range rs {
+			if r.InformedAt != nil && r.InformedHow == "sms" {
+				informed++
+			}
+		}
+		return fmt.Sprintf("%d of %d recipients written, %d informed by SMS", len(rs), n, informed), len(rs) == n && informed == n
+	})
+	t.Log(state)
+	for i := range n {
+		if got := len(testingutil.Alerts(a.Simulator(), fictionMobile(i))); got != 1 {
+			t.Errorf("%s got %d alerts, want 1", fictionMobile(i), got)
+		}
+	}
+}
+
+// mustCreateAndDie records an activation to every mayor with its first
+// part, through another replica's service that dies then: its background
+// work never runs, and the leader is left to finish the creation.
+func mustCreateAndDie(t *testing.T, a *app.App, part int) *activation.View {
+	t.Helper()
 	pb := tocsin.Playbook{ID: "test-tous", Title: "Alerte de test", Audience: tocsin.Audience{Everyone: true},
 		Message: "Alerte de test pour {{.Commune}}.", Deadline: time.Hour, Ladder: tocsin.DefaultLadder}
 	dying := activation.New(activation.Config{
@@ -108,6 +149,5 @@ func TestTheLeaderFinishesACreationLeftHalfWay(t *testing.T) {
 	if c, _, err := a.Store().Creation(t.Context(), v.ID); err != nil || c == nil || c.Written != part {
 		t.Fatalf("after the first part: creation %+v (%v); want %d written", c, err, part)
 	}
-
-	everyMayorOnceFrom(t, a, v.ID, n)
+	return v
 }

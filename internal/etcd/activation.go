@@ -38,8 +38,11 @@ func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs [
 // BeginActivation is CreateActivation for a large activation: rs are
 // every recipient, of which only the first c.Written are written with the
 // record, and c, the creation in progress (creations.go); the rest follow
-// in parts (WriteCreation). The number index, written whole first,
-// already answers for all of them.
+// in parts (WriteCreation). The number index, sized for all of them,
+// answers for the first c.Written only: IndexCreation adds the others
+// before any of them is written, so before any is sent to. At 35,000
+// officials the whole index is a megabyte that the first SMS would wait
+// for.
 func (s *Store) BeginActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, c *tocsin.Creation, first tocsin.Event, audit ...tocsin.AuditEntry) error {
 	return s.createActivation(ctx, a, rs, c, first, audit)
 }
@@ -64,8 +67,11 @@ func (s *Store) createActivation(ctx context.Context, a *tocsin.Activation, rs [
 		ops = append(ops, clientv3.OpPut(s.key("rcpt", a.ID, rs[i].Official.ID), v))
 		sizes = append(sizes, len(v)+64)
 	}
-	shards := numberIndex(rs)
-	for i, sh := range shards {
+	shards := numberShards(rs)
+	for i, sh := range numberIndex(now, shards) {
+		if len(sh) == 0 && i > 0 {
+			continue // the first shard is always written: see commitRecord below
+		}
 		v := mustJSON(sh)
 		ops = append(ops, clientv3.OpPut(s.key("num", a.ID, strconv.Itoa(i)), v))
 		sizes = append(sizes, len(v)+64)
@@ -74,7 +80,7 @@ func (s *Store) createActivation(ctx context.Context, a *tocsin.Activation, rs [
 		return fmt.Errorf("write recipients: %w", err)
 	}
 	act := mustJSON(a)
-	final := append([]clientv3.Op{clientv3.OpPut(ak, act), clientv3.OpPut(s.key("open", a.ID), strconv.Itoa(len(shards))),
+	final := append([]clientv3.Op{clientv3.OpPut(ak, act), clientv3.OpPut(s.key("open", a.ID), strconv.Itoa(shards)),
 		s.eventOp(a.ID, &first)}, s.auditOps(audit)...)
 	if c != nil {
 		final = append(final, clientv3.OpPut(s.key("mk", a.ID), mustJSON(c)))
@@ -480,10 +486,25 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 // for each reply.
 const numbersPerShard = 64
 
-// numberIndex maps each number that may answer for an official (their own
-// and their deputies') to the officials it answers for, split in shards
-// by a hash of the number. A number may answer for several officials.
-func numberIndex(rs []tocsin.Recipient) []map[string][]string {
+// numberShards is the size of the number index of an audience: a shard
+// for every numbersPerShard numbers that may answer (own and deputies',
+// counted once per official they answer for).
+func numberShards(rs []tocsin.Recipient) int {
+	n := 0
+	for i := range rs {
+		n += len(rs[i].Official.Numbers)
+		for _, d := range rs[i].Deputies {
+			n += len(d.Numbers)
+		}
+	}
+	return max(1, (n+numbersPerShard-1)/numbersPerShard)
+}
+
+// numberIndex maps each number that may answer for an official of rs
+// (their own and their deputies') to the officials it answers for, split
+// in shards by a hash of the number. A number may answer for several
+// officials.
+func numberIndex(rs []tocsin.Recipient, shards int) []map[string][]string {
 	byNumber := map[string][]string{}
 	for i := range rs {
 		r := &rs[i]
@@ -497,14 +518,14 @@ func numberIndex(rs []tocsin.Recipient) []map[string][]string {
 			}
 		}
 	}
-	shards := make([]map[string][]string, max(1, (len(byNumber)+numbersPerShard-1)/numbersPerShard))
-	for i := range shards {
-		shards[i] = map[string][]string{}
+	out := make([]map[string][]string, shards)
+	for i := range out {
+		out[i] = map[string][]string{}
 	}
 	for n, ids := range byNumber {
-		shards[numberShard(n, len(shards))][n] = ids
+		out[numberShard(n, shards)][n] = ids
 	}
-	return shards
+	return out
 }
 
 func numberShard(e164 string, shards int) int {

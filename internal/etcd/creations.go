@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -71,6 +72,114 @@ func (s *Store) WriteCreation(ctx context.Context, id string, rev int64, rs []to
 		return 0, nil
 	}
 	return resp.Header.Revision, nil
+}
+
+// indexBatch bounds the shards of the number index one transaction of
+// IndexCreation puts: about 150 kB, under etcd's limit of 128 operations.
+const indexBatch = 64
+
+// IndexCreation adds the numbers of rs, the recipients an activation's
+// creation has still to write, to its number index, then sets the
+// progress to next if it is still at revision rev (EConflict otherwise).
+// It is called before the second part is written, so that whoever is
+// sent to can answer.
+//
+// Each shard changes by union, under compare-and-swap: a number a duty
+// officer fixed meanwhile on a recipient already written stays as fixed
+// (rs holds none of them), and a creation indexed twice, because its
+// replica died in between, is indexed once.
+func (s *Store) IndexCreation(ctx context.Context, id string, rev int64, rs []tocsin.Recipient, next *tocsin.Creation) (int64, error) {
+	if err := s.indexNumbers(ctx, id, rs); err != nil {
+		return 0, err
+	}
+	mk := s.key("mk", id)
+	resp, ok, err := s.txnElse(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(mk), "=", rev)},
+		[]clientv3.Op{clientv3.OpPut(mk, mustJSON(next))}, nil)
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok:
+		return 0, tocsin.Errorf(tocsin.EConflict, "activation %s : une autre réplique écrit déjà ses destinataires", id)
+	}
+	return resp.Header.Revision, nil
+}
+
+// indexNumbers merges the numbers of rs into an open activation's number
+// index, a batch of shards at a time; a batch some other writer changed
+// meanwhile is read and merged again.
+func (s *Store) indexNumbers(ctx context.Context, id string, rs []tocsin.Recipient) error {
+	shards, err := s.indexSize(ctx, id)
+	if err != nil || shards == 0 {
+		return err // closed: replies no longer count
+	}
+	add := numberIndex(rs, shards)
+	var todo []int
+	for i, sh := range add {
+		if len(sh) > 0 {
+			todo = append(todo, i)
+		}
+	}
+	for len(todo) > 0 {
+		batch := todo[:min(len(todo), indexBatch)]
+		merged := false
+		for range maxCASTries {
+			ok, err := s.mergeShards(ctx, id, batch, add)
+			if err != nil {
+				return err
+			}
+			if merged = ok; merged {
+				break
+			}
+		}
+		if !merged {
+			return unavailable(fmt.Errorf("number index of %s: too much contention", id))
+		}
+		todo = todo[len(batch):]
+	}
+	return nil
+}
+
+// mergeShards reads the shards of an activation's number index listed in
+// batch, adds to each what add holds for it, and writes those that
+// changed if none changed meanwhile; it reports whether it wrote.
+func (s *Store) mergeShards(ctx context.Context, id string, batch []int, add []map[string][]string) (bool, error) {
+	keys := make([]string, len(batch))
+	for j, i := range batch {
+		keys[j] = s.key("num", id, strconv.Itoa(i))
+	}
+	got, err := s.combinedGet(ctx, keys...)
+	if err != nil {
+		return false, err
+	}
+	var cmps []clientv3.Cmp
+	var ops []clientv3.Op
+	for j, i := range batch {
+		index := map[string][]string{}
+		var rev int64
+		if kvs := got[j].Kvs; len(kvs) > 0 {
+			if err := json.Unmarshal(kvs[0].Value, &index); err != nil {
+				return false, fmt.Errorf("decode %s: %w", keys[j], err)
+			}
+			rev = kvs[0].ModRevision
+		}
+		changed := false
+		for n, ids := range add[i] {
+			for _, o := range ids {
+				if !slices.Contains(index[n], o) {
+					index[n] = append(index[n], o)
+					changed = true
+				}
+			}
+		}
+		if changed {
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(keys[j]), "=", rev))
+			ops = append(ops, clientv3.OpPut(keys[j], mustJSON(index)))
+		}
+	}
+	if len(ops) == 0 {
+		return true, nil
+	}
+	return s.txn(ctx, cmps, ops...)
 }
 
 // WaitCreation returns once an activation's creation progress has moved

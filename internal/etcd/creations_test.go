@@ -2,6 +2,8 @@ package etcd_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -9,9 +11,10 @@ import (
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
 
-// A creation in parts: the record and the first part at once, the number
-// index whole from the start, each next part written once even when two
-// replicas race for it, and the progress gone with the last part.
+// A creation in parts: the record and the first part at once with the
+// numbers they need, the number index completed before the next part
+// (keeping a number fixed meanwhile), each next part written once even
+// when two replicas race for it, and the progress gone with the last part.
 func TestACreationInPartsWritesEachPartOnce(t *testing.T) {
 	s := testingutil.MustStore(t)
 	ctx := context.Background()
@@ -23,16 +26,58 @@ func TestACreationInPartsWritesEachPartOnce(t *testing.T) {
 	if got, _ := s.Recipients(ctx, a.ID); len(got) != 3 {
 		t.Fatalf("after the first part: %d recipients, want 3", len(got))
 	}
-	// A reply from an official of a part still to come finds its activation.
-	if _, officials, err := s.OpenByNumber(ctx, "+33639980009"); err != nil || len(officials) != 1 || officials[0][0] != "o0009" {
-		t.Fatalf("number index before the last part: %v, %v; want o0009", officials, err)
+	answers := func(number string) []string {
+		t.Helper()
+		_, officials, err := s.OpenByNumber(ctx, number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(officials) == 0 {
+			return nil
+		}
+		return officials[0]
+	}
+	// The first part's numbers answer at once; a part still to come,
+	// texted nothing yet, is not in the index yet.
+	if got := answers("+33639980001"); !slices.Equal(got, []string{"o0001"}) {
+		t.Fatalf("first part's number: answers for %v; want o0001", got)
+	}
+	if got := answers("+33639980009"); got != nil {
+		t.Fatalf("number of a part still to come, before the index is completed: answers for %v; want none", got)
 	}
 	got, rev, err := s.Creation(ctx, a.ID)
-	if err != nil || got == nil || got.Written != 3 || got.Playbook.ID != "crue" {
+	if err != nil || got == nil || got.Written != 3 || got.Playbook.ID != "crue" || got.Indexed {
 		t.Fatalf("creation: %+v, %v", got, err)
 	}
 	if all, err := s.Creations(ctx); err != nil || all[a.ID] != rev {
 		t.Fatalf("creations in progress: %v, %v; want %s at %d", all, err, a.ID, rev)
+	}
+
+	// A duty officer fixes a number of the first part meanwhile; the
+	// index is completed, by a replica that dies before going on, then
+	// by the next, whose progress is then stale.
+	if err := s.IndexNumbers(ctx, a.ID, "o0001", []string{"+33639980001"}, []string{"+33700000001"}); err != nil {
+		t.Fatal(err)
+	}
+	indexed := *got
+	indexed.Indexed = true
+	if _, err := s.IndexCreation(ctx, a.ID, rev, rs[3:], &indexed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IndexCreation(ctx, a.ID, rev, rs[3:], &indexed); tocsin.ErrorCode(err) != tocsin.EConflict {
+		t.Fatalf("index completed from a stale progress: %v; want a conflict", err)
+	}
+	for number, want := range map[string][]string{
+		"+33639980009": {"o0009"}, "+33639980003": {"o0003"}, "+33639980002": {"o0002"},
+		"+33700000001": {"o0001"}, "+33639980001": nil,
+	} {
+		if got := answers(number); !slices.Equal(got, want) {
+			t.Errorf("after the index is completed, %s answers for %v; want %v", number, got, want)
+		}
+	}
+	got, rev, err = s.Creation(ctx, a.ID)
+	if err != nil || got == nil || !got.Indexed || got.Written != 3 {
+		t.Fatalf("creation once indexed: %+v, %v", got, err)
 	}
 
 	// Two replicas write the next part from the same progress: one wins.
@@ -130,5 +175,32 @@ func TestADirectoryVersionStaysWhileACreationDrawsFromIt(t *testing.T) {
 	collect()
 	if _, err := s.OfficialsOf(ctx, v1); tocsin.ErrorCode(err) != tocsin.ENotFound {
 		t.Fatalf("version %s after the creation: %v; want it collected", v1, err)
+	}
+}
+
+// The index of a creation larger than one batch of shards is completed
+// whole: every number of every part answers for its official.
+func TestTheNumberIndexOfALargeCreationIsCompletedBeforeItsSecondPart(t *testing.T) {
+	s := testingutil.MustStore(t)
+	ctx := context.Background()
+	a, rs := testActivation(5000) // 79 shards: two batches
+	c := &tocsin.Creation{Directory: "v1", Written: 100, Last: rs[99].Official.ID}
+	if err := s.BeginActivation(ctx, a, rs, c, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
+	}
+	_, rev, err := s.Creation(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := *c
+	next.Indexed = true
+	if _, err := s.IndexCreation(ctx, a.ID, rev, rs[100:], &next); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(rs); i += 97 {
+		number := fmt.Sprintf("+3363998%04d", i)
+		if _, officials, err := s.OpenByNumber(ctx, number); err != nil || len(officials) != 1 || !slices.Equal(officials[0], []string{rs[i].Official.ID}) {
+			t.Errorf("%s answers for %v, %v; want %s", number, officials, err, rs[i].Official.ID)
+		}
 	}
 }

@@ -29,20 +29,30 @@ func (s *Store) ReplaceOfficial(ctx context.Context, o tocsin.Official, audit ..
 	return s.ReplaceOfficials(ctx, officials, audit...)
 }
 
+// indexSize returns the shard count of an open activation's number
+// index, 0 once it is closed.
+func (s *Store) indexSize(ctx context.Context, activation string) (int, error) {
+	resp, err := s.cli.Get(ctx, s.key("open", activation))
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	shards, err := strconv.Atoi(string(resp.Kvs[0].Value))
+	if err != nil || shards < 1 {
+		return 0, fmt.Errorf("%s: number index size %q unreadable", resp.Kvs[0].Key, resp.Kvs[0].Value)
+	}
+	return shards, nil
+}
+
 // IndexNumbers changes an open activation's number index: each number of
 // add answers for official from now on, each of remove no longer does.
 // Each shard changes by compare-and-swap.
 func (s *Store) IndexNumbers(ctx context.Context, activation, official string, remove, add []string) error {
-	resp, err := s.cli.Get(ctx, s.key("open", activation))
-	if err != nil {
-		return unavailable(err)
-	}
-	if len(resp.Kvs) == 0 {
-		return nil // closed: replies no longer count
-	}
-	shards, err := strconv.Atoi(string(resp.Kvs[0].Value))
-	if err != nil || shards < 1 {
-		return fmt.Errorf("%s: number index size %q unreadable", resp.Kvs[0].Key, resp.Kvs[0].Value)
+	shards, err := s.indexSize(ctx, activation)
+	if err != nil || shards == 0 {
+		return err // closed: replies no longer count
 	}
 	change := func(e164 string, fn func(ids []string) []string) error {
 		key := s.key("num", activation, strconv.Itoa(numberShard(e164, shards)))

@@ -474,4 +474,8 @@ type Creation struct {
 	// one: the next part starts after it.
 	Written int    `json:"written"`
 	Last    string `json:"last"`
+	// Indexed tells that the activation's number index answers for the
+	// recipients still to write too: it is completed before the second
+	// part is written.
+	Indexed bool `json:"indexed,omitempty"`
 }
