@@ -45,6 +45,10 @@ const (
 	maxFetches = 500
 	// fetchers is how many status reads run at once.
 	fetchers = 4
+	// listOverlap is how far before the last listing's window (less the
+	// grace period) the next listing of replies starts again: the
+	// provider's clock and ours may differ a little.
+	listOverlap = time.Minute
 )
 
 // Config configures a Reconciler.
@@ -94,6 +98,10 @@ type Reconciler struct {
 	// each attempt's record was last read: a pass does not redo them.
 	done    map[string]bool
 	fetched map[string]time.Time
+	// listFrom is where the next listing of replies may start: every
+	// reply before it was listed by a pass that went through, and
+	// applied or set aside. Zero: from the oldest open activation.
+	listFrom time.Time
 }
 
 // New returns a reconciler.
@@ -205,15 +213,38 @@ func (r *Reconciler) forget() {
 	defer r.mu.Unlock()
 	clear(r.done)
 	clear(r.fetched)
+	r.listFrom = time.Time{}
 }
 
 // replies applies the replies the provider received that no recipient
-// records, oldest first.
+// records, oldest first. The first pass lists them from the oldest open
+// activation's start; the next ones only from a little before what the
+// last pass left to its webhooks, so that a pass does not read again
+// every reply of a large activation.
 func (r *Reconciler) replies(ctx context.Context, v *view, now time.Time, res *Result) error {
-	got, err := r.cfg.Replies(ctx, v.since)
+	since := v.since
+	r.mu.Lock()
+	if r.listFrom.After(since) {
+		since = r.listFrom
+	}
+	r.mu.Unlock()
+	got, err := r.cfg.Replies(ctx, since)
 	if err != nil {
 		return err
 	}
+	if err := r.applyReplies(ctx, v, now, got, res); err != nil {
+		return err
+	}
+	// What was younger than the grace period is left for the next pass,
+	// whose listing starts before it.
+	r.mu.Lock()
+	r.listFrom = now.Add(-r.cfg.Grace - listOverlap)
+	r.mu.Unlock()
+	return nil
+}
+
+// applyReplies applies what the provider listed, oldest first.
+func (r *Reconciler) applyReplies(ctx context.Context, v *view, now time.Time, got []tocsin.Inbound, res *Result) error {
 	slices.SortStableFunc(got, func(x, y tocsin.Inbound) int { return x.At.Compare(y.At) })
 	for _, in := range got {
 		if r.isDone(in.SID) || v.applied[in.SID] {

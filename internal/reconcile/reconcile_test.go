@@ -80,12 +80,11 @@ func TestRepliesAppliedAreOnlyThoseThatCouldStillInformSomeone(t *testing.T) {
 		{SID: "SMyoung", From: "+33639980003", Body: "OK", At: now.Add(-5 * time.Second)},    // its webhook may be on its way
 	}
 	var rec recorder
+	var sinces []time.Time
 	r := New(Config{Store: store, Now: func() time.Time { return now },
 		Replies: func(_ context.Context, since time.Time) ([]tocsin.Inbound, error) {
-			if !since.Equal(t0) {
-				t.Errorf("listed since %v, want the activation's start %v", since, t0)
-			}
-			return listed, nil
+			sinces = append(sinces, since)
+			return slices.DeleteFunc(slices.Clone(listed), func(in tocsin.Inbound) bool { return in.At.Before(since) }), nil
 		},
 		ApplyReply: rec.reply})
 	res, err := r.Pass(t.Context())
@@ -114,6 +113,54 @@ func TestRepliesAppliedAreOnlyThoseThatCouldStillInformSomeone(t *testing.T) {
 	}
 	if got := sids(rec.replies); !slices.Equal(got, []string{"SMyoung"}) {
 		t.Errorf("after the grace: applied %v, want [SMyoung]", got)
+	}
+	// The first listing goes back to the activation's start; the next
+	// ones to a little before what the last left to its webhooks.
+	first := t0.Add(10 * time.Minute)
+	want = nil
+	for _, since := range []time.Time{t0, first.Add(-DefaultGrace - listOverlap), first.Add(-DefaultGrace - listOverlap)} {
+		want = append(want, since.Format(time.TimeOnly))
+	}
+	var got []string
+	for _, since := range sinces {
+		got = append(got, since.Format(time.TimeOnly))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("listed since %v, want %v", got, want)
+	}
+}
+
+// A pass that fails does not move the listing's window: the replies it
+// did not apply are listed again by the next one.
+func TestAFailedPassListsItsRepliesAgain(t *testing.T) {
+	act := tocsin.Activation{ID: "a1", ActivatedAt: t0}
+	store := &fakeStore{acts: []tocsin.Activation{act}, rs: map[string][]tocsin.Recipient{"a1": {
+		{Official: official("dieppe", "+33639980001")},
+	}}}
+	now := t0.Add(30 * time.Minute)
+	fail := errors.New("stockage indisponible")
+	var sinces []time.Time
+	applied := 0
+	r := New(Config{Store: store, Now: func() time.Time { return now },
+		Replies: func(_ context.Context, since time.Time) ([]tocsin.Inbound, error) {
+			sinces = append(sinces, since)
+			return []tocsin.Inbound{{SID: "SM1", From: "+33639980001", Body: "OK", At: t0.Add(time.Minute)}}, nil
+		},
+		ApplyReply: func(context.Context, tocsin.Inbound) (bool, error) {
+			if applied++; applied == 1 {
+				return false, fail
+			}
+			return true, nil
+		}})
+	if _, err := r.Pass(t.Context()); !errors.Is(err, fail) {
+		t.Fatalf("first pass: %v, want %v", err, fail)
+	}
+	now = now.Add(DefaultInterval)
+	if res, err := r.Pass(t.Context()); err != nil || res.Replies != 1 {
+		t.Fatalf("second pass: %+v, %v; want the reply applied", res, err)
+	}
+	if len(sinces) != 2 || !sinces[0].Equal(t0) || !sinces[1].Equal(t0) {
+		t.Errorf("listed since %v, want the activation's start twice", sinces)
 	}
 }
 

@@ -11,8 +11,12 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 )
 
-// maxPages stops a listing that a misbehaving server would never end.
+// maxPages stops a listing that a misbehaving server would never end:
+// 200,000 records at maxPageSize.
 const maxPages = 200
+
+// maxPageSize is the most records Twilio gives in one page of a listing.
+const maxPageSize = 1000
 
 // listing is one newest-first list resource of the 2010 API (Messages,
 // Calls) as listSince needs it. P is the SDK's page type, I its item type,

@@ -170,9 +170,12 @@ type Provider struct {
 	// from it.
 	creds *client.Credentials
 	// pool is shared by all calls and keeps connections alive between them.
-	pool     *http.Transport
-	log      *slog.Logger
-	now      func() time.Time
+	pool *http.Transport
+	log  *slog.Logger
+	now  func() time.Time
+	// pageSize is how many records a listing asks for a page: Twilio's
+	// most, so that the replies of 35,000 officials take 35 pages and not
+	// 700.
 	pageSize int
 }
 
@@ -211,7 +214,7 @@ func New(cfg Config, logger *slog.Logger) (*Provider, error) {
 		pool:       pool,
 		log:        logger.With("component", "twilio"),
 		now:        time.Now,
-		pageSize:   50,
+		pageSize:   maxPageSize,
 	}, nil
 }
 

@@ -3,6 +3,8 @@ package twilio
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,5 +102,42 @@ func TestFetchSMSReadsTheCurrentStatus(t *testing.T) {
 	}
 	if _, err := p.FetchSMS(ctx, "SM00000000000000000000000000000000"); !errors.Is(err, ErrNoRecord) {
 		t.Errorf("FetchSMS of an unknown SID: %v, want ErrNoRecord", err)
+	}
+}
+
+// The replies of a large activation are listed whole: more than the 200
+// pages a listing allows at Twilio's default page size of 50.
+func TestListRepliesOfALargeActivation(t *testing.T) {
+	t0 := time.Date(2026, 4, 30, 10, 0, 0, 0, time.UTC)
+	clock := twiliosim.NewManualClock(t0)
+	sim := testingutil.MustStartSimulator(t, twiliosim.Config{AccountSID: testSID, AuthToken: testToken, Clock: clock,
+		Profile: twiliosim.Profile{
+			Default:  twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(time.Minute)},
+			Delivery: twiliosim.Fixed(time.Second),
+		}})
+	sim.LoseWebhooks(true)
+	p := simProvider(t, sim.URL(), nil)
+	const n = 200*50 + 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				if _, _, err := p.SendSMS(t.Context(), fmt.Sprintf("+3363%07d", i), "Alerte", ""); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	got, err := p.ListReplies(t.Context(), t0)
+	if err != nil || len(got) != n {
+		t.Fatalf("ListReplies: %d replies, %v; want %d", len(got), err, n)
 	}
 }

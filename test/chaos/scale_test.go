@@ -151,11 +151,13 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 				if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
 					if _, msg, ok := strings.Cut(line, "msg="); ok {
 						msg, _, _ = strings.Cut(strings.TrimPrefix(msg, `"`), `"`)
-						warnings[msg]++
+						if warnings[msg]++; warnings[msg] <= 3 {
+							t.Log(line) // the first few in full, with their error
+						}
 					}
 					continue
 				}
-				if strings.Contains(line, "activation") {
+				if strings.Contains(line, "activation") && !strings.Contains(line, "officials informed") {
 					t.Log(line)
 				}
 			}
