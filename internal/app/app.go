@@ -207,10 +207,14 @@ type App struct {
 	// demoLoaded is set when this replica loaded the demo directory.
 	demoLoaded bool
 
-	lock       *os.File
-	embedded   *etcd.Embedded
-	cli        *clientv3.Client
-	store      *etcd.Store
+	lock     *os.File
+	embedded *etcd.Embedded
+	cli      *clientv3.Client
+	store    *etcd.Store
+	// open reads the open activations and their recipients for the
+	// periodic readers (reconciliation, /metrics), paying for what
+	// changed since the last read.
+	open       openActivations
 	sim        *twiliosim.Server
 	provider   *twilio.Provider
 	service    *activation.Service
@@ -355,6 +359,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		return err
 	}
 	a.store = etcd.NewStore(a.cli, cfg.EtcdPrefix, cfg.Clock.Now)
+	a.open = openActivations{a.store, a.store.FollowRecipients()}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err = a.store.Ping(pctx)
 	cancel()

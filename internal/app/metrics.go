@@ -85,7 +85,7 @@ func (a *App) metricsState(live func() int) prometheus.State {
 
 // openActivationFigures reads the open activations and their recipients.
 func (a *App) openActivationFigures(ctx context.Context) ([]prometheus.Activation, error) {
-	acts, err := a.store.OpenActivations(ctx)
+	acts, err := a.open.OpenActivations(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (a *App) openActivationFigures(ctx context.Context) ([]prometheus.Activatio
 		if act.CIPFor != "" {
 			continue // a CIP's call-out is not an activation of the cell
 		}
-		rs, err := a.store.Recipients(ctx, act.ID)
+		rs, err := a.open.Recipients(ctx, act.ID)
 		if err != nil {
 			return nil, err
 		}
