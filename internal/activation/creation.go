@@ -20,9 +20,10 @@ type CreationStore interface {
 	// OfficialsOf one version, ENotFound when it is gone.
 	OfficialsVersion(ctx context.Context) ([]tocsin.Official, string, error)
 	OfficialsOf(ctx context.Context, version string) ([]tocsin.Official, error)
-	// BeginActivation stores an activation with the first c.Written of
-	// rs, the number index of those (sized for all), and c.
-	BeginActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, c *tocsin.Creation, first tocsin.Event, audit ...tocsin.AuditEntry) error
+	// BeginActivation stores an activation with its first part rs, the
+	// numbers that answer for them in an index sized for numbers (those
+	// of the whole audience), and c.
+	BeginActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, numbers int, c *tocsin.Creation, first tocsin.Event, audit ...tocsin.AuditEntry) error
 	// Creation returns a creation in progress and its revision, nil once
 	// the activation is whole.
 	Creation(ctx context.Context, id string) (*tocsin.Creation, int64, error)
@@ -76,10 +77,8 @@ func (s *Service) Finish(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("prepare message: %w", err)
 	}
-	rest := audience(&c.Playbook, officials)
-	for len(rest) > 0 && rest[0].Official.ID <= c.Last {
-		rest = rest[1:]
-	}
+	au := newAudience(&c.Playbook, officials)
+	rest := au.recipients(au.after(c.Last), au.len())
 	if !c.Indexed {
 		// The first part went with the numbers it needs; the others' go
 		// before any of them is written, and so sent to.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math/big"
 	"slices"
@@ -227,9 +228,7 @@ const maxNote = 300
 type prepared struct {
 	playbook   *tocsin.Playbook
 	activation *tocsin.Activation
-	// recipients are the audience, in the order of the officials' ids,
-	// with their deputies; their messages are not rendered yet.
-	recipients []tocsin.Recipient
+	audience   audience
 	fill       func(o *tocsin.Official, spoken, deputy bool) (string, error)
 	directory  string // the directory version drawn from
 }
@@ -280,46 +279,98 @@ func (s *Service) prepare(ctx context.Context, by tocsin.User, req Request) (*pr
 	if err != nil {
 		return nil, fmt.Errorf("prepare message: %w", err)
 	}
-	rs := audience(pb, officials)
-	if len(rs) == 0 {
+	au := newAudience(pb, officials)
+	if au.len() == 0 {
 		return nil, tocsin.FieldErrorf(tocsin.EInvalid, "playbook", "le scénario %q ne vise aucun élu de l'annuaire", pb.ID)
 	}
-	a.Targeted = len(rs)
-	return &prepared{playbook: pb, activation: a, recipients: rs, fill: fill, directory: version}, nil
+	a.Targeted = au.len()
+	return &prepared{playbook: pb, activation: a, audience: au, fill: fill, directory: version}, nil
 }
 
-// audience returns the recipients a playbook targets in a directory, in
-// the order of their ids, with their deputies, messages not rendered.
-func audience(pb *tocsin.Playbook, officials []tocsin.Official) []tocsin.Recipient {
-	byID := make(map[string]*tocsin.Official, len(officials))
+// audience is who a playbook targets in a directory: the matching
+// officials, in the order of their ids. Its recipients are made a part at
+// a time: at 35,000 officials, making every one before the first part is
+// written cost the first send some 60 ms and 16 MB.
+type audience struct {
+	officials []*tocsin.Official // targeted, sorted by id
+	directory []*tocsin.Official // every official, sorted by id: their deputies are found in it
+}
+
+func byOfficialID(x, y *tocsin.Official) int { return strings.Compare(x.ID, y.ID) }
+
+// newAudience resolves pb's audience in a directory.
+func newAudience(pb *tocsin.Playbook, officials []tocsin.Official) audience {
+	dir := make([]*tocsin.Official, len(officials))
 	for i := range officials {
-		byID[officials[i].ID] = &officials[i]
+		dir[i] = &officials[i]
 	}
-	n := 0
-	for i := range officials {
-		if pb.Audience.Match(&officials[i]) {
-			n++
+	if !slices.IsSortedFunc(dir, byOfficialID) { // the store gives them sorted
+		slices.SortFunc(dir, byOfficialID)
+	}
+	au := audience{directory: dir}
+	for _, o := range dir {
+		if pb.Audience.Match(o) {
+			au.officials = append(au.officials, o)
 		}
 	}
-	rs := make([]tocsin.Recipient, 0, n) // a recipient is large: no regrowth
-	for i := range officials {
-		o := &officials[i]
-		if !pb.Audience.Match(o) {
-			continue
-		}
-		r := tocsin.Recipient{Official: *o}
-		for _, id := range o.Deputies {
-			if d, ok := byID[id]; ok {
-				r.Deputies = append(r.Deputies, tocsin.Contact{ID: d.ID, Name: d.Name, Role: d.Role, Numbers: d.Numbers})
-			}
-		}
-		rs = append(rs, r)
+	return au
+}
+
+// len is how many officials the audience targets.
+func (au audience) len() int { return len(au.officials) }
+
+// after returns the position of the first official whose id comes after
+// id: where a creation that wrote up to id goes on.
+func (au audience) after(id string) int {
+	i, found := slices.BinarySearchFunc(au.officials, id, func(o *tocsin.Official, id string) int { return strings.Compare(o.ID, id) })
+	if found {
+		i++
 	}
-	byOfficial := func(x, y tocsin.Recipient) int { return strings.Compare(x.Official.ID, y.Official.ID) }
-	if !slices.IsSortedFunc(rs, byOfficial) { // the store gives them sorted
-		slices.SortFunc(rs, byOfficial)
+	return i
+}
+
+// recipients returns the recipients of the officials from position from
+// to to, with their deputies, messages not rendered.
+func (au audience) recipients(from, to int) []tocsin.Recipient {
+	rs := make([]tocsin.Recipient, to-from) // a recipient is large: no regrowth
+	for i, o := range au.officials[from:to] {
+		rs[i] = tocsin.Recipient{Official: *o, Deputies: au.deputies(o, nil)}
 	}
 	return rs
+}
+
+// deputies appends to into the deputies of o that the directory holds.
+func (au audience) deputies(o *tocsin.Official, into []tocsin.Contact) []tocsin.Contact {
+	for _, id := range o.Deputies {
+		i, ok := slices.BinarySearchFunc(au.directory, id, func(d *tocsin.Official, id string) int { return strings.Compare(d.ID, id) })
+		if ok {
+			d := au.directory[i]
+			into = append(into, tocsin.Contact{ID: d.ID, Name: d.Name, Role: d.Role, Numbers: d.Numbers})
+		}
+	}
+	return into
+}
+
+// each yields each recipient in turn, made in one place that the next
+// one reuses: to count or forecast, not to keep.
+func (au audience) each(yield func(*tocsin.Recipient) bool) {
+	var r tocsin.Recipient
+	for _, o := range au.officials {
+		r.Official, r.Deputies = *o, au.deputies(o, r.Deputies[:0])
+		if !yield(&r) {
+			return
+		}
+	}
+}
+
+// numbers counts the numbers that may answer for the audience, which size
+// its number index.
+func (au audience) numbers() int {
+	n := 0
+	for r := range au.each {
+		n += r.NumberCount()
+	}
+	return n
 }
 
 // renderMessages writes the messages of rs, and sets their first step.
@@ -383,22 +434,28 @@ func (s *Service) Preview(ctx context.Context, by tocsin.User, req Request) (*Pr
 	if err != nil {
 		return nil, err
 	}
-	if err := s.renderMessages(p.activation, p.fill, p.recipients); err != nil {
+	au := p.audience
+	first := au.recipients(0, 1)
+	// The deputies' sample: the first official who has any.
+	if i := slices.IndexFunc(au.officials, func(o *tocsin.Official) bool { return len(au.deputies(o, nil)) > 0 }); i > 0 {
+		first = append(first, au.recipients(i, i+1)...)
+	}
+	if err := s.renderMessages(p.activation, p.fill, first); err != nil {
 		return nil, fmt.Errorf("prepare message: %w", err)
 	}
-	sample := p.recipients[0].Message
+	sample := first[0].Message
 	n, enc := tocsin.Segments(sample)
 	var deputySample string
-	for i := range p.recipients {
-		if m := p.recipients[i].DeputyMessage; m != "" {
+	for i := range first {
+		if m := first[i].DeputyMessage; m != "" {
 			deputySample = m
 			break
 		}
 	}
 	return &Preview{DeputySample: deputySample,
-		Playbook: *p.playbook, Exercise: p.activation.Exercise, Targeted: len(p.recipients),
+		Playbook: *p.playbook, Exercise: p.activation.Exercise, Targeted: au.len(),
 		Sample: sample, Segments: n, Encoding: enc, NonGSM: tocsin.NonGSM(sample),
-		Forecast: s.forecast(p.activation, p.recipients, s.pace(ctx)),
+		Forecast: s.forecastOf(p.activation, au.each, s.pace(ctx)),
 		Pace:     s.pace(ctx),
 	}, nil
 }
@@ -418,6 +475,11 @@ func (s *Service) MissesDeadline(ctx context.Context, a *tocsin.Activation, rs [
 // when it does not).
 func (s *Service) forecast(a *tocsin.Activation, rs []tocsin.Recipient, pace *tocsin.Pace) tocsin.Forecast {
 	return tocsin.ForecastLadder(a.Ladder, rs, a.Deadline.Sub(a.ActivatedAt), s.rates.Apply(pace))
+}
+
+// forecastOf is forecast over recipients as a sequence.
+func (s *Service) forecastOf(a *tocsin.Activation, rs iter.Seq[*tocsin.Recipient], pace *tocsin.Pace) tocsin.Forecast {
+	return tocsin.ForecastLadderOf(a.Ladder, rs, a.Deadline.Sub(a.ActivatedAt), s.rates.Apply(pace))
 }
 
 // Create resolves the audience, renders each official's message, and
@@ -443,19 +505,21 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*Vie
 	first := tocsin.Event{At: a.ActivatedAt, Kind: tocsin.EventActivated,
 		Detail: fmt.Sprintf("activation %s « %s » par %s : %d élus visés", kind, a.Title, by.Name, a.Targeted)}
 	entry := tocsin.AuditEntry{At: a.ActivatedAt, Actor: by.Name, Action: tocsin.AuditActivationCreated, Activation: a.ID, Detail: first.Detail}
-	whole := s.creations == nil || len(p.recipients) <= s.partSize
-	written := p.recipients
+	au := p.audience
+	whole := s.creations == nil || au.len() <= s.partSize
+	n := au.len()
 	if !whole {
-		written = p.recipients[:s.partSize]
+		n = s.partSize
 	}
+	written := au.recipients(0, n)
 	if err := s.renderMessages(a, p.fill, written); err != nil {
 		return nil, fmt.Errorf("prepare message: %w", err)
 	}
 	prepared := time.Since(start)
 	if whole {
-		err = s.store.CreateActivation(ctx, a, p.recipients, first, entry)
+		err = s.store.CreateActivation(ctx, a, written, first, entry)
 	} else {
-		err = s.creations.BeginActivation(ctx, a, p.recipients, &tocsin.Creation{Directory: p.directory, Playbook: *p.playbook,
+		err = s.creations.BeginActivation(ctx, a, written, au.numbers(), &tocsin.Creation{Directory: p.directory, Playbook: *p.playbook,
 			Written: len(written), Last: written[len(written)-1].Official.ID}, first, entry)
 	}
 	if err != nil {
@@ -473,7 +537,7 @@ func (s *Service) Create(ctx context.Context, by tocsin.User, req Request) (*Vie
 	}
 	s.drain(ctx)
 	v := s.newView(ctx, a, written)
-	v.Forecast = s.forecast(a, p.recipients, v.Pace)
+	v.Forecast = s.forecastOf(a, au.each, v.Pace)
 	v.Recipients = written
 	v.Timeline = []TimelineEvent{{Event: first, AtParis: tocsin.ParisTime(first.At)}}
 	return &v, nil

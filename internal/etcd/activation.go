@@ -32,22 +32,30 @@ const maxCASTries = 50
 // quorum) may have committed: deleting its recipients would leave an
 // activation without them.
 func (s *Store) CreateActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, first tocsin.Event, audit ...tocsin.AuditEntry) error {
-	return s.createActivation(ctx, a, rs, nil, first, audit)
+	numbers := 0
+	for i := range rs {
+		numbers += rs[i].NumberCount()
+	}
+	return s.createActivation(ctx, a, rs, numbers, nil, first, audit)
 }
 
-// BeginActivation is CreateActivation for a large activation: rs are
-// every recipient, of which only the first c.Written are written with the
-// record, and c, the creation in progress (creations.go); the rest follow
-// in parts (WriteCreation). The number index, sized for all of them,
-// answers for the first c.Written only: IndexCreation adds the others
-// before any of them is written, so before any is sent to. At 35,000
-// officials the whole index is a megabyte that the first SMS would wait
-// for.
-func (s *Store) BeginActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, c *tocsin.Creation, first tocsin.Event, audit ...tocsin.AuditEntry) error {
-	return s.createActivation(ctx, a, rs, c, first, audit)
+// BeginActivation is CreateActivation for a large activation: rs are its
+// first c.Written recipients, written with the record, and c the
+// creation in progress (creations.go); the rest follow in parts
+// (WriteCreation). The number index, sized for the numbers that may
+// answer for the whole audience (numbers: the officials' own and their
+// deputies'), answers for the first part only: IndexCreation adds the
+// others before any of them is written, so before any is sent to. At
+// 35,000 officials the whole index is a megabyte that the first SMS
+// would wait for.
+func (s *Store) BeginActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, numbers int, c *tocsin.Creation, first tocsin.Event, audit ...tocsin.AuditEntry) error {
+	if len(rs) != c.Written {
+		return fmt.Errorf("activation %s: %d recipients for a first part of %d", a.ID, len(rs), c.Written)
+	}
+	return s.createActivation(ctx, a, rs, numbers, c, first, audit)
 }
 
-func (s *Store) createActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, c *tocsin.Creation, first tocsin.Event, audit []tocsin.AuditEntry) error {
+func (s *Store) createActivation(ctx context.Context, a *tocsin.Activation, rs []tocsin.Recipient, numbers int, c *tocsin.Creation, first tocsin.Event, audit []tocsin.AuditEntry) error {
 	ak := s.key("act", a.ID)
 	resp, err := s.cli.Get(ctx, ak, clientv3.WithCountOnly())
 	if err != nil {
@@ -58,17 +66,13 @@ func (s *Store) createActivation(ctx context.Context, a *tocsin.Activation, rs [
 	}
 	var ops []clientv3.Op
 	var sizes []int
-	now := rs
-	if c != nil {
-		now = rs[:c.Written]
-	}
-	for i := range now {
+	for i := range rs {
 		v := mustJSON(&rs[i])
 		ops = append(ops, clientv3.OpPut(s.key("rcpt", a.ID, rs[i].Official.ID), v))
 		sizes = append(sizes, len(v)+64)
 	}
-	shards := numberShards(rs)
-	for i, sh := range numberIndex(now, shards) {
+	shards := indexShards(numbers)
+	for i, sh := range numberIndex(rs, shards) {
 		if len(sh) == 0 && i > 0 {
 			continue // the first shard is always written: see commitRecord below
 		}
@@ -486,18 +490,11 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 // for each reply.
 const numbersPerShard = 64
 
-// numberShards is the size of the number index of an audience: a shard
-// for every numbersPerShard numbers that may answer (own and deputies',
-// counted once per official they answer for).
-func numberShards(rs []tocsin.Recipient) int {
-	n := 0
-	for i := range rs {
-		n += len(rs[i].Official.Numbers)
-		for _, d := range rs[i].Deputies {
-			n += len(d.Numbers)
-		}
-	}
-	return max(1, (n+numbersPerShard-1)/numbersPerShard)
+// indexShards is the size of the number index of an audience for which
+// so many numbers may answer (own and deputies', counted once per
+// official they answer for): a shard for every numbersPerShard.
+func indexShards(numbers int) int {
+	return max(1, (numbers+numbersPerShard-1)/numbersPerShard)
 }
 
 // numberIndex maps each number that may answer for an official of rs

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prefecture76/tocsin/internal/etcd"
 	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
 )
@@ -20,9 +21,7 @@ func TestACreationInPartsWritesEachPartOnce(t *testing.T) {
 	ctx := context.Background()
 	a, rs := testActivation(10)
 	c := &tocsin.Creation{Directory: "v1", Playbook: tocsin.Playbook{ID: "crue"}, Written: 3, Last: rs[2].Official.ID}
-	if err := s.BeginActivation(ctx, a, rs, c, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
-		t.Fatal(err)
-	}
+	mustBegin(t, s, a, rs, c)
 	if got, _ := s.Recipients(ctx, a.ID); len(got) != 3 {
 		t.Fatalf("after the first part: %d recipients, want 3", len(got))
 	}
@@ -148,9 +147,7 @@ func TestADirectoryVersionStaysWhileACreationDrawsFromIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &tocsin.Creation{Directory: v1, Written: 1, Last: rs[0].Official.ID}
-	if err := s.BeginActivation(ctx, a, rs, c, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
-		t.Fatal(err)
-	}
+	mustBegin(t, s, a, rs, c)
 	if err := s.ReplaceOfficials(ctx, officials("après")); err != nil {
 		t.Fatal(err)
 	}
@@ -185,9 +182,7 @@ func TestTheNumberIndexOfALargeCreationIsCompletedBeforeItsSecondPart(t *testing
 	ctx := context.Background()
 	a, rs := testActivation(5000) // 79 shards: two batches
 	c := &tocsin.Creation{Directory: "v1", Written: 100, Last: rs[99].Official.ID}
-	if err := s.BeginActivation(ctx, a, rs, c, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
-		t.Fatal(err)
-	}
+	mustBegin(t, s, a, rs, c)
 	_, rev, err := s.Creation(ctx, a.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -202,5 +197,18 @@ func TestTheNumberIndexOfALargeCreationIsCompletedBeforeItsSecondPart(t *testing
 		if _, officials, err := s.OpenByNumber(ctx, number); err != nil || len(officials) != 1 || !slices.Equal(officials[0], []string{rs[i].Official.ID}) {
 			t.Errorf("%s answers for %v, %v; want %s", number, officials, err, rs[i].Official.ID)
 		}
+	}
+}
+
+// mustBegin records a with its first c.Written of rs, its number index
+// sized for all of rs.
+func mustBegin(t *testing.T, s *etcd.Store, a *tocsin.Activation, rs []tocsin.Recipient, c *tocsin.Creation) {
+	t.Helper()
+	numbers := 0
+	for i := range rs {
+		numbers += rs[i].NumberCount()
+	}
+	if err := s.BeginActivation(t.Context(), a, rs[:c.Written], numbers, c, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -16,9 +16,7 @@ func TestAFollowerReadsRecipientsAsTheyStand(t *testing.T) {
 	ctx := context.Background()
 	a, rs := testActivation(10)
 	c := &tocsin.Creation{Directory: "v1", Written: 3, Last: rs[2].Official.ID}
-	if err := s.BeginActivation(ctx, a, rs, c, tocsin.Event{Kind: tocsin.EventActivated}); err != nil {
-		t.Fatal(err)
-	}
+	mustBegin(t, s, a, rs, c)
 	f := s.FollowRecipients()
 	got, err := f.Recipients(ctx, a.ID)
 	if err != nil || len(got) != 3 {

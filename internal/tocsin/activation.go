@@ -262,6 +262,16 @@ type Attempt struct {
 	Body   string     `json:"body,omitempty"`
 }
 
+// NumberCount is how many numbers may answer for r: the official's own
+// and their deputies'.
+func (r *Recipient) NumberCount() int {
+	n := len(r.Official.Numbers)
+	for _, d := range r.Deputies {
+		n += len(d.Numbers)
+	}
+	return n
+}
+
 // forDeputy reports whether number is one of r's deputies' and not the
 // official's own.
 func (r *Recipient) forDeputy(number string) bool {

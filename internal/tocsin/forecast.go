@@ -2,6 +2,7 @@ package tocsin
 
 import (
 	"fmt"
+	"iter"
 	"time"
 )
 
@@ -46,6 +47,19 @@ type Forecast struct {
 // recipient as not yet informed (the worst case). Rungs on one channel
 // queue behind each other; SMS and calls run side by side.
 func ForecastLadder(ladder []Rung, rs []Recipient, deadline time.Duration, rates Rates) Forecast {
+	return ForecastLadderOf(ladder, func(yield func(*Recipient) bool) {
+		for i := range rs {
+			if !yield(&rs[i]) {
+				return
+			}
+		}
+	}, deadline, rates)
+}
+
+// ForecastLadderOf is ForecastLadder over recipients as a sequence, which
+// it goes through once for each rung: an audience of 35,000 need not be
+// made whole to be forecast.
+func ForecastLadderOf(ladder []Rung, rs iter.Seq[*Recipient], deadline time.Duration, rates Rates) Forecast {
 	f := Forecast{Deadline: deadline, MeetsDeadline: true}
 	callDuration := rates.CallDuration
 	if callDuration <= 0 {
@@ -54,8 +68,8 @@ func ForecastLadder(ladder []Rung, rs []Recipient, deadline time.Duration, rates
 	free := map[Channel]time.Duration{}
 	for i, rung := range ladder {
 		n := 0
-		for j := range rs {
-			n += len(rungNumbers(rung, &rs[j]))
+		for r := range rs {
+			n += len(rungNumbers(rung, r))
 		}
 		var took time.Duration
 		switch rung.Channel {

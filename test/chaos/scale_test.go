@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -198,6 +199,9 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 	if st.CallbackFailures > 0 {
 		t.Errorf("%d of %d webhooks failed at the provider", st.CallbackFailures, st.Callbacks+st.CallbackFailures)
 	}
+	if k := envInt("SCALE_FIRST", 0); k > 0 {
+		repeatFirstSend(t, c, created.ID, n, k)
+	}
 	return scaleResult{
 		firstSend:        msgs[0].DateCreated.Sub(start),
 		answered:         answered,
@@ -213,6 +217,59 @@ func scaleRun(t *testing.T, n int, reply float64) scaleResult {
 		callbacks:        st.Callbacks,
 		callbackFailures: st.CallbackFailures,
 		replies:          st.Replies,
+	}
+}
+
+// repeatFirstSend closes the activation measured, then activates the
+// same officials k times more, each closed once its first SMS has left,
+// and logs the median and the worst of request → first send. Each starts
+// once the last one's creation is whole and the machine is quiet.
+func repeatFirstSend(t *testing.T, c *cluster, id string, n, k int) {
+	var first []time.Duration
+	for i := 0; i <= k; i++ {
+		if st := c.api("POST", "/api/v1/activations/"+id+"/close", nil, nil); st != http.StatusOK {
+			t.Fatalf("close %s: status %d", id, st)
+		}
+		testingutil.Poll(t, 5*time.Minute, 100*time.Millisecond, "the creation to end", func() bool {
+			cr, _, err := c.store.Creation(t.Context(), id)
+			return err == nil && cr == nil
+		})
+		waitMachineQuiet(t)
+		if i == k {
+			break
+		}
+		before := c.simStats().Messages
+		start := time.Now()
+		sent := make(chan time.Duration, 1)
+		go func() {
+			for c.simStats().Messages == before && time.Since(start) < time.Minute {
+				time.Sleep(2 * time.Millisecond)
+			}
+			sent <- time.Since(start)
+		}()
+		var created struct {
+			ID string `json:"id"`
+		}
+		if st := c.api("POST", "/api/v1/activations", map[string]any{"playbook": "chaos", "exercise": true}, &created); st != http.StatusCreated {
+			t.Fatalf("activation: status %d", st)
+		}
+		first = append(first, <-sent)
+		id = created.ID
+	}
+	slices.Sort(first)
+	t.Logf("%d officials, %d activations: request → first send, median %d ms, worst %d ms",
+		n, k, first[len(first)/2].Milliseconds(), first[len(first)-1].Milliseconds())
+}
+
+// waitMachineQuiet returns once the machine has been less than a tenth
+// busy for a second, or after a minute.
+func waitMachineQuiet(t *testing.T) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		from := readMachineCPU(t)
+		time.Sleep(time.Second)
+		if readMachineCPU(t).busySince(from) < 0.1 {
+			return
+		}
 	}
 }
 
