@@ -288,6 +288,66 @@ func TestStormOf429sEveryoneInformedNobodyTextedTwice(t *testing.T) {
 	}
 }
 
+// The confirmations of acknowledgements meet Twilio's faults: 429s, then
+// 503s answered after the message was created (it goes, the answer is
+// lost, and only Twilio's records can tell). From the simulator's record:
+// every official who replied gets exactly one confirmation.
+func TestConfirmationsThroughTwilio429sAndLostAnswersEachSentOnce(t *testing.T) {
+	t.Parallel()
+	var officials []tocsin.Official
+	numbers := map[string]twiliosim.Persona{}
+	for i := 1; i <= 12; i++ {
+		n := fictionMobile(i)
+		officials = append(officials, mayorOf(fmt.Sprintf("m%02d", i), mobile(n)))
+		numbers[n] = twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(20 * time.Second)}
+	}
+	e := startEscalation(t, officials, numbers)
+	e.until("every alert handed over", 2*time.Minute, func() bool {
+		for i := 1; i <= 12; i++ {
+			if e.sms(fictionMobile(i)) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	// The replies come 20 s after delivery: every request on messages
+	// from now on is a confirmation's.
+	for _, f := range []twiliosim.Fault{
+		{Status: http.StatusTooManyRequests, Count: 10, Resource: twiliosim.ResourceMessages},
+		{Status: http.StatusServiceUnavailable, Count: 4, Resource: twiliosim.ResourceMessages, AfterCreate: true},
+	} {
+		if err := e.app.Simulator().InjectFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.until("a confirmation to each", 10*time.Minute, func() bool {
+		for i := 1; i <= 12; i++ {
+			if e.notices(fictionMobile(i)) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	// Whatever was left unknown is settled from Twilio's records, never
+	// sent again: let the reconciliation and the retries run their course.
+	e.until("a few minutes more", 15*time.Minute, func() bool { return e.clock.Now().Sub(night) >= 15*time.Minute })
+	for i := 1; i <= 12; i++ {
+		n := fictionMobile(i)
+		if e.sms(n) != 1 || e.notices(n) != 1 {
+			t.Errorf("%s got %d alerts and %d confirmations, want one of each", n, e.sms(n), e.notices(n))
+		}
+		if r := e.recipient(fmt.Sprintf("m%02d", i)); r.InformedHow != "sms" {
+			t.Errorf("m%02d informed by %q, want by its SMS reply", i, r.InformedHow)
+		}
+	}
+	// The 429s went to the confirmations' sends and to the reads of
+	// Twilio's records; the 503s to sends only.
+	faults := e.app.Simulator().Stats().Faults
+	if faults["429"] != 10 || faults["503-after-create"] != 4 {
+		t.Errorf("the simulator served %v, want the 10 429s and the 4 503s after create", faults)
+	}
+}
+
 func TestAcknowledgementDuringTheCallStopsEverything(t *testing.T) {
 	t.Parallel()
 	m := fictionMobile(1)
