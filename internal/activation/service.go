@@ -342,13 +342,20 @@ func (au audience) recipients(from, to int) []tocsin.Recipient {
 // deputies appends to into the deputies of o that the directory holds.
 func (au audience) deputies(o *tocsin.Official, into []tocsin.Contact) []tocsin.Contact {
 	for _, id := range o.Deputies {
-		i, ok := slices.BinarySearchFunc(au.directory, id, func(d *tocsin.Official, id string) int { return strings.Compare(d.ID, id) })
-		if ok {
-			d := au.directory[i]
+		if d := au.find(id); d != nil {
 			into = append(into, tocsin.Contact{ID: d.ID, Name: d.Name, Role: d.Role, Numbers: d.Numbers})
 		}
 	}
 	return into
+}
+
+// find returns the directory's official with id, or nil.
+func (au audience) find(id string) *tocsin.Official {
+	i, ok := slices.BinarySearchFunc(au.directory, id, func(d *tocsin.Official, id string) int { return strings.Compare(d.ID, id) })
+	if !ok {
+		return nil
+	}
+	return au.directory[i]
 }
 
 // each yields each recipient in turn, made in one place that the next
@@ -363,12 +370,17 @@ func (au audience) each(yield func(*tocsin.Recipient) bool) {
 	}
 }
 
-// numbers counts the numbers that may answer for the audience, which size
-// its number index.
+// numbers counts the numbers that may answer for the audience (as
+// tocsin.Recipient.NumberCount), which size its number index.
 func (au audience) numbers() int {
 	n := 0
-	for r := range au.each {
-		n += r.NumberCount()
+	for _, o := range au.officials {
+		n += len(o.Numbers)
+		for _, id := range o.Deputies {
+			if d := au.find(id); d != nil {
+				n += len(d.Numbers)
+			}
+		}
 	}
 	return n
 }
@@ -437,7 +449,10 @@ func (s *Service) Preview(ctx context.Context, by tocsin.User, req Request) (*Pr
 	au := p.audience
 	first := au.recipients(0, 1)
 	// The deputies' sample: the first official who has any.
-	if i := slices.IndexFunc(au.officials, func(o *tocsin.Official) bool { return len(au.deputies(o, nil)) > 0 }); i > 0 {
+	hasDeputy := func(o *tocsin.Official) bool {
+		return slices.ContainsFunc(o.Deputies, func(id string) bool { return au.find(id) != nil })
+	}
+	if i := slices.IndexFunc(au.officials, hasDeputy); i > 0 {
 		first = append(first, au.recipients(i, i+1)...)
 	}
 	if err := s.renderMessages(p.activation, p.fill, first); err != nil {
