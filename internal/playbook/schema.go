@@ -1,6 +1,7 @@
 package playbook
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -359,31 +360,27 @@ func (p *parser) rung(n *yaml.Node) (tocsin.Rung, bool) {
 // boundedInt sets *dst to the integer under key in f, when there is one
 // and it lies in [lo, hi]; out of them, outside is the error.
 func (p *parser) boundedInt(f map[string]field, key string, lo, hi int, dst *int, outside string) {
-	v, ok := f[key]
-	if !ok {
-		return
-	}
-	if n, ok := p.integer(v.val, key); ok {
-		if n < lo || n > hi {
-			p.errorf(v.val, "%s", outside)
-			return
-		}
-		*dst = n
-	}
+	bounded(p, f, key, lo, hi, dst, outside, p.integer)
 }
 
 // boundedDuration is boundedInt for a duration (lo 1: more than 0).
 func (p *parser) boundedDuration(f map[string]field, key string, lo, hi time.Duration, dst *time.Duration, outside string) {
+	bounded(p, f, key, lo, hi, dst, outside, p.duration)
+}
+
+// bounded sets *dst to the value under key in f, read by read, when there
+// is one and it lies in [lo, hi]; out of them, outside is the error.
+func bounded[T cmp.Ordered](p *parser, f map[string]field, key string, lo, hi T, dst *T, outside string, read func(*yaml.Node, string) (T, bool)) {
 	v, ok := f[key]
 	if !ok {
 		return
 	}
-	if d, ok := p.duration(v.val, key); ok {
-		if d < lo || d > hi {
+	if x, ok := read(v.val, key); ok {
+		if x < lo || x > hi {
 			p.errorf(v.val, "%s", outside)
 			return
 		}
-		*dst = d
+		*dst = x
 	}
 }
 
