@@ -34,7 +34,19 @@ func mayorOf(id string, numbers ...tocsin.Number) tocsin.Official {
 		Arrondissement: "Dieppe", Numbers: numbers}
 }
 
-func mobile(n string) tocsin.Number   { return tocsin.Number{E164: n, Kind: tocsin.Mobile} }
+func mobile(n string) tocsin.Number { return tocsin.Number{E164: n, Kind: tocsin.Mobile} }
+
+// mayorsWho returns n mayors, m01…, each with the i-th fiction mobile,
+// and the simulator's persona p for each of their numbers.
+func mayorsWho(n int, p twiliosim.Persona) ([]tocsin.Official, map[string]twiliosim.Persona) {
+	officials := make([]tocsin.Official, n)
+	numbers := make(map[string]twiliosim.Persona, n)
+	for i := range n {
+		officials[i] = mayorOf(fmt.Sprintf("m%02d", i+1), mobile(fictionMobile(i+1)))
+		numbers[fictionMobile(i+1)] = p
+	}
+	return officials, numbers
+}
 func landline(n string) tocsin.Number { return tocsin.Number{E164: n, Kind: tocsin.Landline} }
 
 // startEscalation runs the app on a manual clock with these officials and
@@ -256,13 +268,7 @@ func TestNobodyReachableGoesOnTheManualListThenIsConfirmedByHand(t *testing.T) {
 
 func TestStormOf429sEveryoneInformedNobodyTextedTwice(t *testing.T) {
 	t.Parallel()
-	var officials []tocsin.Official
-	numbers := map[string]twiliosim.Persona{}
-	for i := 1; i <= 20; i++ {
-		n := fictionMobile(i)
-		officials = append(officials, mayorOf(fmt.Sprintf("m%02d", i), mobile(n)))
-		numbers[n] = twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(20 * time.Second)}
-	}
+	officials, numbers := mayorsWho(20, twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(20 * time.Second)})
 	e := startEscalation(t, officials, numbers, twiliosim.Fault{Status: http.StatusTooManyRequests, Count: 40, Resource: twiliosim.ResourceMessages})
 	e.until("all informed", 9*time.Minute, func() bool {
 		for _, o := range officials {
@@ -294,13 +300,7 @@ func TestStormOf429sEveryoneInformedNobodyTextedTwice(t *testing.T) {
 // every official who replied gets exactly one confirmation.
 func TestConfirmationsThroughTwilio429sAndLostAnswersEachSentOnce(t *testing.T) {
 	t.Parallel()
-	var officials []tocsin.Official
-	numbers := map[string]twiliosim.Persona{}
-	for i := 1; i <= 12; i++ {
-		n := fictionMobile(i)
-		officials = append(officials, mayorOf(fmt.Sprintf("m%02d", i), mobile(n)))
-		numbers[n] = twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(20 * time.Second)}
-	}
+	officials, numbers := mayorsWho(12, twiliosim.Persona{Behaviour: twiliosim.Reply, Delay: twiliosim.Fixed(20 * time.Second)})
 	e := startEscalation(t, officials, numbers)
 	e.until("every alert handed over", 2*time.Minute, func() bool {
 		for i := 1; i <= 12; i++ {

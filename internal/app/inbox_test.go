@@ -18,14 +18,11 @@ import (
 // cannot mark it.
 func TestRepliesThatDoNotAcknowledgeWaitInTheInbox(t *testing.T) {
 	t.Parallel()
-	reply := func(text string) twiliosim.Persona {
-		return twiliosim.Persona{Behaviour: twiliosim.Reply, Reply: text, Delay: twiliosim.Fixed(50 * time.Millisecond)}
-	}
 	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}, Delivery: twiliosim.Fixed(20 * time.Millisecond),
 		Numbers: map[string]twiliosim.Persona{
-			fictionMobile(1): reply("Mauvais numéro, je ne suis pas le maire"),
-			fictionMobile(2): reply("Faut-il évacuer l'école ?"),
-			fictionMobile(3): reply("Bien reçu, merci"),
+			fictionMobile(1): replying("Mauvais numéro, je ne suis pas le maire"),
+			fictionMobile(2): replying("Faut-il évacuer l'école ?"),
+			fictionMobile(3): replying("Bien reçu, merci"),
 		}}
 	a := mustRunApp(t, app.Config{SimulatorProfile: &profile})
 	if err := a.Store().ReplaceOfficials(t.Context(), []tocsin.Official{
