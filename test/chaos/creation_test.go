@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/prefecture76/tocsin/internal/testingutil"
 	"github.com/prefecture76/tocsin/internal/tocsin"
+	"github.com/prefecture76/tocsin/internal/twiliosim"
 )
 
 // TestLeaderKilledWhileCreatingALargeActivation asks the leader itself for
@@ -20,12 +22,14 @@ import (
 // answers: the activation is recorded with its first part of recipients,
 // the rest still being written by the dead replica. The next leader finds
 // the creation stalled and finishes it from the directory version and the
-// playbook it recorded. From the simulator's own record: every official
-// texted exactly once, and the activation whole.
+// playbook it recorded, numbers that answer included. From the
+// simulator's own record: every official texted exactly once, every
+// reply matched to its official (informed at the reply's time), and the
+// activation whole.
 func TestLeaderKilledWhileCreatingALargeActivation(t *testing.T) {
 	const n = 6000
 	c := startClusterWith(t, clusterOptions{smsRate: 1000, empty: true,
-		profile: "default: {behaviour: silent}\ndelivery: {min: 100ms, max: 500ms}\n",
+		profile: "default: {behaviour: reply, delay: {min: 1s, max: 3s}}\ndelivery: {min: 100ms, max: 500ms}\n",
 		simArgs: []string{"--mps", "0"}})
 	officials := make([]tocsin.Official, n)
 	for i := range officials {
@@ -66,12 +70,39 @@ func TestLeaderKilledWhileCreatingALargeActivation(t *testing.T) {
 	t.Logf("leader r%d killed with %d of %d recipients written", l, cr.Written, n)
 	c.replicas[l].start(t)
 
-	testingutil.Poll(t, 3*time.Minute, 500*time.Millisecond, fmt.Sprintf("%d SMS handed over", n), func() bool {
-		return c.simStats().Messages >= n
+	var rs []tocsin.Recipient
+	testingutil.Poll(t, 3*time.Minute, time.Second, fmt.Sprintf("%d officials informed by their replies", n), func() bool {
+		all, err := c.store.Recipients(ctx, v.ID)
+		if err != nil || len(all) < n {
+			return false
+		}
+		for i := range all {
+			if all[i].InformedAt == nil {
+				return false
+			}
+		}
+		rs = all
+		return true
 	})
+	// The first reply of each number answers the alert (a later one
+	// answers its confirmation).
+	first := map[string]twiliosim.Message{}
+	for _, m := range c.messages() {
+		if f, ok := first[m.From]; m.Direction == twiliosim.DirectionInbound && (!ok || m.DateSent.Before(f.DateSent)) {
+			first[m.From] = m
+		}
+	}
+	for _, r := range rs {
+		m := first[r.Official.Numbers[0].E164]
+		if r.InformedHow != "sms" || r.InformedFrom != m.From || !slices.Contains(r.Replies, m.SID) {
+			t.Errorf("%s informed by %s from %s (replies %v); want by its reply %s", r.Official.ID, r.InformedHow, r.InformedFrom, r.Replies, m.SID)
+		}
+	}
 	got := map[string]int{}
 	for _, m := range c.outbound() {
-		got[m.To]++
+		if !isNotice(m.Body) {
+			got[m.To]++
+		}
 	}
 	for i := range officials {
 		if k := got[officials[i].Numbers[0].E164]; k != 1 {
@@ -82,8 +113,7 @@ func TestLeaderKilledWhileCreatingALargeActivation(t *testing.T) {
 		t.Errorf("%d numbers texted; want %d", len(got), n)
 	}
 	cr, _, err = c.store.Creation(ctx, v.ID)
-	rs, err2 := c.store.Recipients(ctx, v.ID)
-	if err != nil || err2 != nil || cr != nil || len(rs) != n {
-		t.Errorf("after: creation %+v (%v), %d recipients (%v); want whole with %d", cr, err, len(rs), err2, n)
+	if err != nil || cr != nil || len(rs) != n {
+		t.Errorf("after: creation %+v (%v), %d recipients; want whole with %d", cr, err, len(rs), n)
 	}
 }
