@@ -253,3 +253,61 @@ func TestTheDashboardCountsTheRepliesToHandle(t *testing.T) {
 	}
 	readUntil(t, conn, 10*time.Second, "a dashboard summary with no reply to handle", inboxIs(0))
 }
+
+// A notice whose outcome is unknown is looked for at Twilio from its own
+// first try: an identical guidance texted to the same mayor by an earlier
+// activation, an hour before, is not taken for it. Twilio answers 500 to
+// this one without creating it; Tocsin finds nothing in Twilio's records
+// since the try and sends it again. The simulator's record: two
+// guidances, one per activation.
+func TestANoticeOfUnknownOutcomeIsNotTakenForAnEarlierIdenticalOne(t *testing.T) {
+	t.Parallel()
+	clock := twiliosim.NewManualClock(night)
+	profile := twiliosim.Profile{Default: twiliosim.Persona{Behaviour: twiliosim.Silent}, Delivery: twiliosim.Fixed(time.Second)}
+	a := mustRunApp(t, app.Config{Clock: clock, SimulatorProfile: &profile, RetryBase: 50 * time.Millisecond})
+	m := fictionMobile(1)
+	if err := a.Store().ReplaceOfficials(t.Context(), []tocsin.Official{mayorOf("dieppe", mobile(m))}); err != nil {
+		t.Fatal(err)
+	}
+	sim := a.Simulator()
+	guidances := func() int {
+		n := 0
+		for _, msg := range testingutil.Notices(sim, m) {
+			if strings.Contains(msg.Body, "Répondez OK") {
+				n++
+			}
+		}
+		return n
+	}
+	ask := func(sid string) {
+		postSignedBody(t, a, "/twilio/sms/inbound", url.Values{"MessageSid": {sid}, "From": {m}, "To": {"+33639980000"}, "Body": {"Que faut-il faire ?"}})
+	}
+	activate := func(alerts int) *escalation {
+		var v view
+		if st := api(t, a, "POST", "/api/v1/activations", map[string]any{"playbook": "test-tous"}, &v); st != http.StatusCreated {
+			t.Fatalf("create: status %d", st)
+		}
+		e := &escalation{t: t, app: a, clock: clock, id: v.ID}
+		e.until("the alert", clock.Now().Sub(night)+time.Minute, func() bool { return len(testingutil.Alerts(sim, m)) == alerts })
+		return e
+	}
+
+	e := activate(1)
+	ask("SMq1")
+	e.until("the first activation's guidance", clock.Now().Sub(night)+time.Minute, func() bool { return guidances() == 1 })
+	api(t, a, "POST", "/api/v1/activations/"+e.id+"/close", nil, nil)
+	clock.Advance(time.Hour)
+
+	e = activate(2)
+	if err := sim.InjectFault(twiliosim.Fault{Status: http.StatusInternalServerError, Resource: twiliosim.ResourceMessages}); err != nil {
+		t.Fatal(err)
+	}
+	ask("SMq2")
+	e.until("the second activation's guidance", clock.Now().Sub(night)+5*time.Minute, func() bool { return guidances() == 2 })
+	var v view
+	api(t, a, "GET", "/api/v1/activations/"+e.id, nil, &v)
+	last := testingutil.Notices(sim, m)
+	if n := v.Recipients[0].Notice(string(tocsin.NoticeGuidance)); n == nil || n.SID != last[len(last)-1].SID {
+		t.Errorf("the second activation's guidance is %+v, want the one sent for it, %s", n, last[len(last)-1].SID)
+	}
+}

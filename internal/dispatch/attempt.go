@@ -172,6 +172,11 @@ func (r *run) send(it item, s snapshot, at tocsin.Attempt) (snapshot, error) {
 			events = append(events, tocsin.Event{Kind: tocsin.EventAttempt, Attempt: at.ID, Channel: at.Channel,
 				Detail: fmt.Sprintf("%s au %s (échelon %d)%s", attemptVerb(at.Channel), at.To, at.Rung+1, routeNote(route))})
 		}
+		if cur.CreatedAt.IsZero() {
+			// A notice a reply recorded: its provider records, should its
+			// outcome be unknown, are looked for from its first try.
+			cur.CreatedAt = now
+		}
 		if cur.Notice != "" && cur.Tries == 0 {
 			// The notice's first provider call: the timeline says what goes.
 			events = append(events, tocsin.Event{Kind: tocsin.EventNotice, Attempt: cur.ID, Channel: cur.Channel,
