@@ -492,18 +492,20 @@ const codeQueueOverflow = 30001
 // overflows slows a channel down for each of rc's messages that failed
 // with a queue overflow, once each.
 func (r *run) overflows(activation string, rc *tocsin.Recipient) {
-	for _, at := range rc.Attempts {
-		c := r.d.channels[at.Channel]
-		if at.ErrorCode != codeQueueOverflow || !at.Status.Failed() || c == nil {
-			continue
-		}
-		key := lineKey(item{activation, rc.Official.ID}, at.ID)
-		r.kmu.Lock()
-		seen := r.overflowed[key]
-		r.overflowed[key] = true
-		r.kmu.Unlock()
-		if !seen {
-			c.rateLimited(at.CreatedAt)
+	for _, ats := range [2][]tocsin.Attempt{rc.Attempts, rc.Notices} { // a follow-up to all is a burst too
+		for _, at := range ats {
+			c := r.d.channels[at.Channel]
+			if at.ErrorCode != codeQueueOverflow || !at.Status.Failed() || c == nil {
+				continue
+			}
+			key := lineKey(item{activation, rc.Official.ID}, at.ID)
+			r.kmu.Lock()
+			seen := r.overflowed[key]
+			r.overflowed[key] = true
+			r.kmu.Unlock()
+			if !seen {
+				c.rateLimited(at.CreatedAt)
+			}
 		}
 	}
 }

@@ -142,7 +142,7 @@ func (a *Activation) PlanNotices(r *Recipient) []Attempt {
 	if a.State != Open || len(a.Messages) == 0 {
 		return nil
 	}
-	to := followUpNumber(r)
+	to := r.Official.FirstOf(Mobile) // follow-ups go to the first mobile
 	if to == "" {
 		return nil
 	}
@@ -155,13 +155,18 @@ func (a *Activation) PlanNotices(r *Recipient) []Attempt {
 	return due
 }
 
-// followUpNumber is where r's follow-up messages go: the official's
-// first mobile, "" when they have none.
-func followUpNumber(r *Recipient) string {
-	if ns := r.Official.NumbersOf(Mobile); len(ns) > 0 {
-		return ns[0].E164
+// followUpDue reports whether r lacks the notice of one of a's follow-up
+// messages: what PlanNotices would make, without making it.
+func (a *Activation) followUpDue(r *Recipient) bool {
+	if len(a.Messages) == 0 || r.Official.FirstOf(Mobile) == "" {
+		return false
 	}
-	return ""
+	for _, f := range a.Messages {
+		if r.Notice(f.NoticeID()) == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // PendingNotice reports whether r has a notice not yet handed over.
@@ -189,7 +194,7 @@ func (r *Recipient) UnsentNotice() bool {
 // ladder while r is not informed, a notice to hand over, a follow-up
 // message not yet recorded for r.
 func (a *Activation) NeedsWork(r *Recipient) bool {
-	return a.State == Open && (r.InformedAt == nil || r.PendingNotice() || len(a.PlanNotices(r)) > 0)
+	return a.State == Open && (r.InformedAt == nil || r.PendingNotice() || a.followUpDue(r))
 }
 
 // NoticeLabel names a notice for the timeline.

@@ -57,6 +57,17 @@ func ValidRole(role string) bool {
 // HasLocation reports whether the official has coordinates.
 func (o *Official) HasLocation() bool { return o.Lat != 0 || o.Lon != 0 }
 
+// FirstOf returns the official's first number of the given kind, "" when
+// there is none.
+func (o *Official) FirstOf(kind NumberKind) string {
+	for _, n := range o.Numbers {
+		if n.Kind == kind {
+			return n.E164
+		}
+	}
+	return ""
+}
+
 // NumbersOf returns the official's numbers of the given kind.
 func (o *Official) NumbersOf(kind NumberKind) []Number {
 	var out []Number

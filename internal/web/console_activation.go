@@ -290,16 +290,22 @@ type messageLine struct {
 // messageLines says how far each follow-up message of a went, from its
 // recipients rs.
 func messageLines(a *tocsin.Activation, rs []tocsin.Recipient) []messageLine {
+	if len(a.Messages) == 0 {
+		return nil
+	}
+	of := 0
+	for j := range rs {
+		if rs[j].Official.FirstOf(tocsin.Mobile) != "" {
+			of++
+		}
+	}
 	out := make([]messageLine, len(a.Messages))
 	for i, f := range a.Messages {
-		out[i].FollowUp = f
+		out[i].FollowUp, out[i].Of = f, of
 		out[i].Segments, out[i].Encoding = tocsin.Segments(a.FollowUpBody(f))
+		id := f.NoticeID()
 		for j := range rs {
-			rc := &rs[j]
-			if len(rc.Official.NumbersOf(tocsin.Mobile)) > 0 {
-				out[i].Of++
-			}
-			if n := rc.Notice(f.NoticeID()); n != nil && (n.Status.Accepted() || n.SID != "") {
+			if n := rs[j].Notice(id); n != nil && (n.Status.Accepted() || n.SID != "") {
 				out[i].Sent++
 			}
 		}
