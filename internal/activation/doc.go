@@ -19,5 +19,6 @@
 //     counts once. An operator is called for the queue only after their
 //     desk was claimed by compare-and-swap, and is free again when that
 //     call's status callback, carrying the claim, says it ended (or after
-//     tocsin.DeskHold) (public_queue.go).
+//     tocsin.RingHold if they never picked up, tocsin.DeskHold if they
+//     did) (public_queue.go).
 package activation

@@ -3,9 +3,9 @@ package app
 import (
 	"context"
 	"net/url"
-	"time"
 
 	"github.com/prefecture76/tocsin/internal/activation"
+	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/prefecture76/tocsin/internal/twilio"
 	"github.com/prefecture76/tocsin/internal/web"
 )
@@ -46,10 +46,6 @@ func (a *App) callOperator(ctx context.Context, to, act, operator, claim string)
 	q.Set("o", operator)
 	q.Set("k", claim)
 	status := a.publicURL + "/twilio/voice/public/operator/status?" + q.Encode()
-	sid, _, err := a.provider.Call(ctx, to, answer, status, operatorRing)
+	sid, _, err := a.provider.Call(ctx, to, answer, status, tocsin.OperatorRing)
 	return sid, err
 }
-
-// operatorRing is how long an operator's phone rings for the queue
-// before the next operator free is called.
-const operatorRing = 20 * time.Second

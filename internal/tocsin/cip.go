@@ -293,10 +293,15 @@ type Desk struct {
 }
 
 // Busy reports whether the operator is on a call of the queue at now: a
-// call placed more than DeskHold ago counts as over, in case its end was
-// never told.
+// call placed more than DeskHold ago, or RingHold ago and not picked up,
+// counts as over, in case its end was never told (a status callback
+// lost, a replica gone between the claim and the call).
 func (d *Desk) Busy(now time.Time) bool {
-	return d.Claim != "" && now.Sub(d.Since) < DeskHold
+	hold := DeskHold
+	if !d.Talking {
+		hold = RingHold
+	}
+	return d.Claim != "" && now.Sub(d.Since) < hold
 }
 
 // Ringing reports whether the operator is called for the queue and has
@@ -307,3 +312,12 @@ func (d *Desk) Ringing(now time.Time) bool { return d.Busy(now) && !d.Talking }
 // the queue when its end is not told (a status callback lost): a
 // conversation longer than that may see a second call placed to them.
 const DeskHold = 30 * time.Minute
+
+// OperatorRing is how long an operator's phone rings for the queue before
+// the next operator free is called.
+const OperatorRing = 20 * time.Second
+
+// RingHold bounds how long an operator called for the queue and not
+// picking up counts as ringing when the call's end is not told: its ring,
+// and time for its status callback. Past it, they may be called again.
+const RingHold = OperatorRing + 100*time.Second
