@@ -49,11 +49,14 @@ func (s *Service) Queued() bool { return s.queue != nil && s.callOp != nil }
 // their call is recorded as queued if it was not, and operators free are
 // called for the callers waiting. It reports whether the caller should
 // stay in the queue: false when the CIP is closed or nobody is in
-// position any more.
+// position any more. A line it cannot read (etcd slow or away) keeps the
+// caller waiting, in their place: Twilio asks again a moment later, and
+// an error would take them out of the queue.
 func (s *Service) PublicCallWaiting(ctx context.Context, activation, sid string) (bool, error) {
 	l, err := s.PublicLine(ctx)
 	if err != nil {
-		return false, err
+		s.log.Warn("public line not read: the caller keeps waiting", "activation", activation, "err", err)
+		return true, nil
 	}
 	stay := l.Open && l.Activation == activation && len(l.Numbers) > 0
 	if !s.Queued() || !tocsin.ValidID(activation) || !callSID.MatchString(sid) {
@@ -82,11 +85,11 @@ func (s *Service) PublicCallWaiting(ctx context.Context, activation, sid string)
 // PublicCallLeft records how a caller left the queue (Twilio's
 // QueueResult and QueueTime, told to the Enqueue's action). A result is
 // recorded once: a webhook retried changes nothing and reports counted
-// false. answered reports whether an operator took the call.
-func (s *Service) PublicCallLeft(ctx context.Context, activation, sid, result, seconds string) (counted, answered bool, err error) {
-	answered = result == tocsin.QueueBridged
+// false. One the store cannot record is logged and not counted: the
+// caller still hears what follows.
+func (s *Service) PublicCallLeft(ctx context.Context, activation, sid, result, seconds string) (counted bool, err error) {
 	if !s.Queued() || !tocsin.ValidID(activation) || !callSID.MatchString(sid) || result == "" {
-		return false, answered, nil
+		return false, nil
 	}
 	waited, _ := strconv.Atoi(seconds)
 	waited = max(waited, 0)
@@ -102,12 +105,13 @@ func (s *Service) PublicCallLeft(ctx context.Context, activation, sid, result, s
 		return c
 	})
 	if err != nil {
-		return false, answered, err
+		s.log.Warn("public call's end not recorded", "activation", activation, "result", result, "err", err)
+		return false, nil
 	}
 	if counted {
 		s.log.Info("public call left the queue", "activation", activation, "result", result, "waited", waited)
 	}
-	return counted, answered, nil
+	return counted, nil
 }
 
 // OperatorCallStatus records the progress of a call placed to an operator

@@ -32,7 +32,7 @@ type PublicLineURLs struct {
 type PublicQueue interface {
 	QueueName(activation string) string
 	PublicCallWaiting(ctx context.Context, activation, sid string) (stay bool, err error)
-	PublicCallLeft(ctx context.Context, activation, sid, result, seconds string) (counted, answered bool, err error)
+	PublicCallLeft(ctx context.Context, activation, sid, result, seconds string) (counted bool, err error)
 	OperatorCallStatus(ctx context.Context, activation, operator, claim, status string) error
 }
 
@@ -71,7 +71,7 @@ func (s *Server) publicWait(w http.ResponseWriter, r *http.Request, form url.Val
 // publicLeft answers the Enqueue's action: the caller left the queue.
 func (s *Server) publicLeft(w http.ResponseWriter, r *http.Request, form url.Values) error {
 	result := form.Get("QueueResult")
-	counted, _, err := s.cfg.PublicQueue.PublicCallLeft(r.Context(), r.URL.Query().Get("a"), form.Get("CallSid"), result, form.Get("QueueTime"))
+	counted, err := s.cfg.PublicQueue.PublicCallLeft(r.Context(), r.URL.Query().Get("a"), form.Get("CallSid"), result, form.Get("QueueTime"))
 	if err != nil {
 		return err
 	}
@@ -87,11 +87,10 @@ func (s *Server) publicLeft(w http.ResponseWriter, r *http.Request, form url.Val
 	}
 	closed := false
 	if result != tocsin.QueueBridged && result != tocsin.QueueHangup {
-		l, err := s.cfg.PublicLine.PublicLine(r.Context())
-		if err != nil {
-			return err
+		// A line it cannot read says the overflow message, not an error.
+		if l, err := s.cfg.PublicLine.PublicLine(r.Context()); err == nil {
+			closed = !l.Open || l.Activation != r.URL.Query().Get("a")
 		}
-		closed = !l.Open || l.Activation != r.URL.Query().Get("a")
 	}
 	return writeTwiML(w)(s.cfg.QueueTwiML.Left(result, closed))
 }
