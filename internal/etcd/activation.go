@@ -390,7 +390,7 @@ func (s *Store) updateRecipient(ctx context.Context, activation, official string
 		}
 		rev = 0 // read again
 	}
-	return nil, nil, 0, fmt.Errorf("update recipient %s/%s: too much contention", activation, official)
+	return nil, nil, 0, contention("update recipient %s/%s", activation, official)
 }
 
 // LoadRecipients reads an activation and its recipients, page by page of
@@ -482,7 +482,7 @@ func (s *Store) UpdateActivation(ctx context.Context, id string, fn func(a *tocs
 			return a, nil
 		}
 	}
-	return nil, fmt.Errorf("update activation %s: too much contention", id)
+	return nil, contention("update activation %s", id)
 }
 
 // numbersPerShard is about how many numbers one key of an activation's

@@ -99,7 +99,7 @@ func (s *Store) UpdateCIPCell(ctx context.Context, activation string,
 			return a, c, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("update cip cell %s: too much contention", activation)
+	return nil, nil, contention("update cip cell %s", activation)
 }
 
 // PublicMessage returns the public message in force, nil before the
@@ -147,7 +147,7 @@ func (s *Store) SetPublicMessage(ctx context.Context, m *tocsin.PublicMessage, a
 			return err
 		}
 	}
-	return fmt.Errorf("set public message: too much contention")
+	return contention("set public message")
 }
 
 // LineCell returns the CIP cell the public line serves: the open one
@@ -248,7 +248,7 @@ func (s *Store) UpdatePublicCall(ctx context.Context, activation, sid string, fn
 			return ok, err
 		}
 	}
-	return false, fmt.Errorf("update public call %s: too much contention", sid)
+	return false, contention("update public call %s", sid)
 }
 
 // WaitingCalls counts the callers waiting in the queue of an activation's
@@ -300,5 +300,5 @@ func (s *Store) UpdateDesk(ctx context.Context, activation, operator string, fn 
 			return ok, err
 		}
 	}
-	return false, fmt.Errorf("update desk %s: too much contention", operator)
+	return false, contention("update desk %s", operator)
 }

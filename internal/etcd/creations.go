@@ -132,7 +132,7 @@ func (s *Store) indexNumbers(ctx context.Context, id string, rs []tocsin.Recipie
 			}
 		}
 		if !merged {
-			return unavailable(fmt.Errorf("number index of %s: too much contention", id))
+			return contention("number index of %s", id)
 		}
 		todo = todo[len(batch):]
 	}

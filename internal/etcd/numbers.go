@@ -79,7 +79,7 @@ func (s *Store) IndexNumbers(ctx context.Context, activation, official string, r
 				return err
 			}
 		}
-		return unavailable(fmt.Errorf("number index of %s: too much contention", activation))
+		return contention("number index of %s", activation)
 	}
 	for _, n := range add {
 		err := change(n, func(ids []string) []string {

@@ -145,6 +145,13 @@ func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", tocsin.Errorf(tocsin.EUnavailable, "le stockage (etcd) ne répond pas"), err)
 }
 
+// contention is the error of a compare-and-swap that lost maxCASTries
+// times in a row: the store is too busy to take the write now, a 503 the
+// caller may try again, as when etcd does not answer.
+func contention(what string, args ...any) error {
+	return unavailable(fmt.Errorf(what+": too much contention", args...))
+}
+
 // getJSON reads key into v, returning its mod revision (0 if absent).
 func (s *Store) getJSON(ctx context.Context, key string, v any) (int64, error) {
 	resp, err := s.cli.Get(ctx, key)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -113,7 +112,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string, 
 			return nil
 		}
 	}
-	return fmt.Errorf("set password of %s: too much contention", name)
+	return contention("set password of %s", name)
 }
 
 // SaveSSOUser records a user who signed in through the identity provider,
@@ -148,7 +147,7 @@ func (s *Store) SaveSSOUser(ctx context.Context, u tocsin.User, subject string, 
 			return nil
 		}
 	}
-	return unavailable(fmt.Errorf("save user %s: too much contention", u.Name))
+	return contention("save user %s", u.Name)
 }
 
 // updateUser changes a user's record by compare-and-swap: change returns
@@ -178,7 +177,7 @@ func (s *Store) updateUser(ctx context.Context, name string, change func(*userRe
 			return true, nil
 		}
 	}
-	return false, unavailable(fmt.Errorf("update user %s: too much contention", name))
+	return false, contention("update user %s", name)
 }
 
 // SecondFactor returns a user's second factor (the zero value when none),
