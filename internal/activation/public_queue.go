@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -136,10 +137,9 @@ func (s *Service) OperatorCallStatus(ctx context.Context, activation, operator, 
 			d.Talking = true
 		case "completed", "busy", "no-answer", "failed", "canceled":
 			if !d.Talking && status != "completed" {
-				d.Missed++
 				d.MissedAt = now
 			}
-			d.Claim, d.Call, d.Talking = "", "", false
+			d.Claim, d.Talking = "", false
 			ended = true
 		default:
 			return false
@@ -212,7 +212,9 @@ func (s *Service) connect(ctx context.Context, activation string) {
 }
 
 // callOperator claims an operator's desk and places the call; the desk is
-// freed again when the call cannot be placed.
+// freed again when the call was not placed. One whose outcome is unknown
+// (Twilio 5xx, a timeout) may ring: the claim stays, freed by the call's
+// status callback or after tocsin.RingHold.
 func (s *Service) callOperator(ctx context.Context, activation string, o tocsin.CIPOperator, now time.Time) bool {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -221,32 +223,30 @@ func (s *Service) callOperator(ctx context.Context, activation string, o tocsin.
 		if d.Busy(now) {
 			return false
 		}
-		d.Claim, d.Call, d.Since, d.Talking = claim, "", now, false
+		d.Claim, d.Since, d.Talking = claim, now, false
 		d.Calls++
 		return true
 	})
 	if err != nil || !ok {
 		return false
 	}
-	sid, err := s.callOp(ctx, firstNumber(o.Numbers), activation, o.ID, claim)
-	if err != nil {
-		s.log.Warn("operator not called for the queue", "activation", activation, "operator", o.ID, "err", err)
-		_, _ = s.queue.UpdateDesk(ctx, activation, o.ID, func(d *tocsin.Desk) bool {
-			if d.Claim != claim {
-				return false
-			}
-			d.Claim, d.Missed, d.MissedAt = "", d.Missed+1, now
-			return true
-		})
-		return false
+	_, err = s.callOp(ctx, firstNumber(o.Numbers), activation, o.ID, claim)
+	var se *tocsin.SendError
+	switch {
+	case err == nil:
+		s.log.Info("operator called for the queue", "activation", activation, "operator", o.ID)
+		return true
+	case errors.As(err, &se) && se.Outcome == tocsin.Unknown:
+		s.log.Warn("operator call of unknown outcome: they stay claimed", "activation", activation, "operator", o.ID, "err", err)
+		return true
 	}
-	s.log.Info("operator called for the queue", "activation", activation, "operator", o.ID)
+	s.log.Warn("operator not called for the queue", "activation", activation, "operator", o.ID, "err", err)
 	_, _ = s.queue.UpdateDesk(ctx, activation, o.ID, func(d *tocsin.Desk) bool {
-		if d.Claim != claim || d.Call != "" {
+		if d.Claim != claim {
 			return false
 		}
-		d.Call = sid
+		d.Claim, d.MissedAt = "", now
 		return true
 	})
-	return true
+	return false
 }

@@ -278,17 +278,15 @@ type Desk struct {
 	// Claim is set while the operator is called for the queue, "" when
 	// free: a token the call's status callback carries, so that the end
 	// of an older call does not free the operator from a newer one.
-	// Since is when the call was placed, Call its SID once known, and
-	// Talking is set once the operator picked up.
+	// Since is when the call was placed, and Talking is set once the
+	// operator picked up.
 	Claim   string    `json:"claim,omitempty"`
-	Call    string    `json:"call,omitempty"`
 	Since   time.Time `json:"since,omitzero"`
 	Talking bool      `json:"talking,omitempty"`
-	// Calls counts the calls placed to the operator; Missed those they
-	// did not pick up, the last at MissedAt: the queue calls first the
-	// operator who missed least recently.
+	// Calls counts the calls placed to the operator; MissedAt is when
+	// they last did not pick up: the queue calls first the operator who
+	// missed least recently.
 	Calls    int       `json:"calls"`
-	Missed   int       `json:"missed"`
 	MissedAt time.Time `json:"missed_at,omitzero"`
 }
 
