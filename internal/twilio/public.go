@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/prefecture76/tocsin/internal/tocsin"
 	"github.com/twilio/twilio-go/twiml"
 )
 
@@ -149,13 +150,11 @@ func PublicWaitTwiML(position int, stay bool, voice string) (string, error) {
 // a hang-up; otherwise the closing message when the CIP was closed, the
 // overflow message when nobody is in position any more (or an error).
 func PublicLeftTwiML(result string, closed bool, voice string) (string, error) {
-	switch {
-	case result == "bridged" || result == "hangup":
-		return twiml.Voice([]twiml.Element{twiml.VoiceHangup{}})
-	case closed:
+	over := result == tocsin.QueueBridged || result == tocsin.QueueHangup
+	if closed && !over {
 		return twiml.Voice([]twiml.Element{say(sayPublicClosed, voice), twiml.VoiceHangup{}})
 	}
-	return twiml.Voice([]twiml.Element{say(sayPublicOverflow, voice), twiml.VoiceHangup{}})
+	return PublicDialedTwiML(over, voice)
 }
 
 // OperatorQueueTwiML is what an operator called for the queue hears once
