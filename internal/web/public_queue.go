@@ -30,6 +30,9 @@ type PublicLineURLs struct {
 
 // PublicQueue runs the public line's queue.
 type PublicQueue interface {
+	// Queued reports whether the queue can serve callers (it can call
+	// the operators): callers are queued only then.
+	Queued() bool
 	QueueName(activation string) string
 	PublicCallWaiting(ctx context.Context, activation, sid string) (stay bool, err error)
 	PublicCallLeft(ctx context.Context, activation, sid, result, seconds string) (counted bool, err error)
@@ -45,7 +48,9 @@ type QueueTwiML interface {
 	Operator(queue string) (string, error)
 }
 
-func (s *Server) queued() bool { return s.cfg.PublicQueue != nil && s.cfg.QueueTwiML != nil }
+func (s *Server) queued() bool {
+	return s.cfg.PublicQueue != nil && s.cfg.QueueTwiML != nil && s.cfg.PublicQueue.Queued()
+}
 
 func (s *Server) publicQueueRoutes() {
 	if !s.queued() {
