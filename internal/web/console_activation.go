@@ -87,7 +87,9 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, p *pageData)
 		switch {
 		case vs[i].State == tocsin.Open:
 			cd := newCard(&vs[i], now)
-			cd.Counters.Inbox = inboxCount(r.Context(), c.cfg.Activity, vs[i].ID)
+			if cd.Counters.Inbox, err = inboxCount(r.Context(), c.cfg.Activity, vs[i].ID); err != nil {
+				return err
+			}
 			b.Open = append(b.Open, cd)
 		case len(b.Recent) < 5:
 			b.Recent = append(b.Recent, newCard(&vs[i], now))

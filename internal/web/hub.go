@@ -98,13 +98,11 @@ type InboxCounter interface {
 }
 
 // inboxCount returns the replies id has to handle, 0 when a counts none.
-func inboxCount(ctx context.Context, a Activity, id string) int {
+func inboxCount(ctx context.Context, a Activity, id string) (int, error) {
 	if ic, ok := a.(InboxCounter); ok {
-		if n, err := ic.RepliesToHandle(ctx, id); err == nil {
-			return n
-		}
+		return ic.RepliesToHandle(ctx, id)
 	}
-	return 0
+	return 0, nil
 }
 
 // LiveConfig tunes the websocket feed; zero values take the defaults.
@@ -803,7 +801,14 @@ func (h *hub) summary(ctx context.Context, id string) (frame, time.Duration, boo
 		delete(h.rosters, id) // its counters change no more
 		h.mu.Unlock()
 	}
-	cnt.Inbox = inboxCount(ctx, h.activity, id)
+	// A count the store cannot give sends no summary: the consoles keep
+	// the last one rather than show no reply to handle. Its reading counts
+	// in the pause before the next summary.
+	start := time.Now()
+	if cnt.Inbox, err = inboxCount(ctx, h.activity, id); err != nil {
+		return frame{}, 0, false
+	}
+	took += time.Since(start)
 	data, err := json.Marshal(liveMsg{Type: "summary", Activation: id, State: string(a.State), Counters: &cnt, Title: a.Title,
 		Deadline: a.Deadline.UTC().Format(time.RFC3339), Late: late})
 	if err != nil {

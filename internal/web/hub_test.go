@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -368,25 +369,35 @@ func (openActivity) Recipients(context.Context, string) ([]tocsin.Recipient, err
 type inboxActivity struct {
 	noActivity
 	toHandle int
+	err      error
 }
 
 func (inboxActivity) Activation(_ context.Context, id string) (*tocsin.Activation, error) {
 	return &tocsin.Activation{ID: id, State: tocsin.Open}, nil
 }
 
-func (a inboxActivity) RepliesToHandle(context.Context, string) (int, error) { return a.toHandle, nil }
+func (a inboxActivity) RepliesToHandle(context.Context, string) (int, error) {
+	return a.toHandle, a.err
+}
 
 // The summaries, which the dashboard follows, carry the replies to
-// handle when the store counts them; a store that does not counts none.
+// handle when the store counts them; a store that does not counts none;
+// one that fails sends no summary rather than a count of 0.
 func TestSummariesCarryTheRepliesToHandle(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		activity Activity
 		want     int
-	}{{"counted", inboxActivity{toHandle: 3}, 3}, {"not counted", &bigActivity{}, 0}} {
+	}{{"counted", inboxActivity{toHandle: 3}, 3}, {"not counted", &bigActivity{}, 0}, {"store down", inboxActivity{err: errors.New("etcd")}, -1}} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHub(&Config{Activity: c.activity}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			f, _, ok := h.summary(t.Context(), "a1")
+			if c.want < 0 {
+				if ok {
+					t.Errorf("summary %s while the store cannot count; want none, the consoles keeping the last", f.data)
+				}
+				return
+			}
 			if !ok || !f.matches(dashboardTopic) {
 				t.Fatalf("no summary for the dashboard (%v)", ok)
 			}
