@@ -369,7 +369,14 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 	paged := len(v.Recipients) > pageSize
 	query := strings.TrimSpace(r.URL.Query().Get("q"))
 	folded := fold(query)
-	type pick struct{ i, rank int }
+	// The officials to call first (on the manual list, then not informed),
+	// or by name or commune as the officer asks: names folded once each,
+	// not at each comparison.
+	order := r.URL.Query().Get("tri")
+	type pick struct {
+		i, rank       int
+		name, commune string
+	}
 	counts := map[string]int{}
 	var picks []pick
 	for i := range v.Recipients {
@@ -383,19 +390,22 @@ func (c *console) activationPage(w http.ResponseWriter, r *http.Request, p *page
 		if paged && (!keep(filter, &w) || !matchesSearch(&rc.Official, folded)) {
 			continue
 		}
-		picks = append(picks, pick{i, rowRank(&w)})
+		p := pick{i: i, rank: rowRank(&w)}
+		switch order {
+		case "commune":
+			p.commune = fold(rc.Official.CommuneName)
+			fallthrough
+		case "nom":
+			p.name = fold(rc.Official.Name)
+		}
+		picks = append(picks, p)
 	}
-	// The officials to call first (on the manual list, then not informed),
-	// or by name or commune as the officer asks.
-	order := r.URL.Query().Get("tri")
-	official := func(p pick) *tocsin.Official { return &v.Recipients[p.i].Official }
 	slices.SortStableFunc(picks, func(x, y pick) int {
 		switch order {
 		case "nom":
-			return strings.Compare(fold(official(x).Name), fold(official(y).Name))
+			return strings.Compare(x.name, y.name)
 		case "commune":
-			return cmp.Or(strings.Compare(fold(official(x).CommuneName), fold(official(y).CommuneName)),
-				strings.Compare(fold(official(x).Name), fold(official(y).Name)))
+			return cmp.Or(strings.Compare(x.commune, y.commune), strings.Compare(x.name, y.name))
 		}
 		return x.rank - y.rank
 	})
