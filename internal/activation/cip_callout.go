@@ -41,7 +41,7 @@ func callOutError(a *tocsin.Activation) error {
 func callOutTexts(parent *tocsin.Activation) (msg, speech string) {
 	prefix, spoken := "", ""
 	if parent.Exercise {
-		prefix, spoken = "EXERCICE - ", "Exercice. "
+		prefix, spoken = tocsin.ExercisePrefix, "Exercice. "
 	}
 	msg = fmt.Sprintf("%sPréfecture 76 : la cellule d'information du public (CIP) ouvre pour « %s ». Répondez 1 si vous arrivez, 2 si vous êtes indisponible, puis EN POSTE une fois en place.",
 		prefix, parent.Title)

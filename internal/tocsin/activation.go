@@ -311,10 +311,13 @@ func (r *Recipient) SpeechFor(number string) string {
 }
 
 // Attempt returns the attempt with id, or nil.
-func (r *Recipient) Attempt(id string) *Attempt {
-	for i := range r.Attempts {
-		if r.Attempts[i].ID == id {
-			return &r.Attempts[i]
+func (r *Recipient) Attempt(id string) *Attempt { return byID(r.Attempts, id) }
+
+// byID returns the attempt (or notice) of ats with id, or nil.
+func byID(ats []Attempt, id string) *Attempt {
+	for i := range ats {
+		if ats[i].ID == id {
+			return &ats[i]
 		}
 	}
 	return nil

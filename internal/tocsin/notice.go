@@ -65,14 +65,7 @@ func NewNotice(kind NoticeKind, id, to, body string) Attempt {
 }
 
 // Notice returns r's notice with id, or nil.
-func (r *Recipient) Notice(id string) *Attempt {
-	for i := range r.Notices {
-		if r.Notices[i].ID == id {
-			return &r.Notices[i]
-		}
-	}
-	return nil
-}
+func (r *Recipient) Notice(id string) *Attempt { return byID(r.Notices, id) }
 
 // Outgoing returns r's attempt or notice with id, or nil: what a status
 // callback or dispatch settles.
